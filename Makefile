@@ -1,0 +1,58 @@
+# One entry point for people and CI alike. Every target creates the virtual
+# environment on first use and reuses it afterwards.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+STAMP := $(VENV)/.installed
+STACKS := dev staging prod
+
+.PHONY: help venv test lint demo lock platform-up platform-down platform-status \
+        manifests bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(STAMP): requirements/dev.txt requirements/bootstrap.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(UV) || $(PY) -m pip install --quiet --require-hashes -r requirements/bootstrap.txt
+	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements/dev.txt
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	@touch $@
+
+venv: $(STAMP)  ## create or update the virtual environment
+
+test: $(STAMP)  ## run every test (what CI runs)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## ruff over the repository
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+demo: $(STAMP)  ## the whole loop on the embedded local platform
+	$(PY) -m infra.demo
+
+lock:  ## recompile the hashed locks after editing requirements/*.in
+	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 --no-header \
+	    requirements/bootstrap.in -o requirements/bootstrap.txt
+	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 --no-header \
+	    requirements/dev.in -o requirements/dev.txt
+
+platform-up: $(STAMP)  ## start the embedded local platform (ARGS="--port 5000")
+	$(PY) -m infra.local_platform up $(ARGS)
+
+platform-down: $(STAMP)  ## stop the embedded local platform
+	$(PY) -m infra.local_platform down $(ARGS)
+
+platform-status: $(STAMP)  ## is the embedded local platform up, and where
+	$(PY) -m infra.local_platform status $(ARGS)
+
+manifests: $(STAMP)  ## render every stack's Kubernetes objects to build/manifests/<stack>/
+	$(PY) -m infra.manifests $(STACKS)
+
+bench: $(STAMP)  ## run the benchmarks and print their tables
+	$(PY) -m bench
+
+clean:  ## remove build output (keeps .venv and .platform)
+	rm -rf build .pytest_cache

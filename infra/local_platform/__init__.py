@@ -1,0 +1,7 @@
+"""The embedded local platform: the MLflow tracking server and registry on 127.0.0.1."""
+
+from infra.local_platform.platform import PlatformError, UpResult, down, status, up
+from infra.local_platform.settings import LocalPlatformSettings, S3ArtifactStore
+
+__all__ = ["LocalPlatformSettings", "PlatformError", "S3ArtifactStore", "UpResult", "down",
+           "status", "up"]

@@ -1,0 +1,3 @@
+from infra.local_platform.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,126 @@
+"""Real servers for tests: each on 127.0.0.1, in its own process group, always stopped."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import infra.local_platform as local_platform
+from infra.local_platform.processes import (
+    free_port,
+    start_process_group,
+    stop_process_group,
+    wait_until_healthy,
+)
+from infra.outputs import PlatformOutputs
+
+
+@contextlib.contextmanager
+def running_local_platform(state_dir: Path, **settings: object) -> Iterator[PlatformOutputs]:
+    result = local_platform.up(local_platform.LocalPlatformSettings(state_dir=state_dir, **settings))
+    try:
+        yield result.outputs
+    finally:
+        local_platform.down(state_dir)
+
+
+@dataclass(frozen=True)
+class Postgres:
+    host: str
+    port: int
+    user: str
+    database: str
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}"
+
+
+def postgres_bin_dir() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
+    if not found:
+        raise RuntimeError("PostgreSQL is not installed: `apt-get install postgresql` (.ci/run does)")
+    return Path(found[-1]).parent
+
+
+def _as_postgres_user() -> list[str]:
+    # initdb and postgres refuse to run as root; CI runs as root.
+    if os.geteuid() != 0:
+        return []
+    return ["runuser", "-u", "postgres", "--"]
+
+
+@contextlib.contextmanager
+def running_postgres(base_dir: Path) -> Iterator[Postgres]:
+    """A throw-away PostgreSQL cluster in ``base_dir``, trust auth on 127.0.0.1."""
+    bin_dir = postgres_bin_dir()
+    data_dir, socket_dir = base_dir / "pgdata", base_dir / "pgsocket"
+    data_dir.mkdir(parents=True)
+    socket_dir.mkdir()
+    if os.geteuid() == 0:
+        owner = pwd.getpwnam("postgres")
+        for path in (base_dir, data_dir, socket_dir):
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+    user = "postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+    subprocess.run(
+        [*_as_postgres_user(), str(bin_dir / "initdb"), "-D", str(data_dir), "-U", user,
+         "--auth=trust", "--no-sync", "-E", "UTF8"],
+        check=True, capture_output=True,
+    )
+    port = free_port()
+    log = base_dir / "postgres.log"
+    process = start_process_group(
+        [*_as_postgres_user(), str(bin_dir / "postgres"), "-D", str(data_dir), "-p", str(port),
+         "-k", str(socket_dir), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+        log,
+    )
+    try:
+        _wait_for_postgres(bin_dir, port, process, log)
+        subprocess.run(
+            [str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", user, "mlflow"],
+            check=True, capture_output=True,
+        )
+        yield Postgres(host="127.0.0.1", port=port, user=user, database="mlflow")
+    finally:
+        stop_process_group(process.pid)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _wait_for_postgres(bin_dir: Path, port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    command = [str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-t", "30"]
+    if process.poll() is not None or subprocess.run(command, capture_output=True).returncode != 0:
+        raise RuntimeError(f"PostgreSQL did not start: {log.read_text(errors='replace')[-2000:]}")
+
+
+@dataclass(frozen=True)
+class S3Endpoint:
+    url: str
+    access_key: str = "testing"
+    secret_key: str = "testing"  # moto accepts any credentials
+
+    def environment(self) -> dict[str, str]:
+        return {"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key,
+                "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+@contextlib.contextmanager
+def running_moto_s3(base_dir: Path) -> Iterator[S3Endpoint]:
+    """moto's standalone server as an in-memory S3 endpoint on 127.0.0.1."""
+    port = free_port()
+    log = base_dir / "moto.log"
+    moto_server = Path(sys.executable).parent / "moto_server"
+    process = start_process_group([str(moto_server), "-H", "127.0.0.1", "-p", str(port)], log)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_healthy(f"{url}/moto-api/", process, log, timeout=60)
+        yield S3Endpoint(url=url)
+    finally:
+        stop_process_group(process.pid)
