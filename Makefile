@@ -51,8 +51,8 @@ platform-status: $(STAMP)  ## is the embedded local platform up, and where
 manifests: $(STAMP)  ## render every stack's Kubernetes objects to build/manifests/<stack>/
 	$(PY) -m infra.manifests $(STACKS)
 
-bench: $(STAMP)  ## run the benchmarks and print their tables
-	$(PY) -m bench
+bench: $(STAMP)  ## run the benchmarks (BENCH="serving drift" for some) and print their tables
+	$(PY) -m bench $(BENCH)
 
 clean:  ## remove build output (keeps .venv and .platform)
 	rm -rf build .pytest_cache
