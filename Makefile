@@ -23,21 +23,28 @@ $(STAMP): requirements/dev.txt requirements/bootstrap.txt pyproject.toml
 
 venv: $(STAMP)  ## create or update the virtual environment
 
+# Tools that would downgrade the main environment's packages (checkov, MLServer)
+# get a virtual environment of their own, from their own hashed lock:
+# `make .venv-checkov/.installed` installs requirements/checkov.txt.
+.venv-%/.installed: requirements/%.txt $(STAMP)
+	@test -x .venv-$*/bin/python || $(UV) venv --quiet --python $(PY) .venv-$*
+	$(UV) pip sync --quiet --python .venv-$*/bin/python --require-hashes $<
+	@touch $@
+
 test: $(STAMP)  ## run every test (what CI runs)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## ruff over the repository
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
 
 demo: $(STAMP)  ## the whole loop on the embedded local platform
 	$(PY) -m infra.demo
 
-lock:  ## recompile the hashed locks after editing requirements/*.in
-	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 --no-header \
-	    requirements/bootstrap.in -o requirements/bootstrap.txt
-	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 --no-header \
-	    requirements/dev.in -o requirements/dev.txt
+lock: $(STAMP)  ## recompile every hashed lock after editing requirements/*.in
+	for input in requirements/*.in; do \
+	    $(UV) pip compile --quiet --generate-hashes --python-version 3.11 --no-header \
+	        "$$input" -o "$${input%.in}.txt" || exit 1; \
+	done
 
 platform-up: $(STAMP)  ## start the embedded local platform (ARGS="--port 5000")
 	$(PY) -m infra.local_platform up $(ARGS)
