@@ -12,8 +12,11 @@ NOT_BENCHMARKS = {"machine"}
 
 
 def main(names: list[str]) -> int:
-    available = sorted(m.name for m in pkgutil.iter_modules(bench.__path__)
-                       if m.name not in NOT_BENCHMARKS and not m.name.startswith("_"))
+    available = sorted(
+        m.name
+        for m in pkgutil.iter_modules(bench.__path__)
+        if m.name not in NOT_BENCHMARKS and not m.name.startswith("_")
+    )
     unknown = set(names) - set(available)
     if unknown:
         print(f"unknown benchmark(s) {sorted(unknown)}; available: {available}", file=sys.stderr)

@@ -34,8 +34,10 @@ def _cpu_model() -> str:
 
 
 def machine_line(machine: dict[str, Any]) -> str:
-    return (f"{machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, "
-            f"{machine['os']}, Python {machine['python']}, {machine['measured_at']}")
+    return (
+        f"{machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, "
+        f"{machine['os']}, Python {machine['python']}, {machine['measured_at']}"
+    )
 
 
 def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -49,7 +51,8 @@ def save_results(name: str, results: dict[str, Any], table: str) -> None:
     machine = describe_machine()
     RESULTS_DIR.mkdir(exist_ok=True)
     (RESULTS_DIR / f"{name}.json").write_text(
-        json.dumps({"machine": machine, "results": results}, indent=2) + "\n")
+        json.dumps({"machine": machine, "results": results}, indent=2) + "\n"
+    )
     text = f"### {name}\n\nMachine: {machine_line(machine)}\n\n{table}\n"
     (RESULTS_DIR / f"{name}.md").write_text(text)
     print(text)

@@ -51,7 +51,9 @@ def read_outputs(path: Path | str) -> PlatformOutputs:
             "(`make platform-up`) or save `pulumi stack output --json` to it"
         ) from err
     except (OSError, json.JSONDecodeError) as err:
-        raise PlatformOutputsError(f"platform outputs file {path} is not readable JSON: {err}") from err
+        raise PlatformOutputsError(
+            f"platform outputs file {path} is not readable JSON: {err}"
+        ) from err
     if not isinstance(data, dict):
         raise PlatformOutputsError(f"platform outputs file {path} must hold a JSON object")
     # `pulumi stack output --json` also lists exported secrets; keep the contract keys.
@@ -59,9 +61,7 @@ def read_outputs(path: Path | str) -> PlatformOutputs:
     try:
         return PlatformOutputs(**known)
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()
-        )
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
         raise PlatformOutputsError(
             f"platform outputs file {path} does not match the contract ({problems}); "
             f"expected keys: {', '.join(OUTPUT_KEYS)}"

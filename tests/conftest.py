@@ -31,5 +31,7 @@ def shared_platform(shared_platform_dir: Path) -> Iterator[PlatformOutputs]:
 
 
 @pytest.fixture(scope="session")
-def shared_platform_outputs_file(shared_platform: PlatformOutputs, shared_platform_dir: Path) -> Path:
+def shared_platform_outputs_file(
+    shared_platform: PlatformOutputs, shared_platform_dir: Path
+) -> Path:
     return shared_platform_dir / "state" / "outputs.json"

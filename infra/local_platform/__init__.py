@@ -3,5 +3,12 @@
 from infra.local_platform.platform import PlatformError, UpResult, down, status, up
 from infra.local_platform.settings import LocalPlatformSettings, S3ArtifactStore
 
-__all__ = ["LocalPlatformSettings", "PlatformError", "S3ArtifactStore", "UpResult", "down",
-           "status", "up"]
+__all__ = [
+    "LocalPlatformSettings",
+    "PlatformError",
+    "S3ArtifactStore",
+    "UpResult",
+    "down",
+    "status",
+    "up",
+]

@@ -28,11 +28,18 @@ def build_parser() -> argparse.ArgumentParser:
     down = commands.add_parser("down", help="stop every process `up` started")
     status = commands.add_parser("status", help="say whether the platform is up and where")
     for sub in (up, down, status):
-        sub.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
-                         help="directory holding all state (default: .platform)")
+        sub.add_argument(
+            "--state-dir",
+            type=Path,
+            default=DEFAULT_STATE_DIR,
+            help="directory holding all state (default: .platform)",
+        )
     up.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
-    up.add_argument("--backend-store-uri", default="",
-                    help="postgresql:// URL of the backend store (default: SQLite in the state dir)")
+    up.add_argument(
+        "--backend-store-uri",
+        default="",
+        help="postgresql:// URL of the backend store (default: SQLite in the state dir)",
+    )
     up.add_argument("--s3-bucket", default="", help="proxy artifacts to this S3 bucket")
     up.add_argument("--s3-endpoint-url", default="", help="S3 endpoint (MinIO, moto, ...)")
     up.add_argument("--s3-prefix", default="mlflow", help="key prefix inside the bucket")
@@ -96,8 +103,9 @@ def run_status(args: argparse.Namespace) -> int:
 def _settings_from(args: argparse.Namespace) -> LocalPlatformSettings:
     s3 = None
     if args.s3_bucket:
-        s3 = S3ArtifactStore(bucket=args.s3_bucket, endpoint_url=args.s3_endpoint_url,
-                             prefix=args.s3_prefix)
+        s3 = S3ArtifactStore(
+            bucket=args.s3_bucket, endpoint_url=args.s3_endpoint_url, prefix=args.s3_prefix
+        )
     return LocalPlatformSettings(
         state_dir=args.state_dir,
         port=args.port,

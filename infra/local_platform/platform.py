@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import create_engine, exc, make_url
 
 from infra.local_platform import state
 from infra.local_platform.processes import (
     ServerStartError,
+    free_port,
     port_is_free,
     start_process_group,
     stop_process_group,
     wait_until_healthy,
-    free_port,
 )
 from infra.local_platform.settings import LocalPlatformSettings
 from infra.outputs import PlatformOutputs
-from pathlib import Path
 
 
 class PlatformError(RuntimeError):
@@ -40,7 +40,9 @@ def up(settings: LocalPlatformSettings) -> UpResult:
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     running = state.running_record(settings.state_dir)
     if running is not None:
-        return UpResult(outputs=_outputs(running.url, running.artifact_store_uri), already_running=True)
+        return UpResult(
+            outputs=_outputs(running.url, running.artifact_store_uri), already_running=True
+        )
     _check_inputs(settings)
     port = settings.port or free_port(settings.host)
     url = f"http://{settings.host}:{port}"
@@ -50,16 +52,22 @@ def up(settings: LocalPlatformSettings) -> UpResult:
         env=settings.server_environment(),
     )
     try:
-        wait_until_healthy(f"{url}/health", process, state.log_path(settings.state_dir),
-                           settings.startup_timeout)
+        wait_until_healthy(
+            f"{url}/health", process, state.log_path(settings.state_dir), settings.startup_timeout
+        )
     except ServerStartError as err:
         stop_process_group(process.pid)
         raise PlatformError(f"the MLflow server did not start: {err}") from err
-    state.write_record(settings.state_dir, state.ServerRecord(
-        pid=process.pid, pgid=process.pid, url=url,
-        backend_store_uri_redacted=redact(settings.effective_backend_store_uri),
-        artifact_store_uri=settings.artifact_store_uri,
-    ))
+    state.write_record(
+        settings.state_dir,
+        state.ServerRecord(
+            pid=process.pid,
+            pgid=process.pid,
+            url=url,
+            backend_store_uri_redacted=redact(settings.effective_backend_store_uri),
+            artifact_store_uri=settings.artifact_store_uri,
+        ),
+    )
     outputs = _outputs(url, settings.artifact_store_uri)
     outputs.write(state.outputs_path(settings.state_dir))
     return UpResult(outputs=outputs, already_running=False)
@@ -98,13 +106,21 @@ def _outputs(url: str, artifact_store_uri: str) -> PlatformOutputs:
 
 def _server_command(settings: LocalPlatformSettings, port: int) -> list[str]:
     return [
-        sys.executable, "-m", "mlflow", "server",
-        "--host", settings.host,
-        "--port", str(port),
-        "--workers", "1",
-        "--backend-store-uri", settings.effective_backend_store_uri,
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--host",
+        settings.host,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--backend-store-uri",
+        settings.effective_backend_store_uri,
         "--serve-artifacts",
-        "--artifacts-destination", settings.artifacts_destination,
+        "--artifacts-destination",
+        settings.artifacts_destination,
     ]
 
 
@@ -142,9 +158,7 @@ def _check_bucket(settings: LocalPlatformSettings) -> None:
     assert settings.s3 is not None
     missing = settings.missing_s3_credentials()
     if missing:
-        raise PlatformError(
-            f"S3 artifact store needs {' and '.join(missing)} in the environment"
-        )
+        raise PlatformError(f"S3 artifact store needs {' and '.join(missing)} in the environment")
     client = boto3.client("s3", endpoint_url=settings.s3.endpoint_url or None)
     try:
         client.head_bucket(Bucket=settings.s3.bucket)

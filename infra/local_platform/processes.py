@@ -40,7 +40,9 @@ def port_is_free(port: int, host: str = LOOPBACK) -> bool:
 
 
 def start_process_group(
-    command: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None,
+    command: Sequence[str],
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start ``command`` detached in a new session, its output appended to ``log_path``."""

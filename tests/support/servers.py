@@ -9,6 +9,8 @@ import pwd
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,9 @@ from infra.outputs import PlatformOutputs
 
 @contextlib.contextmanager
 def running_local_platform(state_dir: Path, **settings: object) -> Iterator[PlatformOutputs]:
-    result = local_platform.up(local_platform.LocalPlatformSettings(state_dir=state_dir, **settings))
+    result = local_platform.up(
+        local_platform.LocalPlatformSettings(state_dir=state_dir, **settings)
+    )
     try:
         yield result.outputs
     finally:
@@ -47,7 +51,9 @@ class Postgres:
 def postgres_bin_dir() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
     if not found:
-        raise RuntimeError("PostgreSQL is not installed: `apt-get install postgresql` (.ci/run does)")
+        raise RuntimeError(
+            "PostgreSQL is not installed: `apt-get install postgresql` (.ci/run does)"
+        )
     return Path(found[-1]).parent
 
 
@@ -60,44 +66,78 @@ def _as_postgres_user() -> list[str]:
 
 @contextlib.contextmanager
 def running_postgres(base_dir: Path) -> Iterator[Postgres]:
-    """A throw-away PostgreSQL cluster in ``base_dir``, trust auth on 127.0.0.1."""
+    """A throw-away PostgreSQL cluster, trust auth on 127.0.0.1, removed afterwards."""
     bin_dir = postgres_bin_dir()
-    data_dir, socket_dir = base_dir / "pgdata", base_dir / "pgsocket"
-    data_dir.mkdir(parents=True)
+    # pytest's tmp dirs are private to root; the postgres user needs a dir of its own.
+    cluster_dir = Path(tempfile.mkdtemp(prefix="mlops-test-pg-"))
+    data_dir, socket_dir = cluster_dir / "data", cluster_dir / "socket"
+    data_dir.mkdir()
     socket_dir.mkdir()
     if os.geteuid() == 0:
         owner = pwd.getpwnam("postgres")
-        for path in (base_dir, data_dir, socket_dir):
+        for path in (cluster_dir, data_dir, socket_dir):
             os.chown(path, owner.pw_uid, owner.pw_gid)
+    base_dir.mkdir(parents=True, exist_ok=True)
     user = "postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
     subprocess.run(
-        [*_as_postgres_user(), str(bin_dir / "initdb"), "-D", str(data_dir), "-U", user,
-         "--auth=trust", "--no-sync", "-E", "UTF8"],
-        check=True, capture_output=True,
+        [
+            *_as_postgres_user(),
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data_dir),
+            "-U",
+            user,
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        ],
+        check=True,
+        capture_output=True,
     )
     port = free_port()
     log = base_dir / "postgres.log"
     process = start_process_group(
-        [*_as_postgres_user(), str(bin_dir / "postgres"), "-D", str(data_dir), "-p", str(port),
-         "-k", str(socket_dir), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+        [
+            *_as_postgres_user(),
+            str(bin_dir / "postgres"),
+            "-D",
+            str(data_dir),
+            "-p",
+            str(port),
+            "-k",
+            str(socket_dir),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+        ],
         log,
     )
     try:
         _wait_for_postgres(bin_dir, port, process, log)
         subprocess.run(
             [str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", user, "mlflow"],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
         yield Postgres(host="127.0.0.1", port=port, user=user, database="mlflow")
     finally:
         stop_process_group(process.pid)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.rmtree(cluster_dir, ignore_errors=True)
 
 
-def _wait_for_postgres(bin_dir: Path, port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    command = [str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-t", "30"]
-    if process.poll() is not None or subprocess.run(command, capture_output=True).returncode != 0:
-        raise RuntimeError(f"PostgreSQL did not start: {log.read_text(errors='replace')[-2000:]}")
+def _wait_for_postgres(
+    bin_dir: Path, port: int, process: subprocess.Popen[bytes], log: Path
+) -> None:
+    # pg_isready answers at once while the server is not listening yet: poll it.
+    command = [str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-t", "2"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if subprocess.run(command, capture_output=True).returncode == 0:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"PostgreSQL did not start: {log.read_text(errors='replace')[-2000:]}")
 
 
 @dataclass(frozen=True)
@@ -107,8 +147,11 @@ class S3Endpoint:
     secret_key: str = "testing"  # moto accepts any credentials
 
     def environment(self) -> dict[str, str]:
-        return {"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key,
-                "AWS_DEFAULT_REGION": "us-east-1"}
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
 
 
 @contextlib.contextmanager

@@ -1,0 +1,125 @@
+"""The embedded local platform, with a real MLflow server: state survives down and up."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import mlflow
+import pytest
+from mlflow import MlflowClient
+from sklearn.linear_model import LogisticRegression
+
+import infra.local_platform as local_platform
+from infra.local_platform import state
+from infra.local_platform.processes import process_is_running
+from infra.outputs import OUTPUT_KEYS, read_outputs
+from tests.support.servers import (
+    S3Endpoint,
+    running_local_platform,
+    running_moto_s3,
+    running_postgres,
+)
+
+MODEL_NAME = "iris-smoke"
+
+
+def log_and_register(tracking_uri: str) -> tuple[str, str]:
+    """Log a run with params, metrics, an artifact and a model; register it as challenger."""
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_experiment("local-platform-test")
+    with mlflow.start_run() as run:
+        mlflow.log_params({"C": 0.5, "solver": "lbfgs"})
+        mlflow.log_metric("accuracy", 0.93)
+        mlflow.log_text("hello from the test", "notes/hello.txt")
+        model = LogisticRegression(C=0.5).fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+        info = mlflow.sklearn.log_model(model, name="model", pip_requirements=["scikit-learn"])
+    version = mlflow.register_model(info.model_uri, MODEL_NAME).version
+    MlflowClient(tracking_uri).set_registered_model_alias(MODEL_NAME, "challenger", version)
+    return run.info.run_id, version
+
+
+def assert_everything_found(tracking_uri: str, run_id: str, version: str) -> None:
+    client = MlflowClient(tracking_uri)
+    run = client.get_run(run_id)
+    assert run.data.params == {"C": "0.5", "solver": "lbfgs"}
+    assert run.data.metrics == {"accuracy": 0.93}
+    mlflow.set_tracking_uri(tracking_uri)
+    assert mlflow.artifacts.load_text(f"runs:/{run_id}/notes/hello.txt") == "hello from the test"
+    assert client.get_model_version_by_alias(MODEL_NAME, "challenger").version == version
+    model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@challenger")
+    assert list(model.predict([[0.0], [3.0]])) == [0, 1]
+
+
+@pytest.fixture
+def postgres_url(tmp_path: Path) -> Iterator[str]:
+    with running_postgres(tmp_path / "pg") as server:
+        yield server.url
+
+
+@pytest.mark.slow
+def test_sqlite_state_survives_down_and_up(tmp_path: Path) -> None:
+    state_dir = tmp_path / "platform"
+    with running_local_platform(state_dir) as outputs:
+        run_id, version = log_and_register(outputs.tracking_uri)
+    assert local_platform.status(state_dir) is None
+    with running_local_platform(state_dir) as outputs:
+        assert_everything_found(outputs.tracking_uri, run_id, version)
+    assert (state_dir / "mlflow.db").is_file()
+
+
+@pytest.mark.slow
+def test_postgresql_backend_state_survives_down_and_up(tmp_path: Path, postgres_url: str) -> None:
+    state_dir = tmp_path / "platform"
+    with running_local_platform(state_dir, backend_store_uri=postgres_url) as outputs:
+        run_id, version = log_and_register(outputs.tracking_uri)
+    with running_local_platform(state_dir, backend_store_uri=postgres_url) as outputs:
+        assert_everything_found(outputs.tracking_uri, run_id, version)
+    assert not (state_dir / "mlflow.db").exists(), "SQLite must not be used with a database URL"
+
+
+@pytest.fixture
+def s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Endpoint]:
+    with running_moto_s3(tmp_path) as endpoint:
+        for name, value in endpoint.environment().items():
+            monkeypatch.setenv(name, value)
+        boto3.client("s3", endpoint_url=endpoint.url).create_bucket(Bucket="mlflow-artifacts")
+        yield endpoint
+
+
+@pytest.mark.slow
+def test_artifacts_are_proxied_to_s3(tmp_path: Path, s3: S3Endpoint) -> None:
+    store = local_platform.S3ArtifactStore(bucket="mlflow-artifacts", endpoint_url=s3.url)
+    with running_local_platform(tmp_path / "platform", s3=store) as outputs:
+        assert outputs.artifact_store_uri == "s3://mlflow-artifacts/mlflow"
+        run_id, _ = log_and_register(outputs.tracking_uri)
+        assert_everything_found(outputs.tracking_uri, run_id, "1")
+    keys = [
+        obj["Key"]
+        for obj in boto3.client("s3", endpoint_url=s3.url).list_objects_v2(
+            Bucket="mlflow-artifacts"
+        )["Contents"]
+    ]
+    assert any(key.endswith(f"{run_id}/artifacts/notes/hello.txt") for key in keys), keys
+    assert not (tmp_path / "platform" / "artifacts").exists()
+
+
+def test_outputs_file_has_the_contract_keys(shared_platform_outputs_file: Path) -> None:
+    written = json.loads(shared_platform_outputs_file.read_text())
+    assert tuple(written) == OUTPUT_KEYS
+    outputs = read_outputs(shared_platform_outputs_file)
+    assert outputs.environment == "local"
+    assert outputs.registry_uri == outputs.tracking_uri.rstrip("/")
+    assert outputs.artifact_store_uri.startswith("file://")
+
+
+def test_second_up_says_so_and_changes_nothing(shared_platform_dir: Path, shared_platform) -> None:
+    state_dir = shared_platform_dir / "state"
+    before = state.read_record(state_dir)
+    result = local_platform.up(local_platform.LocalPlatformSettings(state_dir=state_dir))
+    assert result.already_running
+    assert result.outputs == shared_platform
+    assert state.read_record(state_dir) == before
+    assert before is not None and process_is_running(before.pid)

@@ -1,0 +1,124 @@
+"""The local platform's command line as a user types it: real processes, real exit codes."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.local_platform.processes import free_port
+
+
+def platform_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "infra.local_platform", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
+
+
+def processes_mentioning(text: str) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if text in cmdline:
+                found.append(cmdline)
+    return found
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode != 0, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "platform-state"
+    yield path
+    platform_cli("down", "--state-dir", str(path))
+    assert processes_mentioning(str(path)) == []
+
+
+def test_busy_port_is_refused(state_dir: Path, busy_port: int) -> None:
+    result = platform_cli("up", "--state-dir", str(state_dir), "--port", str(busy_port))
+    assert_one_line_error(result, f"port {busy_port}", "busy", "--port")
+    assert processes_mentioning(str(state_dir)) == []
+    assert not (state_dir / "server.json").exists()
+
+
+def test_unreachable_database_is_refused(state_dir: Path) -> None:
+    url = f"postgresql://mlflow:secret-pw@127.0.0.1:{free_port()}/mlflow"
+    result = platform_cli("up", "--state-dir", str(state_dir), "--backend-store-uri", url)
+    assert_one_line_error(result, "cannot reach the database", "--backend-store-uri")
+    assert "secret-pw" not in result.stderr, "the password must not be printed"
+    assert processes_mentioning(str(state_dir)) == []
+
+
+def test_unknown_option_is_refused(state_dir: Path) -> None:
+    result = platform_cli("up", "--state-dir", str(state_dir), "--replicas", "3")
+    assert result.returncode == 2
+    assert_one_line_error(result, "unrecognized arguments: --replicas 3")
+    assert processes_mentioning(str(state_dir)) == []
+
+
+def test_unsupported_backend_is_refused(state_dir: Path) -> None:
+    result = platform_cli("up", "--state-dir", str(state_dir), "--backend-store-uri", "mysql://x")
+    assert_one_line_error(result, "--backend-store-uri", "not supported", "postgresql://")
+
+
+def test_s3_without_credentials_is_refused(state_dir: Path) -> None:
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("AWS_")}
+    result = platform_cli(
+        "up",
+        "--state-dir",
+        str(state_dir),
+        "--s3-bucket",
+        "models",
+        "--s3-endpoint-url",
+        f"http://127.0.0.1:{free_port()}",
+        env=env,
+    )
+    assert_one_line_error(result, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+    assert processes_mentioning(str(state_dir)) == []
+
+
+@pytest.mark.slow
+def test_up_status_down_cycle(state_dir: Path) -> None:
+    assert platform_cli("status", "--state-dir", str(state_dir)).returncode == 3
+
+    up = platform_cli("up", "--state-dir", str(state_dir))
+    assert up.returncode == 0, up.stderr
+    url = up.stdout.split("UI: ", 1)[1].split()[0]
+    assert url.startswith("http://127.0.0.1:")
+
+    status = platform_cli("status", "--state-dir", str(state_dir))
+    assert status.returncode == 0 and f"up at {url}" in status.stdout
+
+    again = platform_cli("up", "--state-dir", str(state_dir))
+    assert again.returncode == 0 and "already running" in again.stdout and url in again.stdout
+
+    down = platform_cli("down", "--state-dir", str(state_dir))
+    assert down.returncode == 0 and "stopped" in down.stdout
+    assert processes_mentioning(str(state_dir)) == []
+    assert platform_cli("status", "--state-dir", str(state_dir)).stdout.startswith("down")
