@@ -1,0 +1,29 @@
+"""What a baked project keeps: the template renders everything, then this removes
+what the chosen maturity level and CI provider do not use."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+CI_FILES = {"github": (".github",), "gitlab": (".gitlab-ci.yml",)}
+# Paths only a level from this one up uses.
+PATHS_FROM_LEVEL = {2: ("deploy",)}
+
+
+def unused_paths(level: int, ci_provider: str) -> list[str]:
+    paths = [path for provider, files in CI_FILES.items() if provider != ci_provider
+             for path in files]
+    paths += [path for min_level, files in PATHS_FROM_LEVEL.items() if level < min_level
+              for path in files]
+    return paths
+
+
+def remove_unused(project_dir: Path, level: int, ci_provider: str) -> None:
+    # The CI files and deploy/ come from other parts of the template: absent is fine.
+    for relative in unused_paths(level, ci_provider):
+        path = project_dir / relative
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()

@@ -1,0 +1,1 @@
+"""{{ cookiecutter.project_name }}: the steps of its ML pipeline, one module each."""

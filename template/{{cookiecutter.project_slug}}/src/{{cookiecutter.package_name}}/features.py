@@ -1,0 +1,29 @@
+"""Features and model as one scikit-learn pipeline, shaped by the data contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+
+def feature_columns(contract: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Numeric and categorical feature names, the target left out."""
+    features = [c for c in contract["columns"] if c["name"] != contract["target"]]
+    numeric = [c["name"] for c in features if c["dtype"] in {"float", "int"}]
+    categorical = [c["name"] for c in features if c["dtype"] == "str"]
+    return numeric, categorical
+
+
+def build_model(contract: dict[str, Any], train_params: dict[str, Any]) -> Pipeline:
+    numeric, categorical = feature_columns(contract)
+    preprocess = ColumnTransformer([
+        ("numeric", StandardScaler(), numeric),
+        ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
+    ])
+    classifier = LogisticRegression(C=float(train_params["C"]),
+                                    max_iter=int(train_params["max_iter"]))
+    return Pipeline([("features", preprocess), ("classifier", classifier)])

@@ -1,0 +1,42 @@
+"""Where a model comes from: git commit, DVC data hash, data set, parameters."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+from policies import ml_contract
+
+from {{ cookiecutter.package_name }}.data import PREPARED_DIR, dataset_name
+from {{ cookiecutter.package_name }}.params import params_hash
+
+LOCK_FILE = Path("dvc.lock")
+
+
+def git_commit() -> str:
+    result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
+    return result.stdout.strip() or "uncommitted"
+
+
+def data_hash(lock_file: Path = LOCK_FILE) -> str:
+    """The md5 DVC recorded for the prepared data (the prepare stage's output)."""
+    if not lock_file.is_file():
+        raise FileNotFoundError(f"{lock_file} is missing: run the pipeline with `make pipeline`")
+    lock = yaml.safe_load(lock_file.read_text())
+    for out in lock["stages"]["prepare"]["outs"]:
+        if out["path"] == str(PREPARED_DIR):
+            return out["md5"]
+    raise KeyError(f"{lock_file} has no output {PREPARED_DIR} of the prepare stage")
+
+
+def lineage_tags(params: dict[str, Any], validation_status: str) -> dict[str, str]:
+    return {
+        ml_contract.TAG_GIT_COMMIT: git_commit(),
+        ml_contract.TAG_DATA_HASH: data_hash(),
+        ml_contract.TAG_DATASET: dataset_name(params["data"]),
+        ml_contract.TAG_PARAMS_HASH: params_hash(params),
+        ml_contract.TAG_DATA_VALIDATION: validation_status,
+        ml_contract.TAG_MATURITY_LEVEL: str(params["project"]["maturity_level"]),
+    }

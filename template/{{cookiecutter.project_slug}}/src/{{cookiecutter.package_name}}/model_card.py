@@ -1,0 +1,80 @@
+"""The model card: filled from the run, the audit-ready explanation governance asks for."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from policies import ml_contract
+
+MODEL_CARD_FILE = Path("reports/model_card.md")
+PYPROJECT_FILE = Path("pyproject.toml")
+TOP_FEATURES = 10
+
+
+def project_metadata() -> dict[str, Any]:
+    return tomllib.loads(PYPROJECT_FILE.read_text())["project"]
+
+
+def render_model_card(params: dict[str, Any], run: dict[str, Any], tags: dict[str, str],
+                      metrics: dict[str, float], importance: list[dict[str, Any]],
+                      rows_test: int) -> str:
+    promotion = params["promotion"]
+    metric = promotion["primary_metric"]
+    project = project_metadata()
+    return "\n".join([
+        f"# Model card: {params['model']['name']}",
+        "",
+        "## Model details",
+        "",
+        f"- Project: {project['name']}, maturity level {params['project']['maturity_level']}",
+        f"- Owner: {', '.join(author['name'] for author in project.get('authors', []))}",
+        "- Model: scikit-learn pipeline (standard scaling, one-hot encoding, logistic regression)",
+        f"- Training run: `{run['run_id']}` on {run['tracking_uri']}",
+        f"- Parameters: {_inline(params['train'])}",
+        f"- Parameters hash: `{tags.get(ml_contract.TAG_PARAMS_HASH, '?')}`",
+        f"- Code version: git commit `{tags.get(ml_contract.TAG_GIT_COMMIT, '?')}`",
+        "",
+        "## Intended use",
+        "",
+        project["description"],
+        "It supports a human decision; it is not meant to decide on its own.",
+        "",
+        "## Data",
+        "",
+        f"- Data set: {tags.get(ml_contract.TAG_DATASET, '?')}",
+        f"- Data version (DVC md5 of data/prepared): `{tags.get(ml_contract.TAG_DATA_HASH, '?')}`",
+        f"- Data contract: {tags.get(ml_contract.TAG_DATA_VALIDATION, '?')}",
+        f"- Sample fraction: {params['data']['sample_fraction']}; test rows: {rows_test}",
+        "",
+        "## Metrics (test set)",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        *[f"| {name} | {value:.4f} |" for name, value in metrics.items()],
+        "",
+        f"Promotion gate: {metric} must reach {promotion['threshold']} and beat the champion.",
+        "",
+        "## Explainability",
+        "",
+        f"Permutation importance (scikit-learn) on the test set: the mean drop of {metric} "
+        f"when one feature is shuffled, over {params['explain']['n_repeats']} repeats. "
+        f"The {TOP_FEATURES} most important features:",
+        "",
+        "| feature | importance | std |",
+        "|---|---|---|",
+        *[f"| {item['feature']} | {item['mean']:.4f} | {item['std']:.4f} |"
+          for item in importance[:TOP_FEATURES]],
+        "",
+        "## Limits",
+        "",
+        "- Trained on one data set; its population may differ from the one it serves.",
+        "- Ranges outside the data contract are refused at validation, not extrapolated.",
+        "- Drift in served inputs (`make drift`) calls for retraining and a new review.",
+        "",
+    ])
+
+
+def _inline(values: dict[str, Any]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in values.items())

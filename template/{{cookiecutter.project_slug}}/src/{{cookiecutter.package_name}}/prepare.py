@@ -1,0 +1,39 @@
+"""Stage prepare: load the data set, sample it, split it into data/prepared/{train,test}.csv."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from {{ cookiecutter.package_name }}.data import PREPARED_DIR, TEST_FILE, TRAIN_FILE, load_dataset
+from {{ cookiecutter.package_name }}.params import load_params
+from {{ cookiecutter.package_name }}.steps import run_step
+
+
+def split(frame: pd.DataFrame, data_params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    seed = int(data_params["seed"])
+    fraction = float(data_params["sample_fraction"])
+    if fraction < 1.0:
+        frame = frame.sample(frac=fraction, random_state=seed)
+    target = data_params["target"]
+    # Stratify when the target allows it; a broken target is the validate stage's to report.
+    labels = frame[target] if target in frame and frame[target].notna().all() else None
+    return train_test_split(frame, test_size=float(data_params["test_size"]),
+                            random_state=seed, stratify=labels)
+
+
+def prepare() -> None:
+    data_params = load_params()["data"]
+    train, test = split(load_dataset(data_params), data_params)
+    PREPARED_DIR.mkdir(parents=True, exist_ok=True)
+    train.to_csv(TRAIN_FILE, index=False)
+    test.to_csv(TEST_FILE, index=False)
+    print(f"prepared {len(train)} training and {len(test)} test rows in {PREPARED_DIR}")
+
+
+def main() -> int:
+    return run_step("prepare", prepare)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

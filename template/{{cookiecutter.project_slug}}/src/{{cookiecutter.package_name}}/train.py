@@ -1,0 +1,79 @@
+"""Stage train: fit the model and log it, with its lineage, to the tracking server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import mlflow.sklearn
+import numpy
+import pandas
+import sklearn
+import skops
+import skops.io
+from mlflow.models import infer_signature
+from sklearn.pipeline import Pipeline
+
+from {{ cookiecutter.package_name }}.contract import load_contract
+from {{ cookiecutter.package_name }}.data import load_prepared, split_features
+from {{ cookiecutter.package_name }}.features import build_model
+from {{ cookiecutter.package_name }}.lineage import lineage_tags
+from {{ cookiecutter.package_name }}.params import load_params
+from {{ cookiecutter.package_name }}.platform import connect, tracking_server_guard
+from {{ cookiecutter.package_name }}.steps import run_step
+from {{ cookiecutter.package_name }}.validate import VALIDATION_FILE
+
+RUN_FILE = Path("models/run.json")
+EXPERIMENT = "{{ cookiecutter.project_slug }}"
+MODEL_ARTIFACT = "model"
+
+
+def fit(train: pandas.DataFrame, contract: dict[str, Any],
+        train_params: dict[str, Any]) -> Pipeline:
+    features, target = split_features(train, contract["target"])
+    return build_model(contract, train_params).fit(features, target)
+
+
+def pip_requirements() -> list[str]:
+    # Explicit: inferring them costs seconds and picks up whatever the environment holds.
+    return [f"scikit-learn=={sklearn.__version__}", f"skops=={skops.__version__}",
+            f"numpy=={numpy.__version__}", f"pandas=={pandas.__version__}"]
+
+
+def train() -> None:
+    params = load_params()
+    validation = json.loads(VALIDATION_FILE.read_text())["status"]
+    outputs = connect()
+    contract = load_contract()
+    train_frame, _ = load_prepared()
+    model = fit(train_frame, contract, params["train"])
+    features, _ = split_features(train_frame, contract["target"])
+    with tracking_server_guard(outputs):
+        mlflow.set_experiment(EXPERIMENT)
+        with mlflow.start_run(tags=lineage_tags(params, validation)) as run:
+            mlflow.log_params({f"train.{key}": value for key, value in params["train"].items()})
+            mlflow.log_params({"data.sample_fraction": params["data"]["sample_fraction"],
+                               "data.rows_train": len(train_frame)})
+            info = mlflow.sklearn.log_model(
+                model, name=MODEL_ARTIFACT,
+                signature=infer_signature(features, model.predict(features)),
+                input_example=features.head(3),
+                pip_requirements=pip_requirements(),
+                serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
+                skops_trusted_types=skops.io.get_untrusted_types(data=skops.io.dumps(model)),
+            )
+    RUN_FILE.parent.mkdir(parents=True, exist_ok=True)
+    record = {"run_id": run.info.run_id, "model_uri": info.model_uri, "model_id": info.model_id,
+              "experiment": EXPERIMENT, "tracking_uri": outputs.tracking_uri}
+    RUN_FILE.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"trained run {run.info.run_id} at {outputs.tracking_uri}")
+
+
+def main() -> int:
+    return run_step("train", train)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
