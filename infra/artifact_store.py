@@ -1,0 +1,159 @@
+"""The artifact store: in-cluster MinIO or an external S3 bucket.
+
+Either way the component ends with the S3 endpoint, the bucket and one Secret
+with the keys `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, the names every
+S3 client (MLflow, boto3, mc) reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from infra.security import WRITABLE_TMP, Resources, hardened_container, hardened_pod_spec, resources
+from infra.topology import BUCKET_SETUP, OBJECT_STORE
+
+ACCESS_KEY = "AWS_ACCESS_KEY_ID"
+SECRET_KEY = "AWS_SECRET_ACCESS_KEY"  # noqa: S105 - the name of a key, not its value
+CREDENTIALS_SECRET = "artifact-store-credentials"  # noqa: S105 - a Secret's name
+JOB_RESOURCES = resources("50m", "64Mi", "250m", "256Mi")
+
+
+@dataclass
+class ExternalBucket:
+    endpoint_url: str | None
+    region: str
+    access_key_id: pulumi.Input[str]
+    secret_access_key: pulumi.Input[str]
+
+
+@dataclass
+class ArtifactStoreArgs:
+    namespace: str
+    bucket: str
+    image: str | None = None
+    client_image: str | None = None
+    storage: str = "20Gi"
+    storage_class: str | None = None
+    resources: Resources | None = None
+    external: ExternalBucket | None = None
+
+
+class ArtifactStore(pulumi.ComponentResource):
+    """MinIO StatefulSet, volume, generated credentials, Service and a bucket-creating Job."""
+
+    endpoint_url: str
+    bucket: str
+    credentials_secret_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ArtifactStoreArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:artifact_store:ArtifactStore", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.bucket = args.bucket
+        if args.external is not None:
+            access_key = pulumi.Output.secret(args.external.access_key_id)
+            secret_key = pulumi.Output.secret(args.external.secret_access_key)
+            self.endpoint_url = args.external.endpoint_url or \
+                f"https://s3.{args.external.region}.amazonaws.com"
+        else:
+            access_key = pulumi.Output.from_input("mlflow")
+            secret_key = random.RandomPassword(f"{name}-secret-key", length=40, special=False,
+                                               opts=child).result
+            self.endpoint_url = (f"http://{OBJECT_STORE.name}.{args.namespace}"
+                                 f".svc.cluster.local:{OBJECT_STORE.port}")
+        credentials = k8s.core.v1.Secret(
+            f"{name}-credentials",
+            metadata={"name": CREDENTIALS_SECRET, "namespace": args.namespace,
+                      "labels": OBJECT_STORE.labels},
+            type="Opaque", string_data={ACCESS_KEY: access_key, SECRET_KEY: secret_key},
+            opts=child)
+        self.credentials_secret_name = credentials.metadata.name
+        if args.external is None:
+            self._in_cluster(name, args, credentials.metadata.name, child)
+        self.register_outputs({"endpoint_url": self.endpoint_url, "bucket": self.bucket,
+                               "credentials_secret_name": self.credentials_secret_name})
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}"
+
+    def _in_cluster(self, name: str, args: ArtifactStoreArgs,
+                    credentials_secret: pulumi.Output[str],
+                    child: pulumi.ResourceOptions) -> None:
+        service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata={"name": OBJECT_STORE.name, "namespace": args.namespace,
+                      "labels": OBJECT_STORE.labels},
+            spec={"selector": OBJECT_STORE.labels, "ports": [
+                {"name": "s3", "port": OBJECT_STORE.port, "targetPort": "s3"}]},
+            opts=child)
+        k8s.core.v1.ServiceAccount(
+            f"{name}-sa", metadata={"name": OBJECT_STORE.name, "namespace": args.namespace},
+            automount_service_account_token=False, opts=child)
+        k8s.apps.v1.StatefulSet(
+            f"{name}-statefulset",
+            metadata={"name": OBJECT_STORE.name, "namespace": args.namespace,
+                      "labels": OBJECT_STORE.labels},
+            spec=_statefulset_spec(args, credentials_secret, service.metadata.name), opts=child)
+        k8s.core.v1.ServiceAccount(
+            f"{name}-bucket-setup-sa",
+            metadata={"name": BUCKET_SETUP.name, "namespace": args.namespace},
+            automount_service_account_token=False, opts=child)
+        k8s.batch.v1.Job(
+            f"{name}-bucket-setup",
+            metadata={"name": BUCKET_SETUP.name, "namespace": args.namespace,
+                      "labels": BUCKET_SETUP.labels},
+            spec={"backoffLimit": 6, "ttlSecondsAfterFinished": 3600, "template": {
+                "metadata": {"labels": BUCKET_SETUP.labels},
+                "spec": _bucket_setup_pod_spec(args, credentials_secret, self.endpoint_url)}},
+            # The Job only runs once MinIO answers; replacing it re-runs the idempotent setup.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True))
+
+
+def _statefulset_spec(args: ArtifactStoreArgs, credentials_secret: pulumi.Input[str],
+                      service_name: pulumi.Input[str]) -> dict:
+    def credential(env_name: str, key: str) -> dict:
+        return {"name": env_name,
+                "valueFrom": {"secretKeyRef": {"name": credentials_secret, "key": key}}}
+
+    container = hardened_container(
+        "minio", args.image, args.resources,
+        args=["server", "/data", "--address", f":{OBJECT_STORE.port}"],
+        ports=[{"name": "s3", "containerPort": OBJECT_STORE.port}],
+        env=[credential("MINIO_ROOT_USER", ACCESS_KEY),
+             credential("MINIO_ROOT_PASSWORD", SECRET_KEY),
+             {"name": "HOME", "value": WRITABLE_TMP},
+             {"name": "MINIO_BROWSER", "value": "off"}],
+        volumeMounts=[{"name": "data", "mountPath": "/data"}],
+        readinessProbe={"httpGet": {"path": "/minio/health/ready", "port": "s3"},
+                        "periodSeconds": 10},
+        livenessProbe={"httpGet": {"path": "/minio/health/live", "port": "s3"},
+                       "periodSeconds": 20})
+    claim = {"metadata": {"name": "data"}, "spec": {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": args.storage}},
+        **({"storageClassName": args.storage_class} if args.storage_class else {})}}
+    return {
+        "serviceName": service_name, "replicas": 1,
+        "selector": {"matchLabels": OBJECT_STORE.labels},
+        "template": {"metadata": {"labels": OBJECT_STORE.labels},
+                     "spec": hardened_pod_spec([container], service_account=OBJECT_STORE.name)},
+        "volumeClaimTemplates": [claim],
+    }
+
+
+def _bucket_setup_pod_spec(args: ArtifactStoreArgs, credentials_secret: pulumi.Input[str],
+                           endpoint_url: str) -> dict:
+    container = hardened_container(
+        "create-bucket", args.client_image, JOB_RESOURCES,
+        command=["sh", "-c", 'until mc alias set store "$S3_ENDPOINT" "$AWS_ACCESS_KEY_ID" '
+                 '"$AWS_SECRET_ACCESS_KEY"; do sleep 5; done && '
+                 f'mc mb --ignore-existing "store/{args.bucket}"'],
+        env=[{"name": "S3_ENDPOINT", "value": endpoint_url},
+             {"name": "MC_CONFIG_DIR", "value": f"{WRITABLE_TMP}/.mc"}],
+        envFrom=[{"secretRef": {"name": credentials_secret}}])
+    return hardened_pod_spec([container], service_account=BUCKET_SETUP.name,
+                             restart_policy="OnFailure")

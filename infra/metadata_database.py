@@ -1,0 +1,180 @@
+"""The metadata database of the tracking server: in-cluster PostgreSQL or an external one.
+
+Either way the component ends with one Secret holding the SQLAlchemy URL
+(key `url`), so the tracking server never knows which one it got.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from infra.security import (
+    WRITABLE_TMP,
+    Resources,
+    hardened_container,
+    hardened_pod_spec,
+    resources,
+)
+from infra.topology import DATABASE, DATABASE_BACKUP
+
+DATABASE_NAME = "mlflow"
+DATABASE_USER = "mlflow"
+URL_KEY = "url"
+BACKUP_RESOURCES = resources("100m", "128Mi", "500m", "512Mi")
+
+
+@dataclass
+class BackupTarget:
+    """Where the nightly dump goes: a bucket of the artifact store."""
+
+    schedule: str
+    client_image: str
+    endpoint_url: pulumi.Input[str]
+    bucket: str
+    credentials_secret: pulumi.Input[str]
+
+
+@dataclass
+class MetadataDatabaseArgs:
+    namespace: str
+    image: str | None = None
+    storage: str = "10Gi"
+    storage_class: str | None = None
+    resources: Resources | None = None
+    backup: BackupTarget | None = None
+    external_url: pulumi.Input[str] | None = None
+
+
+class MetadataDatabase(pulumi.ComponentResource):
+    """PostgreSQL StatefulSet, volume, generated password, Service and backup CronJob."""
+
+    url: pulumi.Output[str]
+    url_secret_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: MetadataDatabaseArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:metadata_database:MetadataDatabase", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        if args.external_url is not None:
+            url = pulumi.Output.secret(args.external_url)
+        else:
+            url = self._in_cluster(name, args, child)
+        secret = k8s.core.v1.Secret(
+            f"{name}-url", metadata={"name": "mlflow-database", "namespace": args.namespace,
+                                      "labels": DATABASE.labels},
+            type="Opaque", string_data={URL_KEY: url}, opts=child)
+        self.url = url
+        self.url_secret_name = secret.metadata.name
+        self.register_outputs({"url_secret_name": self.url_secret_name})
+
+    def _in_cluster(self, name: str, args: MetadataDatabaseArgs,
+                    child: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        assert args.image and args.resources, "an in-cluster database needs image and resources"
+        password = random.RandomPassword(f"{name}-password", length=32, special=False,
+                                         opts=child)
+        credentials = k8s.core.v1.Secret(
+            f"{name}-credentials",
+            metadata={"name": "postgres-credentials", "namespace": args.namespace,
+                      "labels": DATABASE.labels},
+            type="Opaque",
+            string_data={"POSTGRES_USER": DATABASE_USER, "POSTGRES_DB": DATABASE_NAME,
+                         "POSTGRES_PASSWORD": password.result},
+            opts=child)
+        service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata={"name": DATABASE.name, "namespace": args.namespace,
+                      "labels": DATABASE.labels},
+            spec={"selector": DATABASE.labels, "clusterIP": "None", "ports": [
+                {"name": "postgres", "port": DATABASE.port, "targetPort": "postgres"}]},
+            opts=child)
+        k8s.apps.v1.StatefulSet(
+            f"{name}-statefulset",
+            metadata={"name": DATABASE.name, "namespace": args.namespace,
+                      "labels": DATABASE.labels},
+            spec=_statefulset_spec(args, credentials.metadata.name, service.metadata.name),
+            opts=child)
+        k8s.core.v1.ServiceAccount(
+            f"{name}-sa", metadata={"name": DATABASE.name, "namespace": args.namespace},
+            automount_service_account_token=False, opts=child)
+        if args.backup:
+            self._backup(name, args, args.backup, credentials.metadata.name, child)
+        host = f"{DATABASE.name}.{args.namespace}.svc.cluster.local"
+        return pulumi.Output.secret(pulumi.Output.concat(
+            "postgresql://", DATABASE_USER, ":", password.result, "@", host, ":",
+            str(DATABASE.port), "/", DATABASE_NAME))
+
+    def _backup(self, name: str, args: MetadataDatabaseArgs, backup: BackupTarget,
+                credentials_secret: pulumi.Input[str], child: pulumi.ResourceOptions) -> None:
+        k8s.core.v1.ServiceAccount(
+            f"{name}-backup-sa",
+            metadata={"name": DATABASE_BACKUP.name, "namespace": args.namespace},
+            automount_service_account_token=False, opts=child)
+        k8s.batch.v1.CronJob(
+            f"{name}-backup",
+            metadata={"name": DATABASE_BACKUP.name, "namespace": args.namespace,
+                      "labels": DATABASE_BACKUP.labels},
+            spec={"schedule": backup.schedule, "concurrencyPolicy": "Forbid",
+                  "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 3,
+                  "jobTemplate": {"spec": {"backoffLimit": 2, "template": {
+                      "metadata": {"labels": DATABASE_BACKUP.labels},
+                      "spec": _backup_pod_spec(args, backup, credentials_secret)}}}},
+            opts=child)
+
+
+def _statefulset_spec(args: MetadataDatabaseArgs, credentials_secret: pulumi.Input[str],
+                      service_name: pulumi.Input[str]) -> dict:
+    probe_command = ["pg_isready", "--host", "127.0.0.1", "--username", DATABASE_USER,
+                     "--dbname", DATABASE_NAME]
+    container = hardened_container(
+        "postgres", args.image, args.resources,
+        ports=[{"name": "postgres", "containerPort": DATABASE.port}],
+        envFrom=[{"secretRef": {"name": credentials_secret}}],
+        # The volume's root belongs to root; PostgreSQL wants a data dir it owns.
+        env=[{"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"}],
+        volumeMounts=[{"name": "data", "mountPath": "/var/lib/postgresql/data"},
+                      {"name": "run", "mountPath": "/var/run/postgresql"}],
+        readinessProbe={"exec": {"command": probe_command}, "periodSeconds": 10},
+        livenessProbe={"exec": {"command": probe_command}, "periodSeconds": 20,
+                       "failureThreshold": 6})
+    claim = {"metadata": {"name": "data"}, "spec": {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": args.storage}},
+        **({"storageClassName": args.storage_class} if args.storage_class else {})}}
+    return {
+        "serviceName": service_name, "replicas": 1,
+        "selector": {"matchLabels": DATABASE.labels},
+        "template": {"metadata": {"labels": DATABASE.labels},
+                     "spec": hardened_pod_spec([container], service_account=DATABASE.name,
+                                               volumes=[{"name": "run", "emptyDir": {}}])},
+        "volumeClaimTemplates": [claim],
+    }
+
+
+def _backup_pod_spec(args: MetadataDatabaseArgs, backup: BackupTarget,
+                     credentials_secret: pulumi.Input[str]) -> dict:
+    """Dump with the server's own image into a shared volume, then copy it to the bucket."""
+    host = f"{DATABASE.name}.{args.namespace}.svc.cluster.local"
+    dump = hardened_container(
+        "dump", args.image, BACKUP_RESOURCES,
+        command=["sh", "-c", 'PGPASSWORD="$POSTGRES_PASSWORD" pg_dump --host "$DB_HOST" '
+                 '--username "$POSTGRES_USER" --format custom --file /backup/mlflow.dump '
+                 '"$POSTGRES_DB"'],
+        env=[{"name": "DB_HOST", "value": host}],
+        envFrom=[{"secretRef": {"name": credentials_secret}}],
+        volumeMounts=[{"name": "backup", "mountPath": "/backup"}])
+    upload = hardened_container(
+        "upload", backup.client_image, BACKUP_RESOURCES,
+        command=["sh", "-c", 'mc alias set store "$S3_ENDPOINT" "$AWS_ACCESS_KEY_ID" '
+                 '"$AWS_SECRET_ACCESS_KEY" && mc cp /backup/mlflow.dump '
+                 f'"store/{backup.bucket}/backups/postgres/$(date -u +%Y%m%dT%H%M%SZ).dump"'],
+        env=[{"name": "S3_ENDPOINT", "value": backup.endpoint_url},
+             {"name": "MC_CONFIG_DIR", "value": f"{WRITABLE_TMP}/.mc"}],
+        envFrom=[{"secretRef": {"name": backup.credentials_secret}}],
+        volumeMounts=[{"name": "backup", "mountPath": "/backup", "readOnly": True}])
+    return hardened_pod_spec([upload], init_containers=[dump],
+                             service_account=DATABASE_BACKUP.name,
+                             volumes=[{"name": "backup", "emptyDir": {}}],
+                             restart_policy="OnFailure")

@@ -1,0 +1,180 @@
+"""Run the Pulumi program of a stack in-process under Pulumi's mocks and record what it creates.
+
+No CLI, no provider plugin, no cluster: the program registers its resources
+with a mock monitor, which keeps each one's type, name, URN and wire inputs
+(camelCase, as the provider would receive them). The runtime keeps global
+state, so every call resets the mocks, the settings and the config first:
+repeated calls in one process are independent.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from infra.config import PROJECT
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# The wire form of a secret value (the Pulumi protocol's "special signature" of secrets).
+SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # noqa: S105
+SECRET_SIGNATURE_VALUE = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105
+SECRET_PLACEHOLDER = "redacted-secret"  # noqa: S105
+MOCK_PASSWORD = "mock-password-0123456789abcdef"  # noqa: S105 - what the mock engine returns
+
+
+@dataclass(frozen=True)
+class RecordedResource:
+    type_: str
+    name: str
+    urn: str
+    inputs: dict[str, Any]
+
+
+@dataclass
+class RecordedStack:
+    resources: list[RecordedResource]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[RecordedResource]:
+        return [resource for resource in self.resources if resource.type_ == type_]
+
+
+class _RecordingMocks(pulumi.runtime.Mocks):
+    """Echo inputs back as state, plus the outputs the engine would compute."""
+
+    def __init__(self) -> None:
+        self.inputs_by_id: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        with self._lock:
+            resource_id = f"{args.name}-id-{len(self.inputs_by_id)}"
+            self.inputs_by_id[resource_id] = args.inputs
+        state = dict(args.inputs)
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            state["result"] = MOCK_PASSWORD
+        return resource_id, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, None]:
+        return {}, None
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: _RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.recording_mocks = mocks
+        self.registered: list[tuple[str, str, str, str]] = []
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request):  # noqa: N802 - the gRPC method's name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            with self._lock:
+                self.registered.append((request.type, request.name, response.urn, response.id))
+        return response
+
+
+def stack_settings(stack: str) -> dict[str, Any]:
+    """The `mlops-platform:` settings of a committed `Pulumi.<stack>.yaml`, keys unprefixed."""
+    path = REPO_ROOT / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        raise FileNotFoundError(f"no stack file {path.name}; committed stacks: "
+                                f"{', '.join(p.stem.split('.', 1)[1] for p in _stack_files())}")
+    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    prefix = f"{PROJECT}:"
+    return {key.removeprefix(prefix): value for key, value in config.items()
+            if key.startswith(prefix)}
+
+
+def _stack_files() -> list[Path]:
+    return sorted(REPO_ROOT.glob("Pulumi.*.yaml"))
+
+
+def _wire_config(settings: Mapping[str, Any]) -> dict[str, str]:
+    """Config the way the language host passes it: strings, structured values as JSON."""
+    return {f"{PROJECT}:{key}": value if isinstance(value, str) else json.dumps(value)
+            for key, value in settings.items()}
+
+
+def run_stack(stack: str, config_overrides: Mapping[str, Any] | None = None, *,
+              secret_keys: tuple[str, ...] | None = None,
+              program: Callable[[], dict[str, Any]] | None = None) -> RecordedStack:
+    """Run the program of ``stack`` (its committed settings plus overrides) under mocks.
+
+    ``secret_keys`` are settings to treat as `pulumi config set --secret` ones (by
+    default every overridden key the program declares secret).
+    """
+    from infra.config import SECRET_KEYS
+    from infra.program import build_platform
+
+    settings = {**stack_settings(stack), **(config_overrides or {})}
+    if secret_keys is None:
+        secret_keys = tuple(key for key in settings if key in SECRET_KEYS)
+    mocks = _RecordingMocks()
+    monitor = _RecordingMonitor(mocks)
+    pulumi_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    set_all_config(_wire_config(settings), [f"{PROJECT}:{key}" for key in secret_keys])
+    outputs: dict[str, Any] = {}
+
+    async def resolve_outputs() -> None:
+        exported = (program or build_platform)()
+        for key, value in exported.items():
+            outputs[key] = await _resolve(value)
+
+    _sync_await(run_pulumi_func(resolve_outputs))
+    resources = [RecordedResource(type_, name, urn, mocks.inputs_by_id[id_])
+                 for type_, name, urn, id_ in monitor.registered if id_ in mocks.inputs_by_id]
+    return RecordedStack(resources, outputs)
+
+
+async def _resolve(value: Any) -> Any:
+    output = pulumi.Output.from_input(value)
+    resolved = await output.future()
+    return SecretValue(resolved) if await output.is_secret() else resolved
+
+
+@dataclass(frozen=True)
+class SecretValue:
+    """An exported value Pulumi keeps secret (shown as `[secret]` by `pulumi stack output`)."""
+
+    value: Any
+
+
+def record_stack(stack: str, config_overrides: Mapping[str, Any] | None = None
+                 ) -> list[RecordedResource]:
+    """Every resource the program of ``stack`` registers, in registration order."""
+    return run_stack(stack, config_overrides).resources
+
+
+def unwrap_secrets(value: Any, *, redact: bool = False) -> Any:
+    """Replace wire-wrapped secrets by their value (or a placeholder when ``redact``)."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIGNATURE) == SECRET_SIGNATURE_VALUE:
+            inner = unwrap_secrets(value.get("value"))
+            return _redacted(inner) if redact else inner
+        return {key: unwrap_secrets(item, redact=redact) for key, item in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(item, redact=redact) for item in value]
+    return value
+
+
+def _redacted(value: Any) -> Any:
+    """Keep the shape (keys of a Secret's data) and hide every value."""
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item) for item in value]
+    return SECRET_PLACEHOLDER

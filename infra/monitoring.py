@@ -1,0 +1,83 @@
+"""Drift monitoring: per served model, a CronJob that runs `mlops-drift` (Evidently).
+
+The check compares the model's reference data with the current data and writes
+its report to the artifact store, under `monitoring/<model>/reports/`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.artifact_store import ACCESS_KEY, SECRET_KEY
+from infra.model_serving import ServedModel
+from infra.security import WRITABLE_TMP, hardened_container, hardened_pod_spec, resources
+from infra.topology import DRIFT_MONITOR
+
+DRIFT_COMMAND = "mlops-drift"
+DRIFT_RESOURCES = resources("250m", "512Mi", "1", "2Gi")
+
+
+@dataclass
+class MonitoringArgs:
+    namespace: str
+    tools_image: str
+    artifact_store_endpoint: str
+    artifact_bucket: str
+    artifact_store_credentials_secret: pulumi.Input[str]
+    models: list[ServedModel]
+
+
+def report_dir(bucket: str, model_name: str) -> str:
+    return f"s3://{bucket}/monitoring/{model_name}/reports"
+
+
+class Monitoring(pulumi.ComponentResource):
+    """One drift CronJob per served model that declares its reference and current data."""
+
+    def __init__(self, name: str, args: MonitoringArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:monitoring:Monitoring", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        monitored = [model for model in args.models if model.drift is not None]
+        if monitored:
+            k8s.core.v1.ServiceAccount(
+                f"{name}-sa", metadata={"name": DRIFT_MONITOR.name, "namespace": args.namespace},
+                automount_service_account_token=False, opts=child)
+        self.report_dirs = {model.name: report_dir(args.artifact_bucket, model.name)
+                            for model in monitored}
+        for model in monitored:
+            labels = {**DRIFT_MONITOR.labels, "app.kubernetes.io/instance": model.name}
+            k8s.batch.v1.CronJob(
+                f"{name}-{model.name}",
+                metadata={"name": f"{model.name}-drift", "namespace": args.namespace,
+                          "labels": labels},
+                spec={"schedule": model.drift.schedule, "concurrencyPolicy": "Forbid",
+                      "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 3,
+                      "jobTemplate": {"spec": {"backoffLimit": 1, "template": {
+                          "metadata": {"labels": labels},
+                          "spec": _pod_spec(model, args)}}}},
+                opts=child)
+        self.register_outputs({"report_dirs": self.report_dirs})
+
+
+def _pod_spec(model: ServedModel, args: MonitoringArgs) -> dict:
+    assert model.drift is not None
+
+    def from_secret(key: str) -> dict:
+        return {"name": key, "valueFrom": {"secretKeyRef": {
+            "name": args.artifact_store_credentials_secret, "key": key}}}
+
+    container = hardened_container(
+        "drift", args.tools_image, DRIFT_RESOURCES,
+        command=[DRIFT_COMMAND, "--reference", model.drift.reference,
+                 "--current", model.drift.current,
+                 "--report-dir", report_dir(args.artifact_bucket, model.name)],
+        env=[from_secret(ACCESS_KEY), from_secret(SECRET_KEY),
+             {"name": "AWS_ENDPOINT_URL", "value": args.artifact_store_endpoint},
+             {"name": "MLFLOW_S3_ENDPOINT_URL", "value": args.artifact_store_endpoint},
+             {"name": "HOME", "value": WRITABLE_TMP}])
+    return hardened_pod_spec([container], service_account=DRIFT_MONITOR.name,
+                             restart_policy="Never")

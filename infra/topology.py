@@ -1,0 +1,96 @@
+"""Who talks to whom: the pod labels and ports of every platform part and the allowed paths.
+
+The components label their pods from here and Governance writes its network
+policies from here, so a policy can never select labels no pod carries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PART_OF = "mlops-platform"
+
+
+@dataclass(frozen=True)
+class Part:
+    """A set of pods: the workload name in its labels, the namespace role, the port it serves."""
+
+    name: str
+    namespace_role: str  # "platform" or "serving"
+    port: int | None = None
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {"app.kubernetes.io/name": self.name, "app.kubernetes.io/part-of": PART_OF}
+
+
+TRACKING = Part("mlflow", "platform", 5000)
+DATABASE = Part("postgres", "platform", 5432)
+OBJECT_STORE = Part("minio", "platform", 9000)
+DATABASE_BACKUP = Part("postgres-backup", "platform")
+BUCKET_SETUP = Part("minio-bucket-setup", "platform")
+DRIFT_MONITOR = Part("drift-monitor", "platform")
+SERVING = Part("mlserver", "serving", 8080)
+SERVING_GRPC_PORT = 8081
+
+
+@dataclass(frozen=True)
+class IngressController:
+    """Traffic from the ingress controller's namespace (outside the platform)."""
+
+    namespace: str
+
+
+@dataclass(frozen=True)
+class ExternalService:
+    """A managed service outside the cluster (database or S3), reached on one port."""
+
+    name: str
+    port: int
+
+
+Source = Part | IngressController
+Destination = Part | ExternalService
+
+
+@dataclass(frozen=True)
+class Path:
+    source: Source
+    destination: Destination
+    port: int
+
+
+def platform_paths(*, ingress_namespace: str, external_database_port: int | None,
+                   external_store_port: int | None) -> list[Path]:
+    """Exactly the connections the platform needs, besides DNS.
+
+    ingress -> tracking and serving; tracking -> database and store; serving ->
+    tracking and store; the backup job -> database and store; the bucket job and
+    the drift checks -> store. An external database or store replaces the
+    in-cluster one (and its jobs) by an egress-only destination.
+    """
+    ingress = IngressController(ingress_namespace)
+    database: Destination = (ExternalService("database", external_database_port)
+                             if external_database_port else DATABASE)
+    store: Destination = (ExternalService("object-store", external_store_port)
+                          if external_store_port else OBJECT_STORE)
+    paths = [
+        Path(ingress, TRACKING, TRACKING.port),
+        Path(ingress, SERVING, SERVING.port),
+        Path(TRACKING, database, _port(database)),
+        Path(TRACKING, store, _port(store)),
+        Path(SERVING, TRACKING, TRACKING.port),
+        Path(SERVING, store, _port(store)),
+        Path(DRIFT_MONITOR, store, _port(store)),
+    ]
+    if not external_database_port:
+        paths += [Path(DATABASE_BACKUP, DATABASE, DATABASE.port),
+                  Path(DATABASE_BACKUP, store, _port(store))]
+    if not external_store_port:
+        paths.append(Path(BUCKET_SETUP, OBJECT_STORE, OBJECT_STORE.port))
+    return paths
+
+
+def _port(destination: Destination) -> int:
+    assert destination.port is not None, f"{destination} serves no port"
+    return destination.port

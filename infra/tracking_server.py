@@ -1,0 +1,178 @@
+"""The MLflow tracking server and model registry (one server), behind basic auth.
+
+Runs are stored in the metadata database, artifacts are proxied by the server
+into the artifact store (clients need only the tracking URI and a user), and
+the admin credentials are generated here and handed to client namespaces as a
+Secret, never as plain values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from infra.artifact_store import ACCESS_KEY, SECRET_KEY
+from infra.metadata_database import URL_KEY
+from infra.model_serving import CLIENT_CREDENTIALS_SECRET, TRACKING_CREDENTIALS_KEYS
+from infra.scaling import autoscale
+from infra.security import WRITABLE_TMP, Resources, hardened_container, hardened_pod_spec
+from infra.topology import TRACKING
+
+SERVER_SECRET = "mlflow-server"  # noqa: S105 - a Secret's name
+AUTH_CONFIG_DIR = "/etc/mlflow"
+
+
+@dataclass
+class TrackingServerArgs:
+    namespace: str
+    image: str
+    resources: Resources
+    database_url: pulumi.Input[str]
+    database_url_secret: pulumi.Input[str]
+    artifact_store_endpoint: str
+    artifact_bucket: str
+    artifact_store_credentials_secret: pulumi.Input[str]
+    replicas: int = 1
+    max_replicas: int | None = None
+    admin_username: str = "admin"
+    host: str | None = None
+    ingress_class: str = "nginx"
+    tls: bool = True
+    tls_issuer: str | None = None
+    client_namespaces: list[str] = field(default_factory=list)
+
+
+class TrackingServer(pulumi.ComponentResource):
+    """MLflow Deployment, Service, optional Ingress, HPA and PDB above one replica."""
+
+    internal_uri: str
+    uri: str
+    admin_password: pulumi.Output[str]
+
+    def __init__(self, name: str, args: TrackingServerArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:tracking_server:TrackingServer", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.internal_uri = (f"http://{TRACKING.name}.{args.namespace}.svc.cluster.local:"
+                             f"{TRACKING.port}")
+        scheme = "https" if args.tls else "http"
+        self.uri = f"{scheme}://{args.host}" if args.host else self.internal_uri
+        self.admin_username = args.admin_username
+        self.admin_password = random.RandomPassword(
+            f"{name}-admin-password", length=32, special=False, opts=child).result
+        flask_key = random.RandomPassword(f"{name}-flask-key", length=48, special=False,
+                                          opts=child).result
+        server_secret = k8s.core.v1.Secret(
+            f"{name}-secret",
+            metadata={"name": SERVER_SECRET, "namespace": args.namespace,
+                      "labels": TRACKING.labels},
+            type="Opaque",
+            string_data={
+                "MLFLOW_AUTH_ADMIN_USERNAME": args.admin_username,
+                "MLFLOW_AUTH_ADMIN_PASSWORD": self.admin_password,
+                "MLFLOW_FLASK_SERVER_SECRET_KEY": flask_key,
+                "basic_auth.ini": pulumi.Output.secret(args.database_url).apply(_auth_config),
+            },
+            opts=child)
+        for namespace in args.client_namespaces:
+            k8s.core.v1.Secret(
+                f"{name}-client-credentials-{namespace}",
+                metadata={"name": CLIENT_CREDENTIALS_SECRET, "namespace": namespace,
+                          "labels": TRACKING.labels},
+                type="Opaque",
+                string_data=dict(zip(TRACKING_CREDENTIALS_KEYS,
+                                     (args.admin_username, self.admin_password), strict=True)),
+                opts=child)
+        k8s.core.v1.ServiceAccount(
+            f"{name}-sa", metadata={"name": TRACKING.name, "namespace": args.namespace},
+            automount_service_account_token=False, opts=child)
+        metadata = {"name": TRACKING.name, "namespace": args.namespace, "labels": TRACKING.labels}
+        k8s.apps.v1.Deployment(
+            f"{name}-deployment", metadata=metadata,
+            spec={"replicas": args.replicas, "selector": {"matchLabels": TRACKING.labels},
+                  "template": {"metadata": {"labels": TRACKING.labels},
+                               "spec": _pod_spec(args, server_secret.metadata.name)}},
+            opts=child)
+        k8s.core.v1.Service(
+            f"{name}-service", metadata=metadata,
+            spec={"selector": TRACKING.labels,
+                  "ports": [{"name": "http", "port": TRACKING.port, "targetPort": "http"}]},
+            opts=child)
+        if args.host:
+            _ingress(f"{name}-ingress", metadata, args, child)
+        if args.replicas > 1:
+            autoscale(f"{name}-autoscaling", metadata, args.replicas,
+                      args.max_replicas or 2 * args.replicas, TRACKING.labels, child)
+        self.register_outputs({"uri": self.uri, "internal_uri": self.internal_uri})
+
+
+def _auth_config(database_url: str) -> str:
+    # Users and permissions live beside the runs (own tables, own migration history).
+    return ("[mlflow]\n"
+            "default_permission = READ\n"
+            f"database_uri = {database_url}\n"
+            "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
+
+
+def _allowed_hosts(args: TrackingServerArgs) -> str:
+    service = f"{TRACKING.name}.{args.namespace}"
+    names = [TRACKING.name, service, f"{service}.svc", f"{service}.svc.cluster.local"]
+    hosts = [host for name in names for host in (name, f"{name}:{TRACKING.port}")]
+    # Probes send Host: localhost, which MLflow always accepts.
+    return ",".join([*hosts, "localhost", *([args.host] if args.host else [])])
+
+
+def _pod_spec(args: TrackingServerArgs, server_secret: pulumi.Input[str]) -> dict:
+    def from_secret(env_name: str, secret: pulumi.Input[str], key: str) -> dict:
+        return {"name": env_name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+    env = [
+        from_secret("MLFLOW_BACKEND_STORE_URI", args.database_url_secret, URL_KEY),
+        {"name": "MLFLOW_ARTIFACTS_DESTINATION", "value": f"s3://{args.artifact_bucket}/artifacts"},
+        {"name": "MLFLOW_S3_ENDPOINT_URL", "value": args.artifact_store_endpoint},
+        from_secret(ACCESS_KEY, args.artifact_store_credentials_secret, ACCESS_KEY),
+        from_secret(SECRET_KEY, args.artifact_store_credentials_secret, SECRET_KEY),
+        from_secret("MLFLOW_AUTH_ADMIN_USERNAME", server_secret, "MLFLOW_AUTH_ADMIN_USERNAME"),
+        from_secret("MLFLOW_AUTH_ADMIN_PASSWORD", server_secret, "MLFLOW_AUTH_ADMIN_PASSWORD"),
+        from_secret("MLFLOW_FLASK_SERVER_SECRET_KEY", server_secret,
+                    "MLFLOW_FLASK_SERVER_SECRET_KEY"),
+        {"name": "MLFLOW_AUTH_CONFIG_PATH", "value": f"{AUTH_CONFIG_DIR}/basic_auth.ini"},
+        {"name": "MLFLOW_SERVER_ALLOWED_HOSTS", "value": _allowed_hosts(args)},
+        {"name": "MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "value": "false"},
+        {"name": "HOME", "value": WRITABLE_TMP},
+    ]
+    probe = {"httpGet": {"path": "/health", "port": "http",
+                         "httpHeaders": [{"name": "Host", "value": "localhost"}]}}
+    container = hardened_container(
+        "mlflow", args.image, args.resources,
+        command=["mlflow", "server", "--host", "0.0.0.0", "--port", str(TRACKING.port),  # noqa: S104
+                 "--serve-artifacts", "--app-name", "basic-auth", "--workers", "2"],
+        ports=[{"name": "http", "containerPort": TRACKING.port}],
+        env=env,
+        volumeMounts=[{"name": "auth-config", "mountPath": AUTH_CONFIG_DIR, "readOnly": True}],
+        startupProbe={**probe, "periodSeconds": 5, "failureThreshold": 60},
+        readinessProbe={**probe, "periodSeconds": 10},
+        livenessProbe={**probe, "periodSeconds": 20, "failureThreshold": 3})
+    auth_volume = {"name": "auth-config", "secret": {
+        "secretName": server_secret, "items": [{"key": "basic_auth.ini",
+                                                 "path": "basic_auth.ini"}]}}
+    return hardened_pod_spec([container], service_account=TRACKING.name, volumes=[auth_volume])
+
+
+def _ingress(name: str, metadata: dict, args: TrackingServerArgs,
+             opts: pulumi.ResourceOptions) -> None:
+    annotations = {"cert-manager.io/cluster-issuer": args.tls_issuer} if args.tls_issuer else {}
+    spec: dict = {
+        "ingressClassName": args.ingress_class,
+        "rules": [{"host": args.host, "http": {"paths": [{
+            "path": "/", "pathType": "Prefix",
+            "backend": {"service": {"name": TRACKING.name,
+                                    "port": {"name": "http"}}}}]}}],
+    }
+    if args.tls:
+        spec["tls"] = [{"hosts": [args.host], "secretName": f"{TRACKING.name}-tls"}]
+    k8s.networking.v1.Ingress(name, metadata={**metadata, "annotations": annotations},
+                              spec=spec, opts=opts)
