@@ -54,8 +54,8 @@ class PlatformConfig(BaseModel):
                                "server's Ingress.")
     tracking_host: DnsName | None = Field(
         default=None, description="Public host name of the tracking server; no Ingress when unset.")
-    tls: bool = Field(default=True, description="Serve the Ingress over TLS (secret "
-                      "`<host>-tls`).")
+    tls: bool = Field(default=True, description="Serve the Ingress over TLS (certificate in "
+                      "the Secret `mlflow-tls`).")
     tls_issuer: str | None = Field(
         default=None, description="cert-manager ClusterIssuer that fills the TLS secret; "
         "bring your own secret when unset.")
@@ -239,3 +239,31 @@ def _first_problem(err: ValidationError, values: dict[str, Any]) -> ConfigError:
     detail = problem["msg"].removeprefix("Value error, ")
     where = f" (at {'.'.join(location[1:])})" if len(location) > 1 else ""
     return ConfigError(key, values.get(key), f"is invalid{where}: {detail}")
+
+
+def markdown_table() -> str:
+    """The README's table of every setting: key, default, meaning (from the fields above)."""
+    rows = ["| key | default | meaning |", "|---|---|---|"]
+    for key, field in PlatformConfig.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        rows.append(f"| `{key}` | {_shown_default(key, default)} | {field.description} |")
+    return "\n".join(rows)
+
+
+def _shown_default(key: str, default: Any) -> str:
+    if key == "environment":
+        return "required"
+    if default is None:
+        return "unset"
+    if isinstance(default, bool):
+        return f"`{str(default).lower()}`"
+    if default == "":
+        return "empty"
+    if isinstance(default, Resources):
+        return (f"requests `{default.requests.cpu}`/`{default.requests.memory}`, "
+                f"limits `{default.limits.cpu}`/`{default.limits.memory}`")
+    if isinstance(default, BaseModel):
+        return ", ".join(f"{name} `{value}`" for name, value in default.model_dump().items())
+    if isinstance(default, list):
+        return "`[]`" if not default else f"`{json.dumps(default)}`"
+    return f"`{default}`"

@@ -54,8 +54,9 @@ class RecordedStack:
 class _RecordingMocks(pulumi.runtime.Mocks):
     """Echo inputs back as state, plus the outputs the engine would compute."""
 
-    def __init__(self) -> None:
+    def __init__(self, stack_references: Mapping[str, Mapping[str, Any]]) -> None:
         self.inputs_by_id: dict[str, dict[str, Any]] = {}
+        self.stack_references = stack_references
         self._lock = threading.Lock()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
@@ -65,6 +66,12 @@ class _RecordingMocks(pulumi.runtime.Mocks):
         state = dict(args.inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = MOCK_PASSWORD
+        if args.typ == "pulumi:pulumi:StackReference":
+            name = args.inputs.get("name", args.name)
+            if name not in self.stack_references:
+                raise KeyError(f"the program reads stack {name!r}; pass its outputs in "
+                               f"stack_references (known: {sorted(self.stack_references)})")
+            state |= {"outputs": dict(self.stack_references[name]), "secretOutputNames": []}
         return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, None]:
@@ -102,19 +109,42 @@ def _stack_files() -> list[Path]:
     return sorted(REPO_ROOT.glob("Pulumi.*.yaml"))
 
 
-def _wire_config(settings: Mapping[str, Any]) -> dict[str, str]:
-    """Config the way the language host passes it: strings, structured values as JSON."""
-    return {f"{PROJECT}:{key}": value if isinstance(value, str) else json.dumps(value)
-            for key, value in settings.items()}
+def run_program(program: Callable[[], Mapping[str, Any] | None], *, project: str = PROJECT,
+                stack: str = "dev", config: Mapping[str, Any] | None = None,
+                secret_keys: tuple[str, ...] = (),
+                stack_references: Mapping[str, Mapping[str, Any]] | None = None
+                ) -> RecordedStack:
+    """Run any Pulumi program function under mocks; record its resources and returned outputs.
+
+    ``config`` holds full keys (`project:key`) and values (structured ones as
+    dicts/lists); ``secret_keys`` lists the full keys to treat as secrets;
+    ``stack_references`` maps a referenced stack's name to the outputs it exports.
+    """
+    mocks = _RecordingMocks(stack_references or {})
+    monitor = _RecordingMonitor(mocks)
+    pulumi_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False,
+                             monitor=monitor)
+    set_all_config({key: value if isinstance(value, str) else json.dumps(value)
+                    for key, value in (config or {}).items()}, list(secret_keys))
+    outputs: dict[str, Any] = {}
+
+    async def resolve_outputs() -> None:
+        for key, value in (program() or {}).items():
+            outputs[key] = await _resolve(value)
+
+    _sync_await(run_pulumi_func(resolve_outputs))
+    resources = [RecordedResource(type_, name, urn, mocks.inputs_by_id[id_])
+                 for type_, name, urn, id_ in monitor.registered if id_ in mocks.inputs_by_id]
+    return RecordedStack(resources, outputs)
 
 
 def run_stack(stack: str, config_overrides: Mapping[str, Any] | None = None, *,
-              secret_keys: tuple[str, ...] | None = None,
-              program: Callable[[], dict[str, Any]] | None = None) -> RecordedStack:
-    """Run the program of ``stack`` (its committed settings plus overrides) under mocks.
+              secret_keys: tuple[str, ...] | None = None) -> RecordedStack:
+    """Run the platform program of ``stack`` (its committed settings plus overrides).
 
-    ``secret_keys`` are settings to treat as `pulumi config set --secret` ones (by
-    default every overridden key the program declares secret).
+    ``secret_keys`` are the settings to treat as set with `pulumi config set --secret`
+    (by default every overridden setting the program declares secret).
     """
     from infra.config import SECRET_KEYS
     from infra.program import build_platform
@@ -122,22 +152,9 @@ def run_stack(stack: str, config_overrides: Mapping[str, Any] | None = None, *,
     settings = {**stack_settings(stack), **(config_overrides or {})}
     if secret_keys is None:
         secret_keys = tuple(key for key in settings if key in SECRET_KEYS)
-    mocks = _RecordingMocks()
-    monitor = _RecordingMonitor(mocks)
-    pulumi_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    set_all_config(_wire_config(settings), [f"{PROJECT}:{key}" for key in secret_keys])
-    outputs: dict[str, Any] = {}
-
-    async def resolve_outputs() -> None:
-        exported = (program or build_platform)()
-        for key, value in exported.items():
-            outputs[key] = await _resolve(value)
-
-    _sync_await(run_pulumi_func(resolve_outputs))
-    resources = [RecordedResource(type_, name, urn, mocks.inputs_by_id[id_])
-                 for type_, name, urn, id_ in monitor.registered if id_ in mocks.inputs_by_id]
-    return RecordedStack(resources, outputs)
+    return run_program(build_platform, stack=stack,
+                       config={f"{PROJECT}:{key}": value for key, value in settings.items()},
+                       secret_keys=tuple(f"{PROJECT}:{key}" for key in secret_keys))
 
 
 async def _resolve(value: Any) -> Any:
