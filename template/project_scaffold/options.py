@@ -61,10 +61,10 @@ def _choice(name: str, allowed: tuple[str, ...]) -> Callable[[Mapping[str, Any]]
 
 def _project_name(context: Mapping[str, Any]) -> str | None:
     value = str(context.get("project_name", "")).strip()
-    if re.fullmatch(r"[A-Za-z][A-Za-z0-9 _-]{0,59}", value):
+    if re.fullmatch(r"[A-Za-z][A-Za-z0-9 _-]{0,31}", value):
         return None
     return (f"project_name={value!r} is not allowed: use words of letters, digits, spaces, "
-            "'-' or '_', starting with a letter, at most 60 characters (e.g. 'Churn Model')")
+            "'-' or '_', starting with a letter, at most 32 characters (e.g. 'Churn Model')")
 
 
 def _project_slug(context: Mapping[str, Any]) -> str | None:

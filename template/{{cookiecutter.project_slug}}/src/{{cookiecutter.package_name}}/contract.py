@@ -10,12 +10,10 @@ import pandera.errors
 import pandera.pandas as pa
 import yaml
 
+from {{ cookiecutter.package_name }}.errors import DataContractError
+
 CONTRACT_FILE = Path("data_contract.yaml")
 DTYPES = {"float": float, "int": int, "str": str}
-
-
-class DataContractError(ValueError):
-    """The data broke its contract; the message names every failing column."""
 
 
 def load_contract(path: Path = CONTRACT_FILE) -> dict[str, Any]:

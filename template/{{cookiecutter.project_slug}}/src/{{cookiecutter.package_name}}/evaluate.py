@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -16,13 +15,12 @@ from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.data import load_prepared, split_features
-from {{ cookiecutter.package_name }}.model_card import MODEL_CARD_FILE, render_model_card
+from {{ cookiecutter.package_name }}.model_card import render_model_card
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.platform import connect, tracking_server_guard
+from {{ cookiecutter.package_name }}.records import METRICS_FILE, MODEL_CARD_FILE, RUN_FILE
 from {{ cookiecutter.package_name }}.steps import run_step
-from {{ cookiecutter.package_name }}.train import RUN_FILE
 
-METRICS_FILE = Path("reports/metrics.json")
 SCORERS = {"roc_auc": "roc_auc", "f1": "f1", "accuracy": "accuracy",
            "precision": "precision", "recall": "recall"}
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from policies import ml_contract
 
-MODEL_CARD_FILE = Path("reports/model_card.md")
 PYPROJECT_FILE = Path("pyproject.toml")
 TOP_FEATURES = 10
 

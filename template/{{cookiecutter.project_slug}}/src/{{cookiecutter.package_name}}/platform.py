@@ -9,17 +9,14 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import mlflow
 from infra.outputs import PlatformOutputs, read_outputs
+
+from {{ cookiecutter.package_name }}.errors import TrackingServerUnreachableError
 
 OUTPUTS_FILE = Path("platform_outputs.json")
 # Fail in seconds, not after MLflow's default minutes of retries.
 CLIENT_ENVIRONMENT = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
                       "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
-
-
-class TrackingServerUnreachableError(RuntimeError):
-    """The tracking server did not answer; the message says where we looked."""
 
 
 def outputs_file() -> Path:
@@ -28,6 +25,8 @@ def outputs_file() -> Path:
 
 def connect() -> PlatformOutputs:
     """Point MLflow at the platform and make sure its tracking server answers."""
+    import mlflow  # here, not at the top: the steps without MLflow start seconds faster
+
     source = outputs_file()
     outputs = read_outputs(source)
     for name, value in CLIENT_ENVIRONMENT.items():

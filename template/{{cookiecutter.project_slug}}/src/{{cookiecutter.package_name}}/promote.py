@@ -9,9 +9,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-from pathlib import Path
 
-PROMOTION_FILE = Path("reports/promotion.json")
+from {{ cookiecutter.package_name }}.records import PROMOTION_FILE
+
 GATE_MODULE = "policies.cli"
 
 

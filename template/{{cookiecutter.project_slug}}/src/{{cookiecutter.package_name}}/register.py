@@ -7,7 +7,6 @@ A version that already exists for the run is reused, so that rerunning the stage
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import mlflow
 from mlflow import MlflowClient
@@ -16,10 +15,8 @@ from policies import ml_contract
 
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.platform import connect, tracking_server_guard
+from {{ cookiecutter.package_name }}.records import REGISTRATION_FILE, RUN_FILE
 from {{ cookiecutter.package_name }}.steps import run_step
-from {{ cookiecutter.package_name }}.train import RUN_FILE
-
-REGISTRATION_FILE = Path("reports/registration.json")
 
 
 def existing_version(client: MlflowClient, name: str, run_id: str) -> ModelVersion | None:

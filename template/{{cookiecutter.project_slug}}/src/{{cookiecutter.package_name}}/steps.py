@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 from infra.outputs import PlatformOutputsError
 
-from {{ cookiecutter.package_name }}.contract import DataContractError
-from {{ cookiecutter.package_name }}.platform import TrackingServerUnreachableError
+from {{ cookiecutter.package_name }} import errors
 
-KNOWN_FAILURES = (DataContractError, TrackingServerUnreachableError, PlatformOutputsError)
+KNOWN_FAILURES = (errors.DataContractError, errors.TrackingServerUnreachableError,
+                  PlatformOutputsError)
 
 
 def run_step(name: str, step: Callable[[], None]) -> int:

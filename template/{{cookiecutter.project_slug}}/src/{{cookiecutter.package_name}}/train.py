@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -22,10 +21,9 @@ from {{ cookiecutter.package_name }}.features import build_model
 from {{ cookiecutter.package_name }}.lineage import lineage_tags
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.platform import connect, tracking_server_guard
+from {{ cookiecutter.package_name }}.records import RUN_FILE, VALIDATION_FILE
 from {{ cookiecutter.package_name }}.steps import run_step
-from {{ cookiecutter.package_name }}.validate import VALIDATION_FILE
 
-RUN_FILE = Path("models/run.json")
 EXPERIMENT = "{{ cookiecutter.project_slug }}"
 MODEL_ARTIFACT = "model"
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from {{ cookiecutter.package_name }}.contract import check_frame, load_contract
 from {{ cookiecutter.package_name }}.data import TEST_FILE, TRAIN_FILE, load_prepared
+from {{ cookiecutter.package_name }}.records import VALIDATION_FILE
 from {{ cookiecutter.package_name }}.steps import run_step
 
-VALIDATION_FILE = Path("reports/validation.json")
 PASSED = "passed"
 
 
