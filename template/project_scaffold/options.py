@@ -23,6 +23,7 @@ _SLUG = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
 _PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _REPO_PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
+_STACK_PREFIX = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _GIT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]*$")
 
 
@@ -169,10 +170,18 @@ def _platform_version(context: Mapping[str, Any]) -> str | None:
             "e.g. v0.1.0")
 
 
+def _platform_stack_prefix(context: Mapping[str, Any]) -> str | None:
+    value = str(context.get("platform_stack_prefix", ""))
+    if _STACK_PREFIX.fullmatch(value):
+        return None
+    return (f"platform_stack_prefix={value!r} is not allowed: the Pulumi organization/project "
+            "of the platform, e.g. organization/mlops-platform")
+
+
 _CHECKS: tuple[Callable[[Mapping[str, Any]], str | None], ...] = (
     _project_name, _project_slug, _package_name, _description, _author,
     _choice("maturity_level", MATURITY_LEVELS), _choice("ci_provider", CI_PROVIDERS),
     _choice("python_version", PYTHON_VERSIONS), _model_name,
     _choice("primary_metric", PRIMARY_METRICS), _promotion_threshold, _dataset,
-    _platform_outputs, _platform_repo, _platform_version,
+    _platform_outputs, _platform_repo, _platform_version, _platform_stack_prefix,
 )

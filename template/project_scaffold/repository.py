@@ -42,7 +42,7 @@ def _init_dvc(project_dir: Path, dvc_remote: str, tracked_data: Path | None) -> 
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             repo = Repo.init(str(project_dir))
         with repo.config.edit() as config:
-            config["core"]["analytics"] = False
+            config["core"]["analytics"] = "false"  # as `dvc config` writes it
             config["core"]["remote"] = "platform"
             config["remote"]["platform"] = {"url": dvc_remote}
         if tracked_data is not None:

@@ -1,0 +1,156 @@
+"""Every maturity level x CI provider bakes into a clean, committed, lint-free, tested project."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from dvc.repo import Repo
+
+from infra.outputs import PlatformOutputs, read_outputs
+from policies import ml_contract
+from tests.template.baking import (
+    DEFAULT_PACKAGE,
+    LEVELS,
+    PROVIDERS,
+    REPO_ROOT,
+    VENV,
+    bake,
+    expected_files,
+    leftover_template_syntax,
+    make,
+    tracked_files,
+)
+
+OUTPUTS = PlatformOutputs(
+    tracking_uri="http://127.0.0.1:5999", registry_uri="http://127.0.0.1:5999",
+    artifact_store_uri="file:///srv/mlops/artifacts", environment="staging", namespace="ml-staging",
+)
+
+
+@dataclass(frozen=True)
+class Baked:
+    project: Path
+    level: str
+    provider: str
+
+
+@pytest.fixture(scope="module")
+def outputs_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("outputs") / "outputs.json"
+    OUTPUTS.write(path)
+    return path
+
+
+@pytest.fixture(scope="module", params=[
+    pytest.param((level, provider), id=f"level{level}-{provider}")
+    for level in LEVELS for provider in PROVIDERS
+])
+def baked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+          outputs_file: Path) -> Baked:
+    level, provider = request.param
+    project = bake(tmp_path_factory.mktemp(f"bake-{level}-{provider}"), maturity_level=level,
+                   ci_provider=provider, platform_outputs=str(outputs_file))
+    return Baked(project, level, provider)
+
+
+def test_the_project_holds_exactly_the_expected_files(baked: Baked) -> None:
+    assert tracked_files(baked.project) == expected_files(baked.level, baked.provider)
+
+
+def test_everything_is_in_the_first_commit(baked: Baked) -> None:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=baked.project, capture_output=True, text=True,
+                              check=True).stdout
+
+    assert git("status", "--porcelain") == ""
+    assert git("log", "--format=%s").splitlines() == [
+        "Scaffold the project from the MLOps platform template"]
+    assert git("branch", "--show-current").strip() == "main"
+
+
+def test_no_template_syntax_is_left(baked: Baked) -> None:
+    assert leftover_template_syntax(baked.project) == {}
+
+
+def test_ruff_passes_on_the_result(baked: Baked) -> None:
+    result = subprocess.run([str(VENV / "bin" / "ruff"), "check", "."],
+                            cwd=baked.project, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_the_projects_own_tests_pass(baked: Baked) -> None:
+    result = make(baked.project, "test")
+    assert re.search(r"\b1[0-9] passed\b", result.stdout), result.stdout
+
+
+def test_dvc_has_analytics_off_and_the_platform_as_remote(baked: Baked) -> None:
+    with Repo(str(baked.project)) as repo:
+        config = repo.config  # validated and merged, as DVC reads it
+    assert config["core"]["analytics"] is False
+    assert config["core"]["remote"] == "platform"
+    assert config["remote"]["platform"]["url"] == "/srv/mlops/artifacts/dvc"
+
+
+def test_the_platform_outputs_are_the_given_ones(baked: Baked) -> None:
+    assert read_outputs(baked.project / "platform_outputs.json") == OUTPUTS
+
+
+def test_params_hold_every_key_the_gate_reads(baked: Baked) -> None:
+    params = yaml.safe_load((baked.project / "params.yaml").read_text())
+    keys = (ml_contract.PARAM_MATURITY_LEVEL, ml_contract.PARAM_MODEL_NAME,
+            ml_contract.PARAM_PRIMARY_METRIC, ml_contract.PARAM_THRESHOLD,
+            ml_contract.PARAM_TOLERANCE, ml_contract.PARAM_HIGHER_IS_BETTER)
+    for key in keys:
+        value = params
+        for part in key.split("."):
+            value = value[part]
+    assert params["project"]["maturity_level"] == int(baked.level)
+    assert params["model"]["name"] == DEFAULT_PACKAGE
+    assert params["data"]["sample_fraction"] == 1.0
+
+
+def test_promotion_is_a_stage_from_level_one(baked: Baked) -> None:
+    stages = list(yaml.safe_load((baked.project / "dvc.yaml").read_text())["stages"])
+    expected = ["prepare", "validate", "train", "evaluate", "register"]
+    assert stages == expected + (["promote"] if baked.level != "0" else [])
+
+
+def test_deploy_targets_exist_only_at_level_two(baked: Baked) -> None:
+    targets = set(re.findall(r"^([a-z-]+):", (baked.project / "Makefile").read_text(), re.M))
+    common = {"venv", "lint", "test", "check", "pipeline", "pipeline-sample", "metrics-diff",
+              "promote", "approve", "serve", "drift", "retrain"}
+    assert common <= targets
+    assert ({"deploy", "rollback"} <= targets) == (baked.level == "2")
+
+
+def test_dependencies_are_pinned_to_the_platform_lock(baked: Baked) -> None:
+    pyproject = (baked.project / "pyproject.toml").read_text()
+    pins = dict(re.findall(r'"([a-z-]+)==([0-9.]+)"', pyproject))
+    lock = dict(re.findall(r"^([a-z-]+)==([0-9.]+)", (REPO_ROOT / "requirements/dev.txt").read_text(),
+                           re.M))
+    assert pins, pyproject
+    assert {name: lock.get(name) for name in pins} == pins
+    host = "github.com" if baked.provider == "github" else "gitlab.com"
+    assert (f'"mlops-platform @ git+https://{host}/your-org/mlops-platform-template@v0.1.0"'
+            in pyproject)
+
+
+def test_a_csv_data_set_is_copied_under_dvc(tmp_path: Path, outputs_file: Path) -> None:
+    data = tmp_path / "patients.csv"
+    data.write_text("age,smoker,label\n" + "".join(f"{20 + i},{'yes' if i % 3 else 'no'},{i % 2}\n"
+                                                    for i in range(40)))
+    project = bake(tmp_path / "out", dataset=str(data), target_column="label",
+                   platform_outputs=str(outputs_file))
+    assert tracked_files(project) == expected_files("0", "github", raw_data="patients.csv")
+    assert (project / "data/raw/patients.csv").read_text() == data.read_text()
+    contract = yaml.safe_load((project / "data_contract.yaml").read_text())
+    assert contract["target"] == "label"
+    assert contract["columns"][1] == {"name": "smoker", "nullable": False, "dtype": "str",
+                                      "allowed": ["no", "yes"]}
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert params["data"] == {**params["data"], "source": "data/raw/patients.csv", "target": "label"}

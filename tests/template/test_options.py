@@ -1,0 +1,116 @@
+"""Every cookiecutter variable is checked, and each problem names the variable and the fix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from project_scaffold.options import OptionError, check_options
+
+from infra.outputs import OUTPUT_KEYS
+
+GOOD = {
+    "project_name": "Churn Model", "project_slug": "churn-model", "package_name": "churn_model",
+    "description": "Predicts churn.", "author": "Data Team", "maturity_level": "1",
+    "ci_provider": "github", "python_version": "3.11", "model_name": "churn_model",
+    "primary_metric": "roc_auc", "promotion_threshold": "0.9", "dataset": "breast_cancer",
+    "target_column": "target", "platform_outputs": "local",
+    "platform_repo": "your-org/mlops-platform-template", "platform_version": "v0.1.0",
+    "platform_stack_prefix": "organization/mlops-platform",
+}
+
+
+def problems_of(**changes: str) -> list[str]:
+    try:
+        check_options({**GOOD, **changes})
+    except OptionError as err:
+        return err.problems
+    return []
+
+
+def test_the_defaults_pass() -> None:
+    assert problems_of() == []
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    pytest.param({"project_name": ""}, "project_name='' is not allowed", id="empty-name"),
+    pytest.param({"project_name": "9 lives"}, "starting with a letter", id="name-starts-with-digit"),
+    pytest.param({"project_name": "x" * 33}, "at most 32 characters", id="name-too-long"),
+    pytest.param({"project_slug": "Churn Model"}, "project_slug='Churn Model'", id="bad-slug"),
+    pytest.param({"package_name": "class"}, "package_name='class' is not a Python identifier",
+                 id="keyword-package"),
+    pytest.param({"package_name": "churn.model"}, "package_name='churn.model'", id="dotted-package"),
+    pytest.param({"maturity_level": "3"}, "maturity_level='3' is not allowed: choose one of 0, 1, 2",
+                 id="unknown-level"),
+    pytest.param({"ci_provider": "jenkins"},
+                 "ci_provider='jenkins' is not allowed: choose one of github, gitlab",
+                 id="unknown-provider"),
+    pytest.param({"promotion_threshold": "1.5"}, "promotion_threshold='1.5' is not allowed: "
+                 "a number between 0 and 1", id="threshold-above-one"),
+    pytest.param({"promotion_threshold": "-0.1"}, "a number between 0 and 1",
+                 id="threshold-below-zero"),
+    pytest.param({"promotion_threshold": "high"}, "a number between 0 and 1", id="threshold-text"),
+    pytest.param({"primary_metric": "mse"}, "primary_metric='mse' is not allowed: choose one of",
+                 id="unknown-metric"),
+    pytest.param({"model_name": "my model"}, "model_name='my model'", id="model-name-space"),
+    pytest.param({"description": 'say "hi"'}, "description must be one non-empty line",
+                 id="quoted-description"),
+    pytest.param({"author": ""}, "author must be", id="empty-author"),
+    pytest.param({"dataset": "iris"}, "dataset='iris' is not allowed: use breast_cancer or the "
+                 "path of a CSV file", id="unknown-dataset"),
+    pytest.param({"platform_repo": "no-slash"}, "platform_repo='no-slash'", id="bad-repo"),
+    pytest.param({"platform_version": ""}, "platform_version=''", id="empty-version"),
+    pytest.param({"platform_stack_prefix": "org/proj/dev"}, "platform_stack_prefix='org/proj/dev'",
+                 id="stack-prefix-with-stack"),
+])
+def test_a_bad_variable_is_named_with_what_it_accepts(changes: dict[str, str], expected: str) -> None:
+    problems = problems_of(**changes)
+    assert len(problems) == 1, problems
+    assert expected in problems[0]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    problems = problems_of(maturity_level="5", ci_provider="svn", promotion_threshold="2")
+    assert [problem.split("=")[0] for problem in problems] == [
+        "maturity_level", "ci_provider", "promotion_threshold"]
+
+
+def test_a_missing_outputs_file_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.json"
+    [problem] = problems_of(platform_outputs=str(missing))
+    assert problem.startswith(f"platform_outputs={str(missing)!r}")
+    assert "does not exist" in problem
+
+
+def test_an_outputs_file_without_the_contract_keys_is_refused(tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"tracking_uri": "http://127.0.0.1:5000"}))
+    [problem] = problems_of(platform_outputs=str(outputs))
+    assert "does not match the contract" in problem
+    assert all(key in problem for key in OUTPUT_KEYS)
+
+
+def test_a_relative_outputs_path_is_relative_to_the_output_dir(tmp_path: Path) -> None:
+    outputs = {key: "local" for key in OUTPUT_KEYS}
+    (tmp_path / "outputs.json").write_text(json.dumps(outputs))
+    assert problems_of(platform_outputs="outputs.json", _output_dir=str(tmp_path)) == []
+
+
+def test_a_csv_without_the_target_column_lists_its_columns(tmp_path: Path) -> None:
+    data = tmp_path / "data.csv"
+    data.write_text("a,b\n" + "1,2\n" * 30)
+    [problem] = problems_of(dataset=str(data), target_column="label")
+    assert problem == f"target_column='label' is not a column of dataset {data}: choose one of a, b"
+
+
+def test_a_csv_too_small_to_train_on_is_refused(tmp_path: Path) -> None:
+    data = tmp_path / "data.csv"
+    data.write_text("a,target\n1,0\n2,1\n")
+    [problem] = problems_of(dataset=str(data))
+    assert "has 2 rows: a model needs at least 20" in problem
+
+
+def test_an_unreadable_csv_is_named(tmp_path: Path) -> None:
+    [problem] = problems_of(dataset=str(tmp_path / "missing.csv"))
+    assert problem.startswith(f"dataset={str(tmp_path / 'missing.csv')!r} cannot be read")

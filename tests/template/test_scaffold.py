@@ -1,0 +1,71 @@
+"""The post-generation logic on its own: pruning, platform outputs, the inferred contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from project_scaffold.data_contract import column_contract, infer_contract
+from project_scaffold.layout import remove_unused, unused_paths
+from project_scaffold.platform_outputs import dvc_remote_url, local_platform_outputs
+
+from infra.outputs import PlatformOutputs
+
+
+def outputs_with_store(uri: str) -> PlatformOutputs:
+    return PlatformOutputs(tracking_uri="http://127.0.0.1:5000", registry_uri="http://127.0.0.1:5000",
+                           artifact_store_uri=uri, environment="local", namespace="local")
+
+
+def test_each_provider_drops_the_other_ci_file() -> None:
+    assert unused_paths(2, "github") == [".gitlab-ci.yml"]
+    assert unused_paths(2, "gitlab") == [".github"]
+
+
+def test_levels_below_two_drop_the_deployment_manifests() -> None:
+    assert "deploy" in unused_paths(0, "github")
+    assert "deploy" in unused_paths(1, "gitlab")
+    assert "deploy" not in unused_paths(2, "github")
+
+
+def test_pruning_tolerates_parts_not_written_yet(tmp_path: Path) -> None:
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "ci.yml").write_text("on: push\n")
+    remove_unused(tmp_path, 0, "gitlab")  # no .gitlab-ci.yml, no deploy/: nothing to remove
+    assert not (tmp_path / ".github").exists()
+
+
+def test_the_dvc_remote_sits_beside_the_artifacts() -> None:
+    assert dvc_remote_url(outputs_with_store("file:///srv/platform/my%20artifacts")) == (
+        "/srv/platform/my artifacts/dvc")
+    assert dvc_remote_url(outputs_with_store("s3://bucket/mlflow/")) == "s3://bucket/mlflow/dvc"
+
+
+def test_the_local_default_uses_a_running_platform(tmp_path: Path) -> None:
+    running = outputs_with_store("file:///elsewhere")
+    running.write(tmp_path / ".platform" / "outputs.json")
+    assert local_platform_outputs(tmp_path) == running
+
+
+def test_without_a_running_platform_the_default_port_is_assumed(tmp_path: Path) -> None:
+    outputs = local_platform_outputs(tmp_path)
+    assert outputs.tracking_uri == "http://127.0.0.1:5000"
+    assert outputs.artifact_store_uri == (tmp_path / ".platform" / "artifacts").as_uri()
+
+
+def test_an_inferred_column_contract_keeps_types_nulls_ranges_and_categories() -> None:
+    assert column_contract("x", ["1.5", "2", ""]) == {
+        "name": "x", "nullable": True, "dtype": "float", "min": 1.5, "max": 2}
+    assert column_contract("y", ["0", "1", "1"]) == {
+        "name": "y", "nullable": False, "dtype": "int", "allowed": [0, 1]}
+    assert column_contract("z", ["b", "a", "b"]) == {
+        "name": "z", "nullable": False, "dtype": "str", "allowed": ["a", "b"]}
+
+
+def test_a_csv_contract_lists_every_column(tmp_path: Path) -> None:
+    data = tmp_path / "data.csv"
+    data.write_text("size,colour,label\n" + "".join(f"{i},red,{i % 2}\n" for i in range(30)))
+    contract = infer_contract(data, "label")
+    assert contract["target"] == "label"
+    assert [column["name"] for column in contract["columns"]] == ["size", "colour", "label"]
+    assert json.dumps(contract)  # plain data, ready for YAML
