@@ -76,7 +76,7 @@ def write_stack_manifests(stack: str, output_dir: Path = OUTPUT_DIR) -> list[Pat
     return paths
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], output_dir: Path = OUTPUT_DIR) -> int:
     stacks = argv or list(STACKS)
     unknown = [stack for stack in stacks if not (REPO_ROOT / f"Pulumi.{stack}.yaml").exists()]
     if unknown:
@@ -85,11 +85,11 @@ def main(argv: list[str]) -> int:
         return 2
     for stack in stacks:
         try:
-            paths = write_stack_manifests(stack)
+            paths = write_stack_manifests(stack, output_dir)
         except ConfigError as err:
             print(f"{stack}: {err}", file=sys.stderr)
             return 1
-        print(f"{stack}: {len(paths)} objects in {paths[0].parent.relative_to(REPO_ROOT)}")
+        print(f"{stack}: {len(paths)} objects in {paths[0].parent}")
     return 0
 
 

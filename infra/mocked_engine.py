@@ -9,8 +9,10 @@ repeated calls in one process are independent.
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +127,9 @@ def run_program(program: Callable[[], Mapping[str, Any] | None], *, project: str
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False,
                              monitor=monitor)
+    # Mock settings keep the set of pending outputs of the previous run (a failed one
+    # leaves tasks there that would fail this run too).
+    pulumi_settings.SETTINGS.outputs.clear()
     set_all_config({key: value if isinstance(value, str) else json.dumps(value)
                     for key, value in (config or {}).items()}, list(secret_keys))
     outputs: dict[str, Any] = {}
@@ -133,9 +138,15 @@ def run_program(program: Callable[[], Mapping[str, Any] | None], *, project: str
         for key, value in (program() or {}).items():
             outputs[key] = await _resolve(value)
 
-    _sync_await(run_pulumi_func(resolve_outputs))
-    resources = [RecordedResource(type_, name, urn, mocks.inputs_by_id[id_])
-                 for type_, name, urn, id_ in monitor.registered if id_ in mocks.inputs_by_id]
+    try:
+        _sync_await(run_pulumi_func(resolve_outputs))
+    except BaseException:
+        _drop_aborted_run()
+        raise
+    # Registration order depends on thread timing; URN order makes runs comparable.
+    resources = sorted((RecordedResource(type_, name, urn, mocks.inputs_by_id[id_])
+                        for type_, name, urn, id_ in monitor.registered
+                        if id_ in mocks.inputs_by_id), key=lambda resource: resource.urn)
     return RecordedStack(resources, outputs)
 
 
@@ -157,6 +168,14 @@ def run_stack(stack: str, config_overrides: Mapping[str, Any] | None = None, *,
                        secret_keys=tuple(f"{PROJECT}:{key}" for key in secret_keys))
 
 
+def _drop_aborted_run() -> None:
+    """Forget what a failed program left pending, so the next run starts clean and quiet."""
+    pulumi_settings.SETTINGS.outputs.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # coroutines nobody will await now
+        gc.collect()
+
+
 async def _resolve(value: Any) -> Any:
     output = pulumi.Output.from_input(value)
     resolved = await output.future()
@@ -172,7 +191,7 @@ class SecretValue:
 
 def record_stack(stack: str, config_overrides: Mapping[str, Any] | None = None
                  ) -> list[RecordedResource]:
-    """Every resource the program of ``stack`` registers, in registration order."""
+    """Every resource the program of ``stack`` registers, ordered by URN."""
     return run_stack(stack, config_overrides).resources
 
 

@@ -14,7 +14,7 @@ from pulumi.runtime.config import CONFIG, get_config, get_config_env, is_config_
 
 from infra.artifact_store import ArtifactStore, ArtifactStoreArgs, ExternalBucket
 from infra.config import PROJECT, PlatformConfig, parse_config
-from infra.governance import Governance, GovernanceArgs
+from infra.governance import CD_SERVICE_ACCOUNT, Governance, GovernanceArgs
 from infra.metadata_database import BackupTarget, MetadataDatabase, MetadataDatabaseArgs
 from infra.model_serving import ModelServing, ModelServingArgs
 from infra.monitoring import Monitoring, MonitoringArgs
@@ -22,7 +22,8 @@ from infra.topology import platform_paths
 from infra.tracking_server import TrackingServer, TrackingServerArgs
 
 # Exported besides the contract keys; credentials only as secrets.
-EXTRA_OUTPUT_KEYS = ("tracking_username", "tracking_password", "serving_service_account")
+EXTRA_OUTPUT_KEYS = ("tracking_internal_uri", "tracking_username", "tracking_password",
+                     "serving_service_account")
 
 
 def read_stack_config() -> PlatformConfig:
@@ -74,9 +75,11 @@ def build_platform(config: PlatformConfig | None = None) -> dict[str, Any]:
         "serving_endpoint": first_endpoint,
         "environment": config.environment,
         "namespace": config.serving_ns,
+        # What a project's deploy program hands to ModelServing (through a StackReference).
+        "tracking_internal_uri": tracking.internal_uri,
         "tracking_username": pulumi.Output.secret(tracking.admin_username),
         "tracking_password": pulumi.Output.secret(tracking.admin_password),
-        "serving_service_account": "mlops-cd",
+        "serving_service_account": CD_SERVICE_ACCOUNT,
     }
 
 

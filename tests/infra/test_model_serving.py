@@ -1,0 +1,133 @@
+"""ModelServing: MLServer per model from the registry, deployment manifests, a project program."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+
+from infra.manifests import to_manifests
+from infra.mocked_engine import run_program, run_stack
+from infra.model_serving import (
+    DeploymentManifestError,
+    ModelServing,
+    ModelServingArgs,
+    ServedModel,
+    load_deployment,
+)
+from infra.topology import SERVING
+from tests.infra.k8s_objects import containers, env_of, named, of_kind, secret_ref
+
+TWO_MODELS = [
+    {"name": "churn", "version": 7, "replicas": 1},
+    {"name": "fraud", "alias": "champion", "replicas": 3, "max_replicas": 5,
+     "resources": {"requests": {"cpu": "1", "memory": "2Gi"},
+                   "limits": {"cpu": "2", "memory": "4Gi"}}},
+]
+
+
+@pytest.fixture(scope="module")
+def two_models() -> list[dict[str, Any]]:
+    return to_manifests(run_stack("dev", {"served_models": TWO_MODELS}).resources, redact=False)
+
+
+def test_each_model_is_loaded_from_the_registry_by_version_or_alias(
+        two_models: list[dict[str, Any]]) -> None:
+    uris = {d["metadata"]["name"]: env_of(next(containers(d)))["MLSERVER_MODEL_URI"]
+            for d in of_kind(two_models, "Deployment")
+            if d["metadata"]["namespace"] == "mlops-dev-serving"}
+    assert uris == {"churn": "models:/churn/7", "fraud": "models:/fraud@champion"}
+
+
+def test_the_server_runs_the_mlflow_runtime_against_the_tracking_server(
+        two_models: list[dict[str, Any]]) -> None:
+    container = next(containers(named(two_models, "Deployment", "fraud")))
+    env = env_of(container)
+    assert container["image"] == "seldonio/mlserver:1.6.1-mlflow"
+    assert env["MLSERVER_MODEL_IMPLEMENTATION"] == "mlserver_mlflow.MLflowRuntime"
+    assert env["MLFLOW_TRACKING_URI"] == "http://mlflow.mlops-dev.svc.cluster.local:5000"
+    for key in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
+        assert env[key] == secret_ref("mlflow-client-credentials", key)
+    assert container["resources"] == TWO_MODELS[1]["resources"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert env["MLSERVER_HTTP_PORT"] == str(ports["http"])
+    assert env["MLSERVER_GRPC_PORT"] == str(ports["grpc"])
+
+
+def test_each_model_has_a_service_on_its_pods_only(two_models: list[dict[str, Any]]) -> None:
+    for name in ("churn", "fraud"):
+        service = named(two_models, "Service", name)
+        pods = named(two_models, "Deployment", name)["spec"]["template"]["metadata"]["labels"]
+        assert service["spec"]["selector"] == pods
+        assert pods["app.kubernetes.io/instance"] == name
+        assert SERVING.labels.items() <= pods.items()
+
+
+def test_hpa_and_pdb_only_for_the_model_with_more_than_one_replica(
+        two_models: list[dict[str, Any]]) -> None:
+    serving = [m for m in two_models if m["metadata"].get("namespace") == "mlops-dev-serving"]
+    (hpa,) = of_kind(serving, "HorizontalPodAutoscaler")
+    (pdb,) = of_kind(serving, "PodDisruptionBudget")
+    assert hpa["metadata"]["name"] == pdb["metadata"]["name"] == "fraud"
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 5)
+    assert pdb["spec"]["selector"]["matchLabels"] == named(
+        two_models, "Deployment", "fraud")["spec"]["selector"]["matchLabels"]
+
+
+def test_a_project_program_serves_its_models_from_a_stack_reference() -> None:
+    platform = {"namespace": "mlops-staging-serving",
+                "tracking_internal_uri": "http://mlflow.mlops-staging.svc.cluster.local:5000"}
+
+    def project_program() -> dict[str, Any]:
+        reference = pulumi.StackReference("acme/mlops-platform/staging")
+        serving = ModelServing("churn-serving", ModelServingArgs(
+            namespace=reference.get_output("namespace"),
+            tracking_uri=reference.get_output("tracking_internal_uri"),
+            image="seldonio/mlserver:1.6.1-mlflow",
+            models=[ServedModel(name="churn", alias="champion")]))
+        return {"endpoint": serving.endpoints["churn"]}
+
+    recorded = run_program(project_program, project="churn", stack="staging",
+                           stack_references={"acme/mlops-platform/staging": platform})
+    (deployment,) = of_kind(to_manifests(recorded.resources), "Deployment")
+    assert deployment["metadata"]["namespace"] == "mlops-staging-serving"
+    assert env_of(next(containers(deployment)))["MLFLOW_TRACKING_URI"] == \
+        platform["tracking_internal_uri"]
+    assert recorded.outputs["endpoint"] == \
+        "http://churn.mlops-staging-serving.svc.cluster.local:8080"
+
+
+def test_load_deployment_reads_a_projects_manifest(tmp_path: Path) -> None:
+    path = tmp_path / "prod.yaml"
+    path.write_text("environment: prod\nplatform_stack: acme/mlops-platform/prod\nmodels:\n"
+                    "  - name: churn\n    alias: champion\n    replicas: 2\n")
+    manifest = load_deployment(path)
+    assert manifest.environment == "prod"
+    assert [m.model_uri for m in manifest.models] == ["models:/churn@champion"]
+    assert manifest.models[0].autoscaled
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("environment: qa\nplatform_stack: s\nmodels: []\n", "environment"),
+    ("environment: dev\nplatform_stack: s\nmodels:\n  - name: churn\n", "exactly one of version"),
+    ("environment: dev\nplatform_stack: s\nmodels:\n  - {name: churn, version: 1}\n"
+     "  - {name: churn, version: 2}\n", "declared twice: churn"),
+    ("environment: dev\nplatform_stack: s\nmodels:\n  - {name: Churn_Model, version: 1}\n",
+     "models.0.name"),
+    ("environment: dev\nmodels: []\n", "platform_stack"),
+    ("environment: [dev\n", "not valid YAML"),
+])
+def test_a_bad_deployment_manifest_names_file_and_problem(tmp_path: Path, text: str,
+                                                          problem: str) -> None:
+    path = tmp_path / "dev.yaml"
+    path.write_text(text)
+    with pytest.raises(DeploymentManifestError) as raised:
+        load_deployment(path)
+    assert str(path) in str(raised.value) and problem in str(raised.value)
+
+
+def test_a_missing_deployment_manifest_says_what_to_write(tmp_path: Path) -> None:
+    with pytest.raises(DeploymentManifestError, match="does not exist: declare"):
+        load_deployment(tmp_path / "absent.yaml")

@@ -1,0 +1,115 @@
+"""The whole program per committed stack: outputs, parenting, and rules every object obeys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.images import parse_image
+from infra.mocked_engine import RecordedStack, SecretValue
+from infra.outputs import OUTPUT_KEYS, PlatformOutputs
+from tests.infra.k8s_objects import WORKLOAD_KINDS, containers, of_kind, pod_template, selects
+
+COMPONENT_TYPES = {
+    "mlops:governance:Governance", "mlops:metadata_database:MetadataDatabase",
+    "mlops:artifact_store:ArtifactStore", "mlops:tracking_server:TrackingServer",
+    "mlops:model_serving:ModelServing", "mlops:monitoring:Monitoring",
+}
+
+
+def test_the_outputs_are_the_contract_and_credentials_are_secret(
+        stack: str, recorded_stacks: dict[str, RecordedStack]) -> None:
+    outputs = recorded_stacks[stack].outputs
+    contract = PlatformOutputs(**{key: outputs[key] for key in OUTPUT_KEYS})
+    assert contract.environment == stack
+    assert contract.namespace == f"mlops-{stack}-serving"
+    assert contract.registry_uri == contract.tracking_uri
+    assert contract.artifact_store_uri == "s3://mlflow"
+    assert contract.serving_endpoint == (
+        f"http://demo-classifier.mlops-{stack}-serving.svc.cluster.local:8080")
+    expected_uri = {"dev": "http://mlflow.mlops-dev.svc.cluster.local:5000",
+                    "staging": "https://mlflow.staging.example.com",
+                    "prod": "https://mlflow.example.com"}[stack]
+    assert contract.tracking_uri == expected_uri
+    assert isinstance(outputs["tracking_password"], SecretValue)
+    assert isinstance(outputs["tracking_username"], SecretValue)
+    assert not any(isinstance(outputs[key], SecretValue) for key in OUTPUT_KEYS)
+
+
+def test_one_component_of_each_kind_and_every_object_is_a_child_of_one(
+        stack: str, recorded_stacks: dict[str, RecordedStack]) -> None:
+    resources = recorded_stacks[stack].resources
+    components = [r for r in resources if r.type_.startswith("mlops:")]
+    assert sorted(r.type_ for r in components) == sorted(COMPONENT_TYPES)
+    for resource in resources:
+        if not resource.type_.startswith("mlops:"):
+            parent_types = resource.urn.split("::")[2].split("$")[:-1]
+            assert any(t in COMPONENT_TYPES for t in parent_types), resource.urn
+
+
+def test_selectors_match_the_pod_labels_of_their_workload(
+        stack: str, stack_manifests: dict[str, list[dict[str, Any]]]) -> None:
+    manifests = stack_manifests[stack]
+    for workload in [*of_kind(manifests, "Deployment"), *of_kind(manifests, "StatefulSet")]:
+        labels = pod_template(workload)["metadata"]["labels"]
+        assert selects(workload["spec"]["selector"]["matchLabels"], labels), workload["metadata"]
+
+
+def test_every_service_selects_pods_that_serve_its_target_ports(
+        stack: str, stack_manifests: dict[str, list[dict[str, Any]]]) -> None:
+    manifests = stack_manifests[stack]
+    workloads = [*of_kind(manifests, "Deployment"), *of_kind(manifests, "StatefulSet")]
+    for service in of_kind(manifests, "Service"):
+        namespace = service["metadata"]["namespace"]
+        backends = [w for w in workloads if w["metadata"]["namespace"] == namespace and
+                    selects(service["spec"]["selector"], pod_template(w)["metadata"]["labels"])]
+        assert len(backends) == 1, service["metadata"]
+        ports = {port["name"]: port["containerPort"]
+                 for container in containers(backends[0]) for port in container["ports"]}
+        for port in service["spec"]["ports"]:
+            assert ports[port["targetPort"]] == port["port"], service["metadata"]
+
+
+def test_every_workload_has_a_service_account_that_exists(
+        stack: str, stack_manifests: dict[str, list[dict[str, Any]]]) -> None:
+    manifests = stack_manifests[stack]
+    accounts = {(m["metadata"]["namespace"], m["metadata"]["name"])
+                for m in of_kind(manifests, "ServiceAccount")}
+    for kind in WORKLOAD_KINDS:
+        for workload in of_kind(manifests, kind):
+            spec = pod_template(workload)["spec"]
+            assert (workload["metadata"]["namespace"], spec["serviceAccountName"]) in accounts
+            assert spec["automountServiceAccountToken"] is False
+
+
+def test_every_container_is_hardened_pinned_and_bounded(
+        stack: str, stack_manifests: dict[str, list[dict[str, Any]]]) -> None:
+    manifests = stack_manifests[stack]
+    count = 0
+    for kind in WORKLOAD_KINDS:
+        for workload in of_kind(manifests, kind):
+            pod = pod_template(workload)["spec"]
+            assert pod["securityContext"]["runAsNonRoot"] is True
+            assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+            for container in containers(workload):
+                count += 1
+                context = container["securityContext"]
+                assert context["allowPrivilegeEscalation"] is False
+                assert context["runAsNonRoot"] is True and context["runAsUser"] >= 10000
+                assert context["readOnlyRootFilesystem"] is True
+                assert context["capabilities"] == {"drop": ["ALL"]}
+                assert set(container["resources"]) == {"requests", "limits"}
+                assert set(container["resources"]["limits"]) == {"cpu", "memory"}
+                image = parse_image(container["image"])
+                assert image.tag != "latest"
+                assert (image.digest is not None) == (stack == "prod"), container["image"]
+    assert count >= 8
+
+
+def test_the_stack_exports_the_contract_and_the_extras_and_nothing_else(
+        stack: str, recorded_stacks: dict[str, RecordedStack]) -> None:
+    from infra.program import EXTRA_OUTPUT_KEYS
+
+    outputs = recorded_stacks[stack].outputs
+    assert set(outputs) == set(OUTPUT_KEYS) | set(EXTRA_OUTPUT_KEYS)
+    assert outputs["tracking_internal_uri"] == \
+        f"http://mlflow.mlops-{stack}.svc.cluster.local:5000"
