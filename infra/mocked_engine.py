@@ -73,7 +73,13 @@ class _RecordingMocks(pulumi.runtime.Mocks):
             if name not in self.stack_references:
                 raise KeyError(f"the program reads stack {name!r}; pass its outputs in "
                                f"stack_references (known: {sorted(self.stack_references)})")
-            state |= {"outputs": dict(self.stack_references[name]), "secretOutputNames": []}
+            exported = self.stack_references[name]
+            state |= {
+                "outputs": {key: value.value if isinstance(value, SecretValue) else value
+                            for key, value in exported.items()},
+                "secretOutputNames": [key for key, value in exported.items()
+                                      if isinstance(value, SecretValue)],
+            }
         return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, None]:
@@ -120,7 +126,8 @@ def run_program(program: Callable[[], Mapping[str, Any] | None], *, project: str
 
     ``config`` holds full keys (`project:key`) and values (structured ones as
     dicts/lists); ``secret_keys`` lists the full keys to treat as secrets;
-    ``stack_references`` maps a referenced stack's name to the outputs it exports.
+    ``stack_references`` maps a referenced stack's name to the outputs it exports
+    (a `run_stack(...).outputs` works: its `SecretValue`s become secret outputs).
     """
     mocks = _RecordingMocks(stack_references or {})
     monitor = _RecordingMonitor(mocks)

@@ -25,6 +25,7 @@ from infra.topology import SERVING, SERVING_GRPC_PORT
 TRACKING_CREDENTIALS_KEYS = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
 # The platform writes the tracking credentials into this Secret of the serving namespace.
 CLIENT_CREDENTIALS_SECRET = "mlflow-client-credentials"  # noqa: S105 - a Secret's name
+SERVING_SERVICE_ACCOUNT = "mlserver"
 
 
 class DriftCheck(BaseModel):
@@ -122,10 +123,12 @@ class ModelServingArgs:
 
     namespace: pulumi.Input[str]
     tracking_uri: pulumi.Input[str]
-    image: str
+    image: pulumi.Input[str]
     models: list[ServedModel]
     credentials_secret: str = CLIENT_CREDENTIALS_SECRET
-    service_account: str = "mlserver"
+    service_account: str = SERVING_SERVICE_ACCOUNT
+    # The platform creates the pods' ServiceAccount once; a project's program only adds models.
+    manage_service_account: bool = True
     extra_env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
@@ -136,9 +139,10 @@ class ModelServing(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:model_serving:ModelServing", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.service_account = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata={"name": args.service_account, "namespace": args.namespace},
-            automount_service_account_token=False, opts=child)
+        if args.manage_service_account:
+            k8s.core.v1.ServiceAccount(
+                f"{name}-sa", metadata={"name": args.service_account, "namespace": args.namespace},
+                automount_service_account_token=False, opts=child)
         self.endpoints: dict[str, pulumi.Output[str]] = {}
         for model in args.models:
             self.endpoints[model.name] = self._serve(name, model, args, child)

@@ -22,8 +22,8 @@ from infra.topology import platform_paths
 from infra.tracking_server import TrackingServer, TrackingServerArgs
 
 # Exported besides the contract keys; credentials only as secrets.
-EXTRA_OUTPUT_KEYS = ("tracking_internal_uri", "tracking_username", "tracking_password",
-                     "serving_service_account")
+EXTRA_OUTPUT_KEYS = ("tracking_internal_uri", "serving_image", "tracking_username",
+                     "tracking_password", "serving_service_account")
 
 
 def read_stack_config() -> PlatformConfig:
@@ -77,6 +77,7 @@ def build_platform(config: PlatformConfig | None = None) -> dict[str, Any]:
         "namespace": config.serving_ns,
         # What a project's deploy program hands to ModelServing (through a StackReference).
         "tracking_internal_uri": tracking.internal_uri,
+        "serving_image": config.image("serving_image"),
         "tracking_username": pulumi.Output.secret(tracking.admin_username),
         "tracking_password": pulumi.Output.secret(tracking.admin_password),
         "serving_service_account": CD_SERVICE_ACCOUNT,

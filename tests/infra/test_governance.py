@@ -143,7 +143,7 @@ def test_the_cd_identity_manages_serving_objects_and_nothing_else(
         cd_rules: list[dict]) -> None:
     writable = {(group, resource) for rule in cd_rules if "create" in rule["verbs"]
                 for group in rule["apiGroups"] for resource in rule["resources"]}
-    assert writable == {("apps", "deployments"), ("", "services"), ("", "serviceaccounts"),
+    assert writable == {("apps", "deployments"), ("", "services"),
                         ("autoscaling", "horizontalpodautoscalers"),
                         ("policy", "poddisruptionbudgets")}
     readable = {resource for rule in cd_rules for resource in rule["resources"]}

@@ -77,24 +77,29 @@ def test_hpa_and_pdb_only_for_the_model_with_more_than_one_replica(
 
 
 def test_a_project_program_serves_its_models_from_a_stack_reference() -> None:
-    platform = {"namespace": "mlops-staging-serving",
-                "tracking_internal_uri": "http://mlflow.mlops-staging.svc.cluster.local:5000"}
+    platform = run_stack("staging").outputs
 
     def project_program() -> dict[str, Any]:
         reference = pulumi.StackReference("acme/mlops-platform/staging")
         serving = ModelServing("churn-serving", ModelServingArgs(
             namespace=reference.get_output("namespace"),
             tracking_uri=reference.get_output("tracking_internal_uri"),
-            image="seldonio/mlserver:1.6.1-mlflow",
-            models=[ServedModel(name="churn", alias="champion")]))
+            image=reference.get_output("serving_image"),
+            models=[ServedModel(name="churn", alias="champion")],
+            manage_service_account=False))
         return {"endpoint": serving.endpoints["churn"]}
 
     recorded = run_program(project_program, project="churn", stack="staging",
                            stack_references={"acme/mlops-platform/staging": platform})
-    (deployment,) = of_kind(to_manifests(recorded.resources), "Deployment")
+    manifests = to_manifests(recorded.resources)
+    assert sorted(m["kind"] for m in manifests) == ["Deployment", "Service"]
+    (deployment,) = of_kind(manifests, "Deployment")
     assert deployment["metadata"]["namespace"] == "mlops-staging-serving"
-    assert env_of(next(containers(deployment)))["MLFLOW_TRACKING_URI"] == \
-        platform["tracking_internal_uri"]
+    container = next(containers(deployment))
+    assert container["image"] == "seldonio/mlserver:1.6.1-mlflow"
+    assert env_of(container)["MLFLOW_TRACKING_URI"] == \
+        "http://mlflow.mlops-staging.svc.cluster.local:5000"
+    assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == "mlserver"
     assert recorded.outputs["endpoint"] == \
         "http://churn.mlops-staging-serving.svc.cluster.local:8080"
 
