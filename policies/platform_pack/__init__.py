@@ -1,0 +1,1 @@
+"""The platform's CrossGuard policy pack (run by the Pulumi CLI from this directory)."""

@@ -1,0 +1,13 @@
+"""Names the platform's objects carry and the pack reads: the contract with `infra/`.
+
+The serving component writes these; the policies read them. The pack is
+published on its own, so it cannot import `infra`; `infra` imports these instead.
+"""
+
+from __future__ import annotations
+
+# Annotation on a serving Deployment (or InferenceService): who approved the model it serves.
+APPROVED_BY_ANNOTATION = "mlops.platform/approved-by"
+# The environment variable through which MLServer's MLflow runtime gets its model.
+MODEL_URI_ENV = "MLSERVER_MODEL_URI"
+POD_SECURITY_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
