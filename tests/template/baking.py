@@ -44,7 +44,8 @@ def make(project: Path, target: str, *variables: str,
     result = subprocess.run(["make", "--no-print-directory", target, f"VENV={VENV}", *variables],
                             cwd=project, capture_output=True, text=True, timeout=300)
     if check and result.returncode != 0:
-        raise AssertionError(f"make {target} failed in {project}:\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"make {target} failed in {project}:\n{result.stdout}\n{result.stderr}")
     return result
 
 
@@ -71,7 +72,7 @@ def leftover_template_syntax(project: Path) -> dict[str, list[str]]:
 
 def expected_files(level: str, provider: str, package: str = DEFAULT_PACKAGE,
                    raw_data: str | None = None) -> set[str]:
-    """Exactly what a baked project holds, before its first pipeline run."""
+    """Exactly what a baked project commits to git (DVC keeps the raw data itself)."""
     files = {
         ".gitignore", ".pre-commit-config.yaml", ".dvcignore", ".dvc/.gitignore", ".dvc/config",
         "Makefile", "README.md", "pyproject.toml", "params.yaml", "dvc.yaml",
@@ -84,7 +85,7 @@ def expected_files(level: str, provider: str, package: str = DEFAULT_PACKAGE,
                "register", "steps", "train", "validate")
     files |= {f"src/{package}/{module}.py" for module in modules}
     if raw_data:
-        files |= {f"data/raw/{raw_data}", f"data/raw/{raw_data}.dvc", "data/raw/.gitignore"}
+        files |= {f"data/raw/{raw_data}.dvc", "data/raw/.gitignore"}
     return files | files_of_other_parts(level, provider)
 
 

@@ -35,14 +35,14 @@ def test_the_defaults_pass() -> None:
 
 @pytest.mark.parametrize(("changes", "expected"), [
     pytest.param({"project_name": ""}, "project_name='' is not allowed", id="empty-name"),
-    pytest.param({"project_name": "9 lives"}, "starting with a letter", id="name-starts-with-digit"),
+    pytest.param({"project_name": "9 lives"}, "starting with a letter", id="name-digit-first"),
     pytest.param({"project_name": "x" * 33}, "at most 32 characters", id="name-too-long"),
     pytest.param({"project_slug": "Churn Model"}, "project_slug='Churn Model'", id="bad-slug"),
     pytest.param({"package_name": "class"}, "package_name='class' is not a Python identifier",
                  id="keyword-package"),
-    pytest.param({"package_name": "churn.model"}, "package_name='churn.model'", id="dotted-package"),
-    pytest.param({"maturity_level": "3"}, "maturity_level='3' is not allowed: choose one of 0, 1, 2",
-                 id="unknown-level"),
+    pytest.param({"package_name": "churn.model"}, "package_name='churn.model'", id="dotted-pkg"),
+    pytest.param({"maturity_level": "3"},
+                 "maturity_level='3' is not allowed: choose one of 0, 1, 2", id="unknown-level"),
     pytest.param({"ci_provider": "jenkins"},
                  "ci_provider='jenkins' is not allowed: choose one of github, gitlab",
                  id="unknown-provider"),
@@ -64,7 +64,8 @@ def test_the_defaults_pass() -> None:
     pytest.param({"platform_stack_prefix": "org/proj/dev"}, "platform_stack_prefix='org/proj/dev'",
                  id="stack-prefix-with-stack"),
 ])
-def test_a_bad_variable_is_named_with_what_it_accepts(changes: dict[str, str], expected: str) -> None:
+def test_a_bad_variable_is_named_with_what_it_accepts(changes: dict[str, str],
+                                                      expected: str) -> None:
     problems = problems_of(**changes)
     assert len(problems) == 1, problems
     assert expected in problems[0]

@@ -1,0 +1,123 @@
+"""`make pipeline` of a fresh project, per maturity level, against a running local platform."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import pytest
+import yaml
+from mlflow import MlflowClient
+
+from infra.outputs import PlatformOutputs
+from policies import ml_contract
+from tests.template.baking import LEVELS, bake, make
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _mlflow_client_points_at_the_platform(monkeypatch: pytest.MonkeyPatch,
+                                          shared_platform: PlatformOutputs) -> None:
+    # models:/ and runs:/ URIs resolve through these, never through a local default store.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", shared_platform.tracking_uri)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", shared_platform.registry_uri)
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    project: Path
+    level: str
+    model_name: str
+    client: MlflowClient
+    tracking_uri: str
+
+    def registration(self) -> dict:
+        return json.loads((self.project / "reports/registration.json").read_text())
+
+    def run_record(self) -> dict:
+        return json.loads((self.project / "models/run.json").read_text())
+
+    def versions(self) -> list:
+        return self.client.search_model_versions(f"name = '{self.model_name}'")
+
+
+@pytest.fixture(scope="module", params=[pytest.param(level, id=f"level{level}")
+                                        for level in LEVELS])
+def pipeline_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                 shared_platform: PlatformOutputs,
+                 shared_platform_outputs_file: Path) -> PipelineRun:
+    level = request.param
+    model_name = f"pipeline-level{level}-{uuid.uuid4().hex[:8]}"  # a fresh registry entry
+    project = bake(tmp_path_factory.mktemp(f"pipeline-{level}"), maturity_level=level,
+                   model_name=model_name, platform_outputs=str(shared_platform_outputs_file))
+    make(project, "pipeline")
+    return PipelineRun(project, level, model_name, MlflowClient(shared_platform.tracking_uri),
+                       shared_platform.tracking_uri)
+
+
+def test_the_run_carries_its_lineage(pipeline_run: PipelineRun) -> None:
+    run = pipeline_run.client.get_run(pipeline_run.run_record()["run_id"])
+    tags = run.data.tags
+    lock = yaml.safe_load((pipeline_run.project / "dvc.lock").read_text())
+    prepared = next(out for out in lock["stages"]["prepare"]["outs"]
+                    if out["path"] == "data/prepared")
+    assert set(ml_contract.LINEAGE_TAGS) <= set(tags)
+    assert tags[ml_contract.TAG_DATA_HASH] == prepared["md5"]
+    assert tags[ml_contract.TAG_DATASET] == "breast_cancer"
+    assert tags[ml_contract.TAG_DATA_VALIDATION] == "passed"
+    assert tags[ml_contract.TAG_MATURITY_LEVEL] == pipeline_run.level
+    assert len(tags[ml_contract.TAG_GIT_COMMIT]) == 40
+    assert run.data.params["train.C"] == "1.0"
+    assert run.data.metrics["roc_auc"] > 0.9
+
+
+def test_the_model_has_signature_input_example_and_pinned_requirements(
+        pipeline_run: PipelineRun, tmp_path: Path) -> None:
+    model_dir = Path(mlflow.artifacts.download_artifacts(
+        artifact_uri=pipeline_run.run_record()["model_uri"], dst_path=str(tmp_path)))
+    mlmodel = yaml.safe_load((model_dir / "MLmodel").read_text())
+    assert "inputs" in mlmodel["signature"] and "outputs" in mlmodel["signature"]
+    assert mlmodel["saved_input_example_info"]["type"] == "dataframe"
+    assert mlmodel["flavors"]["sklearn"]["serialization_format"] == "skops"
+    requirements = (model_dir / "requirements.txt").read_text().split()
+    # Exactly ours, each pinned; MLflow adds itself.
+    assert sorted(name.split("==")[0] for name in requirements if "==" in name) == [
+        "mlflow", "numpy", "pandas", "scikit-learn", "skops"]
+
+
+def test_one_version_is_registered_as_challenger_with_run_id_and_data_hash(
+        pipeline_run: PipelineRun) -> None:
+    [version] = pipeline_run.versions()
+    run_id = pipeline_run.run_record()["run_id"]
+    assert version.run_id == run_id
+    assert version.tags[ml_contract.TAG_RUN_ID] == run_id
+    run_tags = pipeline_run.client.get_run(run_id).data.tags
+    assert version.tags[ml_contract.TAG_DATA_HASH] == run_tags[ml_contract.TAG_DATA_HASH]
+    challenger = pipeline_run.client.get_model_version_by_alias(
+        pipeline_run.model_name, ml_contract.ALIAS_CHALLENGER)
+    assert challenger.version == version.version
+    assert pipeline_run.registration()["version"] == version.version
+
+
+def test_the_model_card_explains_the_model(pipeline_run: PipelineRun) -> None:
+    card = (pipeline_run.project / "reports/model_card.md").read_text()
+    for section in ("## Intended use", "## Data", "## Metrics (test set)", "## Explainability",
+                    "## Limits"):
+        assert section in card
+    assert "Permutation importance (scikit-learn)" in card
+    assert pipeline_run.run_record()["run_id"] in card
+    logged = mlflow.artifacts.load_text(
+        f"runs:/{pipeline_run.run_record()['run_id']}/{ml_contract.MODEL_CARD_ARTIFACT}")
+    assert logged == card
+
+
+def test_a_second_pipeline_is_a_no_op_that_registers_nothing(pipeline_run: PipelineRun) -> None:
+    before = pipeline_run.versions()
+    result = make(pipeline_run.project, "pipeline")
+    assert "Data and pipelines are up to date." in result.stdout
+    assert "Running stage" not in result.stdout
+    assert len(pipeline_run.versions()) == len(before) == 1
