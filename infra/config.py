@@ -121,7 +121,7 @@ class PlatformConfig(BaseModel):
     served_models: list[ServedModel] = Field(
         default_factory=list, description="Models the platform serves itself (projects deploy "
         "theirs from `deploy/<env>.yaml`); list of {name, version or alias, replicas, "
-        "resources, drift}.")
+        "resources, drift, approved_by}.")
     namespace_quota: NamespaceQuota = Field(
         default_factory=NamespaceQuota, description="ResourceQuota of each namespace "
         "{requests_cpu, requests_memory, limits_cpu, limits_memory, pods}.")

@@ -21,6 +21,10 @@ from infra.kube_types import CronSchedule, DnsLabel
 from infra.scaling import autoscale
 from infra.security import Resources, hardened_container, hardened_pod_spec, resources
 from infra.topology import SERVING, SERVING_GRPC_PORT
+from policies.platform_pack.platform_rules.conventions import (
+    APPROVED_BY_ANNOTATION,
+    MODEL_URI_ENV,
+)
 
 TRACKING_CREDENTIALS_KEYS = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
 # The platform writes the tracking credentials into this Secret of the serving namespace.
@@ -50,6 +54,10 @@ class ServedModel(BaseModel):
     max_replicas: int | None = Field(default=None, ge=1, le=100)
     resources: Resources = resources("250m", "512Mi", "1", "1Gi")
     drift: DriftCheck | None = None
+    approved_by: str | None = Field(
+        default=None, min_length=1,
+        description="Who approved this model version (as the promotion gate recorded it); "
+        "the policy pack requires it where approvals are mandatory.")
 
     @model_validator(mode="after")
     def _version_or_alias(self) -> ServedModel:
@@ -152,8 +160,10 @@ class ModelServing(pulumi.ComponentResource):
                child: pulumi.ResourceOptions) -> pulumi.Output[str]:
         labels = model_labels(model.name)
         metadata = {"name": model.name, "namespace": args.namespace, "labels": labels}
+        approval = {"annotations": {APPROVED_BY_ANNOTATION: model.approved_by}} \
+            if model.approved_by else {}
         k8s.apps.v1.Deployment(
-            f"{name}-{model.name}", metadata=metadata,
+            f"{name}-{model.name}", metadata={**metadata, **approval},
             spec={"replicas": model.replicas, "selector": {"matchLabels": labels},
                   "template": {"metadata": {"labels": labels},
                                "spec": _pod_spec(model, args)}},
@@ -180,7 +190,7 @@ def _pod_spec(model: ServedModel, args: ModelServingArgs) -> dict[str, Any]:
     env = [
         {"name": "MLSERVER_MODEL_NAME", "value": model.name},
         {"name": "MLSERVER_MODEL_IMPLEMENTATION", "value": "mlserver_mlflow.MLflowRuntime"},
-        {"name": "MLSERVER_MODEL_URI", "value": model.model_uri},
+        {"name": MODEL_URI_ENV, "value": model.model_uri},
         {"name": "MLSERVER_HTTP_PORT", "value": str(SERVING.port)},
         {"name": "MLSERVER_GRPC_PORT", "value": str(SERVING_GRPC_PORT)},
         {"name": "MLFLOW_TRACKING_URI", "value": args.tracking_uri},

@@ -10,7 +10,13 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pulumi
-from pulumi.runtime.config import CONFIG, get_config, get_config_env, is_config_secret
+from pulumi.runtime.config import (
+    CONFIG,
+    get_config,
+    get_config_env,
+    get_config_secret_keys_env,
+    is_config_secret,
+)
 
 from infra.artifact_store import ArtifactStore, ArtifactStoreArgs, ExternalBucket
 from infra.config import PROJECT, PlatformConfig, parse_config
@@ -31,7 +37,9 @@ def read_stack_config() -> PlatformConfig:
     prefix = f"{PROJECT}:"
     keys = {key for key in [*CONFIG.get(), *(get_config_env() or {})] if key.startswith(prefix)}
     raw = {key.removeprefix(prefix): get_config(key) for key in sorted(keys)}
-    secret = {key.removeprefix(prefix) for key in keys if is_config_secret(key)}
+    secret_keys = set(get_config_secret_keys_env() or [])
+    secret = {key.removeprefix(prefix) for key in keys
+              if is_config_secret(key) or key in secret_keys}
     return parse_config(raw, secret_keys=secret)
 
 

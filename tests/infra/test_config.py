@@ -114,3 +114,26 @@ def test_the_readme_table_is_the_one_generated_from_the_config_class(repo_root: 
 
 def _gib(quantity: str) -> int:
     return int(quantity.removesuffix("Gi"))
+
+
+def test_the_program_reads_config_the_way_the_pulumi_cli_passes_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from pulumi.runtime.config import set_all_config
+
+    from infra.program import read_stack_config
+
+    set_all_config({}, [])
+    url = "postgresql://mlflow:pw@db.example.com:5432/mlflow"
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({
+        "mlops-platform:environment": "staging", "mlops-platform:tracking_replicas": "2",
+        "mlops-platform:database_mode": "external", "mlops-platform:database_url": url,
+        "mlops-platform:namespace_quota": json.dumps({"pods": 12}),
+        "kubernetes:context": "kind-mlops"}))
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(["mlops-platform:database_url"]))
+    config = read_stack_config()
+    assert (config.environment, config.tracking_replicas) == ("staging", 2)
+    assert config.namespace_quota.pods == 12
+    assert config.database_url is not None and config.database_url.get_secret_value() == url
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", "[]")
+    with pytest.raises(ConfigError, match="plain text"):
+        read_stack_config()

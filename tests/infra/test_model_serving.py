@@ -18,11 +18,13 @@ from infra.model_serving import (
     load_deployment,
 )
 from infra.topology import SERVING
+from policies.platform_pack.platform_rules.conventions import APPROVED_BY_ANNOTATION
 from tests.infra.k8s_objects import containers, env_of, named, of_kind, secret_ref
 
 TWO_MODELS = [
     {"name": "churn", "version": 7, "replicas": 1},
     {"name": "fraud", "alias": "champion", "replicas": 3, "max_replicas": 5,
+     "approved_by": "jane@example.com",
      "resources": {"requests": {"cpu": "1", "memory": "2Gi"},
                    "limits": {"cpu": "2", "memory": "4Gi"}}},
 ]
@@ -54,6 +56,14 @@ def test_the_server_runs_the_mlflow_runtime_against_the_tracking_server(
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert env["MLSERVER_HTTP_PORT"] == str(ports["http"])
     assert env["MLSERVER_GRPC_PORT"] == str(ports["grpc"])
+
+
+def test_the_approval_is_recorded_where_the_policy_pack_reads_it(
+        two_models: list[dict[str, Any]]) -> None:
+    fraud = named(two_models, "Deployment", "fraud")["metadata"]
+    churn = named(two_models, "Deployment", "churn")["metadata"]
+    assert fraud["annotations"] == {APPROVED_BY_ANNOTATION: "jane@example.com"}
+    assert "annotations" not in churn
 
 
 def test_each_model_has_a_service_on_its_pods_only(two_models: list[dict[str, Any]]) -> None:
