@@ -7,6 +7,7 @@ config file, and `not_applicable` reported apart from violations.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pulumi_policy import (
     PolicyCustomTimeouts,
     PolicyResource,
     PolicyResourceOptions,
+    ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     StackValidationArgs,
@@ -105,23 +107,19 @@ def evaluate(resources: list[Resource], environment: str) -> list[Violation]:
         policy = rule.build()
         settings = dict(config[rule.name])
 
-        def report(message: str, urn: str | None = None, *, default_urn: str = "",
-                   name: str = rule.name) -> None:
-            violations.append(Violation(name, urn or default_urn, message, mandatory))
+        def reporter(default_urn: str, name: str = rule.name) -> ReportViolation:
+            def report(message: str, urn: str | None = None) -> None:
+                violations.append(Violation(name, urn or default_urn, message, mandatory))
+            return report
 
         if rule.stack:
-            try:
+            with contextlib.suppress(_NotApplicableError):
                 policy.validate(StackValidationArgs(_policy_resources(resources), settings),
-                                report)
-            except _NotApplicableError:
-                pass
+                                reporter(""))
             continue
         for item in resources:
-            args = ResourceValidationArgs(item.type_, item.props, item.urn, item.name,
-                                          _options(), None, settings)
-            try:
-                policy.validate(args, lambda message, urn=None, item=item:
-                                report(message, urn, default_urn=item.urn))
-            except _NotApplicableError:
-                pass
+            with contextlib.suppress(_NotApplicableError):
+                policy.validate(ResourceValidationArgs(item.type_, item.props, item.urn,
+                                                       item.name, _options(), None, settings),
+                                reporter(item.urn))
     return violations

@@ -1,0 +1,131 @@
+"""Small Kubernetes objects for the pack's rule tests: hardened by default, one knob per flaw."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from policies.platform_pack.platform_rules import kubernetes as k8s
+from policies.platform_pack.platform_rules.conventions import APPROVED_BY_ANNOTATION, MODEL_URI_ENV
+from tests.policies.platform_pack_harness import Resource, resource
+
+IMAGE = "seldonio/mlserver:1.6.1-mlflow"
+DIGEST = "@sha256:" + "ab" * 32
+LABELS = {"app.kubernetes.io/name": "mlserver", "app.kubernetes.io/instance": "model"}
+PROBE = {"httpGet": {"path": "/v2/health/ready", "port": "http"}}
+
+
+def container(**fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "name": "main", "image": IMAGE + DIGEST,
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001.0,
+                            "allowPrivilegeEscalation": False, "privileged": False,
+                            "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}},
+        "resources": {"requests": {"cpu": "250m", "memory": "512Mi"},
+                      "limits": {"cpu": "1", "memory": "1Gi"}},
+        "readinessProbe": PROBE, "livenessProbe": PROBE,
+        "env": [{"name": "HOME", "value": "/tmp"}],
+    }
+    return {**base, **fields}
+
+
+def security(**settings: Any) -> dict[str, Any]:
+    return {**container()["securityContext"], **settings}
+
+
+def deployment(*containers: dict[str, Any], name: str = "model", namespace: str = "serving",
+               replicas: float = 2.0, annotations: dict[str, str] | None = None,
+               type_: str = k8s.DEPLOYMENT) -> Resource:
+    spec = {"securityContext": {"runAsNonRoot": True},
+            "containers": list(containers) or [container()]}
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace, "labels": LABELS}
+    if annotations:
+        metadata["annotations"] = annotations
+    return resource(type_, {"metadata": metadata, "spec": {
+        "replicas": replicas, "selector": {"matchLabels": LABELS},
+        "template": {"metadata": {"labels": LABELS}, "spec": spec}}}, name)
+
+
+def model_server(uri: str = "models:/model@champion", *, approved_by: str | None = "alice",
+                 replicas: float = 2.0) -> Resource:
+    env = [{"name": MODEL_URI_ENV, "value": uri}]
+    annotations = {APPROVED_BY_ANNOTATION: approved_by} if approved_by is not None else None
+    return deployment(container(env=env), annotations=annotations, replicas=replicas)
+
+
+def tracking_server(*, app_name: str | None = "basic-auth", replicas: float = 2.0) -> Resource:
+    command = ["mlflow", "server", "--port", "5000"]
+    if app_name:
+        command += ["--app-name", app_name]
+    return deployment(container(name="mlflow", command=command), name="mlflow",
+                      namespace="platform", replicas=replicas)
+
+
+def with_container(workload: Resource, **fields: Any) -> Resource:
+    """The same workload with fields of its first container replaced."""
+    props = copy.deepcopy(workload.props)
+    first = props["spec"]["template"]["spec"]["containers"][0]
+    first.update(fields)
+    return Resource(workload.type_, workload.name, workload.urn, props)
+
+
+def namespace(name: str = "serving", level: str | None = "restricted") -> Resource:
+    labels = {"pod-security.kubernetes.io/enforce": level} if level else {}
+    return resource(k8s.NAMESPACE, {"metadata": {"name": name, "labels": labels}}, name)
+
+
+def network_policy(name: str, namespace_name: str = "serving", *,
+                   deny_all: bool = True) -> Resource:
+    spec: dict[str, Any] = {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    if not deny_all:
+        spec = {"podSelector": {"matchLabels": LABELS}, "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"podSelector": {}}]}]}
+    return resource(k8s.NETWORK_POLICY, {"metadata": {"name": name, "namespace": namespace_name},
+                                         "spec": spec}, name)
+
+
+def pod_disruption_budget(labels: dict[str, str] | None = None) -> Resource:
+    return resource(k8s.PDB, {"metadata": {"name": "model", "namespace": "serving"},
+                              "spec": {"minAvailable": 1.0,
+                                       "selector": {"matchLabels": labels or LABELS}}}, "pdb")
+
+
+def ingress(*, tls_hosts: list[str] | None) -> Resource:
+    spec: dict[str, Any] = {"rules": [{"host": "mlflow.example.com"}]}
+    if tls_hosts is not None:
+        spec["tls"] = [{"hosts": tls_hosts, "secretName": "mlflow-tls"}]
+    return resource(k8s.INGRESS, {"metadata": {"name": "mlflow", "namespace": "platform"},
+                                  "spec": spec}, "mlflow")
+
+
+def service(service_type: str, namespace_name: str) -> Resource:
+    return resource(k8s.SERVICE, {"metadata": {"name": "edge", "namespace": namespace_name},
+                                  "spec": {"type": service_type}}, "edge")
+
+
+def config_map(data: dict[str, str]) -> Resource:
+    return resource(k8s.CONFIG_MAP, {"metadata": {"name": "settings", "namespace": "serving"},
+                                     "data": data}, "settings")
+
+
+def claim(storage_class: str | None) -> Resource:
+    spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": "1Gi"}}}
+    if storage_class:
+        spec["storageClassName"] = storage_class
+    return resource(k8s.PVC, {"metadata": {"name": "data", "namespace": "platform"},
+                              "spec": spec}, "data")
+
+
+def postgres() -> Resource:
+    return deployment(container(name="postgres", image="postgres:16.4-alpine" + DIGEST),
+                      name="postgres", namespace="platform", replicas=1.0,
+                      type_=k8s.STATEFUL_SET)
+
+
+def backup_job(command: str = "pg_dump --format custom") -> Resource:
+    return resource(k8s.CRON_JOB, {
+        "metadata": {"name": "postgres-backup", "namespace": "platform"},
+        "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+            "containers": [container(name="dump", command=["sh", "-c", command])]}}}}}},
+        "backup")
