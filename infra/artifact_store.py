@@ -107,7 +107,9 @@ class ArtifactStore(pulumi.ComponentResource):
             f"{name}-bucket-setup",
             metadata={"name": BUCKET_SETUP.name, "namespace": args.namespace,
                       "labels": BUCKET_SETUP.labels},
-            spec={"backoffLimit": 6, "ttlSecondsAfterFinished": 3600, "template": {
+            # No ttlSecondsAfterFinished: a Job the cluster deletes would be re-created by
+            # every later `pulumi up`.
+            spec={"backoffLimit": 6, "template": {
                 "metadata": {"labels": BUCKET_SETUP.labels},
                 "spec": _bucket_setup_pod_spec(args, credentials_secret, self.endpoint_url)}},
             # The Job only runs once MinIO answers; replacing it re-runs the idempotent setup.

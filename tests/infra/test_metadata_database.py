@@ -65,3 +65,12 @@ def test_an_external_database_is_only_a_secret_url() -> None:
     secret = next(r for r in recorded.resources if r.name == "metadata-database-url")
     assert "4dabf18193072939515e22adb298388d" in secret.inputs["stringData"], \
         "the URL must travel as a Pulumi secret"
+
+
+def test_staging_and_prod_name_their_storage_class(
+        stack_manifests: dict[str, list[dict[str, Any]]]) -> None:
+    for stack, storage_class in (("dev", None), ("staging", "gp3"), ("prod", "gp3")):
+        for name in ("postgres", "minio"):
+            (claim,) = named(stack_manifests[stack], "StatefulSet", name)["spec"][
+                "volumeClaimTemplates"]
+            assert claim["spec"].get("storageClassName") == storage_class
