@@ -35,3 +35,14 @@ PARAM_PRIMARY_METRIC = "promotion.primary_metric"
 PARAM_THRESHOLD = "promotion.threshold"
 PARAM_TOLERANCE = "promotion.tolerance"
 PARAM_HIGHER_IS_BETTER = "promotion.higher_is_better"
+
+# Audit record of the promotion gate's last decision, as tags on the model version.
+TAG_PROMOTION_OUTCOME = "governance.promotion.outcome"  # "promoted" or "refused"
+TAG_PROMOTION_DECIDED_BY = "governance.promotion.decided_by"
+TAG_PROMOTION_DECIDED_AT = "governance.promotion.decided_at"
+TAG_PROMOTION_REASONS = "governance.promotion.reasons"
+TAG_PROMOTION_PREVIOUS_CHAMPION = "governance.promotion.previous_champion"
+# Value of TAG_DATA_VALIDATION once the data contract held.
+DATA_VALIDATION_PASSED = "passed"
+# Where a project keeps the JSON-lines audit log of gate decisions and approvals (committed).
+AUDIT_LOG_FILE = "governance/audit.jsonl"
