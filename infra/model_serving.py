@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from infra.kube_types import CronSchedule, DnsLabel
-from infra.scaling import autoscale
+from infra.scaling import autoscale, spread_over_nodes
 from infra.security import Resources, hardened_container, hardened_pod_spec, resources
 from infra.topology import SERVING, SERVING_GRPC_PORT
 from policies.platform_pack.platform_rules.conventions import (
@@ -210,5 +210,7 @@ def _pod_spec(model: ServedModel, args: ModelServingArgs) -> dict[str, Any]:
         readinessProbe=probe,
         livenessProbe={"httpGet": {"path": "/v2/health/live", "port": "http"},
                        "periodSeconds": 20})
+    spread = {"topologySpreadConstraints": spread_over_nodes(model_labels(model.name))} \
+        if model.autoscaled else {}
     return hardened_pod_spec([container], service_account=args.service_account,
-                             volumes=[{"name": "models", "emptyDir": {}}])
+                             volumes=[{"name": "models", "emptyDir": {}}], **spread)

@@ -22,3 +22,11 @@ def autoscale(name: str, metadata: dict[str, Any], replicas: int, ceiling: int,
     k8s.policy.v1.PodDisruptionBudget(
         name, metadata=metadata,
         spec={"maxUnavailable": 1, "selector": {"matchLabels": labels}}, opts=opts)
+
+
+def spread_over_nodes(labels: dict[str, str]) -> list[dict[str, Any]]:
+    """Prefer different nodes (and zones) for the replicas, so one node going away never
+    takes all of them; `ScheduleAnyway` keeps small clusters schedulable."""
+    return [{"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway",
+             "labelSelector": {"matchLabels": labels}}
+            for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")]

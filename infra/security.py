@@ -79,7 +79,7 @@ def pod_security_context() -> dict[str, Any]:
 def hardened_pod_spec(containers: list[dict[str, Any]], *, service_account: str,
                       volumes: list[dict[str, Any]] | None = None,
                       init_containers: list[dict[str, Any]] | None = None,
-                      restart_policy: str | None = None) -> dict[str, Any]:
+                      restart_policy: str | None = None, **fields: Any) -> dict[str, Any]:
     """A pod spec with the shared settings and a private writable /tmp for every container.
 
     Workloads never call the Kubernetes API, so no service-account token is mounted.
@@ -90,6 +90,7 @@ def hardened_pod_spec(containers: list[dict[str, Any]], *, service_account: str,
         "securityContext": pod_security_context(),
         "containers": containers,
         "volumes": [{"name": "tmp", "emptyDir": {}}, *(volumes or [])],
+        **fields,
     }
     if init_containers:
         spec["initContainers"] = init_containers

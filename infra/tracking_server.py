@@ -17,7 +17,7 @@ import pulumi_random as random
 from infra.artifact_store import ACCESS_KEY, SECRET_KEY
 from infra.metadata_database import URL_KEY
 from infra.model_serving import CLIENT_CREDENTIALS_SECRET, TRACKING_CREDENTIALS_KEYS
-from infra.scaling import autoscale
+from infra.scaling import autoscale, spread_over_nodes
 from infra.security import WRITABLE_TMP, Resources, hardened_container, hardened_pod_spec
 from infra.topology import TRACKING
 
@@ -159,7 +159,10 @@ def _pod_spec(args: TrackingServerArgs, server_secret: pulumi.Input[str]) -> dic
     auth_volume = {"name": "auth-config", "secret": {
         "secretName": server_secret, "items": [{"key": "basic_auth.ini",
                                                  "path": "basic_auth.ini"}]}}
-    return hardened_pod_spec([container], service_account=TRACKING.name, volumes=[auth_volume])
+    spread = {"topologySpreadConstraints": spread_over_nodes(TRACKING.labels)} \
+        if args.replicas > 1 else {}
+    return hardened_pod_spec([container], service_account=TRACKING.name, volumes=[auth_volume],
+                             **spread)
 
 
 def _ingress(name: str, metadata: dict, args: TrackingServerArgs,

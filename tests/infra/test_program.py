@@ -113,3 +113,14 @@ def test_the_stack_exports_the_contract_and_the_extras_and_nothing_else(
     assert set(outputs) == set(OUTPUT_KEYS) | set(EXTRA_OUTPUT_KEYS)
     assert outputs["tracking_internal_uri"] == \
         f"http://mlflow.mlops-{stack}.svc.cluster.local:5000"
+
+
+def test_replicated_workloads_spread_over_nodes_and_single_ones_do_not(
+        stack: str, stack_manifests: dict[str, list[dict[str, Any]]]) -> None:
+    for deployment in of_kind(stack_manifests[stack], "Deployment"):
+        spec = pod_template(deployment)["spec"]
+        constraints = spec.get("topologySpreadConstraints", [])
+        assert bool(constraints) == (deployment["spec"]["replicas"] > 1), deployment["metadata"]
+        for constraint in constraints:
+            assert constraint["labelSelector"]["matchLabels"] == \
+                deployment["spec"]["selector"]["matchLabels"]
