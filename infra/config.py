@@ -7,6 +7,7 @@ value stops the program with the key, the value and what is allowed.
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import Any, Literal
 
@@ -206,8 +207,10 @@ def parse_config(raw: dict[str, str], secret_keys: set[str] | None = None) -> Pl
     """
     unknown = sorted(set(raw) - set(PlatformConfig.model_fields))
     if unknown:
-        raise ConfigError(unknown[0], raw[unknown[0]], "is not a setting of this program; "
-                          f"known keys: {', '.join(PlatformConfig.model_fields)}")
+        close = difflib.get_close_matches(unknown[0], PlatformConfig.model_fields, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise ConfigError(unknown[0], raw[unknown[0]], f"is not a setting of this program; "
+                          f"{hint}known keys: {', '.join(PlatformConfig.model_fields)}")
     if secret_keys is not None:
         for key in SECRET_KEYS:
             if key in raw and key not in secret_keys:

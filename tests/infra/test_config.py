@@ -44,7 +44,7 @@ INVALID = [
     pytest.param("tracking_max_replicas", 1, "below tracking_replicas", id="ceiling-below-floor"),
     pytest.param("image_registry", "https://mirror.example.com/", "no scheme",
                  id="registry-with-scheme"),
-    pytest.param("tracking_replica", 2, "not a setting", id="misspelt-key"),
+    pytest.param("tracking_replica", 2, "did you mean tracking_replicas?", id="misspelt-key"),
 ]
 
 
