@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from policies.platform_pack.platform_rules.catalog import (
     CONFIG_DIR,
     RULES,
+    markdown_table,
     pack_config,
     render_config,
 )
@@ -195,6 +197,11 @@ def test_committed_config_files_are_rendered_from_the_rules(environment: str) ->
     path = CONFIG_DIR / f"{environment}.json"
     assert path.read_text() == render_config(environment), (
         f"{path} is stale: run `python -m policies.platform_pack.platform_rules.catalog`")
+
+
+def test_readme_lists_every_rule_as_the_catalog_renders_it(repo_root: Path) -> None:
+    readme = (repo_root / "README.md").read_text()
+    assert markdown_table() in readme, "README's pack table is stale: paste markdown_table()"
 
 
 def test_dev_is_advisory_and_prod_mandatory() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from pulumi_policy import Policy
 
 from . import ml, reliability, security
-from .environments import ENVIRONMENT_KEY, PROFILES
+from .environments import ENVIRONMENT_KEY, PROFILES, Profile
 from .rule import Rule
 
 PACK_NAME = "mlops-platform"
@@ -37,6 +37,28 @@ def pack_config(environment: str) -> dict[str, Any]:
     return {"all": profile.enforcement,
             **{rule.name: {ENVIRONMENT_KEY: environment, **rule.defaults(profile)}
                for rule in RULES}}
+
+
+def markdown_table() -> str:
+    """The README's table of rules: name, what it demands, and where it applies by default."""
+    rows = ["| policy | demands | dev | staging | prod |", "|---|---|---|---|---|"]
+    for rule in RULES:
+        cells = [_applies(rule, PROFILES[env]) for env in ("dev", "staging", "prod")]
+        rows.append(f"| `{rule.name}` | {rule.description} | {' | '.join(cells)} |")
+    return "\n".join(rows)
+
+
+def _applies(rule: Rule, profile: Profile) -> str:
+    defaults = rule.defaults(profile)
+    if defaults.get("required") is False:
+        return "-"
+    level = profile.enforcement
+    shown = {key: value for key, value in defaults.items() if key != "required"}
+    if "requireDigest" in shown:
+        return f"{level}{' (digest)' if shown['requireDigest'] else ''}"
+    if "minReplicas" in shown:
+        return f"{level} (>= {shown['minReplicas']})"
+    return level
 
 
 def render_config(environment: str) -> str:
