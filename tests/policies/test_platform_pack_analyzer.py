@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from google.protobuf import empty_pb2
 from pulumi.runtime import proto
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE as UNKNOWN_STRING
 
 from policies.platform_pack.platform_rules.catalog import CONFIG_DIR, PACK_NAME, RULES
 from tests.policies import platform_pack_objects as obj
@@ -98,3 +99,14 @@ def test_without_config_the_stack_name_picks_the_environment(
     assert [n.policy_name for n in ingress.not_applicable] == ["ingress-tls"]
     unpinned = obj.with_container(obj.deployment(), image=obj.IMAGE).props
     assert not analyze(pack, "kubernetes:apps/v1:Deployment", "model", unpinned).diagnostics
+
+
+def test_values_unknown_during_preview_are_reported_not_crashed_on(
+        pack: proto.AnalyzerStub) -> None:
+    configure(pack, config_file("prod"))
+    unknown_image = obj.with_container(obj.deployment(), image=UNKNOWN_STRING).props
+    response = analyze(pack, "kubernetes:apps/v1:Deployment", "model", unknown_image)
+    found = by_policy(response)
+    assert set(found) == {"images-pinned"}
+    assert "can't be known during preview" in found["images-pinned"][0].message
+    assert found["images-pinned"][0].enforcementLevel == proto.ADVISORY

@@ -213,3 +213,31 @@ def test_dev_is_advisory_and_prod_mandatory() -> None:
 def test_unknown_environment_is_refused_with_the_choices() -> None:
     with pytest.raises(ValueError, match="unknown environment 'qa'; choose one of dev, prod"):
         pack_config("qa")
+
+
+MALFORMED_PROPS = [
+    {},
+    {"metadata": None, "spec": None},
+    {"spec": {"template": "not a mapping", "jobTemplate": []}},
+    {"spec": {"template": {"spec": {"containers": "not a list"}}}},
+    {"spec": {"template": {"spec": {"containers": [None, "x", {}],
+                                    "initContainers": [{"securityContext": []}]}}}},
+    {"spec": {"template": {"spec": {"containers": [{
+        "env": "x", "command": "mlflow server", "resources": [], "image": 7,
+        "securityContext": {"capabilities": "ALL"}}]}}}},
+    {"metadata": {"labels": "x", "annotations": []}, "data": ["x"],
+     "spec": {"type": "LoadBalancer", "tls": "x", "rules": [None], "volumeClaimTemplates": [1],
+              "predictor": {"model": {"storageUri": 3}}}},
+]
+TYPES = sorted({*obj.k8s.POD_SPEC_PATHS, obj.k8s.SERVICE, obj.k8s.CONFIG_MAP,
+                obj.k8s.NAMESPACE, obj.k8s.PVC, obj.k8s.INGRESS, obj.k8s.NETWORK_POLICY,
+                obj.k8s.PDB, obj.k8s.INFERENCE_SERVICE})
+
+
+@pytest.mark.parametrize("rule", [rule.name for rule in RULES])
+def test_rules_check_keys_and_shapes_before_reading(rule: str) -> None:
+    resources = [Resource(type_, "odd", f"urn:odd:{type_}:{index}", props)
+                 for type_ in TYPES for index, props in enumerate(MALFORMED_PROPS)]
+    for environment in ("dev", "prod"):
+        outcome = run_rule(rule, resources, environment)
+        assert outcome == NOT_APPLICABLE or isinstance(outcome, list)
