@@ -197,3 +197,13 @@ def test_each_mutation_is_caught_by_the_policy_meant_for_it(mutation: str) -> No
     assert all(v.mandatory for v in violations)
     if broken:  # resource rules name the object they caught
         assert broken in {v.urn.rsplit("::", 1)[-1] for v in violations}
+
+
+@pytest.mark.parametrize(("stack", "mandatory"), [("dev", False), ("staging", True)])
+def test_the_same_flaw_is_advisory_in_dev_and_mandatory_in_staging(stack: str,
+                                                                   mandatory: bool) -> None:
+    resources = [copy.deepcopy(r) for r in recorded(stack)]
+    broken = set_security("mlflow", privileged=True)(resources)
+    violations = evaluate(resources, stack)
+    assert [(v.policy, v.urn.rsplit("::", 1)[-1], v.mandatory) for v in violations] == [
+        ("no-privileged-containers", broken, mandatory)]
