@@ -149,3 +149,26 @@ def test_the_cd_identity_manages_serving_objects_and_nothing_else(
     readable = {resource for rule in cd_rules for resource in rule["resources"]}
     assert not readable & {"secrets", "roles", "rolebindings", "namespaces", "*"}
     assert all("*" not in rule["verbs"] and "*" not in rule["apiGroups"] for rule in cd_rules)
+
+
+def test_the_cd_role_covers_every_kind_a_project_deployment_creates(
+        cd_rules: list[dict]) -> None:
+    from infra.mocked_engine import run_program
+    from infra.model_serving import ModelServing, ModelServingArgs, ServedModel
+
+    def project_program() -> dict:
+        ModelServing("project", ModelServingArgs(
+            namespace="mlops-dev-serving", tracking_uri="http://mlflow.mlops-dev:5000",
+            image="seldonio/mlserver:1.6.1-mlflow", manage_service_account=False,
+            models=[ServedModel(name="churn", version=1, replicas=2)]))
+        return {}
+
+    created = run_program(project_program).resources
+    writable = {(group, resource) for rule in cd_rules if "create" in rule["verbs"]
+                for group in rule["apiGroups"] for resource in rule["resources"]}
+    kinds = {(r.inputs["apiVersion"].rpartition("/")[0], r.inputs["kind"].lower() + "s")
+             for r in created if r.type_.startswith("kubernetes:")}
+    assert kinds == {("apps", "deployments"), ("", "services"),
+                     ("autoscaling", "horizontalpodautoscalers"),
+                     ("policy", "poddisruptionbudgets")}
+    assert kinds <= writable

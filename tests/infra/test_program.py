@@ -124,3 +124,47 @@ def test_replicated_workloads_spread_over_nodes_and_single_ones_do_not(
         for constraint in constraints:
             assert constraint["labelSelector"]["matchLabels"] == \
                 deployment["spec"]["selector"]["matchLabels"]
+
+
+def test_every_secret_a_pod_reads_exists_in_its_namespace_with_that_key(
+        stack: str, stack_manifests: dict[str, list[dict[str, Any]]]) -> None:
+    manifests = stack_manifests[stack]
+    secrets = {(s["metadata"]["namespace"], s["metadata"]["name"]): set(s["stringData"])
+               for s in of_kind(manifests, "Secret")}
+    references = 0
+    for kind in WORKLOAD_KINDS:
+        for workload in of_kind(manifests, kind):
+            namespace = workload["metadata"]["namespace"]
+            for container in containers(workload):
+                for item in container.get("env", []):
+                    ref = item.get("valueFrom", {}).get("secretKeyRef")
+                    if ref:
+                        references += 1
+                        assert ref["key"] in secrets[(namespace, ref["name"])], item
+                for source in container.get("envFrom", []):
+                    references += 1
+                    assert (namespace, source["secretRef"]["name"]) in secrets
+            for volume in pod_template(workload)["spec"]["volumes"]:
+                if "secret" in volume:
+                    keys = secrets[(namespace, volume["secret"]["secretName"])]
+                    assert {item["key"] for item in volume["secret"]["items"]} <= keys
+    assert references >= 15
+
+
+def test_network_policies_open_the_ports_the_selected_pods_listen_on(
+        stack: str, stack_manifests: dict[str, list[dict[str, Any]]]) -> None:
+    manifests = stack_manifests[stack]
+    workloads = [*of_kind(manifests, "Deployment"), *of_kind(manifests, "StatefulSet")]
+    for policy in of_kind(manifests, "NetworkPolicy"):
+        selector = policy["spec"]["podSelector"].get("matchLabels")
+        if not selector or "ingress" not in policy["spec"]:
+            continue
+        pods = [w for w in workloads
+                if w["metadata"]["namespace"] == policy["metadata"]["namespace"]
+                and selects(selector, pod_template(w)["metadata"]["labels"])]
+        assert pods, policy["metadata"]
+        for pod in pods:
+            listening = {port["containerPort"] for container in containers(pod)
+                         for port in container.get("ports", [])}
+            for rule in policy["spec"]["ingress"]:
+                assert {port["port"] for port in rule["ports"]} <= listening, policy["metadata"]
