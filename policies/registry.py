@@ -39,7 +39,7 @@ def resolve_version(client: MlflowClient, model_name: str, version: str | None,
             return str(client.get_model_version(model_name, str(version)).version)
         return str(client.get_model_version_by_alias(model_name, alias).version)
     except MlflowException as err:
-        what = f"version {version}" if version is not None else f"a version aliased {alias!r}"
+        what = f"version {version}" if version is not None else f"version aliased {alias!r}"
         raise RegistryError(
             f"registered model {model_name!r} has no {what} at {client.tracking_uri}: run the "
             "pipeline (`make pipeline`) to register one, or pass an existing --version"

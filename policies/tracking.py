@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from infra.outputs import PlatformOutputs, PlatformOutputsError, read_outputs
+from infra.outputs import PlatformOutputsError, read_outputs
 from policies.project import OUTPUTS_FILE
 
 if TYPE_CHECKING:
@@ -43,21 +43,21 @@ class TrackingTarget:
 
 
 def target_for(project_root: Path) -> TrackingTarget:
-    """Where the project's runs live; raises TrackingServerError naming the file to fix."""
+    """Where the project's runs live; raises TrackingServerError naming the file to fix.
+
+    The project's outputs file wins over MLFLOW_TRACKING_URI: the file is what the
+    project declares (and MLflow's own client exports the variable as a side effect).
+    """
     # PLATFORM_OUTPUTS is how the project's own steps are pointed elsewhere (platform.py).
     outputs_path = project_root / os.environ.get("PLATFORM_OUTPUTS", OUTPUTS_FILE)
-    outputs: PlatformOutputs | None = None
+    override = os.environ.get("MLFLOW_TRACKING_URI")
+    if not outputs_path.exists() and override:
+        return TrackingTarget(override, os.environ.get("MLFLOW_REGISTRY_URI", override),
+                              os.environ.get("MLOPS_ENVIRONMENT", "local"), "MLFLOW_TRACKING_URI")
     try:
         outputs = read_outputs(outputs_path)
     except PlatformOutputsError as err:
-        if not os.environ.get("MLFLOW_TRACKING_URI"):
-            raise TrackingServerError(str(err)) from err
-    environment = outputs.environment if outputs else os.environ.get("MLOPS_ENVIRONMENT", "local")
-    override = os.environ.get("MLFLOW_TRACKING_URI")
-    if override:
-        return TrackingTarget(override, os.environ.get("MLFLOW_REGISTRY_URI", override),
-                              environment, "MLFLOW_TRACKING_URI")
-    assert outputs is not None
+        raise TrackingServerError(str(err)) from err
     return TrackingTarget(outputs.tracking_uri, outputs.registry_uri, outputs.environment,
                           str(outputs_path))
 
