@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import runpy
+from pathlib import Path
 from typing import Any
 
+import pulumi
+import pytest
+
+from infra.config import PROJECT
 from infra.images import parse_image
-from infra.mocked_engine import RecordedStack, SecretValue
+from infra.mocked_engine import RecordedStack, SecretValue, run_program, stack_settings
 from infra.outputs import OUTPUT_KEYS, PlatformOutputs
 from tests.infra.k8s_objects import WORKLOAD_KINDS, containers, of_kind, pod_template, selects
 
@@ -168,3 +174,19 @@ def test_network_policies_open_the_ports_the_selected_pods_listen_on(
                          for port in container.get("ports", [])}
             for rule in policy["spec"]["ingress"]:
                 assert {port["port"] for port in rule["ports"]} <= listening, policy["metadata"]
+
+
+def test_the_entry_point_exports_what_the_program_returns(
+        repo_root: Path, monkeypatch: pytest.MonkeyPatch,
+        recorded_stacks: dict[str, RecordedStack]) -> None:
+    exported: dict[str, Any] = {}
+    monkeypatch.setattr(pulumi, "export", lambda key, value: exported.setdefault(key, value))
+
+    def entry_point() -> dict[str, Any]:
+        runpy.run_path(str(repo_root / "infra" / "__main__.py"))
+        return exported
+
+    recorded = run_program(entry_point, config={
+        f"{PROJECT}:{key}": value for key, value in stack_settings("dev").items()})
+    assert recorded.outputs == recorded_stacks["dev"].outputs
+    assert len(recorded.resources) == len(recorded_stacks["dev"].resources)
