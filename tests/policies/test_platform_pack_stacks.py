@@ -13,8 +13,9 @@ from functools import cache
 
 import pytest
 
-from infra.mocked_engine import record_stack
+from infra.mocked_engine import record_stack, stack_settings
 from policies.platform_pack.platform_rules import kubernetes as k8s
+from policies.platform_pack.platform_rules.catalog import pack_config
 from policies.platform_pack.platform_rules.conventions import APPROVED_BY_ANNOTATION
 from tests.policies.platform_pack_harness import Resource, evaluate, from_wire
 
@@ -34,6 +35,13 @@ def test_committed_stack_passes_the_policies_of_its_environment(stack: str) -> N
     violations = evaluate(list(recorded(stack)), stack)
     # Not even advisory findings: dev's advisory level must not hide a real flaw.
     assert not violations, "\n".join(v.message for v in violations)
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_stack_enforcement_setting_matches_the_pack_config_of_its_environment(
+        stack: str) -> None:
+    settings = stack_settings(stack)
+    assert settings["policy_enforcement"] == pack_config(settings["environment"])["all"]
 
 
 # --- mutations: one flaw each, on prod's objects --------------------------------
