@@ -25,7 +25,7 @@ INVALID = [
     pytest.param("tracking_replicas", 0, "greater than or equal to 1", id="zero-replicas"),
     pytest.param("tracking_image", "mlflow/mlflow:latest", "latest", id="latest-tag"),
     pytest.param("tracking_image", "mlflow/mlflow", "no version tag", id="untagged-image"),
-    pytest.param("database_image", "docker.io/library/postgres:16.4", "registry host",
+    pytest.param("database_image", "registry.example.com/library/postgres:16.4", "registry host",
                  id="image-with-host"),
     pytest.param("database_mode", "managed", "in_cluster", id="unknown-database-mode"),
     pytest.param("database_backup_schedule", "every night", "cron", id="bad-cron"),
