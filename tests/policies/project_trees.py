@@ -1,0 +1,89 @@
+"""Projects for the checker: baked with real cookiecutter, and CI files of the agreed shape.
+
+The CI files below follow the CI/CD agreement of the team (which make target runs
+on which trigger, per level); the checker's tests use them where the template does
+not ship its own CI files yet, and the real ones once it does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from cookiecutter.main import cookiecutter
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_TEMPLATE = REPO_ROOT / "template" / "{{cookiecutter.project_slug}}"
+TEMPLATE_CI_FILES = (PROJECT_TEMPLATE / ".github", PROJECT_TEMPLATE / ".gitlab-ci.yml")
+
+
+def bake(output_dir: Path, level: int, provider: str) -> Path:
+    return Path(cookiecutter(str(REPO_ROOT), no_input=True, output_dir=str(output_dir),
+                             extra_context={"maturity_level": str(level),
+                                            "ci_provider": provider}))
+
+
+def template_ships_ci_files() -> bool:
+    return any(path.exists() for path in TEMPLATE_CI_FILES)
+
+
+# (job, trigger, commands, prod environment?) per level; each level adds to the one below.
+JOBS_FROM_LEVEL = {
+    0: [("checks", "pull_request", ["make lint test check"], False),
+        ("pipeline", "manual", ["make pipeline"], False)],
+    1: [("pr-pipeline", "pull_request", ["make pipeline-sample", "make metrics-diff"], False),
+        ("train", "push", ["make pipeline"], False),
+        ("retrain", "schedule", ["make retrain"], False)],
+    2: [("staging", "push", ["make promote", "make deploy ENV=staging"], False),
+        ("prod", "push", ["make deploy ENV=prod"], True),
+        ("drift", "schedule", ["make drift"], False),
+        ("rollback", "manual", ["make rollback ENV=prod"], False)],
+}
+GITHUB_EVENTS = {"pull_request": "pull_request", "push": "push", "schedule": "schedule",
+                 "manual": "workflow_dispatch"}
+GITLAB_RULES = {"pull_request": '$CI_PIPELINE_SOURCE == "merge_request_event"',
+                "push": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH",
+                "schedule": '$CI_PIPELINE_SOURCE == "schedule"',
+                "manual": '$CI_PIPELINE_SOURCE == "web"'}
+
+
+def jobs_of(level: int) -> list[tuple[str, str, list[str], bool]]:
+    return [job for from_level, jobs in JOBS_FROM_LEVEL.items() if from_level <= level
+            for job in jobs]
+
+
+def github_workflow(level: int) -> str:
+    events: dict = {"pull_request": None, "push": {"branches": ["main"]},
+                    "schedule": [{"cron": "0 3 * * 1"}], "workflow_dispatch": None}
+    jobs = {}
+    for name, trigger, commands, prod in jobs_of(level):
+        job: dict = {"runs-on": "ubuntu-24.04",
+                     "if": f"github.event_name == '{GITHUB_EVENTS[trigger]}'",
+                     "steps": [{"run": command} for command in commands]}
+        if prod:
+            job["environment"] = "prod"
+        jobs[name] = job
+    return yaml.safe_dump({"name": "ci", "on": events, "jobs": jobs}, sort_keys=False)
+
+
+def gitlab_pipeline(level: int) -> str:
+    pipeline: dict = {"stages": ["test", "deploy"]}
+    for name, trigger, commands, prod in jobs_of(level):
+        rule: dict = {"if": GITLAB_RULES[trigger]}
+        job: dict = {"stage": "deploy" if prod else "test", "script": commands}
+        if prod:
+            rule["when"] = "manual"
+            job["environment"] = {"name": "prod"}
+        job["rules"] = [rule]
+        pipeline[name] = job
+    return yaml.safe_dump(pipeline, sort_keys=False)
+
+
+def add_agreed_ci(project: Path, level: int, provider: str) -> None:
+    """Write the CI file of the agreed shape for this level and provider."""
+    if provider == "github":
+        path = project / ".github" / "workflows" / "ci.yml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(github_workflow(level))
+    else:
+        (project / ".gitlab-ci.yml").write_text(gitlab_pipeline(level))
