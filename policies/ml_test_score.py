@@ -15,15 +15,14 @@ from typing import Any
 
 SECTIONS = ("data", "model", "infrastructure", "monitoring")
 AUTOMATED, MANUAL = 1.0, 0.5
-# The paper's reading of the final score.
-INTERPRETATION = ((0, "more of a research project than a productionized system"),
-                  (1, "not totally untested, but serious holes in reliability are worth "
-                      "considering"),
-                  (2, "a reasonable first pass at basic productionization; further investment "
-                      "may be needed"),
-                  (3, "reasonably tested and monitored, but more automation may be possible"),
-                  (5, "strong levels of automated testing and monitoring, appropriate for "
-                      "mission-critical systems"))
+# The paper's reading of the final score: (upper bound of the range, meaning), paraphrased.
+INTERPRETATION = ((0.0, "more a research project than a productionized system"),
+                  (1.0, "not totally untested, but serious holes in reliability are possible"),
+                  (2.0, "a first pass at basic productionization; more investment may be needed"),
+                  (3.0, "reasonably tested; more of the tests and procedures could be automated"),
+                  (5.0, "strong levels of automated testing and monitoring, appropriate for "
+                        "mission-critical systems"),
+                  (float("inf"), "exceptional levels of automated testing and monitoring"))
 
 
 @dataclass(frozen=True)
@@ -38,100 +37,156 @@ class RubricTest:
 
 
 RUBRIC: tuple[RubricTest, ...] = (
-    RubricTest("data-1", "data", "Feature expectations are captured in a schema",
-               automated=("L1-data-validation",),
-               how="the data contract (pandera) is checked by the validate stage"),
-    RubricTest("data-2", "data", "All features are beneficial",
-               manual=("L0-model-card",),
-               how="the model card documents each feature's permutation importance",
-               to_raise="fail a test when a feature's importance is not above zero"),
-    RubricTest("data-3", "data", "No feature's cost is too much",
-               to_raise="record each feature's latency and memory cost and test a budget"),
-    RubricTest("data-4", "data", "Features adhere to meta-level requirements",
-               to_raise="list allowed feature sources in the data contract and test them"),
-    RubricTest("data-5", "data", "The data pipeline has appropriate privacy controls",
-               to_raise="tag PII columns in the data contract and test they are dropped"),
-    RubricTest("data-6", "data", "New features can be added quickly",
-               automated=("L2-pr-pipeline",),
-               how="a pull request that adds a feature runs the pipeline on a sample and "
-                   "shows its metrics against the champion"),
-    RubricTest("data-7", "data", "All input feature code is tested",
-               automated=("L0-tests", "L0-ci-tests"),
-               how="unit tests of the feature code run on every pull request"),
-    RubricTest("model-1", "model", "Model specs are reviewed and submitted",
-               automated=("L0-ci-tests", "L2-prod-approval"),
-               manual=("L0-ci-tests",),
-               how="model code changes by pull request with tests; level 2 records a "
-                   "reviewer's approval before production"),
-    RubricTest("model-2", "model", "Offline and online metrics correlate",
-               to_raise="log served predictions with their outcomes and compare the online "
-                        "metric with the offline one"),
-    RubricTest("model-3", "model", "All hyperparameters have been tuned",
-               manual=("L2-pr-pipeline",),
-               how="hyperparameters live in params.yaml; each change's effect is documented "
-                   "by the pull request's metrics diff",
-               to_raise="add a tuning stage (e.g. a DVC experiment grid) to the pipeline"),
-    RubricTest("model-4", "model", "The impact of model staleness is known",
-               automated=("L2-drift-retraining",), manual=("L1-continuous-training",),
-               how="scheduled retraining; at level 2 drift in served inputs triggers it"),
-    RubricTest("model-5", "model", "A simpler model is not better",
-               automated=("L1-promotion-stage",), manual=("L0-promotion-gate",),
-               how="the gate refuses a challenger that does worse than the champion "
-                   "(beyond the tolerance) or than the threshold",
-               to_raise="also compare against a trivial baseline model in the tests"),
-    RubricTest("model-6", "model", "Model quality is sufficient on all important data slices",
-               to_raise="declare slices in params.yaml and test the metric on each"),
-    RubricTest("model-7", "model", "The model has been tested for considerations of inclusion",
-               to_raise="test the metric across groups of a protected attribute"),
-    RubricTest("infrastructure-1", "infrastructure", "Training is reproducible",
-               automated=("L1-pipeline", "L0-lineage"), manual=("L0-data-versioned",),
-               how="`dvc repro` rebuilds every stage; runs record commit and data hash"),
-    RubricTest("infrastructure-2", "infrastructure", "Model specs are unit tested",
-               automated=("L0-tests", "L0-ci-tests"),
-               how="the model pipeline's construction is unit tested on every pull request"),
-    RubricTest("infrastructure-3", "infrastructure", "The ML pipeline is integration tested",
-               automated=("L2-pr-pipeline",),
-               how="pull requests run the whole pipeline on a data sample against the platform"),
-    RubricTest("infrastructure-4", "infrastructure", "Model quality is validated before serving",
-               automated=("L1-model-validation", "L1-promotion-stage"),
-               manual=("L0-promotion-gate",),
-               how="the promotion gate (threshold, champion, validation, lineage, card) decides "
-                   "what becomes champion"),
-    RubricTest("infrastructure-5", "infrastructure", "The model is debuggable",
-               manual=("L0-model-card", "L0-lineage"),
-               how="model card with explainability and lineage tags lead back to code and data",
-               to_raise="a test that loads a registered version and explains one prediction"),
-    RubricTest("infrastructure-6", "infrastructure", "Models are canaried before serving",
-               manual=("L2-staged-delivery",),
-               how="every version serves in staging before prod",
-               to_raise="route a share of production traffic to the new version first"),
-    RubricTest("infrastructure-7", "infrastructure", "Serving models can be rolled back",
-               automated=("L2-rollback", "L2-gitops-serving"),
-               how="a rollback job reverts deploy/<env>.yaml to the previous version"),
-    RubricTest("monitoring-1", "monitoring", "Dependency changes result in notification",
-               to_raise="a scheduled job that alerts when a pinned dependency or the data "
-                        "source changes"),
-    RubricTest("monitoring-2", "monitoring", "Data invariants hold in training and serving inputs",
-               automated=("L2-drift-retraining",), manual=("L1-data-validation",),
-               how="the data contract gates training; the scheduled drift check watches "
-                   "served inputs"),
-    RubricTest("monitoring-3", "monitoring", "Training and serving are not skewed",
-               automated=("L2-drift-retraining",), manual=("L2-gitops-serving",),
-               how="served inputs are compared with the training data (Evidently)"),
-    RubricTest("monitoring-4", "monitoring", "Models are not too stale",
-               automated=("L1-continuous-training",),
-               how="CI retrains on a schedule"),
-    RubricTest("monitoring-5", "monitoring", "The model is numerically stable",
-               to_raise="test for NaN/inf in training losses and predictions"),
+    RubricTest(
+        "data-1", "data",
+        "Feature expectations are captured in a schema",
+        automated=("L1-data-validation",),
+        how="the data contract (pandera) is checked by the validate stage"),
+    RubricTest(
+        "data-2", "data",
+        "All features are beneficial",
+        manual=("L0-model-card",),
+        how="the model card documents each feature's permutation importance",
+        to_raise="fail a test when a feature's importance is not above zero"),
+    RubricTest(
+        "data-3", "data",
+        "No feature's cost is too much",
+        to_raise="record each feature's latency and memory cost and test a budget"),
+    RubricTest(
+        "data-4", "data",
+        "Features adhere to meta-level requirements",
+        to_raise="list allowed feature sources in the data contract and test them"),
+    RubricTest(
+        "data-5", "data",
+        "The data pipeline has appropriate privacy controls",
+        to_raise="tag PII columns in the data contract and test they are dropped"),
+    RubricTest(
+        "data-6", "data",
+        "New features can be added quickly",
+        automated=("L2-pr-pipeline",),
+        how="a pull request that adds a feature runs the pipeline on a sample and "
+            "shows its metrics against the champion"),
+    RubricTest(
+        "data-7", "data",
+        "All input feature code is tested",
+        automated=("L0-tests", "L0-ci-tests"),
+        how="unit tests of the feature code run on every pull request"),
+    RubricTest(
+        "model-1", "model",
+        "Every model specification undergoes a code review and is checked in "
+        "to a repository",
+        automated=("L0-ci-tests", "L2-prod-approval"),
+        manual=("L0-ci-tests",),
+        how="model code changes by pull request with tests; level 2 records a "
+            "reviewer's approval before production"),
+    RubricTest(
+        "model-2", "model",
+        "Offline proxy metrics correlate with actual online impact metrics",
+        to_raise="log served predictions with their outcomes and compare the online "
+                 "metric with the offline one"),
+    RubricTest(
+        "model-3", "model",
+        "All hyperparameters have been tuned",
+        manual=("L2-pr-pipeline",),
+        how="hyperparameters live in params.yaml; each change's effect is documented "
+            "by the pull request's metrics diff",
+        to_raise="add a tuning stage (e.g. a DVC experiment grid) to the pipeline"),
+    RubricTest(
+        "model-4", "model",
+        "The impact of model staleness is known",
+        automated=("L2-drift-retraining",), manual=("L1-continuous-training",),
+        how="scheduled retraining; at level 2 drift in served inputs triggers it"),
+    RubricTest(
+        "model-5", "model",
+        "A simpler model is not better",
+        automated=("L1-promotion-stage",), manual=("L0-promotion-gate",),
+        how="the gate refuses a challenger that does worse than the champion "
+            "(beyond the tolerance) or than the threshold",
+        to_raise="also compare against a trivial baseline model in the tests"),
+    RubricTest(
+        "model-6", "model",
+        "Model quality is sufficient on all important data slices",
+        to_raise="declare slices in params.yaml and test the metric on each"),
+    RubricTest(
+        "model-7", "model",
+        "The model has been tested for considerations of inclusion",
+        to_raise="test the metric across groups of a protected attribute"),
+    RubricTest(
+        "infrastructure-1", "infrastructure",
+        "Training is reproducible",
+        automated=("L1-pipeline", "L0-lineage"), manual=("L0-data-versioned",),
+        how="`dvc repro` rebuilds every stage; runs record commit and data hash"),
+    RubricTest(
+        "infrastructure-2", "infrastructure",
+        "Model specification code is unit tested",
+        automated=("L0-tests", "L0-ci-tests"),
+        how="the model pipeline's construction is unit tested on every pull request"),
+    RubricTest(
+        "infrastructure-3", "infrastructure",
+        "The full ML pipeline is integration tested",
+        automated=("L2-pr-pipeline",),
+        how="pull requests run the whole pipeline on a data sample against the platform"),
+    RubricTest(
+        "infrastructure-4", "infrastructure",
+        "Model quality is validated before attempting to serve it",
+        automated=("L1-model-validation", "L1-promotion-stage"),
+        manual=("L0-promotion-gate",),
+        how="the promotion gate (threshold, champion, validation, lineage, card) decides "
+            "what becomes champion"),
+    RubricTest(
+        "infrastructure-5", "infrastructure",
+        "The model allows debugging by observing the step-by-step "
+        "computation of training or inference on a single example",
+        manual=("L0-model-card", "L0-lineage"),
+        how="model card with explainability and lineage tags lead back to code and data",
+        to_raise="a test that loads a registered version and explains one prediction"),
+    RubricTest(
+        "infrastructure-6", "infrastructure",
+        "Models are tested via a canary process before they enter "
+        "production serving environments",
+        manual=("L2-staged-delivery",),
+        how="every version serves in staging before prod",
+        to_raise="route a share of production traffic to the new version first"),
+    RubricTest(
+        "infrastructure-7", "infrastructure",
+        "Models can be quickly and safely rolled back to a previous "
+        "serving version",
+        automated=("L2-rollback", "L2-gitops-serving"),
+        how="a rollback job reverts deploy/<env>.yaml to the previous version"),
+    RubricTest(
+        "monitoring-1", "monitoring",
+        "Dependency changes result in notification",
+        to_raise="a scheduled job that alerts when a pinned dependency or the data "
+                 "source changes"),
+    RubricTest(
+        "monitoring-2", "monitoring",
+        "Data invariants hold in training and serving inputs",
+        automated=("L2-drift-retraining",), manual=("L1-data-validation",),
+        how="the data contract gates training; the scheduled drift check watches "
+            "served inputs"),
+    RubricTest(
+        "monitoring-3", "monitoring",
+        "Training and serving features compute the same values",
+        automated=("L2-drift-retraining",), manual=("L2-gitops-serving",),
+        how="served inputs are compared with the training data (Evidently)"),
+    RubricTest(
+        "monitoring-4", "monitoring",
+        "Models are not too stale",
+        automated=("L1-continuous-training",),
+        how="CI retrains on a schedule"),
+    RubricTest(
+        "monitoring-5", "monitoring",
+        "The model is numerically stable",
+        to_raise="test for NaN/inf in training losses and predictions"),
     RubricTest("monitoring-6", "monitoring",
-               "The model has not experienced a regression in prediction speed, training time, "
-               "throughput or RAM usage",
-               to_raise="benchmark serving latency in CI and alert on regressions"),
+        "The model has not experienced a dramatic or slow-leak regression in training "
+        "speed, serving latency, throughput, or RAM usage",
+        to_raise="benchmark serving latency in CI and alert on regressions"),
     RubricTest("monitoring-7", "monitoring",
-               "The model has not experienced a regression in prediction quality on served data",
-               automated=("L1-promotion-stage", "L1-continuous-training"),
-               manual=("L0-promotion-gate",),
-               how="every retrained challenger is compared with the serving champion"),
+        "The model has not experienced a regression in prediction quality on served data",
+        automated=("L1-promotion-stage", "L1-continuous-training"),
+        manual=("L0-promotion-gate",),
+        how="every retrained challenger is compared with the serving champion"),
 )
 
 
@@ -158,7 +213,8 @@ def raise_hint(test: RubricTest, points: float, passed: dict[str, bool]) -> str 
 
 
 def interpretation(score: float) -> str:
-    return [text for floor, text in INTERPRETATION if score >= floor][-1]
+    """The meaning of the range (lower, upper] the score falls in (0 is its own range)."""
+    return next(text for upper, text in INTERPRETATION if score <= upper)
 
 
 def score(passed: dict[str, bool]) -> dict[str, Any]:

@@ -1,0 +1,63 @@
+"""The ML Test Score rubric: its 28 tests, their evidence, and the scoring rules of the paper."""
+
+from __future__ import annotations
+
+import pytest
+
+from policies.controls import CONTROLS_BY_ID
+from policies.ml_test_score import RUBRIC, SECTIONS, interpretation, score
+
+
+def all_controls(passed: bool) -> dict[str, bool]:
+    return dict.fromkeys(CONTROLS_BY_ID, passed)
+
+
+def test_the_rubric_has_seven_tests_in_each_of_the_four_sections() -> None:
+    assert [test.section for test in RUBRIC] == [s for s in SECTIONS for _ in range(7)]
+    assert [test.id for test in RUBRIC] == [f"{s}-{n}" for s in SECTIONS for n in range(1, 8)]
+    assert len({test.title for test in RUBRIC}) == 28
+
+
+def test_every_evidence_names_a_control_of_the_catalogue() -> None:
+    named = {control for test in RUBRIC for control in test.automated + test.manual}
+    assert named <= set(CONTROLS_BY_ID), named - set(CONTROLS_BY_ID)
+
+
+def test_a_test_without_evidence_says_how_to_raise_it() -> None:
+    assert all(test.to_raise for test in RUBRIC if not test.automated)
+
+
+def test_no_control_passing_scores_zero_and_says_what_fails() -> None:
+    result = score(all_controls(False))
+
+    assert result["final"] == 0
+    assert result["interpretation"].startswith("more a research project")
+    first = result["tests"][0]
+    assert (first["points"], first["reason"]) == (0.0, "not evidenced: failing L1-data-validation")
+
+
+def test_automated_evidence_earns_a_point_manual_evidence_half() -> None:
+    passed = all_controls(False) | {"L0-promotion-gate": True}
+    tests = {test["id"]: test for test in score(passed)["tests"]}
+
+    assert tests["model-5"]["points"] == 0.5
+    assert tests["model-5"]["reason"].startswith("manual, documented: ")
+    assert tests["model-5"]["to_raise"] == "pass L1-promotion-stage"
+    passed["L1-promotion-stage"] = True
+    assert {t["id"]: t["points"] for t in score(passed)["tests"]}["model-5"] == 1.0
+
+
+def test_the_final_score_is_the_lowest_section() -> None:
+    result = score(all_controls(True))
+    points = {name: section["points"] for name, section in result["sections"].items()}
+
+    assert result["final"] == min(points.values())
+    assert result["weakest"] == [name for name, value in points.items()
+                                 if value == result["final"]]
+
+
+@pytest.mark.parametrize(("value", "meaning"), [
+    (0, "more a research project"), (1, "not totally untested"), (1.5, "a first pass"),
+    (3, "reasonably tested"), (3.5, "strong levels"), (5.5, "exceptional levels")])
+def test_the_score_reads_as_the_paper_reads_its_ranges(value, meaning) -> None:
+    assert interpretation(value).startswith(meaning)
