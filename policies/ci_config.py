@@ -31,13 +31,22 @@ class CiJob:
     triggers: frozenset[str]
     environment: str | None
     manual: bool
+    extends: tuple[str, ...] = ()
 
     def runs(self, target: str) -> bool:
-        """Does the job run `make <target>` (itself, or through a shared action/template)?"""
+        """Does the job run `make <target>`, itself or through a shared action or template?
+
+        Shared building blocks are recognised by name: a composite action
+        `.../pipelines/github/<target>@ref`, a GitLab template `pipelines/gitlab/<target>.yml`
+        or a job template `.<prefix>-<target>` it extends.
+        """
         escaped = re.escape(target)
+        end = r"(?=[@/\s'\"]|\.ya?ml|$)"
         pattern = (rf"\bmake\b[^\n]*?[\s'\"]{escaped}(?=[\s'\"]|$)"
-                   rf"|pipelines/(?:github|gitlab)/[\w./-]*\b{escaped}\b")
-        return re.search(pattern, self.text, re.MULTILINE) is not None
+                   rf"|pipelines/(?:github|gitlab)/(?:[\w.-]+/)*{escaped}{end}")
+        if re.search(pattern, self.text, re.MULTILINE):
+            return True
+        return any(re.fullmatch(rf"\.?(?:[\w.-]+[-_])?{escaped}", name) for name in self.extends)
 
 
 def dump(value: Any) -> str:
@@ -99,7 +108,8 @@ def gitlab_job(file: str, name: str, job: dict[str, Any],
     if isinstance(environment, dict):
         environment = environment.get("name")
     return CiJob(file=file, name=name, text=dump(merged), triggers=frozenset(triggers),
-                 environment=str(environment) if environment else None, manual=manual)
+                 environment=str(environment) if environment else None, manual=manual,
+                 extends=tuple([extends] if isinstance(extends, str) else extends))
 
 
 def ci_jobs(files: dict[str, str]) -> list[CiJob]:

@@ -149,8 +149,9 @@ def evidence_checks(rule: PromotionRule, candidate: VersionFacts,
         checks.append(GateCheck(
             "approval", bool(approver),
             f"approved by {approver} at {tags.get(ml_contract.TAG_APPROVED_AT, '?')}" if approver
-            else f"no approval recorded ({why} requires one): `mlops-policy approve --model-name "
-                 f"{rule.model_name} --version {candidate.version} --by <name>`"))
+            else f"no approval recorded ({why} requires one): in the project, `mlops-policy "
+                 f"approve --project . --version {candidate.version} --by <name>` "
+                 "(make approve APPROVER=<name> approves the challenger)"))
     return checks
 
 

@@ -86,3 +86,29 @@ def test_gitlab_jobs_take_triggers_from_rules_and_templates() -> None:
 
 def test_a_broken_ci_file_yields_no_jobs_instead_of_a_crash() -> None:
     assert ci_jobs({".gitlab-ci.yml": "checks: [unclosed\n"}) == []
+
+
+SHARED = """
+on: {push: {branches: [main]}}
+jobs:
+  pr:
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: your-org/mlops-platform-template/pipelines/github/pipeline-sample@v0.1.0
+"""
+
+
+def test_a_shared_action_counts_for_its_own_target_only() -> None:
+    job = jobs({".github/workflows/ci.yml": SHARED})["pr"]
+
+    assert job.runs("pipeline-sample")
+    assert not job.runs("pipeline")
+
+
+def test_a_gitlab_job_extending_an_included_template_runs_its_target() -> None:
+    pipeline = ("retrain:\n  extends: .mlops-retrain\n"
+                "  rules: [{if: $CI_PIPELINE_SOURCE == 'schedule'}]\n")
+    job = jobs({".gitlab-ci.yml": pipeline})["retrain"]
+
+    assert job.runs("retrain") and not job.runs("train")
+    assert job.triggers == {SCHEDULE}
