@@ -47,9 +47,13 @@ class Inspection:
         reason = unreachable_reason(target.tracking_uri, timeout=2.0)
         if reason:
             return None, f"tracking server {target.tracking_uri} unreachable ({reason})"
+        from mlflow.exceptions import MlflowException
+
         name = self.project.param(ml_contract.PARAM_MODEL_NAME)
-        client = target.client()
-        versions = client.search_model_versions(f"name = '{name}'")
+        try:
+            versions = target.client().search_model_versions(f"name = '{name}'")
+        except MlflowException as err:
+            return None, f"registry at {target.tracking_uri} refused the search: {err.message}"
         return [dict(version.tags) for version in versions], target.tracking_uri
 
 

@@ -230,11 +230,14 @@ def score(passed: dict[str, bool]) -> dict[str, Any]:
     sections = {}
     for section in SECTIONS:
         of_section = [test for test in tests if test["section"] == section]
+        automated = [t["id"] for t in of_section if t["points"] == AUTOMATED]
+        manual = [t["id"] for t in of_section if t["points"] == MANUAL]
+        points = sum(test["points"] for test in of_section)
         sections[section] = {
-            "points": sum(test["points"] for test in of_section),
-            "automated": [t["id"] for t in of_section if t["points"] == AUTOMATED],
-            "manual": [t["id"] for t in of_section if t["points"] == MANUAL],
+            "points": points, "automated": automated, "manual": manual,
             "not_evidenced": [t["id"] for t in of_section if t["points"] == 0],
+            "explanation": f"{len(automated)} automated x 1 + {len(manual)} manual x 0.5 "
+                           f"= {points:g} of 7",
         }
     final = min(section["points"] for section in sections.values())
     weakest = [name for name, section in sections.items() if section["points"] == final]

@@ -80,6 +80,9 @@ def test_the_json_explains_each_section_and_what_would_raise_it(baked) -> None:
         tests = [test for test in score["tests"] if test["section"] == name]
         assert len(tests) == 7
         assert section["points"] == sum(test["points"] for test in tests)
+        assert section["explanation"] == (f"{len(section['automated'])} automated x 1 + "
+                                          f"{len(section['manual'])} manual x 0.5 = "
+                                          f"{section['points']:g} of 7")
         assert set(section["automated"]) == {t["id"] for t in tests if t["points"] == 1}
         assert set(section["manual"]) == {t["id"] for t in tests if t["points"] == 0.5}
     assert all(test["reason"] for test in score["tests"])

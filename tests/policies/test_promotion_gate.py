@@ -221,3 +221,22 @@ def test_an_unreachable_tracking_server_is_named(shared_platform, model_name, tm
     error = capsys.readouterr().err
     assert "tracking server at http://127.0.0.1:9" in error
     assert str(project / "platform_outputs.json") in error
+
+
+def test_approve_by_model_name_uses_the_tracking_uri_and_refuses_an_empty_name(
+        shared_platform, client, model_name, tmp_path, monkeypatch, capsys) -> None:
+    version = register_version(shared_platform.tracking_uri, model_name, roc_auc=0.95)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", shared_platform.tracking_uri)
+    log = tmp_path / "audit.jsonl"
+
+    assert cli(["approve", "--model-name", model_name, "--by", " ", "--audit-log",
+                str(log)]) == 2
+    assert "--by is empty" in capsys.readouterr().err
+    assert ml_contract.TAG_APPROVED_BY not in client.get_model_version(model_name, version).tags
+
+    assert cli(["approve", "--model-name", model_name, "--version", version, "--by", "bob",
+                "--audit-log", str(log)]) == 0
+    assert client.get_model_version(model_name, version).tags[
+        ml_contract.TAG_APPROVED_BY] == "bob"
+    assert [(r["action"], r["version"], r["actor"]) for r in audit_log.read(log)] == [
+        ("approval", version, "bob")]
