@@ -16,7 +16,7 @@ from pydantic.fields import FieldInfo
 
 from infra.images import ImageRef, parse_image, validate_registry
 from infra.kube_types import CronSchedule, DnsLabel, DnsName, MemoryQuantity
-from infra.model_serving import ServedModel
+from infra.model_serving import ServedModel, duplicate_object_names
 from infra.security import Resources, resources
 
 PROJECT = "mlops-platform"
@@ -153,9 +153,9 @@ class PlatformConfig(BaseModel):
                               f"is below tracking_replicas ({self.tracking_replicas})")
         if self.tls_issuer and not self.tls:
             raise ConfigError("tls_issuer", self.tls_issuer, "needs tls: true")
-        names = [model.name for model in self.served_models]
-        if len(set(names)) != len(names):
-            raise ConfigError("served_models", names, "names each model once")
+        duplicates = duplicate_object_names(self.served_models)
+        if duplicates:
+            raise ConfigError("served_models", duplicates, "declares these models twice")
         return self
 
     @property

@@ -14,6 +14,7 @@ from pydantic import AfterValidator
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _CRON_FIELD = re.compile(r"^[0-9*/,\-]+$")
+_NOT_IN_LABEL = re.compile(r"[^a-z0-9]+")
 _CPU = re.compile(r"^(?P<number>[0-9]+(\.[0-9]+)?)(?P<unit>m?)$")
 _MEMORY = re.compile(r"^(?P<number>[0-9]+)(?P<unit>Ki|Mi|Gi|Ti|k|M|G|T)?$")
 _MEMORY_FACTORS = {None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
@@ -29,6 +30,12 @@ def _dns_label(value: str) -> str:
             f"must be a DNS-1123 label of at most {MAX_NAME_LENGTH} characters "
             "(lower-case letters, digits and '-', starting and ending with a letter or digit)")
     return value
+
+
+def dns_label_from(value: str) -> str:
+    """A DNS-1123 label derived from any name: lower case, runs of other characters as '-'."""
+    label = _NOT_IN_LABEL.sub("-", value.lower()).strip("-")
+    return label[:MAX_NAME_LENGTH].rstrip("-")
 
 
 def _dns_name(value: str) -> str:

@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from infra.kube_types import CronSchedule, DnsLabel
+from infra.kube_types import CronSchedule, DnsLabel, dns_label_from
 from infra.scaling import autoscale, spread_over_nodes
 from infra.security import Resources, hardened_container, hardened_pod_spec, resources
 from infra.topology import SERVING, SERVING_GRPC_PORT
@@ -26,6 +26,8 @@ from policies.platform_pack.platform_rules.conventions import (
     MODEL_URI_ENV,
 )
 
+# What a registry model name may hold here: it goes into models:/ URIs and Kubernetes names.
+REGISTERED_MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 TRACKING_CREDENTIALS_KEYS = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
 # The platform writes the tracking credentials into this Secret of the serving namespace.
 CLIENT_CREDENTIALS_SECRET = "mlflow-client-credentials"  # noqa: S105 - a Secret's name
@@ -47,7 +49,8 @@ class ServedModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: DnsLabel
+    name: str = Field(pattern=REGISTERED_MODEL_NAME, max_length=200,
+                      description="Registered model name in the MLflow registry.")
     version: int | None = Field(default=None, ge=1)
     alias: DnsLabel | None = None
     replicas: int = Field(default=1, ge=1, le=50)
@@ -61,6 +64,9 @@ class ServedModel(BaseModel):
 
     @model_validator(mode="after")
     def _version_or_alias(self) -> ServedModel:
+        if not self.object_name:
+            raise ValueError(f"model {self.name!r} yields no Kubernetes name; use letters or "
+                             "digits in it")
         if (self.version is None) == (self.alias is None):
             raise ValueError(f"model {self.name!r} must name exactly one of version "
                              "(a registry version number) or alias (e.g. champion)")
@@ -68,6 +74,11 @@ class ServedModel(BaseModel):
             raise ValueError(f"model {self.name!r}: max_replicas {self.max_replicas} is below "
                              f"replicas {self.replicas}")
         return self
+
+    @property
+    def object_name(self) -> str:
+        """Name of the model's Kubernetes objects (registry names may hold '_' and capitals)."""
+        return dns_label_from(self.name)
 
     @property
     def model_uri(self) -> str:
@@ -96,11 +107,16 @@ class DeploymentManifest(BaseModel):
 
     @model_validator(mode="after")
     def _unique_names(self) -> DeploymentManifest:
-        names = [model.name for model in self.models]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
+        duplicates = duplicate_object_names(self.models)
         if duplicates:
             raise ValueError(f"models declared twice: {', '.join(duplicates)}")
         return self
+
+
+def duplicate_object_names(models: list[ServedModel]) -> list[str]:
+    """Models whose Kubernetes objects would share a name (same model, or e.g. a_b and a-b)."""
+    names = [model.object_name for model in models]
+    return sorted({model.name for model in models if names.count(model.object_name) > 1})
 
 
 class DeploymentManifestError(ValueError):
@@ -158,31 +174,31 @@ class ModelServing(pulumi.ComponentResource):
 
     def _serve(self, name: str, model: ServedModel, args: ModelServingArgs,
                child: pulumi.ResourceOptions) -> pulumi.Output[str]:
-        labels = model_labels(model.name)
-        metadata = {"name": model.name, "namespace": args.namespace, "labels": labels}
+        labels = model_labels(model.object_name)
+        metadata = {"name": model.object_name, "namespace": args.namespace, "labels": labels}
         approval = {"annotations": {APPROVED_BY_ANNOTATION: model.approved_by}} \
             if model.approved_by else {}
         k8s.apps.v1.Deployment(
-            f"{name}-{model.name}", metadata={**metadata, **approval},
+            f"{name}-{model.object_name}", metadata={**metadata, **approval},
             spec={"replicas": model.replicas, "selector": {"matchLabels": labels},
                   "template": {"metadata": {"labels": labels},
                                "spec": _pod_spec(model, args)}},
             opts=child)
         service = k8s.core.v1.Service(
-            f"{name}-{model.name}", metadata=metadata,
+            f"{name}-{model.object_name}", metadata=metadata,
             spec={"selector": labels, "ports": [
                 {"name": "http", "port": SERVING.port, "targetPort": "http"},
                 {"name": "grpc", "port": SERVING_GRPC_PORT, "targetPort": "grpc"}]},
             opts=child)
         if model.autoscaled:
-            autoscale(f"{name}-{model.name}", metadata, model.replicas, model.ceiling, labels,
-                      child)
+            autoscale(f"{name}-{model.object_name}", metadata, model.replicas, model.ceiling,
+                      labels, child)
         return pulumi.Output.concat("http://", service.metadata.name, ".", args.namespace,
                                     ".svc.cluster.local:", str(SERVING.port))
 
 
-def model_labels(model_name: str) -> dict[str, str]:
-    return {**SERVING.labels, "app.kubernetes.io/instance": model_name}
+def model_labels(object_name: str) -> dict[str, str]:
+    return {**SERVING.labels, "app.kubernetes.io/instance": object_name}
 
 
 def _pod_spec(model: ServedModel, args: ModelServingArgs) -> dict[str, Any]:
@@ -210,7 +226,7 @@ def _pod_spec(model: ServedModel, args: ModelServingArgs) -> dict[str, Any]:
         readinessProbe=probe,
         livenessProbe={"httpGet": {"path": "/v2/health/live", "port": "http"},
                        "periodSeconds": 20})
-    spread = {"topologySpreadConstraints": spread_over_nodes(model_labels(model.name))} \
+    spread = {"topologySpreadConstraints": spread_over_nodes(model_labels(model.object_name))} \
         if model.autoscaled else {}
     return hardened_pod_spec([container], service_account=args.service_account,
                              volumes=[{"name": "models", "emptyDir": {}}], **spread)

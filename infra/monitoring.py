@@ -49,10 +49,10 @@ class Monitoring(pulumi.ComponentResource):
         self.report_dirs = {model.name: report_dir(args.artifact_bucket, model.name)
                             for model in monitored}
         for model in monitored:
-            labels = {**DRIFT_MONITOR.labels, "app.kubernetes.io/instance": model.name}
+            labels = {**DRIFT_MONITOR.labels, "app.kubernetes.io/instance": model.object_name}
             k8s.batch.v1.CronJob(
-                f"{name}-{model.name}",
-                metadata={"name": f"{model.name}-drift", "namespace": args.namespace,
+                f"{name}-{model.object_name}",
+                metadata={"name": f"{model.object_name}-drift", "namespace": args.namespace,
                           "labels": labels},
                 spec={"schedule": model.drift.schedule, "concurrencyPolicy": "Forbid",
                       "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 3,

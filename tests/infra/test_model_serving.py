@@ -114,6 +114,17 @@ def test_a_project_program_serves_its_models_from_a_stack_reference() -> None:
         "http://churn.mlops-staging-serving.svc.cluster.local:8080"
 
 
+def test_a_registry_name_that_is_no_kubernetes_name_still_serves() -> None:
+    models = [{"name": "Breast_Cancer.Classifier", "version": 4}]
+    manifests = to_manifests(run_stack("dev", {"served_models": models}).resources)
+    deployment = named(manifests, "Deployment", "breast-cancer-classifier")
+    env = env_of(next(containers(deployment)))
+    assert env["MLSERVER_MODEL_URI"] == "models:/Breast_Cancer.Classifier/4"
+    assert env["MLSERVER_MODEL_NAME"] == "Breast_Cancer.Classifier"
+    assert named(manifests, "Service", "breast-cancer-classifier")["spec"]["selector"] == \
+        deployment["spec"]["selector"]["matchLabels"]
+
+
 def test_load_deployment_reads_a_projects_manifest(tmp_path: Path) -> None:
     path = tmp_path / "prod.yaml"
     path.write_text("environment: prod\nplatform_stack: acme/mlops-platform/prod\nmodels:\n"
@@ -129,8 +140,10 @@ def test_load_deployment_reads_a_projects_manifest(tmp_path: Path) -> None:
     ("environment: dev\nplatform_stack: s\nmodels:\n  - name: churn\n", "exactly one of version"),
     ("environment: dev\nplatform_stack: s\nmodels:\n  - {name: churn, version: 1}\n"
      "  - {name: churn, version: 2}\n", "declared twice: churn"),
-    ("environment: dev\nplatform_stack: s\nmodels:\n  - {name: Churn_Model, version: 1}\n",
+    ("environment: dev\nplatform_stack: s\nmodels:\n  - {name: churn/v2, version: 1}\n",
      "models.0.name"),
+    ("environment: dev\nplatform_stack: s\nmodels:\n  - {name: churn_model, version: 1}\n"
+     "  - {name: churn-model, version: 2}\n", "declared twice: churn-model, churn_model"),
     ("environment: dev\nmodels: []\n", "platform_stack"),
     ("environment: [dev\n", "not valid YAML"),
 ])
