@@ -15,6 +15,7 @@ from typing import Any
 from policies import ml_contract
 from policies.ci_config import MANUAL, CiJob, ci_jobs
 from policies.project import OUTPUTS_FILE, Project
+from policies.promotion_gate import PROMOTED, UNCHANGED
 from policies.tracking import TrackingServerError, target_for, unreachable_reason
 
 
@@ -22,6 +23,13 @@ from policies.tracking import TrackingServerError, target_for, unreachable_reaso
 class Outcome:
     passed: bool
     reason: str
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    version: str
+    tags: dict[str, str]
+    aliases: tuple[str, ...]
 
 
 @dataclass
@@ -36,8 +44,8 @@ class Inspection:
         return ci_jobs(self.project.ci_files)
 
     @cached_property
-    def registry_versions(self) -> tuple[list[dict[str, str]] | None, str]:
-        """Tags of the registered versions of the project's model, or None and why not."""
+    def registry_versions(self) -> tuple[list[RegisteredVersion] | None, str]:
+        """The registered versions of the project's model, or None and why not."""
         if not self.use_tracking:
             return None, "tracking server not consulted (--offline)"
         try:
@@ -50,14 +58,20 @@ class Inspection:
         from mlflow.exceptions import MlflowException
 
         name = self.project.param(ml_contract.PARAM_MODEL_NAME)
+        client = target.client()
         try:
-            versions = target.client().search_model_versions(f"name = '{name}'")
+            versions = client.search_model_versions(f"name = '{name}'")
+            # Search results do not carry aliases; the registered model does.
+            aliases = client.get_registered_model(name).aliases if versions else {}
         except MlflowException as err:
             return None, f"registry at {target.tracking_uri} refused the search: {err.message}"
-        return [dict(version.tags) for version in versions], target.tracking_uri
+        return [RegisteredVersion(str(v.version), dict(v.tags),
+                                  tuple(a for a, n in aliases.items() if str(n) == str(v.version)))
+                for v in versions], target.tracking_uri
 
 
 Check = Callable[..., Outcome]
+GATED_OUTCOMES = (PROMOTED, UNCHANGED)
 
 
 def files(inspection: Inspection, paths: list[str]) -> Outcome:
@@ -167,12 +181,29 @@ def registry_lineage(inspection: Inspection) -> Outcome:
         return Outcome(True, f"not verified against the registry: {where}")
     if not versions:
         return Outcome(True, f"no version registered yet at {where}")
-    lacking = [index for index, tags in enumerate(versions)
-               if any(not tags.get(tag) for tag in ml_contract.LINEAGE_TAGS)]
+    lacking = [v.version for v in versions
+               if any(not v.tags.get(tag) for tag in ml_contract.LINEAGE_TAGS)]
     if lacking:
         return Outcome(False, f"{len(lacking)} of {len(versions)} registered versions at {where} "
                               f"lack lineage tags ({', '.join(ml_contract.LINEAGE_TAGS)})")
     return Outcome(True, f"all {len(versions)} registered versions at {where} carry lineage tags")
+
+
+def registry_champion_gated(inspection: Inspection) -> Outcome:
+    """The champion got there through the gate (its audit tags say so)."""
+    versions, where = inspection.registry_versions
+    if versions is None:
+        return Outcome(True, f"not verified against the registry: {where}")
+    champions = [v for v in versions if ml_contract.ALIAS_CHAMPION in v.aliases]
+    if not champions:
+        return Outcome(True, f"no champion yet at {where}")
+    champion = champions[0]
+    outcome = champion.tags.get(ml_contract.TAG_PROMOTION_OUTCOME)
+    if outcome not in GATED_OUTCOMES:
+        return Outcome(False, f"champion version {champion.version} at {where} has no promotion "
+                              f"by the gate ({ml_contract.TAG_PROMOTION_OUTCOME}={outcome}): "
+                              "move the alias back and run `make promote`")
+    return Outcome(True, f"champion version {champion.version} was promoted by the gate")
 
 
 CHECKS: dict[str, Check] = {
@@ -188,6 +219,7 @@ CHECKS: dict[str, Check] = {
     "deploy_manifests": deploy_manifests,
     "platform_outputs": platform_outputs,
     "registry_lineage": registry_lineage,
+    "registry_champion_gated": registry_champion_gated,
 }
 
 

@@ -72,8 +72,10 @@ CATALOGUE: tuple[Control, ...] = (
             (("module_mentions", {"module": "model_card", "names": ["def render_model_card"]}),
              ("stage_output", {"stage": "evaluate", "path": "reports/model_card.md"}))),
     Control("L0-promotion-gate", 0, "Promotion only through the gate",
-            "Promoting a model runs the platform's promotion gate (mlops-policy promote).",
-            (("make_target", {"target": "promote", "calls": "mlops-policy promote"}),)),
+            "Promoting a model runs the platform's promotion gate (mlops-policy promote); the "
+            "registry's champion carries the gate's decision.",
+            (("make_target", {"target": "promote", "calls": "mlops-policy promote"}),
+             ("registry_champion_gated", {}))),
     # Level 1: the pipeline is automated, with validation gates and continuous training.
     Control("L1-pipeline", 1, "Reproducible pipeline",
             "`dvc repro` runs prepare -> validate -> train -> evaluate -> register.",

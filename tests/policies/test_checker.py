@@ -9,10 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from mlflow import MlflowClient
 
+from policies import ml_contract
 from policies.checker import Scorecard, check_project
 from policies.cli import main as cli
 from policies.controls import CATALOGUE
+from policies.promotion_gate import promote_project
 from tests.policies.model_versions import fresh_model_name, register_version, write_project
 from tests.policies.project_trees import add_agreed_ci, bake, template_ships_ci_files
 
@@ -139,15 +142,25 @@ def test_a_path_that_is_no_project_is_a_clear_error(tmp_path, capsys) -> None:
     assert f"{tmp_path} has no params.yaml" in capsys.readouterr().err
 
 
-def test_registered_versions_without_lineage_fail_the_lineage_control(
-        baked, shared_platform, tmp_path) -> None:
-    model_name = fresh_model_name()
+def project_on_platform(baked, shared_platform, tmp_path: Path, model_name: str) -> Path:
+    """A copy of the level-0 project whose model lives on the shared platform."""
     project = shutil.copytree(baked[(0, "github")], tmp_path / "project")
     write_project(tmp_path / "gate-files", shared_platform, model_name)
     shutil.copy(tmp_path / "gate-files" / "platform_outputs.json", project)
     params = (project / "params.yaml").read_text().replace(
         "name: breast_cancer_classifier", f"name: {model_name}")
     (project / "params.yaml").write_text(params)
+    return project
+
+
+def reasons_of(card: Scorecard, control_id: str) -> tuple[str, ...]:
+    return next(r.reasons for r in card.results if r.control.id == control_id)
+
+
+def test_registered_versions_without_lineage_fail_the_lineage_control(
+        baked, shared_platform, tmp_path) -> None:
+    model_name = fresh_model_name()
+    project = project_on_platform(baked, shared_platform, tmp_path, model_name)
     register_version(shared_platform.tracking_uri, model_name, roc_auc=0.95)
     traced = check_project(project)
     register_version(shared_platform.tracking_uri, model_name, roc_auc=0.95, tags={})
@@ -155,9 +168,29 @@ def test_registered_versions_without_lineage_fail_the_lineage_control(
     untraced = check_project(project)
 
     assert "L0-lineage" not in failing(traced)
-    assert "carry lineage tags" in traced.results[2].reasons[1]
+    assert "carry lineage tags" in reasons_of(traced, "L0-lineage")[1]
     assert "L0-lineage" in failing(untraced)
-    assert "1 of 2 registered versions" in untraced.results[2].reasons[1]
+    assert "1 of 2 registered versions" in reasons_of(untraced, "L0-lineage")[1]
+
+
+def test_a_champion_set_around_the_gate_fails_the_gate_control(
+        baked, shared_platform, tmp_path) -> None:
+    model_name = fresh_model_name()
+    project = project_on_platform(baked, shared_platform, tmp_path, model_name)
+    gated = register_version(shared_platform.tracking_uri, model_name, roc_auc=0.95)
+    assert promote_project(project, actor="release-bot").outcome == "promoted"
+    assert "L0-promotion-gate" not in failing(check_project(project))
+    by_hand = register_version(shared_platform.tracking_uri, model_name, roc_auc=0.96)
+    MlflowClient(shared_platform.tracking_uri).set_registered_model_alias(
+        model_name, ml_contract.ALIAS_CHAMPION, by_hand)
+
+    card = check_project(project)
+
+    assert gated != by_hand
+    assert "L0-promotion-gate" in failing(card)
+    assert reasons_of(card, "L0-promotion-gate")[1].startswith(
+        f"champion version {by_hand} at {shared_platform.tracking_uri} has no promotion by "
+        "the gate")
 
 
 @pytest.mark.xfail(not template_ships_ci_files(), strict=True,
