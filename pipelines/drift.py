@@ -1,0 +1,293 @@
+"""Drift check: the served data (current) against the training data (reference), by Evidently.
+
+``mlops-drift --reference data/prepared/train.csv --current monitoring/ --report-dir reports/drift``
+writes ``drift_report.html`` and ``drift_report.json`` and exits 0 when the data has not
+drifted, 1 when it has, 2 on an error. The project's ``make drift`` and the platform's
+Monitoring CronJob run this same command; every path may be an ``s3://`` URI (boto3, with
+``MLFLOW_S3_ENDPOINT_URL`` and the ``AWS_*`` variables, as MLflow's artifact store uses).
+
+Evidently 0.7 has no dataset-drift boolean: the verdict is "drifted" when the share of
+drifted columns reaches ``drift_share`` (Evidently's own rule for dataset drift).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+HTML_REPORT = "drift_report.html"
+JSON_REPORT = "drift_report.json"
+READABLE_SUFFIXES = (".csv", ".jsonl", ".json")
+# Columns the serving log adds that are not model inputs.
+NOT_FEATURES = frozenset({"served_at"})
+DEFAULT_DRIFT_SHARE = 0.5
+
+
+class DriftInputError(ValueError):
+    """The inputs cannot be compared; the message names the input and the fix."""
+
+
+@dataclass(frozen=True)
+class DriftResult:
+    drift_detected: bool
+    drifted_columns: int
+    columns: int
+    drifted_share: float
+    drift_share_threshold: float
+    per_column: dict[str, dict[str, Any]]
+    reference_rows: int
+    current_rows: int
+
+    def verdict(self) -> str:
+        word = "DRIFT" if self.drift_detected else "no drift"
+        return (
+            f"{word}: {self.drifted_columns} of {self.columns} columns drifted "
+            f"(share {self.drifted_share:.2f}, threshold {self.drift_share_threshold:.2f}; "
+            f"{self.current_rows} current rows vs {self.reference_rows} reference rows)"
+        )
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "drift_detected": self.drift_detected,
+            "drifted_columns": self.drifted_columns,
+            "columns": self.columns,
+            "drifted_share": self.drifted_share,
+            "drift_share_threshold": self.drift_share_threshold,
+            "reference_rows": self.reference_rows,
+            "current_rows": self.current_rows,
+            "per_column": self.per_column,
+        }
+
+
+# --- reading and writing local paths or s3:// URIs -------------------------------------------
+
+
+def is_s3(uri: str) -> bool:
+    return uri.startswith("s3://")
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not bucket:
+        raise DriftInputError(f"{uri} names no bucket: write s3://<bucket>/<key>")
+    return bucket, key
+
+
+def s3_client():
+    import boto3
+
+    return boto3.client("s3", endpoint_url=os.environ.get("MLFLOW_S3_ENDPOINT_URL") or None)
+
+
+def read_table(uri: str, role: str) -> pd.DataFrame:
+    """A CSV or JSON-lines file, or every such file under a folder or S3 prefix, as one frame."""
+    sources = _s3_sources(uri, role) if is_s3(uri) else _local_sources(Path(uri), role)
+    frames = [_parse(name, data) for name, data in sources]
+    frames = [frame for frame in frames if not frame.empty]
+    if not frames:
+        raise DriftInputError(f"the {role} data {uri} holds no rows: {_what_it_needs(role)}")
+    return pd.concat(frames, ignore_index=True)
+
+
+def _local_sources(path: Path, role: str) -> list[tuple[str, bytes]]:
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in READABLE_SUFFIXES)
+    elif path.is_file():
+        files = [path]
+    else:
+        raise DriftInputError(f"the {role} data {path} does not exist: {_what_it_needs(role)}")
+    return [(str(file), file.read_bytes()) for file in files]
+
+
+def _s3_sources(uri: str, role: str) -> list[tuple[str, bytes]]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, key = split_s3(uri)
+    client = s3_client()
+    try:
+        listed = client.list_objects_v2(Bucket=bucket, Prefix=key).get("Contents", [])
+        keys = [obj["Key"] for obj in listed if obj["Key"] == key or _readable(obj["Key"])]
+        if not keys:
+            raise DriftInputError(f"the {role} data {uri} does not exist: {_what_it_needs(role)}")
+        return [(k, client.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in keys]
+    except (BotoCoreError, ClientError) as error:
+        raise DriftInputError(
+            f"cannot read {uri}: {error} (check MLFLOW_S3_ENDPOINT_URL and the AWS_* credentials)"
+        ) from error
+
+
+def _readable(name: str) -> bool:
+    return name.endswith(READABLE_SUFFIXES)
+
+
+def _parse(name: str, data: bytes) -> pd.DataFrame:
+    if not data.strip():
+        return pd.DataFrame()
+    try:
+        if name.endswith((".jsonl", ".json")):
+            return pd.read_json(io.BytesIO(data), lines=True, precise_float=True)
+        return pd.read_csv(io.BytesIO(data))
+    except ValueError as error:
+        raise DriftInputError(f"{name} is not valid CSV or JSON lines: {error}") from error
+
+
+def _what_it_needs(role: str) -> str:
+    if role == "current":
+        return "serve the model and send predictions first (its log is the current data)"
+    return "give the training data, e.g. data/prepared/train.csv (`dvc pull` fetches it)"
+
+
+def write_reports(report_dir: str, html: str, summary: dict[str, Any]) -> tuple[str, str]:
+    body = json.dumps(summary, indent=2, default=_jsonable) + "\n"
+    if is_s3(report_dir):
+        return _upload_reports(report_dir, html, body)
+    folder = Path(report_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / HTML_REPORT).write_text(html)
+    (folder / JSON_REPORT).write_text(body)
+    return str(folder / HTML_REPORT), str(folder / JSON_REPORT)
+
+
+def _upload_reports(report_dir: str, html: str, body: str) -> tuple[str, str]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, prefix = split_s3(report_dir)
+    prefix = prefix.rstrip("/") + "/" if prefix else ""
+    client = s3_client()
+    try:
+        client.put_object(Bucket=bucket, Key=prefix + HTML_REPORT, Body=html.encode(),
+                          ContentType="text/html")
+        client.put_object(Bucket=bucket, Key=prefix + JSON_REPORT, Body=body.encode(),
+                          ContentType="application/json")
+    except (BotoCoreError, ClientError) as error:
+        raise DriftInputError(
+            f"cannot write the reports to {report_dir}: {error} "
+            "(check the bucket, MLFLOW_S3_ENDPOINT_URL and the AWS_* credentials)"
+        ) from error
+    base = f"s3://{bucket}/{prefix}"
+    return base + HTML_REPORT, base + JSON_REPORT
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+# --- the comparison ------------------------------------------------------------------------
+
+
+def shared_columns(reference: pd.DataFrame, current: pd.DataFrame) -> list[str]:
+    columns = [c for c in reference.columns if c in current.columns and c not in NOT_FEATURES]
+    if not columns:
+        raise DriftInputError(
+            f"reference and current data share no column: reference has "
+            f"{list(reference.columns)[:10]}, current has {list(current.columns)[:10]}; "
+            "compare the served inputs with the data the model was trained on"
+        )
+    return columns
+
+
+def compare(
+    reference: pd.DataFrame, current: pd.DataFrame, drift_share: float = DEFAULT_DRIFT_SHARE
+):
+    """Run Evidently's data-drift preset; returns the verdict and Evidently's snapshot."""
+    from evidently import Report
+    from evidently.presets import DataDriftPreset
+
+    if not 0.0 < drift_share <= 1.0:
+        raise DriftInputError(
+            f"drift share {drift_share} is out of range: give the share of drifted columns "
+            "(between 0 and 1, e.g. 0.5) above which the data set counts as drifted"
+        )
+    columns = shared_columns(reference, current)
+    snapshot = Report([DataDriftPreset(drift_share=drift_share)]).run(
+        current_data=current[columns], reference_data=reference[columns]
+    )
+    return _result_of(snapshot.dict(), drift_share, len(reference), len(current)), snapshot
+
+
+def _result_of(
+    snapshot: dict[str, Any], drift_share: float, reference_rows: int, current_rows: int
+) -> DriftResult:
+    metrics = snapshot["metrics"]
+    count = next(m for m in metrics if m["config"]["type"].endswith("DriftedColumnsCount"))
+    per_column = {
+        m["config"]["column"]: _column_drift(m["config"], float(m["value"]))
+        for m in metrics
+        if m["config"]["type"].endswith("ValueDrift")
+    }
+    share = float(count["value"]["share"])
+    return DriftResult(
+        drift_detected=share >= drift_share,
+        drifted_columns=int(count["value"]["count"]),
+        columns=len(per_column),
+        drifted_share=share,
+        drift_share_threshold=drift_share,
+        per_column=per_column,
+        reference_rows=reference_rows,
+        current_rows=current_rows,
+    )
+
+
+def _column_drift(config: dict[str, Any], score: float) -> dict[str, Any]:
+    threshold = float(config["threshold"])
+    # p-value tests drift below their threshold, distances above it.
+    drifted = score < threshold if "p_value" in config["method"] else score >= threshold
+    return {"method": config["method"], "score": score, "threshold": threshold,
+            "drifted": drifted}
+
+
+def run(reference_uri: str, current_uri: str, report_dir: str, drift_share: float):
+    reference = read_table(reference_uri, "reference")
+    current = read_table(current_uri, "current")
+    result, snapshot = compare(reference, current, drift_share)
+    summary = {**result.summary(), "reference": reference_uri, "current": current_uri,
+               "evidently": json.loads(snapshot.json())}
+    paths = write_reports(report_dir, snapshot.get_html_str(as_iframe=False), summary)
+    return result, paths
+
+
+# --- command line --------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="mlops-drift",
+        description="Compare served data with the training reference (Evidently). "
+        "Exit 0: no drift, 1: drift, 2: error.",
+    )
+    parser.add_argument("--reference", required=True, help="training data: path or s3:// URI")
+    parser.add_argument("--current", required=True,
+                        help="served data (the serving log): file, folder or s3:// URI")
+    parser.add_argument("--report-dir", required=True, help="folder or s3:// URI for the reports")
+    parser.add_argument("--drift-share", type=float, default=DEFAULT_DRIFT_SHARE,
+                        help="share of drifted columns from which the data set has drifted")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        result, (html_path, json_path) = run(
+            args.reference, args.current, args.report_dir, args.drift_share
+        )
+    except DriftInputError as error:
+        print(f"mlops-drift: {error}", file=sys.stderr)
+        return 2
+    print(result.verdict())
+    print(f"reports: {html_path} {json_path}")
+    return 1 if result.drift_detected else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

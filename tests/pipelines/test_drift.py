@@ -1,0 +1,162 @@
+"""mlops-drift with real Evidently: verdicts, reports, exit codes, local files and S3."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.drift import HTML_REPORT, JSON_REPORT, main
+from tests.support.servers import S3Endpoint, running_moto_s3
+
+COLUMNS = ["age", "income", "score", "tenure", "visits"]
+SHIFTED = ["age", "income", "score"]
+
+
+def sample(rows: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(rng.normal(size=(rows, len(COLUMNS))), columns=COLUMNS)
+
+
+def shifted(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(**{column: frame[column] + 1.5 for column in SHIFTED})
+
+
+@pytest.fixture
+def reference_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "train.csv"
+    sample(800, seed=1).assign(target=1).to_csv(path, index=False)
+    return path
+
+
+def serving_log(folder: Path, frame: pd.DataFrame) -> Path:
+    """The serving log's shape: one JSON line per row, plus prediction and served_at."""
+    folder.mkdir(parents=True, exist_ok=True)
+    logged = frame.assign(prediction=0, served_at=1.7e9)
+    (folder / "predictions.jsonl").write_text(logged.to_json(orient="records", lines=True))
+    return folder
+
+
+def report(report_dir: Path) -> dict:
+    assert (report_dir / HTML_REPORT).stat().st_size > 10_000
+    return json.loads((report_dir / JSON_REPORT).read_text())
+
+
+def test_reference_like_data_is_no_drift(tmp_path, reference_csv, capsys):
+    current = serving_log(tmp_path / "monitoring", sample(400, seed=2))
+    code = main(["--reference", str(reference_csv), "--current", str(current),
+                 "--report-dir", str(tmp_path / "reports")])
+    assert code == 0
+    summary = report(tmp_path / "reports")
+    assert summary["drift_detected"] is False
+    assert summary["columns"] == len(COLUMNS)  # target, prediction and served_at left out
+    assert summary["current_rows"] == 400
+    assert capsys.readouterr().out.startswith("no drift:")
+
+
+def test_shifted_data_is_drift_naming_the_drifted_columns(tmp_path, reference_csv, capsys):
+    current = serving_log(tmp_path / "monitoring", shifted(sample(400, seed=3)))
+    code = main(["--reference", str(reference_csv), "--current", str(current),
+                 "--report-dir", str(tmp_path / "reports")])
+    assert code == 1
+    summary = report(tmp_path / "reports")
+    assert summary["drift_detected"] is True
+    drifted = sorted(c for c, v in summary["per_column"].items() if v["drifted"])
+    assert drifted == sorted(SHIFTED)
+    assert summary["drifted_columns"] == len(SHIFTED)
+    assert capsys.readouterr().out.startswith("DRIFT: 3 of 5 columns drifted")
+
+
+def test_drift_share_sets_how_many_columns_make_a_drift(tmp_path, reference_csv):
+    current = serving_log(tmp_path / "monitoring", shifted(sample(400, seed=3)))
+    args = ["--reference", str(reference_csv), "--current", str(current),
+            "--report-dir", str(tmp_path / "reports")]
+    assert main([*args, "--drift-share", "0.8"]) == 0
+    assert main([*args, "--drift-share", "0.6"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("missing-current", "does not exist: serve the model"),
+        ("empty-current", "holds no rows"),
+        ("no-shared-column", "share no column"),
+        ("bad-share", "drift share 1.5 is out of range"),
+        ("not-tabular", "is not valid CSV or JSON lines"),
+    ],
+)
+def test_bad_input_exits_2_with_the_fix_and_writes_nothing(
+    tmp_path, reference_csv, capsys, case, message
+):
+    current = tmp_path / "monitoring"
+    current.mkdir()
+    extra: list[str] = []
+    if case == "empty-current":
+        (current / "predictions.jsonl").write_text("")
+    elif case == "no-shared-column":
+        serving_log(current, pd.DataFrame({"other": [1.0, 2.0]}))
+    elif case == "bad-share":
+        serving_log(current, sample(50, seed=4))
+        extra = ["--drift-share", "1.5"]
+    elif case == "not-tabular":
+        (current / "predictions.jsonl").write_text("{not json\n")
+    else:
+        current = tmp_path / "nowhere"
+    code = main(["--reference", str(reference_csv), "--current", str(current),
+                 "--report-dir", str(tmp_path / "reports"), *extra])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists()
+
+
+def test_the_installed_command_gives_the_verdict_as_exit_status(tmp_path, reference_csv):
+    current = tmp_path / "current.csv"
+    shifted(sample(300, seed=5)).to_csv(current, index=False)
+    command = [sys.executable, "-m", "pipelines.drift", "--reference", str(reference_csv),
+               "--current", str(current), "--report-dir", str(tmp_path / "reports")]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 1, finished.stderr
+    assert "DRIFT" in finished.stdout
+    assert str(tmp_path / "reports" / HTML_REPORT) in finished.stdout
+
+
+@pytest.fixture
+def s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Endpoint]:
+    with running_moto_s3(tmp_path) as endpoint:
+        monkeypatch.setenv("MLFLOW_S3_ENDPOINT_URL", endpoint.url)
+        for key, value in endpoint.environment().items():
+            monkeypatch.setenv(key, value)
+        yield endpoint
+
+
+def test_s3_reference_current_and_reports_as_in_the_monitoring_cronjob(s3, capsys):
+    client = boto3.client("s3", endpoint_url=s3.url)
+    client.create_bucket(Bucket="mlops")
+    client.put_object(Bucket="mlops", Key="data/train.csv",
+                      Body=sample(600, seed=6).to_csv(index=False).encode())
+    for part in range(2):
+        rows = shifted(sample(150, seed=10 + part)).to_json(orient="records", lines=True)
+        client.put_object(Bucket="mlops", Key=f"monitoring/part-{part}.jsonl", Body=rows.encode())
+    code = main(["--reference", "s3://mlops/data/train.csv", "--current", "s3://mlops/monitoring/",
+                 "--report-dir", "s3://mlops/reports/drift"])
+    assert code == 1, capsys.readouterr().err
+    stored = json.loads(client.get_object(Bucket="mlops", Key=f"reports/drift/{JSON_REPORT}")
+                        ["Body"].read())
+    assert stored["drift_detected"] is True
+    assert stored["current_rows"] == 300
+    html = client.get_object(Bucket="mlops", Key=f"reports/drift/{HTML_REPORT}")["Body"].read()
+    assert len(html) > 10_000
+
+
+def test_s3_missing_bucket_exits_2_naming_the_uri(s3, capsys):
+    code = main(["--reference", "s3://absent/train.csv", "--current", "s3://absent/monitoring/",
+                 "--report-dir", "s3://absent/reports"])
+    assert code == 2
+    assert "s3://absent/train.csv" in capsys.readouterr().err
