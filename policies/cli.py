@@ -156,6 +156,10 @@ COMMANDS = {"check": run_check, "promote": run_promote, "approve": run_approve,
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     console = Console(width=140)
+    from policies.tracking import CLIENT_ENVIRONMENT
+
+    for name, value in CLIENT_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
     from policies.errors import USER_ERRORS
 
     try:

@@ -19,7 +19,8 @@ from policies.project import OUTPUTS_FILE
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-# The gate and the checker answer in seconds, not after MLflow's minutes of retries.
+# The CLI answers in seconds, not after MLflow's minutes of retries (set by policies.cli,
+# not here: a library must not change the environment of the process that imports it).
 CLIENT_ENVIRONMENT = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
 
 
@@ -35,8 +36,6 @@ class TrackingTarget:
     source: str
 
     def client(self) -> MlflowClient:
-        for name, value in CLIENT_ENVIRONMENT.items():
-            os.environ.setdefault(name, value)
         from mlflow import MlflowClient
 
         return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
@@ -27,20 +30,42 @@ def lineage(validation: str = ml_contract.DATA_VALIDATION_PASSED) -> dict[str, s
             ml_contract.TAG_DATA_VALIDATION: validation}
 
 
+@contextlib.contextmanager
+def tracking_to(tracking_uri: str) -> Iterator[None]:
+    """MLflow's fluent API at `tracking_uri`; the environment variable it sets is restored,
+    so that processes other tests start later do not inherit it."""
+    previous = os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(tracking_uri)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = previous
+
+
+def experiment(tracking_uri: str, model_name: str) -> str:
+    client = MlflowClient(tracking_uri)
+    name = f"gate-{model_name}"
+    found = client.get_experiment_by_name(name)
+    return found.experiment_id if found else client.create_experiment(name)
+
+
 def register_version(tracking_uri: str, model_name: str, roc_auc: float,
                      tags: dict[str, str] | None = None, model_card: bool = True) -> str:
     """Log a run (model, metric, card) and register it as the challenger; its version."""
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment(f"gate-{model_name}")
     tags = lineage() if tags is None else tags
-    with mlflow.start_run(tags=tags) as run:
+    with tracking_to(tracking_uri), mlflow.start_run(
+            experiment_id=experiment(tracking_uri, model_name), tags=tags) as run:
         info = mlflow.sklearn.log_model(MODEL, name="model",
                                         pip_requirements=[f"scikit-learn=={sklearn.__version__}"])
         mlflow.log_metric("roc_auc", roc_auc)
         if model_card:
             mlflow.log_text(f"# {model_name}\n", ml_contract.MODEL_CARD_ARTIFACT)
-    version = mlflow.register_model(info.model_uri, model_name,
-                                    tags={**tags, ml_contract.TAG_RUN_ID: run.info.run_id})
+    with tracking_to(tracking_uri):
+        version = mlflow.register_model(info.model_uri, model_name,
+                                        tags={**tags, ml_contract.TAG_RUN_ID: run.info.run_id})
     MlflowClient(tracking_uri).set_registered_model_alias(
         model_name, ml_contract.ALIAS_CHALLENGER, version.version)
     return str(version.version)

@@ -16,6 +16,7 @@ from policies.checker import Scorecard, check_project
 from policies.cli import main as cli
 from policies.controls import CATALOGUE
 from policies.promotion_gate import promote_project
+from policies.tracking import CLIENT_ENVIRONMENT
 from tests.policies.model_versions import fresh_model_name, register_version, write_project
 from tests.policies.project_trees import add_agreed_ci, bake, template_ships_ci_files
 
@@ -26,6 +27,13 @@ MISSING_FOR_NEXT = {
     1: {"L2-staged-delivery", "L2-prod-approval", "L2-gitops-serving", "L2-drift-retraining",
         "L2-rollback"},
 }
+
+
+@pytest.fixture(autouse=True)
+def client_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The variables the CLI sets, restored after each test."""
+    for name, value in CLIENT_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(scope="module")

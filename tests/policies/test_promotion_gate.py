@@ -14,12 +14,20 @@ from infra.outputs import PlatformOutputs
 from policies import audit_log, ml_contract
 from policies.cli import main as cli
 from policies.promotion_gate import PROMOTED, REFUSED, UNCHANGED, promote_project
+from policies.tracking import CLIENT_ENVIRONMENT
 from tests.policies.model_versions import (
     fresh_model_name,
     lineage,
     register_version,
     write_project,
 )
+
+
+@pytest.fixture(autouse=True)
+def client_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The variables the CLI sets, restored after each test."""
+    for name, value in CLIENT_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture
