@@ -44,6 +44,10 @@ class PipelineRun:
     def versions(self) -> list:
         return self.client.search_model_versions(f"name = '{self.model_name}'")
 
+    def champion(self) -> str | None:
+        aliases = self.client.get_registered_model(self.model_name).aliases
+        return aliases.get(ml_contract.ALIAS_CHAMPION)
+
 
 @pytest.fixture(scope="module", params=[pytest.param(level, id=f"level{level}")
                                         for level in LEVELS])
@@ -113,6 +117,26 @@ def test_the_model_card_explains_the_model(pipeline_run: PipelineRun) -> None:
     logged = mlflow.artifacts.load_text(
         f"runs:/{pipeline_run.run_record()['run_id']}/{ml_contract.MODEL_CARD_ARTIFACT}")
     assert logged == card
+
+
+def test_the_champion_moves_only_through_the_gate(pipeline_run: PipelineRun) -> None:
+    [version] = pipeline_run.versions()
+    if pipeline_run.level == "0":  # manual promotion, through the same gate
+        assert pipeline_run.champion() is None
+        make(pipeline_run.project, "promote")
+    elif pipeline_run.level == "1":  # the promote stage cleared the gate
+        decision = json.loads((pipeline_run.project / "reports/promotion.json").read_text())
+        assert decision["outcome"] == "promoted"
+    else:  # level 2: the gate refuses until someone approves
+        decision = json.loads((pipeline_run.project / "reports/promotion.json").read_text())
+        assert decision["outcome"] == "refused"
+        assert any("no approval recorded" in reason for reason in decision["reasons"])
+        assert pipeline_run.champion() is None
+        make(pipeline_run.project, "approve", "APPROVER=release-manager")
+        make(pipeline_run.project, "promote")
+    assert pipeline_run.champion() == version.version
+    audit = (pipeline_run.project / ml_contract.AUDIT_LOG_FILE).read_text().splitlines()
+    assert json.loads(audit[-1])["outcome"] == "promoted"
 
 
 def test_a_second_pipeline_is_a_no_op_that_registers_nothing(pipeline_run: PipelineRun) -> None:

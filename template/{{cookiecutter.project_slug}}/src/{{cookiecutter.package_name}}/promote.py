@@ -1,33 +1,41 @@
-"""Promotion: the platform's promotion gate decides whether the challenger becomes champion.
+"""Stage promote: the platform's promotion gate decides whether the challenger becomes champion.
 
-Thin on purpose: the gate and its audit record live in the pinned platform package
-(`mlops-policy promote`), never in a copy here.
+Thin on purpose: the gate, its checks and its audit record live in the pinned
+platform package (`policies.promotion_gate`, also `mlops-policy promote`), never in
+a copy here. A refusal is a recorded decision, not a failed pipeline.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
+from pathlib import Path
+
+from policies.errors import USER_ERRORS
+from policies.promotion_gate import promote_project
 
 from {{ cookiecutter.package_name }}.records import PROMOTION_FILE
 
-GATE_MODULE = "policies.cli"
+
+def promote() -> int:
+    try:
+        decision = promote_project(Path())
+    except USER_ERRORS as err:
+        print(f"error: promote stopped: {err}", file=sys.stderr)
+        return 1
+    record = json.loads(decision.record.as_json())
+    PROMOTION_FILE.parent.mkdir(parents=True, exist_ok=True)
+    PROMOTION_FILE.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    print(f"promotion gate: {decision.outcome} {record['model_name']} version "
+          f"{record['version']} (champion {decision.champion_before} -> "
+          f"{decision.champion_after})")
+    for reason in record["reasons"]:
+        print(f"  {reason}")
+    return 0
 
 
 def main() -> int:
-    if importlib.util.find_spec(GATE_MODULE) is None:
-        print("the promotion gate (mlops-policy promote) comes with the platform's governance "
-              "release; the champion stays unchanged", file=sys.stderr)
-        code, status = 0, "gate-not-installed"
-    else:
-        from policies.cli import main as policy_cli
-
-        code = policy_cli(["promote", "--project", "."])
-        status = "ran"
-    PROMOTION_FILE.parent.mkdir(parents=True, exist_ok=True)
-    PROMOTION_FILE.write_text(json.dumps({"gate": status, "exit_code": code}, indent=2) + "\n")
-    return code
+    return promote()
 
 
 if __name__ == "__main__":
