@@ -34,6 +34,8 @@ def client_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The variables the CLI sets, restored after each test."""
     for name, value in CLIENT_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
+# The ML Test Score of a freshly generated project, per level.
+ML_TEST_SCORE = {0: 1.0, 1: 2.5, 2: 3.5}
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +83,7 @@ def test_the_ml_test_score_rises_with_the_level(baked) -> None:
 
     assert finals[0] < finals[1] < finals[2], finals
     assert finals[2] >= 3, finals
+    assert finals == [ML_TEST_SCORE[level] for level in (0, 1, 2)]
 
 
 def test_the_json_explains_each_section_and_what_would_raise_it(baked) -> None:
@@ -209,3 +212,6 @@ def test_the_templates_own_ci_meets_the_declared_level(tmp_path, level, provider
     card = check_project(bake(tmp_path, level, provider), use_tracking=False)
 
     assert card.ok, [(r.control.id, r.reasons) for r in card.missing_for(level)]
+    assert card.ml_test_score["final"] == ML_TEST_SCORE[level]
+    if level in MISSING_FOR_NEXT:
+        assert {r.control.id for r in card.missing_for(level + 1)} == MISSING_FOR_NEXT[level]
