@@ -240,6 +240,8 @@ def test_cli_serves_unlogged_at_rate_zero_and_stops_its_group_on_ctrl_c(
             str(tmp_path),
             "--sample-rate",
             "0",
+            "--workers",  # in-process inference: the quickest start
+            "0",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
