@@ -139,6 +139,11 @@ def test_the_champion_moves_only_through_the_gate(pipeline_run: PipelineRun) -> 
     assert json.loads(audit[-1])["outcome"] == "promoted"
 
 
+def test_the_project_meets_the_governance_of_its_level(pipeline_run: PipelineRun) -> None:
+    result = make(pipeline_run.project, "check")
+    assert f"meets level {pipeline_run.level}" in result.stdout
+
+
 def test_a_second_pipeline_is_a_no_op_that_registers_nothing(pipeline_run: PipelineRun) -> None:
     before = pipeline_run.versions()
     result = make(pipeline_run.project, "pipeline")
