@@ -23,6 +23,7 @@ from fastapi import Depends, Header, Response
 from mlflow.exceptions import MlflowException
 from mlserver.errors import InferenceError
 from mlserver.handlers import custom_handler
+from mlserver.logging import logger
 from mlserver.types import InferenceRequest, InferenceResponse
 from mlserver_mlflow.runtime import MLflowRuntime, _get_raw_body
 
@@ -86,11 +87,15 @@ class LoggingMLflowRuntime(MLflowRuntime):
         # json.dumps keeps every digit (pandas' to_json rounds to 10): drift sees the real values.
         lines = "".join(json.dumps(row, default=str) + "\n" for row in inputs.to_dict("records"))
         # One O_APPEND write per request: lines of concurrent workers never interleave.
-        fd = os.open(self._log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         try:
-            os.write(fd, lines.encode())
-        finally:
-            os.close(fd)
+            fd = os.open(self._log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            try:
+                os.write(fd, lines.encode())
+            finally:
+                os.close(fd)
+        except OSError as error:
+            # A full disk must not fail predictions: the log is a sample anyway.
+            logger.warning("prediction log %s not written: %s", self._log_path, error)
 
 
 def _frame_of(payload: dict) -> pd.DataFrame:

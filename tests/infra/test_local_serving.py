@@ -140,6 +140,7 @@ def test_served_predictions_equal_in_process_predictions(served, champion):
 
 def test_v2_inference_protocol_gives_the_same_predictions(served, champion):
     rows, _ = training_frame(rows=5, seed=8)
+    rows = rows.assign(age=[201.0, 202.0, 203.0, 204.0, 205.0])
     request = {
         "inputs": [
             {"name": name, "datatype": "FP64", "shape": [len(rows)], "data": rows[name].tolist()}
@@ -149,6 +150,9 @@ def test_v2_inference_protocol_gives_the_same_predictions(served, champion):
     status, body = post(served.infer_url, json.dumps(request))
     assert status == 200, body
     assert json.loads(body)["outputs"][0]["data"] == champion.predict(rows).tolist()
+    logged = pd.read_json(served.prediction_log, lines=True, precise_float=True)
+    mine = logged[logged["age"].isin(rows["age"])]
+    assert mine["prediction"].tolist() == champion.predict(rows).tolist()
 
 
 def test_health_and_readiness_endpoints_answer(served):
