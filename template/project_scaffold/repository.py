@@ -41,13 +41,13 @@ def _init_dvc(project_dir: Path, dvc_remote: str, tracked_data: Path | None) -> 
         # DVC's own "next steps" advice would drown the hook's messages.
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             repo = Repo.init(str(project_dir))
-        with repo.config.edit() as config:
-            config["core"]["analytics"] = "false"  # as `dvc config` writes it
-            config["core"]["remote"] = "platform"
-            config["remote"]["platform"] = {"url": dvc_remote}
-        if tracked_data is not None:
-            repo.add(str(project_dir / tracked_data))
-        repo.close()
+            with repo.config.edit() as config:
+                config["core"]["analytics"] = "false"  # as `dvc config` writes it
+                config["core"]["remote"] = "platform"
+                config["remote"]["platform"] = {"url": dvc_remote}
+            if tracked_data is not None:
+                repo.add(str(project_dir / tracked_data))
+            repo.close()
     except DvcException as err:
         raise RepositoryError(f"DVC set-up failed in {project_dir}: {err}") from err
 

@@ -1,29 +1,24 @@
-"""Drift monitoring: served inputs (monitoring/) against the training data, by the platform's check.
+"""Drift monitoring: served inputs (monitoring/) against the training data, by `mlops-drift`.
 
-Thin on purpose: the drift check lives in the pinned platform package (`mlops-drift`).
+Thin on purpose: the drift check (Evidently) lives in the pinned platform package.
+Exit 0: no drift, 1: drift (CI retrains), 2: the inputs cannot be used.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
+from infra.local_platform.serving import PREDICTION_LOG_NAME
+from pipelines.drift import main as drift_cli
 
 from {{ cookiecutter.package_name }}.data import TRAIN_FILE
+from {{ cookiecutter.package_name }}.serve import MONITORING_DIR
 
-MONITORING_DIR = Path("monitoring")
-DRIFT_MODULE = "pipelines.drift"
+REPORT_DIR = f"{MONITORING_DIR}/drift"
 
 
 def main() -> int:
-    if importlib.util.find_spec(DRIFT_MODULE) is None:
-        print("the drift check (mlops-drift) comes with the platform's monitoring release",
-              file=sys.stderr)
-        return 1
-    from pipelines.drift import main as drift_cli
-
-    return drift_cli(["--reference", str(TRAIN_FILE), "--current",
-                      str(MONITORING_DIR / "inputs.csv"), "--output", str(MONITORING_DIR)])
+    return drift_cli(["--reference", str(TRAIN_FILE),
+                      "--current", f"{MONITORING_DIR}/{PREDICTION_LOG_NAME}",
+                      "--report-dir", REPORT_DIR])
 
 
 if __name__ == "__main__":
