@@ -65,32 +65,38 @@ class LoggingMLflowRuntime(MLflowRuntime):
         except MlflowException as error:
             raise InferenceError(error.message) from error
         if self._should_log():
-            inputs = self.decode_request(payload)
+            inputs = pd.DataFrame(self.decode_request(payload)).to_dict("records")
             outputs = [output.data.root for output in response.outputs]
-            self._log_rows(pd.DataFrame(inputs), _flatten(outputs[0]) if outputs else [])
+            self._log_rows(inputs, _flatten(outputs[0]) if outputs else [])
         return response
 
     def _should_log(self) -> bool:
         return bool(self._log_path) and random.random() < self._sample_rate  # noqa: S311
 
     def _log_invocation(self, raw_body: str, content_type: str, response_body: bytes) -> None:
-        payload = json.loads(raw_body) if content_type.startswith("application/json") else None
-        inputs = pd.read_csv(StringIO(raw_body)) if payload is None else _frame_of(payload)
-        predictions = json.loads(response_body)["predictions"]
-        self._log_rows(inputs, predictions)
+        if content_type.startswith("application/json"):
+            rows = _rows_of(json.loads(raw_body))
+        else:
+            rows = pd.read_csv(StringIO(raw_body)).to_dict("records")
+        self._log_rows(rows, json.loads(response_body)["predictions"])
 
-    def _log_rows(self, inputs: pd.DataFrame, predictions: list) -> None:
-        inputs = inputs.reset_index(drop=True).copy()
-        if len(predictions) == len(inputs):
-            inputs[PREDICTION_COLUMN] = [_scalar(p) for p in predictions]
-        inputs[TIMESTAMP_COLUMN] = time.time()
-        # json.dumps keeps every digit (pandas' to_json rounds to 10): drift sees the real values.
-        lines = "".join(json.dumps(row, default=str) + "\n" for row in inputs.to_dict("records"))
+    def _log_rows(self, rows: list[dict], predictions: list) -> None:
+        # Plain dicts and json.dumps, not pandas: this runs on every sampled request, and
+        # json.dumps keeps every digit (pandas' to_json rounds to 10).
+        served_at = time.time()
+        with_predictions = len(predictions) == len(rows)
+        lines = []
+        for index, row in enumerate(rows):
+            line = dict(row)
+            if with_predictions:
+                line[PREDICTION_COLUMN] = _scalar(predictions[index])
+            line[TIMESTAMP_COLUMN] = served_at
+            lines.append(json.dumps(line, default=str) + "\n")
         # One O_APPEND write per request: lines of concurrent workers never interleave.
         try:
             fd = os.open(self._log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
             try:
-                os.write(fd, lines.encode())
+                os.write(fd, "".join(lines).encode())
             finally:
                 os.close(fd)
         except OSError as error:
@@ -98,15 +104,20 @@ class LoggingMLflowRuntime(MLflowRuntime):
             logger.warning("prediction log %s not written: %s", self._log_path, error)
 
 
-def _frame_of(payload: dict) -> pd.DataFrame:
+def _rows_of(payload: dict) -> list[dict]:
+    """The request's rows as dicts, for each input format of MLflow's scoring protocol."""
     if "dataframe_records" in payload:
-        return pd.DataFrame.from_records(payload["dataframe_records"])
+        return payload["dataframe_records"]
     if "dataframe_split" in payload:
         split = payload["dataframe_split"]
-        return pd.DataFrame(split["data"], columns=split.get("columns"))
-    if "inputs" in payload and isinstance(payload["inputs"], dict):
-        return pd.DataFrame(payload["inputs"])
-    return pd.DataFrame(payload.get("inputs") or payload.get("instances") or [])
+        if not split.get("data"):
+            return []
+        columns = split.get("columns") or range(len(split["data"][0]))
+        return [dict(zip(columns, row, strict=False)) for row in split["data"]]
+    inputs = payload.get("inputs", payload.get("instances", []))
+    if isinstance(inputs, dict):
+        return pd.DataFrame(inputs).to_dict("records")
+    return [row if isinstance(row, dict) else {"input": row} for row in inputs]
 
 
 def _flatten(values: list) -> list:
