@@ -100,7 +100,7 @@ def read_table(uri: str, role: str) -> pd.DataFrame:
 
 def _local_sources(path: Path, role: str) -> list[tuple[str, bytes]]:
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix in READABLE_SUFFIXES)
+        files = sorted(p for p in path.iterdir() if _readable(p.name))
     elif path.is_file():
         files = [path]
     else:
@@ -126,7 +126,8 @@ def _s3_sources(uri: str, role: str) -> list[tuple[str, bytes]]:
 
 
 def _readable(name: str) -> bool:
-    return name.endswith(READABLE_SUFFIXES)
+    # A report written into the data's folder by an earlier run is no data.
+    return name.endswith(READABLE_SUFFIXES) and not name.endswith(JSON_REPORT)
 
 
 def _parse(name: str, data: bytes) -> pd.DataFrame:

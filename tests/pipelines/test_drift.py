@@ -74,6 +74,15 @@ def test_shifted_data_is_drift_naming_the_drifted_columns(tmp_path, reference_cs
     assert capsys.readouterr().out.startswith("DRIFT: 3 of 5 columns drifted")
 
 
+def test_reports_written_beside_the_log_are_not_read_as_data(tmp_path, reference_csv):
+    monitoring = serving_log(tmp_path / "monitoring", sample(300, seed=12))
+    args = ["--reference", str(reference_csv), "--current", str(monitoring),
+            "--report-dir", str(monitoring)]
+    assert main(args) == 0
+    assert main(args) == 0
+    assert report(monitoring)["current_rows"] == 300
+
+
 def test_drift_share_sets_how_many_columns_make_a_drift(tmp_path, reference_csv):
     current = serving_log(tmp_path / "monitoring", shifted(sample(400, seed=3)))
     args = ["--reference", str(reference_csv), "--current", str(current),
