@@ -13,18 +13,12 @@ import yaml
 from cookiecutter.main import cookiecutter
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PROJECT_TEMPLATE = REPO_ROOT / "template" / "{{cookiecutter.project_slug}}"
-TEMPLATE_CI_FILES = (PROJECT_TEMPLATE / ".github", PROJECT_TEMPLATE / ".gitlab-ci.yml")
 
 
 def bake(output_dir: Path, level: int, provider: str) -> Path:
     return Path(cookiecutter(str(REPO_ROOT), no_input=True, output_dir=str(output_dir),
                              extra_context={"maturity_level": str(level),
                                             "ci_provider": provider}))
-
-
-def template_ships_ci_files() -> bool:
-    return any(path.exists() for path in TEMPLATE_CI_FILES)
 
 
 # (job, trigger, commands, prod environment?) per level; each level adds to the one below.

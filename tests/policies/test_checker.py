@@ -18,7 +18,7 @@ from policies.controls import CATALOGUE
 from policies.promotion_gate import promote_project
 from policies.tracking import CLIENT_ENVIRONMENT
 from tests.policies.model_versions import fresh_model_name, register_version, write_project
-from tests.policies.project_trees import add_agreed_ci, bake, template_ships_ci_files
+from tests.policies.project_trees import add_agreed_ci, bake
 
 CASES = [(0, "github"), (1, "gitlab"), (2, "github"), (2, "gitlab")]
 # What each level's project lacks for the next level, with the CI of the agreed shape.
@@ -204,8 +204,6 @@ def test_a_champion_set_around_the_gate_fails_the_gate_control(
         "the gate")
 
 
-@pytest.mark.xfail(not template_ships_ci_files(), strict=True,
-                   reason="the template ships no CI files yet (the CI/CD part writes them)")
 @pytest.mark.parametrize(("level", "provider"), [(0, "gitlab"), (1, "github"), (2, "gitlab")],
                          ids=["level0-gitlab", "level1-github", "level2-gitlab"])
 def test_the_templates_own_ci_meets_the_declared_level(tmp_path, level, provider) -> None:
