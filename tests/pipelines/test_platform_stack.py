@@ -53,3 +53,14 @@ def test_without_the_pulumi_cli_it_says_how_to_get_it(
     assert main(["preview", "--stack", "dev", "--markdown", str(tmp_path / "p.md")]) == 2
     assert "`pulumi` is not on PATH" in capsys.readouterr().err
     assert not (tmp_path / "p.md").exists()
+
+
+def test_the_gitlab_platform_pipeline_covers_every_stack() -> None:
+    document = yaml.safe_load((REPO_ROOT / "pipelines" / "gitlab" / "platform.yml").read_text())
+    for job in ("preview", "drift"):
+        [matrix] = document[job]["parallel"]["matrix"]
+        assert sorted(matrix["STACK"]) == known_stacks(), job
+    deployed = [document[job]["script"][0].split("--stack ")[1]
+                for job in ("deploy-dev", "deploy-staging", "deploy-prod")]
+    assert deployed == ["dev", "staging", "prod"]
+    assert document["deploy-prod"]["rules"][0]["when"] == "manual"
