@@ -15,16 +15,17 @@ from mlflow import MlflowClient
 from infra.outputs import PlatformOutputs
 from policies import ml_contract
 from tests.template.baking import LEVELS, bake, make
+from tests.template.recovery import Recovery
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(autouse=True)
 def _mlflow_client_points_at_the_platform(monkeypatch: pytest.MonkeyPatch,
-                                          shared_platform: PlatformOutputs) -> None:
+                                          pipeline_run: PipelineRun) -> None:
     # models:/ and runs:/ URIs resolve through these, never through a local default store.
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", shared_platform.tracking_uri)
-    monkeypatch.setenv("MLFLOW_REGISTRY_URI", shared_platform.registry_uri)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", pipeline_run.tracking_uri)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", pipeline_run.tracking_uri)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class PipelineRun:
     project: Path
     level: str
     model_name: str
+    dataset: str
     client: MlflowClient
     tracking_uri: str
 
@@ -52,15 +54,19 @@ class PipelineRun:
 @pytest.fixture(scope="module", params=[pytest.param(level, id=f"level{level}")
                                         for level in LEVELS])
 def pipeline_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-                 shared_platform: PlatformOutputs,
-                 shared_platform_outputs_file: Path) -> PipelineRun:
+                 shared_platform: PlatformOutputs, shared_platform_outputs_file: Path,
+                 recovery: Recovery) -> PipelineRun:
     level = request.param
+    if level == "1":  # the recovery project: level 1, a CSV data set, its own platform
+        tracking_uri = recovery.client.tracking_uri
+        return PipelineRun(recovery.project, level, recovery.model_name, recovery.dataset,
+                           recovery.client, tracking_uri)
     model_name = f"pipeline-level{level}-{uuid.uuid4().hex[:8]}"  # a fresh registry entry
     project = bake(tmp_path_factory.mktemp(f"pipeline-{level}"), maturity_level=level,
                    model_name=model_name, platform_outputs=str(shared_platform_outputs_file))
     make(project, "pipeline")
-    return PipelineRun(project, level, model_name, MlflowClient(shared_platform.tracking_uri),
-                       shared_platform.tracking_uri)
+    return PipelineRun(project, level, model_name, "breast_cancer",
+                       MlflowClient(shared_platform.tracking_uri), shared_platform.tracking_uri)
 
 
 def test_the_run_carries_its_lineage(pipeline_run: PipelineRun) -> None:
@@ -71,7 +77,7 @@ def test_the_run_carries_its_lineage(pipeline_run: PipelineRun) -> None:
                     if out["path"] == "data/prepared")
     assert set(ml_contract.LINEAGE_TAGS) <= set(tags)
     assert tags[ml_contract.TAG_DATA_HASH] == prepared["md5"]
-    assert tags[ml_contract.TAG_DATASET] == "breast_cancer"
+    assert tags[ml_contract.TAG_DATASET] == pipeline_run.dataset
     assert tags[ml_contract.TAG_DATA_VALIDATION] == "passed"
     assert tags[ml_contract.TAG_MATURITY_LEVEL] == pipeline_run.level
     assert len(tags[ml_contract.TAG_GIT_COMMIT]) == 40

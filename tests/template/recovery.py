@@ -1,8 +1,7 @@
-"""The pipeline stops cleanly: without a tracking server, and on data that breaks its contract.
+"""The recovery scenario: a level-1 project on a CSV data set whose tracking server is
+killed between training and registration, then comes back on the same state directory.
 
-One level-1 project on a CSV data set and its own local platform serve both: the
-server is killed between training and registration, comes back on the same state
-directory, the pipeline completes; then the data set is corrupted.
+Its project is also the level-1 project of the pipeline tests (one full pipeline fewer).
 """
 
 from __future__ import annotations
@@ -15,16 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from mlflow import MlflowClient
 from sklearn.datasets import load_breast_cancer
 
 import infra.local_platform as local_platform
 from infra.outputs import PlatformOutputs
-from policies import ml_contract
 from tests.template.baking import VENV, bake, make
-
-pytestmark = pytest.mark.slow
 
 EXPERIMENT = "breast-cancer-classifier"
 
@@ -43,6 +38,10 @@ class Recovery:
     @property
     def raw_csv(self) -> Path:
         return self.project / "data/raw/tumours.csv"
+
+    @property
+    def dataset(self) -> str:
+        return self.raw_csv.name
 
     def run_count(self) -> int:
         experiment = self.client.get_experiment_by_name(EXPERIMENT)
@@ -78,9 +77,8 @@ def repro(project: Path, stage: str) -> None:
                    env=env, check=True, capture_output=True)
 
 
-@pytest.fixture(scope="module")
-def recovery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recovery]:
-    base = tmp_path_factory.mktemp("recovery")
+def run_recovery(base: Path) -> Iterator[Recovery]:
+    """Yields the recovered project while its platform runs; stops the platform after."""
     state_dir = base / "platform"
     clean = load_breast_cancer(as_frame=True).frame
     clean.to_csv(base / "tumours.csv", index=False)
@@ -101,43 +99,3 @@ def recovery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recovery]:
         local_platform.down(state_dir)
 
 
-def test_a_killed_server_stops_the_pipeline_saying_where_it_looked(recovery: Recovery) -> None:
-    result = recovery.failed_while_down
-    assert result.returncode != 0
-    assert ("error: register stopped: the tracking server is unreachable at "
-            f"{recovery.down_outputs.tracking_uri}") in result.stderr
-    assert "the address comes from platform_outputs.json" in result.stderr
-    assert recovery.versions_while_down == []  # nothing registered
-
-
-def test_once_the_server_is_back_the_pipeline_registers_exactly_once(recovery: Recovery) -> None:
-    assert "Running stage 'register'" in recovery.rerun.stdout
-    assert "Running stage 'train'" not in recovery.rerun.stdout  # the trained run is kept
-    assert recovery.versions() == ["1"]
-    assert recovery.aliases() == {ml_contract.ALIAS_CHALLENGER: "1",
-                                  ml_contract.ALIAS_CHAMPION: "1"}  # level 1: the gate promoted
-
-
-def corrupted(frame: pd.DataFrame) -> pd.DataFrame:
-    """Nulls in one column, out-of-range values in another, a third column gone."""
-    broken = frame.drop(columns=["mean area"])
-    broken.loc[broken.index[:5], "mean radius"] = None
-    broken.loc[broken.index[:3], "mean texture"] = -5.0
-    return broken
-
-
-def test_corrupted_data_stops_at_validate_naming_each_column(recovery: Recovery) -> None:
-    runs, versions, aliases = recovery.run_count(), recovery.versions(), recovery.aliases()
-    corrupted(recovery.clean).to_csv(recovery.raw_csv, index=False)
-    result = make(recovery.project, "pipeline", check=False)
-    assert result.returncode != 0
-    assert "error: validate stopped" in result.stderr
-    # Validation is lazy: one run names every broken column.
-    for problem in ("column 'mean radius': has nulls",
-                    "column 'mean texture': values out of range",
-                    "column 'mean area': missing"):
-        assert problem in result.stderr
-    assert "Running stage 'train'" not in result.stdout
-    assert recovery.run_count() == runs  # nothing trained
-    assert recovery.versions() == versions  # nothing registered
-    assert recovery.aliases() == aliases  # champion and challenger unchanged
