@@ -28,7 +28,7 @@ from rich.console import Console
 from infra.demo_summary import DemoSummary, champion_of, print_summary, registry_versions
 from infra.demo_traffic import SHIFT_FACTOR, TrafficError, feature_rows, send_rows, shifted
 from infra.local_platform import platform, state
-from infra.local_platform.processes import ServerStartError
+from infra.local_platform.processes import ServerStartError, stop_process_group
 from infra.local_platform.serving import (
     PREDICTION_LOG_NAME,
     ServingError,
@@ -116,15 +116,13 @@ class DemoRun:
         """Run ``command`` in the project; its output goes to a log named after the step."""
         log = self.paths.logs / f"{self.step_count:02d}-{name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(list(command), cwd=self.project, capture_output=True, text=True,
-                                timeout=COMMAND_TIMEOUT, check=False)
-        log.write_text(f"$ {' '.join(command)}\n{result.stdout}\n{result.stderr}")
-        if result.returncode not in allowed:
-            last_lines = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-            raise DemoError(f"`{' '.join(command)}` in {self.project} exited "
-                            f"{result.returncode}; full output in {log}; last lines:\n"
-                            f"{last_lines}")
-        return result.returncode, result.stdout
+        returncode, stdout, stderr = run_in_process_group(command, self.project)
+        log.write_text(f"$ {' '.join(command)}\n{stdout}\n{stderr}")
+        if returncode not in allowed:
+            last_lines = "\n".join((stdout + stderr).strip().splitlines()[-15:])
+            raise DemoError(f"`{' '.join(command)}` in {self.project} exited {returncode}; "
+                            f"full output in {log}; last lines:\n{last_lines}")
+        return returncode, stdout
 
     @property
     def client(self):
@@ -136,6 +134,23 @@ class DemoRun:
 
     def param(self, key: str):
         return Project.open(self.project).param(key)
+
+
+def run_in_process_group(command: Sequence[str], cwd: Path) -> tuple[int, str, str]:
+    """Run ``command`` in a process group of its own; on Ctrl-C or timeout the whole group
+    (make, DVC, every stage) is stopped, not only its leader."""
+    process = subprocess.Popen(list(command), cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=COMMAND_TIMEOUT)
+    except subprocess.TimeoutExpired as error:
+        stop_process_group(process.pid)
+        raise DemoError(f"`{' '.join(command)}` did not finish within {COMMAND_TIMEOUT} s; "
+                        "it was stopped") from error
+    except BaseException:
+        stop_process_group(process.pid)
+        raise
+    return process.returncode, stdout, stderr
 
 
 # --- the steps, in order ----------------------------------------------------------------------

@@ -1,10 +1,18 @@
-"""`python -m infra.demo` for real, twice into one folder: the loop closes, nothing is left."""
+"""`python -m infra.demo` for real: interrupted by Ctrl-C mid-pipeline, then run again into the
+same folder, where it starts fresh and closes the whole loop; nothing it started is left.
+
+Two runs, not three: the complete run after the interrupted one is the "second run" (it
+finds a half-built project and a stopped platform, as after a failed or complete run).
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +39,6 @@ def run_demo(output_dir: Path, repo_root: Path) -> DemoRun:
 
 
 def _wide_terminal() -> dict[str, str]:
-    import os
-
     return {**os.environ, "COLUMNS": "200"}
 
 
@@ -52,19 +58,64 @@ def processes_mentioning(text: str) -> list[str]:
     return found
 
 
+@pytest.fixture(scope="module", autouse=True)
+def mlserver_environment(repo_root: Path) -> None:
+    """What `make demo` needs beside .venv, as a fresh clone gets it (a no-op once built)."""
+    subprocess.run(["make", "--no-print-directory", ".venv-mlserver/.installed"], cwd=repo_root,
+                   check=True, capture_output=True)
+
+
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("demo") / "out"
 
 
-@pytest.fixture(scope="module")
-def first_run(demo_dir: Path, repo_root: Path) -> DemoRun:
-    return run_demo(demo_dir, repo_root)
+@dataclass(frozen=True)
+class InterruptedRun:
+    returncode: int
+    output: str
+    platform_running: bool
+    leftover: list[str]
 
 
 @pytest.fixture(scope="module")
-def second_run(first_run: DemoRun, demo_dir: Path, repo_root: Path) -> DemoRun:
+def interrupted_run(demo_dir: Path, repo_root: Path) -> InterruptedRun:
+    demo = subprocess.Popen([sys.executable, "-m", "infra.demo", "--output-dir", str(demo_dir)],
+                            cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True, env=_wide_terminal())
+    try:
+        wait_for(demo_dir / "logs", demo)  # the platform is up, `make pipeline` runs
+        os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
+        out, _ = demo.communicate(timeout=120)
+    finally:
+        if demo.poll() is None:  # the demo hung: kill it, and stop what it left ourselves
+            os.killpg(demo.pid, signal.SIGKILL)
+            demo.wait()
+            platform.down(demo_dir / "platform")
+    return InterruptedRun(demo.returncode, out,
+                          platform.status(demo_dir / "platform") is not None,
+                          processes_mentioning(str(demo_dir)))
+
+
+def wait_for(path: Path, process: subprocess.Popen[str], timeout: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, f"the demo ended early: {process.stdout.read()}"
+        assert time.monotonic() < deadline, f"{path} did not appear within {timeout:.0f} s"
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def first_run(interrupted_run: InterruptedRun, demo_dir: Path, repo_root: Path) -> DemoRun:
     return run_demo(demo_dir, repo_root)
+
+
+def test_ctrl_c_mid_pipeline_stops_everything_it_started(
+        interrupted_run: InterruptedRun) -> None:
+    assert interrupted_run.returncode == 130, interrupted_run.output
+    assert "interrupted" in interrupted_run.output
+    assert not interrupted_run.platform_running
+    assert interrupted_run.leftover == []
 
 
 def test_the_summary_is_printed_with_the_mlflow_ui_and_every_step(first_run: DemoRun) -> None:
@@ -111,13 +162,12 @@ def test_no_process_is_left_behind(first_run: DemoRun, demo_dir: Path) -> None:
     assert processes_mentioning(str(demo_dir)) == []
 
 
-def test_a_second_run_starts_fresh_and_closes_the_loop_again(second_run: DemoRun,
-                                                              demo_dir: Path) -> None:
-    summary = second_run.summary
-    assert [v["version"] for v in summary["versions"]] == ["1", "2"]
-    assert summary["champion"] == "2" and summary["drift_detected"] is True
+def test_the_run_after_an_interrupted_one_starts_fresh(first_run: DemoRun) -> None:
+    summary = first_run.summary
+    assert [v["version"] for v in summary["versions"]] == ["1", "2"]  # a fresh registry
     for name in ("drift (HTML)", "drift (JSON)", "model card", "audit log"):
         assert Path(summary["reports"][name]).is_file(), name
     audit = Path(summary["reports"]["audit log"]).read_text().splitlines()
-    assert [json.loads(line)["outcome"] for line in audit][-1] == "promoted"
-    assert processes_mentioning(str(demo_dir)) == []
+    decisions = [(json.loads(line)["version"], json.loads(line)["outcome"]) for line in audit]
+    assert decisions == [("1", "refused"), ("1", "approved"), ("1", "promoted"),
+                         ("2", "refused"), ("2", "approved"), ("2", "promoted")]
