@@ -32,6 +32,10 @@ def run_post_generation(context: Mapping[str, Any], project_dir: Path) -> int:
     except RepositoryError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except ImportError as err:
+        print(f"error: the post-generation hook needs DVC ({err}); run cookiecutter from the "
+              "platform repository's environment: .venv/bin/cookiecutter", file=sys.stderr)
+        return 1
     return 0
 
 
