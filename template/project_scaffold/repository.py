@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import shutil
 import subprocess
 from pathlib import Path
@@ -39,6 +40,7 @@ def _init_dvc(project_dir: Path, dvc_remote: str, tracked_data: Path | None) -> 
 
     try:
         # DVC's own "next steps" advice would drown the hook's messages.
+        logging.getLogger("dvc").setLevel(logging.WARNING)
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             repo = Repo.init(str(project_dir))
             with repo.config.edit() as config:
