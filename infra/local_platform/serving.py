@@ -265,12 +265,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"serving {handle.model_uri} at {handle.url}", flush=True)
             print(f"  predict: POST {handle.invocations_url} (MLflow) or {handle.infer_url} (V2)")
             print(f"  ready:   {handle.ready_url}")
-            print(f"  logging inputs and predictions to {handle.prediction_log}")
+            print(f"  logging {settings.sample_rate:.0%} of requests to {handle.prediction_log}")
             print("press Ctrl-C to stop", flush=True)
             _block_until_interrupted()
     except (ServingError, ServerStartError) as error:
         print(f"mlops-serve: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C while starting: the server is already stopped
+        return 130
     return 0
 
 
