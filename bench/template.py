@@ -6,6 +6,7 @@ against a fresh embedded local platform; every stage is its own Python process.
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -60,7 +61,10 @@ def main() -> None:
             no_ops = [make_pipeline(project) for _ in range(NO_OPS)]
         finally:
             local_platform.down(state_dir)
+    # Other jobs on the machine slow every figure: say how busy it was.
+    load_1min = os.getloadavg()[0]
     results = {"bake_s": statistics.median(bakes), "cold_pipeline_s": cold,
+               "load_1min": load_1min,
                "noop_pipeline_s": statistics.median(no_ops), "targets_s": TARGETS_S,
                "bakes": BAKES, "no_ops": NO_OPS}
     rows = [
@@ -71,4 +75,6 @@ def main() -> None:
         ["no-op `make pipeline`", f"{results['noop_pipeline_s']:.2f}",
          f"< {TARGETS_S['noop_pipeline']:.0f}", f"median of {NO_OPS}"],
     ]
-    save_results("template", results, markdown_table(["what", "seconds", "target", "runs"], rows))
+    table = markdown_table(["what", "seconds", "target", "runs"], rows)
+    save_results("template", results, f"{table}\n\nLoad average (1 min) at the end: "
+                                      f"{load_1min:.1f}")
