@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from infra.outputs import PlatformOutputs
-from pipelines.ci_commands import pull_request_commands
+from pipelines.ci_commands import main, pull_request_commands
 from tests.template.baking import LEVELS, PROVIDERS
 
 VENV = Path(sys.executable).parent.parent
@@ -78,6 +78,12 @@ def test_both_providers_run_the_same_commands_on_a_pull_request(
         level: str, baked_projects: dict[tuple[str, str], Path]) -> None:
     for provider in PROVIDERS:
         assert pull_request_commands(baked_projects[level, provider]) == EXPECTED[level], provider
+
+
+def test_the_cli_prints_the_commands_one_per_line(
+        baked_projects: dict[tuple[str, str], Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(baked_projects["1", "github"])]) == 0
+    assert capsys.readouterr().out.splitlines() == EXPECTED["1"]
 
 
 def local_ci_environment(outputs_file: Path) -> dict[str, str]:
