@@ -26,7 +26,7 @@ import pandas as pd
 
 HTML_REPORT = "drift_report.html"
 JSON_REPORT = "drift_report.json"
-READABLE_SUFFIXES = (".csv", ".jsonl", ".json")
+READABLE_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet")
 # Columns the serving log adds that are not model inputs.
 NOT_FEATURES = frozenset({"served_at"})
 DEFAULT_DRIFT_SHARE = 0.5
@@ -89,7 +89,7 @@ def s3_client():
 
 
 def read_table(uri: str, role: str) -> pd.DataFrame:
-    """A CSV or JSON-lines file, or every such file under a folder or S3 prefix, as one frame."""
+    """A CSV, JSON-lines or Parquet file, or all such files under a folder or S3 prefix."""
     sources = _s3_sources(uri, role) if is_s3(uri) else _local_sources(Path(uri), role)
     frames = [_parse(name, data) for name, data in sources]
     frames = [frame for frame in frames if not frame.empty]
@@ -136,9 +136,13 @@ def _parse(name: str, data: bytes) -> pd.DataFrame:
     try:
         if name.endswith((".jsonl", ".json")):
             return pd.read_json(io.BytesIO(data), lines=True, precise_float=True)
+        if name.endswith(".parquet"):
+            return pd.read_parquet(io.BytesIO(data))
         return pd.read_csv(io.BytesIO(data))
-    except ValueError as error:
-        raise DriftInputError(f"{name} is not valid CSV or JSON lines: {error}") from error
+    except (ValueError, OSError) as error:  # pyarrow's ArrowInvalid is a ValueError
+        raise DriftInputError(
+            f"{name} is not valid CSV, JSON lines or Parquet: {error}"
+        ) from error
 
 
 def _what_it_needs(role: str) -> str:

@@ -83,6 +83,16 @@ def test_reports_written_beside_the_log_are_not_read_as_data(tmp_path, reference
     assert report(monitoring)["current_rows"] == 300
 
 
+def test_parquet_files_as_the_monitoring_cronjob_stores_them(tmp_path):
+    reference, current = tmp_path / "reference.parquet", tmp_path / "current.parquet"
+    sample(500, seed=13).to_parquet(reference)
+    shifted(sample(300, seed=14)).to_parquet(current)
+    code = main(["--reference", str(reference), "--current", str(current),
+                 "--report-dir", str(tmp_path / "reports")])
+    assert code == 1
+    assert report(tmp_path / "reports")["current_rows"] == 300
+
+
 def test_drift_share_sets_how_many_columns_make_a_drift(tmp_path, reference_csv):
     current = serving_log(tmp_path / "monitoring", shifted(sample(400, seed=3)))
     args = ["--reference", str(reference_csv), "--current", str(current),
@@ -98,7 +108,7 @@ def test_drift_share_sets_how_many_columns_make_a_drift(tmp_path, reference_csv)
         ("empty-current", "holds no rows"),
         ("no-shared-column", "share no column"),
         ("bad-share", "drift share 1.5 is out of range"),
-        ("not-tabular", "is not valid CSV or JSON lines"),
+        ("not-tabular", "is not valid CSV, JSON lines or Parquet"),
     ],
 )
 def test_bad_input_exits_2_with_the_fix_and_writes_nothing(
