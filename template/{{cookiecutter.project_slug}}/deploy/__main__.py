@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pulumi
-
 from infra.project_deployment import deploy_manifest_file
 
 manifest = Path(__file__).resolve().parent / f"{pulumi.get_stack()}.yaml"
