@@ -9,6 +9,8 @@ from pathlib import Path
 CI_FILES = {"github": (".github",), "gitlab": (".gitlab-ci.yml",)}
 # Paths only a level from this one up uses.
 PATHS_FROM_LEVEL = {2: ("deploy",)}
+# Tool caches a template checkout may hold (ruff or pytest run on it): never part of a project.
+CACHE_DIRS = (".ruff_cache", ".pytest_cache", "__pycache__")
 
 
 def unused_paths(level: int, ci_provider: str) -> list[str]:
@@ -27,3 +29,5 @@ def remove_unused(project_dir: Path, level: int, ci_provider: str) -> None:
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
+    for cache in [path for name in CACHE_DIRS for path in project_dir.rglob(name)]:
+        shutil.rmtree(cache, ignore_errors=True)

@@ -35,6 +35,16 @@ def test_pruning_tolerates_parts_not_written_yet(tmp_path: Path) -> None:
     assert not (tmp_path / ".github").exists()
 
 
+def test_tool_caches_of_the_template_checkout_are_dropped(tmp_path: Path) -> None:
+    for cache in (".ruff_cache/0.17.6", "src/pkg/__pycache__", ".pytest_cache"):
+        (tmp_path / cache).mkdir(parents=True)
+        (tmp_path / cache / "entry").write_text("{{ cookiecutter.project_slug }}")
+    (tmp_path / "src/pkg/train.py").write_text("")
+    remove_unused(tmp_path, 2, "github")
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == [
+        "src", "src/pkg", "src/pkg/train.py"]
+
+
 def test_the_dvc_remote_sits_beside_the_artifacts() -> None:
     assert dvc_remote_url(outputs_with_store("file:///srv/platform/my%20artifacts")) == (
         "/srv/platform/my artifacts/dvc")
