@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -30,7 +31,6 @@ from infra.demo_traffic import SHIFT_FACTOR, TrafficError, feature_rows, send_ro
 from infra.local_platform import platform, state
 from infra.local_platform.processes import ServerStartError, stop_process_group
 from infra.local_platform.serving import (
-    PREDICTION_LOG_NAME,
     ServingError,
     ServingHandle,
     ServingSettings,
@@ -45,10 +45,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT_DIR = REPO_ROOT / "build" / "demo"
 MATURITY_LEVEL = "2"
 APPROVER = "demo-release-manager"
-# The project's files the drift check compares (the agreed project layout).
-TRAINING_REFERENCE = Path("data/prepared/train.csv")
-MONITORING_DIR = Path("monitoring")
+MONITORING_DIR = Path("monitoring")  # the project's folder for the serving log and drift
 REPORTS_PREFIX = "reports:"  # how mlops-drift names its report files
+MAKE_RECIPE_FAILED = 2
 SHIFTED_COPIES = 3  # shifted rows outnumber the plain ones, as after a real change of the world
 SHIFTED_BATCH_SIZE = 25
 COMMAND_TIMEOUT = 600
@@ -158,9 +157,24 @@ def run_in_process_group(command: Sequence[str], cwd: Path) -> tuple[int, str, s
 
 def reset_output(run: DemoRun) -> None:
     """A fresh output folder; a platform a previous run left behind is stopped first."""
+    refuse_foreign_folder(run.paths.root)
     platform.down(run.paths.platform_state)
     shutil.rmtree(run.paths.root, ignore_errors=True)
     run.paths.root.mkdir(parents=True)
+
+
+def refuse_foreign_folder(root: Path) -> None:
+    """Empty only a new folder or an earlier demo's: never a folder of someone's own files."""
+    if not root.exists():
+        return
+    if not root.is_dir():
+        raise DemoError(f"--output-dir {root} is a file: give a folder for the demo")
+    paths = DemoPaths(root)
+    earlier_demo = paths.platform_state.is_dir() or paths.summary_file.is_file()
+    if any(root.iterdir()) and not earlier_demo:
+        raise DemoError(f"--output-dir {root} holds files of its own and no earlier demo, and "
+                        "the demo empties its folder first: give a new or empty folder "
+                        "(default build/demo)")
 
 
 def start_platform(run: DemoRun) -> None:
@@ -221,17 +235,18 @@ def serving_champion(run: DemoRun) -> Iterator[ServingHandle]:
 
 @contextlib.contextmanager
 def tracking_environment(tracking_uri: str) -> Iterator[None]:
-    """MLFLOW_TRACKING_URI for resolving models:/ URIs, restored afterwards."""
-    before = os.environ.get("MLFLOW_TRACKING_URI")
-    os.environ["MLFLOW_TRACKING_URI"] = tracking_uri
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    """MLFLOW_TRACKING_URI for resolving models:/ URIs (quietly), restored afterwards."""
+    wanted = {"MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
+    before = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def held_out_rows(run: DemoRun):
@@ -259,30 +274,30 @@ def send_shifted_data(run: DemoRun, handle: ServingHandle) -> None:
 
 
 def detect_drift(run: DemoRun) -> None:
-    """The platform's drift check on the served inputs: exit 0 no drift, 1 drift, 2 an error.
+    """The project's `make drift` (mlops-drift on the serving log against the training data).
 
-    Drift (exit 1) is what triggers retraining at level 2, as in the project's scheduled CI.
+    Drift is what triggers retraining at level 2, as in the project's scheduled CI. make
+    turns the check's exit 1 (drift) into its own 2, as it does an error, so the verdict is
+    read from the JSON report the check writes; no report means the check itself failed.
     """
-    command = [str(Path(sys.prefix) / "bin" / "mlops-drift"),
-               "--reference", str(TRAINING_REFERENCE),
-               "--current", str(MONITORING_DIR / PREDICTION_LOG_NAME),
-               "--report-dir", str(MONITORING_DIR / "drift")]
-    code, output = run.execute("drift", command, allowed=(0, 1))
-    run.summary.drift_exit_code = code
-    lines = output.strip().splitlines()
-    run.summary.drift_verdict = next((line for line in lines
-                                      if not line.startswith(REPORTS_PREFIX)), "")
-    for line in lines:
-        if line.startswith(REPORTS_PREFIX):
-            html, json_report = line.removeprefix(REPORTS_PREFIX).split()
-            run.summary.reports["drift (HTML)"] = str(run.project / html)
-            run.summary.reports["drift (JSON)"] = str(run.project / json_report)
+    _, output = run.make("drift", allowed=(0, MAKE_RECIPE_FAILED))
+    lines = output.splitlines()
+    found = [index for index, line in enumerate(lines) if line.startswith(REPORTS_PREFIX)]
+    if not found:
+        raise DemoError(f"`make drift` wrote no report; its output is in {run.paths.logs}")
+    html, json_report = (run.project / path
+                         for path in lines[found[-1]].removeprefix(REPORTS_PREFIX).split())
+    run.summary.drift_detected = bool(json.loads(json_report.read_text())["drift_detected"])
+    run.summary.drift_verdict = lines[found[-1] - 1] if found[-1] else ""  # printed just before
+    run.summary.reports["drift (HTML)"] = str(html)
+    run.summary.reports["drift (JSON)"] = str(json_report)
 
 
 def retrain(run: DemoRun) -> None:
     """Level 2: drift triggers retraining, through the project's own `make retrain`."""
     if not run.summary.drift_detected:
-        return
+        raise DemoError(f"the shifted data did not drift ({run.summary.drift_verdict}), so "
+                        f"nothing triggers retraining; see {run.summary.reports['drift (HTML)']}")
     run.make("retrain")
     run.summary.retrained = True
 
@@ -332,7 +347,7 @@ def loop(run: DemoRun) -> None:
             send_predictions(run, handle)
         with run.step(f"send shifted data (features x {SHIFT_FACTOR})"):
             send_shifted_data(run, handle)
-    with run.step("mlops-drift: served inputs against the training data"):
+    with run.step("make drift (served inputs against the training data)"):
         detect_drift(run)
     with run.step("make retrain (triggered by the drift)"):
         retrain(run)
