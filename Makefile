@@ -37,7 +37,7 @@ test: $(STAMP)  ## run every test (what CI runs)
 lint: $(STAMP)  ## ruff over the repository
 	$(VENV)/bin/ruff check .
 
-demo: $(STAMP)  ## the whole loop on the embedded local platform
+demo: $(STAMP) .venv-mlserver/.installed  ## the whole loop on the embedded local platform
 	$(PY) -m infra.demo
 
 lock: $(STAMP)  ## recompile every hashed lock after editing requirements/*.in

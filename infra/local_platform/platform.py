@@ -58,6 +58,10 @@ def up(settings: LocalPlatformSettings) -> UpResult:
     except ServerStartError as err:
         stop_process_group(process.pid)
         raise PlatformError(f"the MLflow server did not start: {err}") from err
+    except BaseException:
+        # Ctrl-C while waiting: no record is written yet, so `down` could not find it later.
+        stop_process_group(process.pid)
+        raise
     state.write_record(
         settings.state_dir,
         state.ServerRecord(
