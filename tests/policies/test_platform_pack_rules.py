@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import pulumi
 import pytest
 
 from policies.platform_pack.platform_rules.catalog import (
@@ -176,8 +177,11 @@ def test_thresholds_come_from_the_configuration_over_the_environment() -> None:
                     {"environment": "prod", "allowedCapabilities": ["NET_BIND_SERVICE"]}) == []
 
 
-def test_without_an_environment_the_strictest_profile_applies() -> None:
-    # Outside an engine run the stack is a placeholder name, not an environment.
+def test_without_an_environment_the_strictest_profile_applies(monkeypatch) -> None:
+    # Outside an engine run the SDK answers a placeholder stack name, not an environment;
+    # pin it, since earlier tests in the session may have run programs of a named stack.
+    monkeypatch.setattr(pulumi.runtime.settings, "SETTINGS", pulumi.runtime.settings.Settings(
+        project="pack-test", stack="stack"))
     assert environment_of({}) == "prod"
     assert environment_of({"environment": "dev"}) == "dev"
     unpinned = obj.with_container(obj.deployment(), image=obj.IMAGE)
