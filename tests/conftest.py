@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import mlflow
 import pytest
 
 from infra.outputs import PlatformOutputs
 from tests.support.servers import running_local_platform
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+MLFLOW_CLIENT_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
+@pytest.fixture(autouse=True)
+def clean_mlflow_client_state() -> Iterator[None]:
+    """Give every test MLflow's client state as it found it.
+
+    The fluent API keeps the tracking and registry URIs in globals and copies them
+    into the environment for subprocesses; left behind, they point later tests (and
+    the `make` commands those start) at servers that are gone.
+    """
+    before = {name: os.environ.get(name) for name in MLFLOW_CLIENT_VARIABLES}
+    yield
+    mlflow.set_tracking_uri(None)
+    mlflow.set_registry_uri(None)
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

@@ -14,11 +14,6 @@ from pipelines.ci_commands import main, pull_request_commands
 from tests.template.baking import LEVELS, PROVIDERS
 
 VENV = Path(sys.executable).parent.parent
-# The full pull-request list runs for level 0 on GitHub and level 2 on GitLab (levels 1 and 2
-# share their list, asserted below); every other project runs `make check`, the one command
-# whose outcome reads the CI file. MLOPS_FULL_CI_MATRIX=1 runs every list of every project.
-RUN_IN_FULL = {("0", "github"), ("2", "gitlab")}
-FULL_MATRIX = os.environ.get("MLOPS_FULL_CI_MATRIX") == "1"
 EXPECTED = {
     "0": ["make lint test check"],
     "1": ["make lint test check", "make pipeline-sample", "make metrics-diff",
@@ -110,8 +105,6 @@ def test_pull_request_commands_pass_locally_against_the_platform(
     (project / ".venv").symlink_to(VENV, target_is_directory=True)
     env = local_ci_environment(shared_platform_outputs_file)
     commands = pull_request_commands(project)
-    if not (FULL_MATRIX or case in RUN_IN_FULL):
-        commands = ["make check"]
     for command in commands:
         run_as_ci(project, command, env)
     if "make metrics-diff" in commands:
