@@ -20,6 +20,7 @@ import pytest
 
 from infra.local_platform import platform
 from policies import ml_contract
+from tests.support.servers import processes_mentioning
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -40,22 +41,6 @@ def run_demo(output_dir: Path, repo_root: Path) -> DemoRun:
 
 def _wide_terminal() -> dict[str, str]:
     return {**os.environ, "COLUMNS": "200"}
-
-
-def processes_mentioning(text: str) -> list[str]:
-    """Command lines of live processes that name ``text`` (the demo's folder)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            state = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[0]
-        except OSError:
-            continue
-        if text in cmdline and state != "Z":
-            found.append(f"{entry.name}: {cmdline}")
-    return found
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from infra.local_platform.processes import free_port
+from tests.support.servers import processes_mentioning
 
 
 def platform_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -21,19 +23,6 @@ def platform_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Co
         timeout=180,
         env=env,
     )
-
-
-def processes_mentioning(text: str) -> list[str]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if text in cmdline:
-                found.append(cmdline)
-    return found
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
@@ -88,7 +77,7 @@ def test_unsupported_backend_is_refused(state_dir: Path) -> None:
 
 
 def test_s3_without_credentials_is_refused(state_dir: Path) -> None:
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("AWS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     result = platform_cli(
         "up",
         "--state-dir",

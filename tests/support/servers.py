@@ -18,11 +18,27 @@ from pathlib import Path
 import infra.local_platform as local_platform
 from infra.local_platform.processes import (
     free_port,
+    process_is_running,
     start_process_group,
     stop_process_group,
     wait_until_healthy,
 )
 from infra.outputs import PlatformOutputs
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """``pid: command line`` of every live process whose command line names ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in cmdline and process_is_running(int(entry.name)):
+            found.append(f"{entry.name}: {cmdline}")
+    return found
 
 
 @contextlib.contextmanager
