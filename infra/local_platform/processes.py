@@ -68,15 +68,18 @@ def process_is_running(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return not _is_zombie(pid)
+    fields = _stat_fields(Path(f"/proc/{pid}"))
+    return fields is None or fields[0] != "Z"
 
 
-def _is_zombie(pid: int) -> bool:
+def _stat_fields(proc_entry: Path) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name: state, ppid, pgrp, ..."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        stat = (proc_entry / "stat").read_text()
     except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+        return None
+    # The command name may hold spaces and parentheses: split after its closing one.
+    return stat.rsplit(")", 1)[-1].split()
 
 
 def stop_process_group(pgid: int, timeout: float = 15.0) -> None:
@@ -97,19 +100,17 @@ def _group_alive(pgid: int) -> bool:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
-    return any(process_is_running(pid) for pid in group_members(pgid))
+    return bool(_live_group_members(pgid))
 
 
-def group_members(pgid: int) -> list[int]:
+def _live_group_members(pgid: int) -> list[int]:
+    """Pids in process group ``pgid`` that are not zombies, from one pass over /proc."""
     members = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
+        fields = _stat_fields(entry)
+        if fields is not None and int(fields[2]) == pgid and fields[0] != "Z":
             members.append(int(entry.name))
     return members
 
