@@ -17,18 +17,22 @@ help:  ## list the targets
 $(STAMP): requirements/dev.txt requirements/bootstrap.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@test -x $(UV) || $(PY) -m pip install --quiet --require-hashes -r requirements/bootstrap.txt
-	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements/dev.txt
-	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	$(UV) pip sync --quiet --compile-bytecode --python $(PY) --require-hashes requirements/dev.txt
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) --no-deps -e .
 	@touch $@
 
 venv: $(STAMP)  ## create or update the virtual environment
+
+# uv, unlike pip, installs no bytecode: without --compile-bytecode every process
+# (each DVC stage, each hook) recompiles MLflow, DVC and scikit-learn from source
+# whenever PYTHONDONTWRITEBYTECODE is set or site-packages is read-only.
 
 # Tools that would downgrade the main environment's packages (checkov, MLServer)
 # get a virtual environment of their own, from their own hashed lock:
 # `make .venv-checkov/.installed` installs requirements/checkov.txt.
 .venv-%/.installed: requirements/%.txt $(STAMP)
 	@test -x .venv-$*/bin/python || $(UV) venv --quiet --python $(PY) .venv-$*
-	$(UV) pip sync --quiet --python .venv-$*/bin/python --require-hashes $<
+	$(UV) pip sync --quiet --compile-bytecode --python .venv-$*/bin/python --require-hashes $<
 	@touch $@
 
 test: $(STAMP)  ## run every test (what CI runs)

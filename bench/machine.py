@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
@@ -19,6 +20,7 @@ def describe_machine() -> dict[str, Any]:
         "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
+        "bytecode": _bytecode_state(),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -33,10 +35,20 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def _bytecode_state() -> str:
+    """Uncompiled site-packages make every process recompile MLflow and DVC: say which."""
+    spec = importlib.util.find_spec("mlflow")
+    if spec is None or spec.origin is None:
+        return "unknown"
+    compiled = Path(importlib.util.cache_from_source(spec.origin)).exists()
+    return "precompiled" if compiled else "compiled at every import"
+
+
 def machine_line(machine: dict[str, Any]) -> str:
     return (
         f"{machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, "
-        f"{machine['os']}, Python {machine['python']}, {machine['measured_at']}"
+        f"{machine['os']}, Python {machine['python']} (site-packages bytecode "
+        f"{machine['bytecode']}), {machine['measured_at']}"
     )
 
 
