@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
@@ -57,3 +58,12 @@ def test_ruff_passes_on_the_repository() -> None:
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_environment_ships_precompiled_bytecode() -> None:
+    # Without it every DVC stage and hook recompiles MLflow and DVC (bench/template).
+    for package in ("mlflow", "dvc", "sklearn"):
+        origin = importlib.util.find_spec(package).origin
+        assert Path(importlib.util.cache_from_source(origin)).exists(), (
+            f"{package} has no bytecode in {sys.prefix}: rebuild it with `make venv` "
+            "(uv pip sync --compile-bytecode)")
