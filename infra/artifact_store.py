@@ -13,7 +13,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from infra.security import WRITABLE_TMP, Resources, hardened_container, hardened_pod_spec, resources
+from infra.security import (
+    WRITABLE_TMP,
+    Resources,
+    hardened_container,
+    hardened_pod_spec,
+    resources,
+    tokenless_service_account,
+)
 from infra.topology import BUCKET_SETUP, OBJECT_STORE
 
 ACCESS_KEY = "AWS_ACCESS_KEY_ID"
@@ -91,18 +98,14 @@ class ArtifactStore(pulumi.ComponentResource):
             spec={"selector": OBJECT_STORE.labels, "ports": [
                 {"name": "s3", "port": OBJECT_STORE.port, "targetPort": "s3"}]},
             opts=child)
-        k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata={"name": OBJECT_STORE.name, "namespace": args.namespace},
-            automount_service_account_token=False, opts=child)
+        tokenless_service_account(f"{name}-sa", OBJECT_STORE.name, args.namespace, child)
         k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
             metadata={"name": OBJECT_STORE.name, "namespace": args.namespace,
                       "labels": OBJECT_STORE.labels},
             spec=_statefulset_spec(args, credentials_secret, service.metadata.name), opts=child)
-        k8s.core.v1.ServiceAccount(
-            f"{name}-bucket-setup-sa",
-            metadata={"name": BUCKET_SETUP.name, "namespace": args.namespace},
-            automount_service_account_token=False, opts=child)
+        tokenless_service_account(f"{name}-bucket-setup-sa", BUCKET_SETUP.name, args.namespace,
+                                  child)
         k8s.batch.v1.Job(
             f"{name}-bucket-setup",
             metadata={"name": BUCKET_SETUP.name, "namespace": args.namespace,

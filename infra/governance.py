@@ -15,6 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.config import NamespaceQuota
+from infra.security import tokenless_service_account
 from infra.topology import ExternalService, IngressController, Part, Path
 
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
@@ -97,8 +98,7 @@ class Governance(pulumi.ComponentResource):
 
     def _cd_identity(self, name: str, namespace: str, opts: pulumi.ResourceOptions) -> None:
         metadata = {"name": CD_SERVICE_ACCOUNT, "namespace": namespace}
-        account = k8s.core.v1.ServiceAccount(f"{name}-cd", metadata=metadata,
-                                             automount_service_account_token=False, opts=opts)
+        account = tokenless_service_account(f"{name}-cd", CD_SERVICE_ACCOUNT, namespace, opts)
         role = k8s.rbac.v1.Role(f"{name}-cd", metadata=metadata, rules=CD_RULES, opts=opts)
         k8s.rbac.v1.RoleBinding(
             f"{name}-cd", metadata=metadata,

@@ -18,6 +18,7 @@ from infra.security import (
     hardened_container,
     hardened_pod_spec,
     resources,
+    tokenless_service_account,
 )
 from infra.topology import DATABASE, DATABASE_BACKUP
 
@@ -97,9 +98,7 @@ class MetadataDatabase(pulumi.ComponentResource):
                       "labels": DATABASE.labels},
             spec=_statefulset_spec(args, credentials.metadata.name, service.metadata.name),
             opts=child)
-        k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata={"name": DATABASE.name, "namespace": args.namespace},
-            automount_service_account_token=False, opts=child)
+        tokenless_service_account(f"{name}-sa", DATABASE.name, args.namespace, child)
         if args.backup:
             self._backup(name, args, args.backup, credentials.metadata.name, child)
         host = f"{DATABASE.name}.{args.namespace}.svc.cluster.local"
@@ -109,10 +108,8 @@ class MetadataDatabase(pulumi.ComponentResource):
 
     def _backup(self, name: str, args: MetadataDatabaseArgs, backup: BackupTarget,
                 credentials_secret: pulumi.Input[str], child: pulumi.ResourceOptions) -> None:
-        k8s.core.v1.ServiceAccount(
-            f"{name}-backup-sa",
-            metadata={"name": DATABASE_BACKUP.name, "namespace": args.namespace},
-            automount_service_account_token=False, opts=child)
+        tokenless_service_account(f"{name}-backup-sa", DATABASE_BACKUP.name, args.namespace,
+                                  child)
         k8s.batch.v1.CronJob(
             f"{name}-backup",
             metadata={"name": DATABASE_BACKUP.name, "namespace": args.namespace,

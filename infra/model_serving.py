@@ -19,7 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from infra.kube_types import CronSchedule, DnsLabel, dns_label_from
 from infra.scaling import autoscale, spread_over_nodes
-from infra.security import Resources, hardened_container, hardened_pod_spec, resources
+from infra.security import (
+    Resources,
+    hardened_container,
+    hardened_pod_spec,
+    resources,
+    tokenless_service_account,
+)
 from infra.topology import SERVING, SERVING_GRPC_PORT
 from policies.platform_pack.platform_rules.conventions import (
     APPROVED_BY_ANNOTATION,
@@ -164,9 +170,7 @@ class ModelServing(pulumi.ComponentResource):
         super().__init__("mlops:model_serving:ModelServing", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         if args.manage_service_account:
-            k8s.core.v1.ServiceAccount(
-                f"{name}-sa", metadata={"name": args.service_account, "namespace": args.namespace},
-                automount_service_account_token=False, opts=child)
+            tokenless_service_account(f"{name}-sa", args.service_account, args.namespace, child)
         self.endpoints: dict[str, pulumi.Output[str]] = {}
         for model in args.models:
             self.endpoints[model.name] = self._serve(name, model, args, child)

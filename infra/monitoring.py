@@ -13,7 +13,13 @@ import pulumi_kubernetes as k8s
 
 from infra.artifact_store import ACCESS_KEY, SECRET_KEY
 from infra.model_serving import ServedModel
-from infra.security import WRITABLE_TMP, hardened_container, hardened_pod_spec, resources
+from infra.security import (
+    WRITABLE_TMP,
+    hardened_container,
+    hardened_pod_spec,
+    resources,
+    tokenless_service_account,
+)
 from infra.topology import DRIFT_MONITOR
 
 DRIFT_COMMAND = "mlops-drift"
@@ -43,9 +49,7 @@ class Monitoring(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         monitored = [model for model in args.models if model.drift is not None]
         if monitored:
-            k8s.core.v1.ServiceAccount(
-                f"{name}-sa", metadata={"name": DRIFT_MONITOR.name, "namespace": args.namespace},
-                automount_service_account_token=False, opts=child)
+            tokenless_service_account(f"{name}-sa", DRIFT_MONITOR.name, args.namespace, child)
         self.report_dirs = {model.name: report_dir(args.artifact_bucket, model.name)
                             for model in monitored}
         for model in monitored:

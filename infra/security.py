@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
+import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from infra.kube_types import CpuQuantity, MemoryQuantity, cpu_millicores, memory_bytes
@@ -74,6 +76,14 @@ def pod_security_context() -> dict[str, Any]:
         "fsGroup": NON_ROOT_UID,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
+
+
+def tokenless_service_account(resource_name: str, name: str, namespace: str,
+                              opts: pulumi.ResourceOptions) -> k8s.core.v1.ServiceAccount:
+    """A service account whose API token no pod mounts unless its spec asks for one."""
+    metadata = {"name": name, "namespace": namespace}
+    return k8s.core.v1.ServiceAccount(resource_name, metadata=metadata,
+                                      automount_service_account_token=False, opts=opts)
 
 
 def hardened_pod_spec(containers: list[dict[str, Any]], *, service_account: str,

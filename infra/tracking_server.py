@@ -18,7 +18,13 @@ from infra.artifact_store import ACCESS_KEY, SECRET_KEY
 from infra.metadata_database import URL_KEY
 from infra.model_serving import CLIENT_CREDENTIALS_SECRET, TRACKING_CREDENTIALS_KEYS
 from infra.scaling import autoscale, spread_over_nodes
-from infra.security import WRITABLE_TMP, Resources, hardened_container, hardened_pod_spec
+from infra.security import (
+    WRITABLE_TMP,
+    Resources,
+    hardened_container,
+    hardened_pod_spec,
+    tokenless_service_account,
+)
 from infra.topology import TRACKING
 
 SERVER_SECRET = "mlflow-server"  # noqa: S105 - a Secret's name
@@ -86,9 +92,7 @@ class TrackingServer(pulumi.ComponentResource):
                 string_data=dict(zip(TRACKING_CREDENTIALS_KEYS,
                                      (args.admin_username, self.admin_password), strict=True)),
                 opts=child)
-        k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata={"name": TRACKING.name, "namespace": args.namespace},
-            automount_service_account_token=False, opts=child)
+        tokenless_service_account(f"{name}-sa", TRACKING.name, args.namespace, child)
         metadata = {"name": TRACKING.name, "namespace": args.namespace, "labels": TRACKING.labels}
         k8s.apps.v1.Deployment(
             f"{name}-deployment", metadata=metadata,
