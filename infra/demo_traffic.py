@@ -39,6 +39,10 @@ class TrafficResult:
         ordered = sorted(self.latencies_ms)
         return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
+    def __add__(self, other: TrafficResult) -> TrafficResult:
+        return TrafficResult(self.sent + other.sent, self.answered + other.answered,
+                             self.latencies_ms + other.latencies_ms)
+
 
 def feature_rows(test_file: Path, target: str) -> pd.DataFrame:
     """The held-out rows without their label: what a client of the model sends."""
