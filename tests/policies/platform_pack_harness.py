@@ -83,14 +83,17 @@ def run_rule(rule_name: str, resources: Resource | Iterable[Resource], environme
     try:
         if isinstance(policy, ResourceValidationPolicy):
             for item in resources:
-                policy.validate(ResourceValidationArgs(item.type_, item.props, item.urn,
-                                                       item.name, _options(), None, settings),
-                                report)
+                policy.validate(_resource_args(item, settings), report)
         else:
             policy.validate(StackValidationArgs(_policy_resources(resources), settings), report)
     except _NotApplicableError:
         return NOT_APPLICABLE
     return messages
+
+
+def _resource_args(item: Resource, settings: Mapping[str, Any]) -> ResourceValidationArgs:
+    return ResourceValidationArgs(item.type_, item.props, item.urn, item.name, _options(), None,
+                                  settings)
 
 
 def _policy_resources(resources: list[Resource]) -> list[PolicyResource]:
@@ -119,7 +122,5 @@ def evaluate(resources: list[Resource], environment: str) -> list[Violation]:
             continue
         for item in resources:
             with contextlib.suppress(_NotApplicableError):
-                policy.validate(ResourceValidationArgs(item.type_, item.props, item.urn,
-                                                       item.name, _options(), None, settings),
-                                reporter(item.urn))
+                policy.validate(_resource_args(item, settings), reporter(item.urn))
     return violations
