@@ -42,7 +42,7 @@ lint: $(STAMP)  ## ruff over the repository
 	$(VENV)/bin/ruff check .
 
 demo: $(STAMP) .venv-mlserver/.installed  ## the whole loop on the embedded local platform
-	$(PY) -m infra.demo
+	$(PY) -m mlops_platform.demo.run
 
 lock: $(STAMP)  ## recompile every hashed lock after editing requirements/*.in
 	for input in requirements/*.in; do \
@@ -51,13 +51,13 @@ lock: $(STAMP)  ## recompile every hashed lock after editing requirements/*.in
 	done
 
 platform-up: $(STAMP)  ## start the embedded local platform (ARGS="--port 5000")
-	$(PY) -m infra.local_platform up $(ARGS)
+	$(PY) -m mlops_platform.local_platform up $(ARGS)
 
 platform-down: $(STAMP)  ## stop the embedded local platform
-	$(PY) -m infra.local_platform down $(ARGS)
+	$(PY) -m mlops_platform.local_platform down $(ARGS)
 
 platform-status: $(STAMP)  ## is the embedded local platform up, and where
-	$(PY) -m infra.local_platform status $(ARGS)
+	$(PY) -m mlops_platform.local_platform status $(ARGS)
 
 manifests: $(STAMP)  ## render every stack's Kubernetes objects to build/manifests/<stack>/
 	$(PY) -m infra.manifests $(STACKS)

@@ -1,7 +1,7 @@
 """`make demo`: seconds from start to the first served prediction, and to the end of the loop.
 
 Goal on this machine, once dependencies are installed: first prediction < 60 s. The
-demo runs once for real (infra.demo.run_demo) in a temporary folder; the load average
+demo runs once for real (mlops_platform.demo.run.run_demo) in a temporary folder; the load average
 is recorded beside the figures because the 2 cores may be shared.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bench.machine import markdown_table, save_results
-from infra.demo import run_demo
+from mlops_platform.demo.run import run_demo
 
 GOAL_FIRST_PREDICTION_S = 60.0
 

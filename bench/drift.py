@@ -1,6 +1,6 @@
 """Drift check cost: seconds and peak memory of `mlops-drift` per 100k rows x 30 columns.
 
-Each size runs the real command (``python -m pipelines.drift``) in a child process on CSV
+Each size runs the real command (``python -m mlops_platform.drift``) in a child process on CSV
 files, so the peak resident memory (the child's ru_maxrss) is the command's alone and the
 time includes reading the data and writing both reports, as the Monitoring CronJob does.
 """
@@ -42,7 +42,7 @@ def run_drift(reference: Path, current: Path, report_dir: Path) -> dict[str, flo
     started = time.perf_counter()
     with errors.open("wb") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.drift", "--reference", str(reference),
+            [sys.executable, "-m", "mlops_platform.drift", "--reference", str(reference),
              "--current", str(current), "--report-dir", str(report_dir)],
             stdout=subprocess.DEVNULL, stderr=stderr,
         )

@@ -26,14 +26,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.machine import markdown_table, save_results
-from infra.local_platform.processes import (
+from mlops_platform.processes import (
     LOOPBACK,
     free_port,
     start_process_group,
     stop_process_group,
     wait_until_healthy,
 )
-from infra.local_platform.serving import ServingSettings, start_serving
+from mlops_platform.serving import ServingSettings, start_serving
 
 CLIENTS = (1, 4, 16)
 ROWS = (1, 100)

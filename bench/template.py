@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import infra.local_platform as local_platform
+import mlops_platform.local_platform as local_platform
 from bench.machine import markdown_table, save_results
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -1,8 +1,15 @@
 """`pulumi up` entry point: build the platform of the selected stack and export its outputs."""
 
-import pulumi
+import sys
+from pathlib import Path
 
-from infra.program import build_platform
+# Pulumi runs this folder as a script (sys.path[0] is infra/); the components import each
+# other as `infra.<module>`, so the repository root must be importable too.
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
+
+import pulumi  # noqa: E402
+
+from infra.program import build_platform  # noqa: E402
 
 for key, value in build_platform().items():
     pulumi.export(key, value)

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from infra.security import (
+from mlops_platform.kubernetes.security import (
     WRITABLE_TMP,
     Resources,
     hardened_container,
@@ -21,7 +21,7 @@ from infra.security import (
     resources,
     tokenless_service_account,
 )
-from infra.topology import BUCKET_SETUP, OBJECT_STORE
+from mlops_platform.kubernetes.topology import BUCKET_SETUP, OBJECT_STORE
 
 ACCESS_KEY = "AWS_ACCESS_KEY_ID"
 SECRET_KEY = "AWS_SECRET_ACCESS_KEY"  # noqa: S105 - the name of a key, not its value

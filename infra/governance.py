@@ -2,7 +2,7 @@
 
 Pod Security `restricted` labels, a ResourceQuota and a LimitRange per namespace,
 a default-deny NetworkPolicy per namespace plus exactly the allows of
-`infra.topology.platform_paths` (and DNS), and the CD identity: a ServiceAccount
+`mlops_platform.kubernetes.topology.platform_paths` (and DNS), and the CD identity: a ServiceAccount
 whose Role manages serving objects in the serving namespace and nothing else.
 """
 
@@ -15,8 +15,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.config import NamespaceQuota
-from infra.security import tokenless_service_account
-from infra.topology import ExternalService, IngressController, Part, Path
+from mlops_platform.kubernetes.security import tokenless_service_account
+from mlops_platform.kubernetes.topology import ExternalService, IngressController, Part, Path
 
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 CD_SERVICE_ACCOUNT = "mlops-cd"

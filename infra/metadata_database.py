@@ -12,7 +12,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from infra.security import (
+from mlops_platform.kubernetes.security import (
     WRITABLE_TMP,
     Resources,
     hardened_container,
@@ -20,7 +20,7 @@ from infra.security import (
     resources,
     tokenless_service_account,
 )
-from infra.topology import DATABASE, DATABASE_BACKUP
+from mlops_platform.kubernetes.topology import DATABASE, DATABASE_BACKUP
 
 DATABASE_NAME = "mlflow"
 DATABASE_USER = "mlflow"

@@ -12,15 +12,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.artifact_store import ACCESS_KEY, SECRET_KEY
-from infra.model_serving import ServedModel
-from infra.security import (
+from mlops_platform.deploy.model_serving import ServedModel
+from mlops_platform.kubernetes.security import (
     WRITABLE_TMP,
     hardened_container,
     hardened_pod_spec,
     resources,
     tokenless_service_account,
 )
-from infra.topology import DRIFT_MONITOR
+from mlops_platform.kubernetes.topology import DRIFT_MONITOR
 
 DRIFT_COMMAND = "mlops-drift"
 DRIFT_RESOURCES = resources("250m", "512Mi", "1", "2Gi")

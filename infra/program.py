@@ -22,10 +22,10 @@ from infra.artifact_store import ArtifactStore, ArtifactStoreArgs, ExternalBucke
 from infra.config import PROJECT, PlatformConfig, parse_config
 from infra.governance import CD_SERVICE_ACCOUNT, Governance, GovernanceArgs
 from infra.metadata_database import BackupTarget, MetadataDatabase, MetadataDatabaseArgs
-from infra.model_serving import ModelServing, ModelServingArgs
 from infra.monitoring import Monitoring, MonitoringArgs
-from infra.topology import platform_paths
 from infra.tracking_server import TrackingServer, TrackingServerArgs
+from mlops_platform.deploy.model_serving import ModelServing, ModelServingArgs
+from mlops_platform.kubernetes.topology import platform_paths
 
 # Exported besides the contract keys; credentials only as secrets.
 EXTRA_OUTPUT_KEYS = ("tracking_internal_uri", "serving_image", "tracking_username",

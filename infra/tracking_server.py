@@ -16,16 +16,16 @@ import pulumi_random as random
 
 from infra.artifact_store import ACCESS_KEY, SECRET_KEY
 from infra.metadata_database import URL_KEY
-from infra.model_serving import CLIENT_CREDENTIALS_SECRET, TRACKING_CREDENTIALS_KEYS
-from infra.scaling import autoscale, spread_over_nodes
-from infra.security import (
+from mlops_platform.deploy.model_serving import CLIENT_CREDENTIALS_SECRET, TRACKING_CREDENTIALS_KEYS
+from mlops_platform.kubernetes.scaling import autoscale, spread_over_nodes
+from mlops_platform.kubernetes.security import (
     WRITABLE_TMP,
     Resources,
     hardened_container,
     hardened_pod_spec,
     tokenless_service_account,
 )
-from infra.topology import TRACKING
+from mlops_platform.kubernetes.topology import TRACKING
 
 SERVER_SECRET = "mlflow-server"  # noqa: S105 - a Secret's name
 AUTH_CONFIG_DIR = "/etc/mlflow"

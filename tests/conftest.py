@@ -9,7 +9,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from infra.outputs import PlatformOutputs
+from mlops_platform.contract import PlatformOutputs
 from tests.support.servers import running_local_platform
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""Post-generation hook: prune, platform outputs, contract, git and DVC (project_scaffold.hooks)."""
+"""Post-generation hook: prune, platform outputs, contract, git and DVC (mlops_platform.scaffold.hooks)."""
 
 import json
 import sys
@@ -10,7 +10,7 @@ TEMPLATE_DIR = Path(r"""{{ cookiecutter._repo_dir }}""")
 sys.path[:0] = [str(TEMPLATE_DIR), str(TEMPLATE_DIR.parent)]
 
 try:
-    from project_scaffold.hooks import run_post_generation
+    from mlops_platform.scaffold.hooks import run_post_generation
 except ImportError as err:
     sys.exit(f"error: the template's hooks need the platform's Python packages ({err}); run "
              "cookiecutter from the platform repository's environment: .venv/bin/cookiecutter")

@@ -1,4 +1,4 @@
-"""Pre-generation hook: check every variable (project_scaffold.options) before writing anything."""
+"""Pre-generation hook: check every variable (mlops_platform.scaffold.options) before writing anything."""
 
 import json
 import sys
@@ -10,7 +10,7 @@ TEMPLATE_DIR = Path(r"""{{ cookiecutter._repo_dir }}""")
 sys.path[:0] = [str(TEMPLATE_DIR), str(TEMPLATE_DIR.parent)]
 
 try:
-    from project_scaffold.hooks import run_pre_generation
+    from mlops_platform.scaffold.hooks import run_pre_generation
 except ImportError as err:
     sys.exit(f"error: the template's hooks need the platform's Python packages ({err}); run "
              "cookiecutter from the platform repository's environment: .venv/bin/cookiecutter")

@@ -12,10 +12,10 @@ import pytest
 from mlflow import MlflowClient
 from sklearn.linear_model import LogisticRegression
 
-import infra.local_platform as local_platform
-from infra.local_platform import state
-from infra.local_platform.processes import process_is_running
-from infra.outputs import OUTPUT_KEYS, read_outputs
+import mlops_platform.local_platform as local_platform
+from mlops_platform.contract import OUTPUT_KEYS, read_outputs
+from mlops_platform.local_platform import state
+from mlops_platform.processes import process_is_running
 from tests.support.servers import (
     S3Endpoint,
     running_local_platform,

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from infra.local_platform.processes import free_port
+from mlops_platform.processes import free_port
 from tests.support.servers import processes_mentioning
 
 
 def platform_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "infra.local_platform", *args],
+        [sys.executable, "-m", "mlops_platform.local_platform", *args],
         capture_output=True,
         text=True,
         timeout=180,

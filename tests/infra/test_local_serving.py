@@ -23,22 +23,23 @@ from mlflow import MlflowClient
 from mlflow.models import infer_signature
 from sklearn.ensemble import RandomForestClassifier
 
-from infra.local_platform.processes import process_is_running
-from infra.local_platform.serving import (
+from mlops_platform.contract import PlatformOutputs
+from mlops_platform.processes import process_is_running
+from mlops_platform.serving import (
     DEFAULT_MLSERVER,
-    REPO_ROOT,
     ServingError,
     ServingHandle,
     ServingSettings,
     main,
     start_serving,
 )
-from infra.outputs import PlatformOutputs
 
 pytestmark = pytest.mark.slow
 
 MODEL_NAME = "serving-test"
 FEATURES = ["age", "income", "score"]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def training_frame(rows: int = 200, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -235,7 +236,7 @@ def test_cli_serves_unlogged_at_rate_zero_and_stops_its_group_on_ctrl_c(
         [
             sys.executable,
             "-m",
-            "infra.local_platform.serving",
+            "mlops_platform.serving",
             "--model-uri",
             f"models:/{MODEL_NAME}@champion",
             "--port",

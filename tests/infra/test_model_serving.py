@@ -10,15 +10,15 @@ import pytest
 
 from infra.manifests import to_manifests
 from infra.mocked_engine import run_program, run_stack
-from infra.model_serving import (
+from mlops_platform.contract import APPROVED_BY_ANNOTATION
+from mlops_platform.deploy.model_serving import (
     DeploymentManifestError,
     ModelServing,
     ModelServingArgs,
     ServedModel,
     load_deployment,
 )
-from infra.topology import SERVING
-from policies.platform_pack.platform_rules.conventions import APPROVED_BY_ANNOTATION
+from mlops_platform.kubernetes.topology import SERVING
 from tests.infra.k8s_objects import containers, env_of, named, of_kind, secret_ref
 
 TWO_MODELS = [

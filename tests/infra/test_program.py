@@ -12,7 +12,7 @@ import pytest
 from infra.config import PROJECT
 from infra.images import parse_image
 from infra.mocked_engine import RecordedStack, SecretValue, run_program, stack_settings
-from infra.outputs import OUTPUT_KEYS, PlatformOutputs
+from mlops_platform.contract import OUTPUT_KEYS, PlatformOutputs
 from tests.infra.k8s_objects import WORKLOAD_KINDS, containers, of_kind, pod_template, selects
 
 COMPONENT_TYPES = {

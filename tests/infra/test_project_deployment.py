@@ -13,8 +13,8 @@ from cookiecutter.main import cookiecutter
 
 from infra.manifests import to_manifests
 from infra.mocked_engine import RecordedStack, run_program
-from infra.model_serving import DeploymentManifestError, load_deployment
-from infra.project_deployment import PLATFORM_OUTPUTS_READ, deploy_manifest_file
+from mlops_platform.deploy.model_serving import DeploymentManifestError, load_deployment
+from mlops_platform.deploy.program import PLATFORM_OUTPUTS_READ, deploy_manifest_file
 from tests.infra.test_manifests import KUBERNETES_VERSIONS
 
 PLATFORM_STACK = "acme/mlops-platform/staging"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from infra.mocked_engine import MOCK_PASSWORD, run_stack
-from infra.topology import TRACKING
+from mlops_platform.kubernetes.topology import TRACKING
 from tests.infra.k8s_objects import containers, env_of, named, of_kind, secret_ref
 
 

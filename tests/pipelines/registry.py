@@ -11,7 +11,7 @@ import yaml
 from mlflow import MlflowClient
 from sklearn.linear_model import LogisticRegression
 
-from infra.outputs import PlatformOutputs
+from mlops_platform.contract import PlatformOutputs
 
 
 def unique_model_name(prefix: str) -> str:

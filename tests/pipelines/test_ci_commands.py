@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from infra.outputs import PlatformOutputs
-from pipelines.ci_commands import main, pull_request_commands
+from mlops_platform.ci.ci_commands import main, pull_request_commands
+from mlops_platform.contract import PlatformOutputs
 from tests.template.baking import LEVELS, PROVIDERS
 
 VENV = Path(sys.executable).parent.parent
 EXPECTED = {
     "0": ["make lint test check"],
     "1": ["make lint test check", "make pipeline-sample", "make metrics-diff",
-          ".venv/bin/python -m pipelines.pr_comment reports/metrics_diff.md"],
+          ".venv/bin/python -m mlops_platform.ci.pr_comment reports/metrics_diff.md"],
 }
 EXPECTED["2"] = EXPECTED["1"]
 # Variables through which a command would find a real pull request to comment on.

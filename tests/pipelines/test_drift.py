@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.drift import HTML_REPORT, JSON_REPORT, main
+from mlops_platform.drift import HTML_REPORT, JSON_REPORT, main
 from tests.support.servers import S3Endpoint, running_moto_s3
 
 COLUMNS = ["age", "income", "score", "tenure", "visits"]
@@ -138,7 +138,7 @@ def test_bad_input_exits_2_with_the_fix_and_writes_nothing(
 def test_the_installed_command_gives_the_verdict_as_exit_status(tmp_path, reference_csv):
     current = tmp_path / "current.csv"
     shifted(sample(300, seed=5)).to_csv(current, index=False)
-    command = [sys.executable, "-m", "pipelines.drift", "--reference", str(reference_csv),
+    command = [sys.executable, "-m", "mlops_platform.drift", "--reference", str(reference_csv),
                "--current", str(current), "--report-dir", str(tmp_path / "reports")]
     finished = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert finished.returncode == 1, finished.stderr

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.outputs import PlatformOutputs
-from pipelines.metrics_diff import main
+from mlops_platform.ci.metrics_diff import main
+from mlops_platform.contract import PlatformOutputs
 from tests.pipelines.registry import register, unique_model_name, write_params
 
 

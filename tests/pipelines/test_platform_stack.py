@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines.platform_stack import REPO_ROOT, check_stack, known_stacks, main, pulumi_command
+from mlops_platform.ci.platform_stack import (
+    REPO_ROOT,
+    check_stack,
+    known_stacks,
+    main,
+    pulumi_command,
+)
 
 WORKFLOW_STACKS = ("platform-pull-request", "platform-drift")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.pr_comment import main
+from mlops_platform.ci.pr_comment import main
 
 CI_VARIABLES = ("GITHUB_TOKEN", "GITHUB_REPOSITORY", "GITHUB_EVENT_PATH", "GITHUB_API_URL",
                 "MLOPS_GITLAB_TOKEN", "CI_API_V4_URL", "CI_PROJECT_ID", "CI_MERGE_REQUEST_IID")

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from infra.local_platform.processes import free_port
-from infra.outputs import PlatformOutputs
-from pipelines.smoke_test import main
+from mlops_platform.ci.smoke_test import main
+from mlops_platform.contract import PlatformOutputs
+from mlops_platform.processes import free_port
 
 
 def test_it_logs_a_run_and_registers_a_model(

@@ -16,8 +16,8 @@ import yaml
 from mlflow import MlflowClient
 from sklearn.linear_model import LogisticRegression
 
-from infra.outputs import PlatformOutputs
-from policies import ml_contract
+from mlops_platform import contract as ml_contract
+from mlops_platform.contract import PlatformOutputs
 
 FEATURES = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 0.9], [0.9, 0.1]])
 LABELS = np.array([0, 1, 0, 1])

@@ -20,7 +20,7 @@ import grpc
 from google.protobuf import struct_pb2
 from pulumi.runtime import proto
 
-from infra.local_platform.processes import stop_process_group
+from mlops_platform.processes import stop_process_group
 
 PACK_DIR = Path(__file__).resolve().parents[2] / "policies" / "platform_pack"
 LEVELS = {"advisory": proto.ADVISORY, "mandatory": proto.MANDATORY,

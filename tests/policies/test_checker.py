@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from policies import ml_contract
-from policies.checker import Scorecard, check_project
-from policies.cli import main as cli
-from policies.controls import CATALOGUE
-from policies.promotion_gate import promote_project
-from policies.tracking import CLIENT_ENVIRONMENT
+from mlops_platform import contract as ml_contract
+from mlops_platform.governance.checker import Scorecard, check_project
+from mlops_platform.governance.cli import main as cli
+from mlops_platform.governance.controls import CATALOGUE
+from mlops_platform.governance.promotion_gate import promote_project
+from mlops_platform.governance.tracking import CLIENT_ENVIRONMENT
 from tests.policies.model_versions import fresh_model_name, register_version, write_project
 from tests.policies.project_trees import add_agreed_ci, bake
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policies.ci_config import MANUAL, PULL_REQUEST, PUSH, SCHEDULE, ci_jobs
+from mlops_platform.governance.ci_config import MANUAL, PULL_REQUEST, PUSH, SCHEDULE, ci_jobs
 
 GITHUB = """
 name: ci

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import inspect
 
-from policies.checks import CHECKS
-from policies.controls import CATALOGUE, LEVELS, controls_of_level
+from mlops_platform.governance.checks import CHECKS
+from mlops_platform.governance.controls import CATALOGUE, LEVELS, controls_of_level
 
 
 def test_ids_are_unique_and_carry_their_level() -> None:

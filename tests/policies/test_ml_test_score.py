@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from policies.controls import CONTROLS_BY_ID
-from policies.ml_test_score import RUBRIC, SECTIONS, interpretation, score
+from mlops_platform.governance.controls import CONTROLS_BY_ID
+from mlops_platform.governance.ml_test_score import RUBRIC, SECTIONS, interpretation, score
 
 
 def all_controls(passed: bool) -> dict[str, bool]:

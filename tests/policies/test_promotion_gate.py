@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from infra.outputs import PlatformOutputs
-from policies import audit_log, ml_contract
-from policies.cli import main as cli
-from policies.promotion_gate import PROMOTED, REFUSED, UNCHANGED, promote_project
-from policies.tracking import CLIENT_ENVIRONMENT
+from mlops_platform import contract as ml_contract
+from mlops_platform.contract import PlatformOutputs
+from mlops_platform.governance import audit_log
+from mlops_platform.governance.cli import main as cli
+from mlops_platform.governance.promotion_gate import PROMOTED, REFUSED, UNCHANGED, promote_project
+from mlops_platform.governance.tracking import CLIENT_ENVIRONMENT
 from tests.policies.model_versions import (
     fresh_model_name,
     lineage,

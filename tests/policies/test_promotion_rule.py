@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from policies import ml_contract
-from policies.project import Project
-from policies.promotion_gate import (
+from mlops_platform import contract as ml_contract
+from mlops_platform.governance.project import Project
+from mlops_platform.governance.promotion_gate import (
     PROMOTED,
     REFUSED,
     GateConfigError,
     PromotionRule,
     decide,
 )
-from policies.registry import VersionFacts
+from mlops_platform.governance.registry import VersionFacts
 from tests.policies.model_versions import lineage
 
 

@@ -15,15 +15,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import infra.local_platform as local_platform
-from infra.local_platform.processes import (
+import mlops_platform.local_platform as local_platform
+from mlops_platform.contract import PlatformOutputs
+from mlops_platform.processes import (
     free_port,
     process_is_running,
     start_process_group,
     stop_process_group,
     wait_until_healthy,
 )
-from infra.outputs import PlatformOutputs
 
 
 def processes_mentioning(text: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Hook logic (template/project_scaffold) importable in these tests; the shared recovery project."""
+"""Hook logic (template/mlops_platform.scaffold) importable in these tests; the shared recovery project."""
 
 from __future__ import annotations
 

@@ -17,8 +17,8 @@ import pandas as pd
 from mlflow import MlflowClient
 from sklearn.datasets import load_breast_cancer
 
-import infra.local_platform as local_platform
-from infra.outputs import PlatformOutputs
+import mlops_platform.local_platform as local_platform
+from mlops_platform.contract import PlatformOutputs
 from tests.template.baking import VENV, bake, make
 
 EXPERIMENT = "breast-cancer-classifier"

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from dvc.repo import Repo
 
-from infra.outputs import PlatformOutputs, read_outputs
-from policies import ml_contract
+from mlops_platform import contract as ml_contract
+from mlops_platform.contract import PlatformOutputs, read_outputs
 from tests.template.baking import (
     DEFAULT_PACKAGE,
     LEVELS,

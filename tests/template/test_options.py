@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from project_scaffold.options import OptionError, check_options
 
-from infra.outputs import OUTPUT_KEYS
+from mlops_platform.contract import OUTPUT_KEYS
+from mlops_platform.scaffold.options import OptionError, check_options
 
 GOOD = {
     "project_name": "Churn Model", "project_slug": "churn-model", "package_name": "churn_model",

@@ -12,8 +12,8 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
-from infra.outputs import PlatformOutputs
-from policies import ml_contract
+from mlops_platform import contract as ml_contract
+from mlops_platform.contract import PlatformOutputs
 from tests.template.baking import LEVELS, bake, make
 from tests.template.recovery import Recovery
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from policies import ml_contract
+from mlops_platform import contract as ml_contract
 from tests.template.baking import make
 from tests.template.recovery import Recovery
 

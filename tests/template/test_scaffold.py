@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from project_scaffold.data_contract import column_contract, infer_contract
-from project_scaffold.layout import remove_unused, unused_paths
-from project_scaffold.platform_outputs import dvc_remote_url, local_platform_outputs
-
-from infra.outputs import PlatformOutputs
+from mlops_platform.contract import PlatformOutputs
+from mlops_platform.scaffold.data_contract import column_contract, infer_contract
+from mlops_platform.scaffold.layout import remove_unused, unused_paths
+from mlops_platform.scaffold.platform_outputs import dvc_remote_url, local_platform_outputs
 
 
 def outputs_with_store(uri: str) -> PlatformOutputs:

@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from infra.outputs import OUTPUT_KEYS, read_outputs
+from mlops_platform.contract import OUTPUT_KEYS, read_outputs
 
 from {{ cookiecutter.package_name }}.platform import TrackingServerUnreachableError, connect
 

@@ -8,7 +8,7 @@ from typing import Any
 import mlflow
 import mlflow.sklearn
 import pandas as pd
-from policies import ml_contract
+from mlops_platform import contract as ml_contract
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 from sklearn.pipeline import Pipeline

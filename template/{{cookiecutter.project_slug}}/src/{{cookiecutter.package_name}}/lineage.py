@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from policies import ml_contract
+from mlops_platform import contract as ml_contract
 
 from {{ cookiecutter.package_name }}.data import PREPARED_DIR, dataset_name
 from {{ cookiecutter.package_name }}.params import params_hash

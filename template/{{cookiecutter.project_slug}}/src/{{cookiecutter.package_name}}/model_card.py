@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from policies import ml_contract
+from mlops_platform import contract as ml_contract
 
 PYPROJECT_FILE = Path("pyproject.toml")
 TOP_FEATURES = 10

@@ -6,8 +6,8 @@ Exit 0: no drift, 1: drift (CI retrains), 2: the inputs cannot be used.
 
 from __future__ import annotations
 
-from infra.local_platform.serving import PREDICTION_LOG_NAME
-from pipelines.drift import main as drift_cli
+from mlops_platform.serving import PREDICTION_LOG_NAME
+from mlops_platform.drift import main as drift_cli
 
 from {{ cookiecutter.package_name }}.data import TRAIN_FILE
 from {{ cookiecutter.package_name }}.serve import MONITORING_DIR

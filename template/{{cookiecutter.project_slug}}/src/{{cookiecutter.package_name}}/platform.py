@@ -9,7 +9,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from infra.outputs import PlatformOutputs, read_outputs
+from mlops_platform.contract import PlatformOutputs, read_outputs
 
 from {{ cookiecutter.package_name }}.errors import TrackingServerUnreachableError
 

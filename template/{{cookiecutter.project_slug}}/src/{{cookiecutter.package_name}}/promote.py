@@ -1,7 +1,7 @@
 """Stage promote: the platform's promotion gate decides whether the challenger becomes champion.
 
 Thin on purpose: the gate, its checks and its audit record live in the pinned
-platform package (`policies.promotion_gate`, also `mlops-policy promote`), never in
+platform package (`mlops_platform.governance.promotion_gate`, also `mlops-policy promote`), never in
 a copy here. A refusal is a recorded decision, not a failed pipeline.
 """
 
@@ -11,8 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from policies.errors import USER_ERRORS
-from policies.promotion_gate import promote_project
+from mlops_platform.governance.errors import USER_ERRORS
+from mlops_platform.governance.promotion_gate import promote_project
 
 from {{ cookiecutter.package_name }}.records import PROMOTION_FILE
 

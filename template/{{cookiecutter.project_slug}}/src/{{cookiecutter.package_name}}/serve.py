@@ -6,8 +6,8 @@ come from the pinned platform package.
 
 from __future__ import annotations
 
-from infra.local_platform.serving import main as serve_cli
-from policies import ml_contract
+from mlops_platform.serving import main as serve_cli
+from mlops_platform import contract as ml_contract
 
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.platform import connect

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from infra.outputs import PlatformOutputsError
+from mlops_platform.contract import PlatformOutputsError
 
 from {{ cookiecutter.package_name }} import errors
 

@@ -1,3 +1,0 @@
-from infra.local_platform.cli import main
-
-raise SystemExit(main())

@@ -1,0 +1,117 @@
+"""The platform outputs contract between ``infra/`` and a generated project.
+
+The Pulumi program exports these keys as stack outputs and the embedded local
+platform writes them to a JSON file; a generated project reads either one and
+nothing else couples the two.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+Environment = Literal["local", "dev", "staging", "prod"]
+
+
+class PlatformOutputs(BaseModel):
+    """Where a project finds the platform of one environment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tracking_uri: str
+    registry_uri: str
+    artifact_store_uri: str
+    serving_endpoint: str = ""
+    environment: Environment
+    namespace: str
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.model_dump_json(indent=2) + "\n")
+
+
+OUTPUT_KEYS: tuple[str, ...] = tuple(PlatformOutputs.model_fields)
+
+
+class PlatformOutputsError(ValueError):
+    """A platform outputs file that cannot be used, with the reason and the fix."""
+
+
+def read_outputs(path: Path | str) -> PlatformOutputs:
+    """Read outputs from the local platform's file or `pulumi stack output --json`."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError as err:
+        raise PlatformOutputsError(
+            f"platform outputs file {path} does not exist: start the local platform "
+            "(`make platform-up`) or save `pulumi stack output --json` to it"
+        ) from err
+    except (OSError, json.JSONDecodeError) as err:
+        raise PlatformOutputsError(
+            f"platform outputs file {path} is not readable JSON: {err}"
+        ) from err
+    if not isinstance(data, dict):
+        raise PlatformOutputsError(f"platform outputs file {path} must hold a JSON object")
+    # `pulumi stack output --json` also lists exported secrets; keep the contract keys.
+    known = {key: value for key, value in data.items() if key in OUTPUT_KEYS}
+    try:
+        return PlatformOutputs(**known)
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        raise PlatformOutputsError(
+            f"platform outputs file {path} does not match the contract ({problems}); "
+            f"expected keys: {', '.join(OUTPUT_KEYS)}"
+        ) from err
+
+
+# --- Names shared by generated projects, the promotion gate and the governance checker ---
+
+# Tags on every training run (and copied to the model version it registers).
+TAG_GIT_COMMIT = "lineage.git_commit"
+TAG_DATA_HASH = "lineage.data_hash"  # DVC md5 of the prepared data set
+TAG_DATASET = "lineage.dataset"
+TAG_PARAMS_HASH = "lineage.params_hash"
+TAG_DATA_VALIDATION = "lineage.data_validation"  # "passed" once the data contract held
+TAG_MATURITY_LEVEL = "governance.maturity_level"
+LINEAGE_TAGS = (TAG_GIT_COMMIT, TAG_DATA_HASH, TAG_DATASET, TAG_PARAMS_HASH, TAG_DATA_VALIDATION)
+
+# Tags on a model version.
+TAG_RUN_ID = "lineage.run_id"
+TAG_APPROVED_BY = "approval.approved_by"
+TAG_APPROVED_AT = "approval.approved_at"
+
+# Registry aliases: new versions become the challenger; only the gate moves the champion.
+ALIAS_CHALLENGER = "challenger"
+ALIAS_CHAMPION = "champion"
+
+# Artifact path of the model card inside the training run.
+MODEL_CARD_ARTIFACT = "model_card.md"
+
+# params.yaml keys the gate and the checker read (dotted paths).
+PARAM_MATURITY_LEVEL = "project.maturity_level"
+PARAM_MODEL_NAME = "model.name"
+PARAM_PRIMARY_METRIC = "promotion.primary_metric"
+PARAM_THRESHOLD = "promotion.threshold"
+PARAM_TOLERANCE = "promotion.tolerance"
+PARAM_HIGHER_IS_BETTER = "promotion.higher_is_better"
+
+# Audit record of the promotion gate's last decision, as tags on the model version.
+TAG_PROMOTION_OUTCOME = "governance.promotion.outcome"  # "promoted" or "refused"
+TAG_PROMOTION_DECIDED_BY = "governance.promotion.decided_by"
+TAG_PROMOTION_DECIDED_AT = "governance.promotion.decided_at"
+TAG_PROMOTION_REASONS = "governance.promotion.reasons"
+TAG_PROMOTION_PREVIOUS_CHAMPION = "governance.promotion.previous_champion"
+# Value of TAG_DATA_VALIDATION once the data contract held.
+DATA_VALIDATION_PASSED = "passed"
+# Where a project keeps the JSON-lines audit log of gate decisions and approvals (committed).
+AUDIT_LOG_FILE = "governance/audit.jsonl"
+
+# Names the platform's Kubernetes objects carry and the policy pack reads (the pack keeps its
+# own copy in platform_rules/conventions.py, because it is published alone; a test keeps them equal).
+APPROVED_BY_ANNOTATION = "mlops.platform/approved-by"
+MODEL_URI_ENV = "MLSERVER_MODEL_URI"
+POD_SECURITY_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"

@@ -1,0 +1,389 @@
+"""`make demo`: the whole loop of a level-2 project on the embedded local platform, in one go.
+
+Bake a project, start the platform, run its pipeline, promote through the gate (with the
+approval level 2 needs), serve the champion, send predictions and then shifted data, detect
+the drift, retrain, promote the new version, and print what happened. Every step calls the
+project's own make targets or the platform's own API; this module only sequences them, times
+them and always stops what it started.
+
+``python -m mlops_platform.demo.run [--output-dir build/demo]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cookiecutter.main import cookiecutter
+from rich.console import Console
+
+from mlops_platform import contract as ml_contract
+from mlops_platform.contract import PlatformOutputs
+from mlops_platform.demo.summary import DemoSummary, champion_of, print_summary, registry_versions
+from mlops_platform.demo.traffic import SHIFT_FACTOR, TrafficError, feature_rows, send_rows, shifted
+from mlops_platform.governance.project import Project
+from mlops_platform.local_platform import platform, state
+from mlops_platform.local_platform.settings import LocalPlatformSettings
+from mlops_platform.processes import ServerStartError, stop_process_group
+from mlops_platform.serving import (
+    ServingError,
+    ServingHandle,
+    ServingSettings,
+    start_serving,
+)
+
+# `make demo` runs from the platform repository: the template it bakes is the checkout.
+REPO_ROOT = Path.cwd()
+DEFAULT_OUTPUT_DIR = REPO_ROOT / "build" / "demo"
+MATURITY_LEVEL = "2"
+APPROVER = "demo-release-manager"
+MONITORING_DIR = Path("monitoring")  # the project's folder for the serving log and drift
+REPORTS_PREFIX = "reports:"  # how mlops-drift names its report files
+MAKE_RECIPE_FAILED = 2
+SHIFTED_COPIES = 3  # shifted rows outnumber the plain ones, as after a real change of the world
+SHIFTED_BATCH_SIZE = 25
+COMMAND_TIMEOUT = 600
+
+
+class DemoError(RuntimeError):
+    """A step of the demo failed; the message names the step, the command and its log."""
+
+
+@dataclass(frozen=True)
+class DemoPaths:
+    root: Path
+
+    @property
+    def platform_state(self) -> Path:
+        return self.root / "platform"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def serving(self) -> Path:
+        return self.root / "serving"
+
+    @property
+    def summary_file(self) -> Path:
+        return self.root / "summary.json"
+
+
+class DemoRun:
+    """The state one demo run carries from step to step."""
+
+    def __init__(self, paths: DemoPaths, console: Console) -> None:
+        self.paths = paths
+        self.console = console
+        self.started = time.monotonic()
+        self.summary = DemoSummary()
+        self.project = Path()
+        self.outputs: PlatformOutputs | None = None
+        self.step_count = 0
+
+    @contextlib.contextmanager
+    def step(self, title: str) -> Iterator[None]:
+        self.step_count += 1
+        label = f"[{self.step_count}] {title}"
+        began = time.monotonic()
+        try:
+            with self.console.status(f"{label} ..."):
+                yield
+        except BaseException:
+            self.console.print(f"[red]✗[/red] {label}")
+            raise
+        seconds = time.monotonic() - began
+        self.summary.step_seconds[title] = round(seconds, 2)
+        self.console.print(f"[green]✓[/green] {label} [dim]({seconds:.1f} s)[/dim]")
+
+    def make(self, target: str, *variables: str, allowed: Sequence[int] = (0,)) -> tuple[int, str]:
+        """``make <target>`` of the project, in this environment (no per-project venv)."""
+        command = ["make", "--no-print-directory", target, f"VENV={sys.prefix}", *variables]
+        return self.execute(target, command, allowed)
+
+    def execute(self, name: str, command: Sequence[str],
+                allowed: Sequence[int] = (0,)) -> tuple[int, str]:
+        """Run ``command`` in the project; its output goes to a log named after the step."""
+        log = self.paths.logs / f"{self.step_count:02d}-{name}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        returncode, stdout, stderr = run_in_process_group(command, self.project)
+        log.write_text(f"$ {' '.join(command)}\n{stdout}\n{stderr}")
+        if returncode not in allowed:
+            last_lines = "\n".join((stdout + stderr).strip().splitlines()[-15:])
+            raise DemoError(f"`{' '.join(command)}` in {self.project} exited {returncode}; "
+                            f"full output in {log}; last lines:\n{last_lines}")
+        return returncode, stdout
+
+    @property
+    def client(self):
+        from mlflow import MlflowClient
+
+        assert self.outputs is not None
+        return MlflowClient(tracking_uri=self.outputs.tracking_uri,
+                            registry_uri=self.outputs.registry_uri)
+
+    def param(self, key: str):
+        return Project.open(self.project).param(key)
+
+
+def run_in_process_group(command: Sequence[str], cwd: Path) -> tuple[int, str, str]:
+    """Run ``command`` in a process group of its own; on Ctrl-C or timeout the whole group
+    (make, DVC, every stage) is stopped, not only its leader."""
+    process = subprocess.Popen(list(command), cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=COMMAND_TIMEOUT)
+    except subprocess.TimeoutExpired as error:
+        stop_process_group(process.pid)
+        raise DemoError(f"`{' '.join(command)}` did not finish within {COMMAND_TIMEOUT} s; "
+                        "it was stopped") from error
+    except BaseException:
+        stop_process_group(process.pid)
+        raise
+    return process.returncode, stdout, stderr
+
+
+# --- the steps, in order ----------------------------------------------------------------------
+
+
+def reset_output(run: DemoRun) -> None:
+    """A fresh output folder; a platform a previous run left behind is stopped first."""
+    refuse_foreign_folder(run.paths.root)
+    platform.down(run.paths.platform_state)
+    shutil.rmtree(run.paths.root, ignore_errors=True)
+    run.paths.root.mkdir(parents=True)
+
+
+def refuse_foreign_folder(root: Path) -> None:
+    """Empty only a new folder or an earlier demo's: never a folder of someone's own files."""
+    if not root.exists():
+        return
+    if not root.is_dir():
+        raise DemoError(f"--output-dir {root} is a file: give a folder for the demo")
+    paths = DemoPaths(root)
+    earlier_demo = paths.platform_state.is_dir() or paths.summary_file.is_file()
+    if any(root.iterdir()) and not earlier_demo:
+        raise DemoError(f"--output-dir {root} holds files of its own and no earlier demo, and "
+                        "the demo empties its folder first: give a new or empty folder "
+                        "(default build/demo)")
+
+
+def start_platform(run: DemoRun) -> None:
+    settings = LocalPlatformSettings(state_dir=run.paths.platform_state, port=0)
+    run.outputs = platform.up(settings).outputs
+    run.summary.mlflow_ui_url = run.outputs.tracking_uri
+
+
+def bake_project(run: DemoRun) -> None:
+    outputs_file = state.outputs_path(run.paths.platform_state)
+    project = cookiecutter(str(REPO_ROOT), no_input=True, output_dir=str(run.paths.root),
+                           extra_context={"maturity_level": MATURITY_LEVEL,
+                                          "platform_outputs": str(outputs_file)})
+    run.project = Path(project)
+    run.summary.project = str(run.project)
+    run.summary.model_name = run.param(ml_contract.PARAM_MODEL_NAME)
+
+
+def run_pipeline(run: DemoRun) -> None:
+    run.make("pipeline")
+
+
+def approve_and_promote(run: DemoRun) -> None:
+    """Level 2: the gate promotes only an approved challenger; approve, then ask the gate."""
+    run.make("approve", f"APPROVER={APPROVER}")
+    run.make("promote")
+    champion = current_champion(run)
+    if champion is None:
+        raise DemoError(f"the promotion gate refused the challenger; its reasons are in "
+                        f"{run.project / 'reports' / 'promotion.json'} and "
+                        f"{run.project / ml_contract.AUDIT_LOG_FILE}")
+    run.summary.first_champion = run.summary.first_champion or champion
+    run.summary.champion = champion
+
+
+def current_champion(run: DemoRun) -> str | None:
+    versions = registry_versions(run.client, run.summary.model_name, primary_metric(run))
+    return champion_of(versions)
+
+
+def primary_metric(run: DemoRun) -> str:
+    return run.param(ml_contract.PARAM_PRIMARY_METRIC)
+
+
+@contextlib.contextmanager
+def serving_champion(run: DemoRun) -> Iterator[ServingHandle]:
+    """The platform's model server on the champion, logging to the project's monitoring/."""
+    assert run.outputs is not None
+    model_uri = f"models:/{run.summary.model_name}@{ml_contract.ALIAS_CHAMPION}"
+    settings = ServingSettings(model_uri=model_uri, log_dir=run.project / MONITORING_DIR)
+    work_dir = run.paths.serving / f"champion-v{run.summary.champion}"
+    with tracking_environment(run.outputs.tracking_uri), \
+            start_serving(settings, work_dir=work_dir) as handle:
+        run.summary.serving_url = handle.url
+        run.summary.served_champion = run.summary.champion
+        yield handle
+
+
+@contextlib.contextmanager
+def tracking_environment(tracking_uri: str) -> Iterator[None]:
+    """MLFLOW_TRACKING_URI for resolving models:/ URIs (quietly), restored afterwards."""
+    wanted = {"MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
+    before = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def held_out_rows(run: DemoRun):
+    target = run.param("data.target")
+    return feature_rows(run.project / "data" / "prepared" / "test.csv", target)
+
+
+def send_predictions(run: DemoRun, handle: ServingHandle) -> None:
+    rows = held_out_rows(run)
+    first = send_rows(handle.invocations_url, rows.iloc[:1])
+    run.summary.seconds_to_first_prediction = round(time.monotonic() - run.started, 2)
+    rest = send_rows(handle.invocations_url, rows.iloc[1:])
+    every = first + rest
+    run.summary.predictions_sent = every.sent
+    run.summary.predictions_answered = every.answered
+    run.summary.latency_p50_ms = round(rest.p50_ms, 2)
+    run.summary.latency_p99_ms = round(every.p99_ms, 2)
+
+
+def send_shifted_data(run: DemoRun, handle: ServingHandle) -> None:
+    rows = held_out_rows(run)
+    for _ in range(SHIFTED_COPIES):
+        result = send_rows(handle.invocations_url, shifted(rows), batch_size=SHIFTED_BATCH_SIZE)
+        run.summary.shifted_rows_sent += result.answered
+
+
+def detect_drift(run: DemoRun) -> None:
+    """The project's `make drift` (mlops-drift on the serving log against the training data).
+
+    Drift is what triggers retraining at level 2, as in the project's scheduled CI. make
+    turns the check's exit 1 (drift) into its own 2, as it does an error, so the verdict is
+    read from the JSON report the check writes; no report means the check itself failed.
+    """
+    _, output = run.make("drift", allowed=(0, MAKE_RECIPE_FAILED))
+    lines = output.splitlines()
+    found = [index for index, line in enumerate(lines) if line.startswith(REPORTS_PREFIX)]
+    if not found:
+        raise DemoError(f"`make drift` wrote no report; its output is in {run.paths.logs}")
+    html, json_report = (run.project / path
+                         for path in lines[found[-1]].removeprefix(REPORTS_PREFIX).split())
+    run.summary.drift_detected = bool(json.loads(json_report.read_text())["drift_detected"])
+    run.summary.drift_verdict = lines[found[-1] - 1] if found[-1] else ""  # printed just before
+    run.summary.reports["drift (HTML)"] = str(html)
+    run.summary.reports["drift (JSON)"] = str(json_report)
+
+
+def retrain(run: DemoRun) -> None:
+    """Level 2: drift triggers retraining, through the project's own `make retrain`."""
+    if not run.summary.drift_detected:
+        raise DemoError(f"the shifted data did not drift ({run.summary.drift_verdict}), so "
+                        f"nothing triggers retraining; see {run.summary.reports['drift (HTML)']}")
+    run.make("retrain")
+    run.summary.retrained = True
+
+
+def record_registry_and_reports(run: DemoRun) -> None:
+    run.summary.versions = registry_versions(run.client, run.summary.model_name,
+                                             primary_metric(run))
+    run.summary.mlflow_ui_url = f"{run.outputs.tracking_uri}/#/models/{run.summary.model_name}"
+    reports = {"metrics": "reports/metrics.json", "model card": "reports/model_card.md",
+               "promotion decision": "reports/promotion.json",
+               "audit log": ml_contract.AUDIT_LOG_FILE}
+    for name, relative in reports.items():
+        run.summary.reports[name] = str(run.project / relative)
+    run.summary.reports["logs"] = str(run.paths.logs)
+
+
+# --- the loop -----------------------------------------------------------------------------------
+
+
+def run_demo(output_dir: Path, console: Console | None = None) -> DemoSummary:
+    """Run every step; whatever happens, the model server and the platform are stopped."""
+    run = DemoRun(DemoPaths(output_dir.resolve()), console or Console())
+    with run.step("fresh output folder"):
+        reset_output(run)
+    try:
+        loop(run)
+    finally:
+        with run.step("stop the platform"):
+            platform.down(run.paths.platform_state)
+        run.summary.write(run.paths.summary_file)
+    return run.summary
+
+
+def loop(run: DemoRun) -> None:
+    with run.step("start the embedded platform (MLflow)"):
+        start_platform(run)
+    with run.step(f"bake a level-{MATURITY_LEVEL} project"):
+        bake_project(run)
+    with run.step("make pipeline (DVC: prepare ... register, promote)"):
+        run_pipeline(run)
+    with run.step(f"make approve APPROVER={APPROVER}; make promote"):
+        approve_and_promote(run)
+    with contextlib.ExitStack() as serving:
+        with run.step(f"serve champion v{run.summary.champion} (MLServer, MLflow runtime)"):
+            handle = serving.enter_context(serving_champion(run))
+        with run.step("send predictions (held-out rows, one per request)"):
+            send_predictions(run, handle)
+        with run.step(f"send shifted data (features x {SHIFT_FACTOR})"):
+            send_shifted_data(run, handle)
+    with run.step("make drift (served inputs against the training data)"):
+        detect_drift(run)
+    with run.step("make retrain (triggered by the drift)"):
+        retrain(run)
+    with run.step(f"make approve APPROVER={APPROVER}; make promote (the new version)"):
+        approve_and_promote(run)
+    with run.step("read the registry"):
+        record_registry_and_reports(run)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m mlops_platform.demo.run", description=__doc__.split(
+        "\n\n")[0])
+    parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR,
+                        help="where the project, the platform's state and the logs go "
+                             "(emptied first)")
+    return parser.parse_args(argv)
+
+
+FAILURES = (DemoError, TrafficError, ServingError, ServerStartError, platform.PlatformError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    console = Console()
+    try:
+        summary = run_demo(args.output_dir, console)
+    except FAILURES as error:
+        console.print(f"[red]demo failed:[/red] {error}")
+        return 1
+    except KeyboardInterrupt:
+        console.print("[yellow]demo interrupted; every process it started is stopped[/yellow]")
+        return 130
+    print_summary(summary, console)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""What the demo showed: registry facts, serving and drift results, as JSON and a rich table."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from mlops_platform import contract as ml_contract
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    version: str
+    aliases: list[str]
+    metric: str
+    value: float | None
+    run_id: str
+
+
+@dataclass
+class DemoSummary:
+    mlflow_ui_url: str = ""
+    project: str = ""
+    model_name: str = ""
+    first_champion: str | None = None
+    champion: str | None = None
+    serving_url: str = ""
+    served_champion: str | None = None
+    seconds_to_first_prediction: float | None = None
+    predictions_sent: int = 0
+    predictions_answered: int = 0
+    latency_p50_ms: float | None = None
+    latency_p99_ms: float | None = None
+    shifted_rows_sent: int = 0
+    drift_detected: bool | None = None
+    drift_verdict: str = ""
+    retrained: bool = False
+    versions: list[VersionFacts] = field(default_factory=list)
+    reports: dict[str, str] = field(default_factory=dict)
+    step_seconds: dict[str, float] = field(default_factory=dict)
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+
+def registry_versions(client, model_name: str, metric: str) -> list[VersionFacts]:
+    """Every registered version of the model, oldest first, with its run's primary metric."""
+    facts = []
+    for version in client.search_model_versions(f"name='{model_name}'"):
+        full = client.get_model_version(model_name, version.version)
+        metrics = client.get_run(full.run_id).data.metrics if full.run_id else {}
+        facts.append(VersionFacts(version=str(full.version), aliases=sorted(full.aliases),
+                                  metric=metric, value=metrics.get(metric), run_id=full.run_id))
+    return sorted(facts, key=lambda facts: int(facts.version))
+
+
+def champion_of(versions: list[VersionFacts]) -> str | None:
+    return next((v.version for v in versions if ml_contract.ALIAS_CHAMPION in v.aliases), None)
+
+
+def summary_table(summary: DemoSummary) -> Table:
+    table = Table(title="make demo: the loop on the embedded platform", show_lines=False)
+    table.add_column("what", style="bold")
+    table.add_column("result", overflow="fold")
+    table.add_row("MLflow UI", summary.mlflow_ui_url)
+    table.add_row("project", summary.project)
+    for version in summary.versions:
+        value = "n/a" if version.value is None else f"{version.value:.4f}"
+        aliases = ", ".join(version.aliases) or "-"
+        table.add_row(f"{summary.model_name} v{version.version}",
+                      f"{version.metric} {value} ({aliases})")
+    table.add_row("champion", f"v{summary.first_champion} -> v{summary.champion}")
+    table.add_row("served", f"v{summary.served_champion} at {summary.serving_url}")
+    table.add_row("first prediction", _seconds(summary.seconds_to_first_prediction)
+                  + " after start")
+    table.add_row("predictions", f"{summary.predictions_answered}/{summary.predictions_sent} "
+                                 f"answered, + {summary.shifted_rows_sent} shifted rows")
+    table.add_row("serving latency", f"p50 {_ms(summary.latency_p50_ms)}, "
+                                     f"p99 {_ms(summary.latency_p99_ms)} (1-row requests)")
+    table.add_row("drift", summary.drift_verdict or "not checked")
+    table.add_row("retrained on drift", "yes" if summary.retrained else "no")
+    for name, path in summary.reports.items():
+        table.add_row(f"report: {name}", path)
+    return table
+
+
+def print_summary(summary: DemoSummary, console: Console) -> None:
+    console.print(summary_table(summary))
+
+
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f} s"
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f} ms"

@@ -1,0 +1,163 @@
+"""GitOps deployment of a project's model: `deploy/<env>.yaml` is what serves, git is its history.
+
+``python -m mlops_platform.deploy.gitops deploy --project . --env staging [--version V | --alias champion]``
+pins the model of ``params.yaml`` at a concrete registry version (an alias is resolved first,
+so git records exactly what serves) and commits the file. ``rollback --env prod`` puts back
+the version that file declared before the current one, found in its git history, and commits.
+The commit is the deployment: CI pushes it (or opens a pull request) and the platform's
+serving program applies it. Exit codes: 0 done (or nothing to change), 2 unusable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from mlops_platform import contract as ml_contract
+from mlops_platform.ci.project_files import ProjectFileError, model_name
+from mlops_platform.deploy.model_serving import (
+    DeploymentManifest,
+    DeploymentManifestError,
+    ServedModel,
+    load_deployment,
+)
+from mlops_platform.governance.registry import RegistryError, resolve_version
+from mlops_platform.governance.tracking import TrackingServerError, reachable_target
+
+ENVIRONMENTS = ("dev", "staging", "prod")
+
+
+class DeployError(RuntimeError):
+    """The deployment cannot be made; the message says why and what to do."""
+
+
+def manifest_path(env: str) -> Path:
+    return Path("deploy") / f"{env}.yaml"
+
+
+def served_version(manifest: DeploymentManifest, name: str) -> int | None:
+    return next((model.version for model in manifest.models if model.name == name), None)
+
+
+def with_version(manifest: DeploymentManifest, name: str, version: int) -> DeploymentManifest:
+    """The manifest serving `name` at `version`; replicas and resources of an entry are kept."""
+    current = next((model for model in manifest.models if model.name == name), None)
+    if current is None:
+        models = [*manifest.models, ServedModel(name=name, version=version)]
+    else:
+        pinned = current.model_copy(update={"version": version, "alias": None})
+        models = [pinned if model.name == name else model for model in manifest.models]
+    # Revalidate: model_copy skips the validators.
+    return DeploymentManifest.model_validate({**manifest.model_dump(), "models": [
+        model.model_dump(exclude_none=True) for model in models]})
+
+
+def header_comments(text: str) -> str:
+    lines = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line)
+    return "".join(f"{line}\n" for line in lines)
+
+
+def write_manifest(path: Path, manifest: DeploymentManifest) -> None:
+    body = yaml.safe_dump(manifest.model_dump(mode="json", exclude_none=True), sort_keys=False)
+    path.write_text(header_comments(path.read_text()) + body)
+
+
+def git(project: Path, *args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=project, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise DeployError(f"git {' '.join(args)} failed in {project}: {result.stderr.strip()}")
+    return result.stdout
+
+
+def commit(project: Path, path: Path, message: str) -> None:
+    git(project, "add", "--", str(path))
+    git(project, "commit", "--quiet", "-m", message, "--", str(path))
+
+
+def registry_version(project: Path, name: str, version: int | None, alias: str) -> int:
+    client = reachable_target(project).client()
+    return int(resolve_version(client, name, None if version is None else str(version), alias))
+
+
+def previous_version(project: Path, path: Path, name: str, current: int | None) -> int:
+    """The version the manifest declared before `current`, newest commit first."""
+    revisions = git(project, "log", "--format=%H", "--", str(path)).split()
+    for revision in revisions:
+        text = git(project, "show", f"{revision}:{path.as_posix()}")
+        try:
+            older = served_version(DeploymentManifest.model_validate(yaml.safe_load(text)), name)
+        except (ValueError, yaml.YAMLError):
+            continue
+        if older is not None and older != current:
+            return older
+    raise DeployError(f"{path} never declared another version of {name!r} in git history: "
+                      "nothing to roll back to")
+
+
+def deploy(project: Path, env: str, version: int | None, alias: str, do_commit: bool) -> str:
+    path = manifest_path(env)
+    manifest = load_deployment(project / path)
+    name = model_name(project)
+    target = registry_version(project, name, version, alias)
+    if served_version(manifest, name) == target:
+        return f"{path} already serves {name} version {target}: nothing to change"
+    write_manifest(project / path, with_version(manifest, name, target))
+    if do_commit:
+        commit(project, path, f"deploy: {name} version {target} to {env}")
+    return f"{path}: {name} version {target}"
+
+
+def rollback(project: Path, env: str, do_commit: bool) -> str:
+    path = manifest_path(env)
+    manifest = load_deployment(project / path)
+    name = model_name(project)
+    current = served_version(manifest, name)
+    target = previous_version(project, path, name, current)
+    write_manifest(project / path, with_version(manifest, name, target))
+    if do_commit:
+        commit(project, path, f"rollback: {name} version {current} -> {target} in {env}")
+    return f"{path}: {name} rolled back from version {current} to {target}"
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m mlops_platform.deploy.gitops", description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = root.add_subparsers(dest="command", required=True)
+    for name in ("deploy", "rollback"):
+        command = commands.add_parser(name)
+        command.add_argument("--project", type=Path, default=Path())
+        command.add_argument("--env", required=True, choices=ENVIRONMENTS)
+        command.add_argument("--no-commit", dest="commit", action="store_false",
+                             help="only edit the file (default: commit it)")
+    which = commands.choices["deploy"].add_mutually_exclusive_group()
+    which.add_argument("--version", type=int, help="a registry version number")
+    which.add_argument("--alias", default=ml_contract.ALIAS_CHAMPION,
+                       help="a registry alias, resolved to its version (default: champion)")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "deploy":
+            message = deploy(args.project, args.env, args.version, args.alias, args.commit)
+        else:
+            message = rollback(args.project, args.env, args.commit)
+    except (DeployError, DeploymentManifestError, ProjectFileError, RegistryError,
+            TrackingServerError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(message)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,177 @@
+"""`mlops-policy`: ML governance from the command line (thin: logic lives in policies/).
+
+  mlops-policy check PATH [--level N] [--json] [--offline]
+      Scorecard of the project at PATH: every control with its evidence, the level
+      reached, what the next level needs, the ML Test Score. Exit 1 when the project
+      does not meet --level (default: the level its params.yaml declares).
+  mlops-policy promote --project PATH [--version V] [--by WHO] [--strict] [--json]
+      The promotion gate on version V (default: the version aliased challenger).
+      Exit 0 once the decision is recorded (promoted, refused or unchanged); with
+      --strict a refusal exits 1.
+  mlops-policy approve [--project PATH | --model-name N] [--version V] --by WHO
+      Record WHO's approval of version V (default: the challenger).
+  mlops-policy controls [--json]
+      The control catalogue.
+
+Exit 2: the input cannot be used (the message says what to fix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from mlops_platform import contract as ml_contract
+
+OK, FAILED, UNUSABLE = 0, 1, 2
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="mlops-policy", description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    check = commands.add_parser("check", help="governance scorecard of a project")
+    check.add_argument("path", type=Path, help="root of the ML project (holds params.yaml)")
+    check.add_argument("--level", type=int, choices=(0, 1, 2),
+                       help="level to require (default: params.yaml project.maturity_level)")
+    check.add_argument("--json", action="store_true", help="print the scorecard as JSON")
+    check.add_argument("--offline", action="store_true",
+                       help="do not consult the tracking server")
+
+    promote = commands.add_parser("promote", help="run the promotion gate")
+    promote.add_argument("--project", type=Path, default=Path(), help="project root")
+    promote.add_argument("--version", help="model version (default: the challenger)")
+    promote.add_argument("--by", help="who promotes (default: CI actor or user)")
+    promote.add_argument("--audit-log", type=Path,
+                         help=f"JSON-lines audit log (default: <project>/"
+                              f"{ml_contract.AUDIT_LOG_FILE})")
+    promote.add_argument("--strict", action="store_true", help="exit 1 when refused")
+    promote.add_argument("--json", action="store_true", help="print the decision as JSON")
+
+    approve = commands.add_parser("approve", help="record an approval of a model version")
+    approve.add_argument("--project", type=Path,
+                         help="project root (model name, tracking server, audit log)")
+    approve.add_argument("--model-name", help="registered model name (default: params.yaml)")
+    approve.add_argument("--version", help="model version (default: the challenger)")
+    approve.add_argument("--by", required=True, help="who approves")
+    approve.add_argument("--audit-log", type=Path, help="JSON-lines audit log")
+
+    controls = commands.add_parser("controls", help="list the control catalogue")
+    controls.add_argument("--json", action="store_true")
+    return root
+
+
+def run_check(args: argparse.Namespace, console: Console) -> int:
+    from mlops_platform.governance.checker import check_project
+    from mlops_platform.governance.scorecard_report import as_json, print_scorecard
+
+    scorecard = check_project(args.path, level=args.level, use_tracking=not args.offline)
+    if args.json:
+        print(as_json(scorecard))
+    else:
+        print_scorecard(scorecard, console)
+    return OK if scorecard.ok else FAILED
+
+
+def run_promote(args: argparse.Namespace, console: Console) -> int:
+    from mlops_platform.governance.promotion_gate import REFUSED, promote_project
+
+    decision = promote_project(args.project, version=args.version, actor=args.by,
+                               log_file=args.audit_log)
+    record = decision.record
+    if args.json:
+        print(record.as_json())
+    else:
+        colour = {"promoted": "green", "refused": "red"}.get(record.outcome, "yellow")
+        console.print(f"[{colour}]{record.outcome.upper()}[/{colour}] {record.model_name} "
+                      f"version {record.version} (champion: {decision.champion_before} -> "
+                      f"{decision.champion_after})", highlight=False)
+        for check in decision.checks:
+            mark = "[green]ok[/green]" if check.passed else "[red]no[/red]"
+            console.print(f"  {mark} {check.name}: {check.reason}", highlight=False)
+    return FAILED if args.strict and record.outcome == REFUSED else OK
+
+
+def run_approve(args: argparse.Namespace, console: Console) -> int:
+    from mlops_platform.governance.approvals import approve
+    from mlops_platform.governance.project import Project
+    from mlops_platform.governance.promotion_gate import PromotionRule
+    from mlops_platform.governance.tracking import (
+        TrackingTarget,
+        reachable_target,
+        unreachable_reason,
+    )
+
+    if args.project is not None:
+        project = Project.open(args.project)
+        model_name = args.model_name or PromotionRule.from_project(project).model_name
+        target = reachable_target(project.root)
+        log_file = args.audit_log or project.root / ml_contract.AUDIT_LOG_FILE
+    else:
+        if not args.model_name:
+            raise ValueError("approve needs --model-name (or --project to read it from "
+                             "params.yaml)")
+        uri = os.environ.get("MLFLOW_TRACKING_URI")
+        if not uri:
+            raise ValueError("approve without --project needs MLFLOW_TRACKING_URI set to the "
+                             "tracking server")
+        if unreachable_reason(uri):
+            raise ValueError(f"the tracking server at {uri} (MLFLOW_TRACKING_URI) is unreachable")
+        model_name = args.model_name
+        target = TrackingTarget(uri, os.environ.get("MLFLOW_REGISTRY_URI", uri), "local",
+                                "MLFLOW_TRACKING_URI")
+        log_file = args.audit_log or Path(ml_contract.AUDIT_LOG_FILE)
+    record = approve(target.client(), model_name, args.version, args.by, log_file)
+    console.print(f"approved {model_name} version {record.version} by {record.actor} "
+                  f"(audit log {log_file})", highlight=False)
+    return OK
+
+
+def run_controls(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from mlops_platform.governance.controls import CATALOGUE
+
+    if args.json:
+        print(json.dumps([{"id": c.id, "level": c.level, "title": c.title,
+                           "description": c.description, "how_checked": c.how_checked}
+                          for c in CATALOGUE], indent=2))
+        return OK
+    table = Table(title="ML governance controls")
+    for column in ("id", "level", "description", "how checked"):
+        table.add_column(column, overflow="fold")
+    for control in CATALOGUE:
+        table.add_row(control.id, str(control.level), control.description, control.how_checked)
+    console.print(table)
+    return OK
+
+
+COMMANDS = {"check": run_check, "promote": run_promote, "approve": run_approve,
+            "controls": run_controls}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    console = Console(width=140)
+    from mlops_platform.governance.tracking import CLIENT_ENVIRONMENT
+
+    for name, value in CLIENT_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+    from mlops_platform.governance.errors import USER_ERRORS
+
+    try:
+        return COMMANDS[args.command](args, console)
+    except USER_ERRORS as err:
+        print(f"mlops-policy {args.command}: {err}", file=sys.stderr)
+        return UNUSABLE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,136 @@
+"""The catalogue of ML governance controls, by maturity level (Google's MLOps levels 0-2).
+
+Data, not code: each control names the evidence it needs as (check kind,
+arguments) pairs from ``policies/checks.py``; a control passes when all of them do.
+A project reaches level N when every control of levels 0..N passes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mlops_platform import contract as ml_contract
+from mlops_platform.governance.ci_config import PULL_REQUEST, PUSH, SCHEDULE
+
+LEVELS = (0, 1, 2)
+LEVEL_NAMES = {0: "manual", 1: "pipeline automation", 2: "CI/CD automation"}
+
+Evidence = tuple[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Control:
+    id: str
+    level: int
+    title: str
+    description: str
+    evidence: tuple[Evidence, ...]
+
+    @property
+    def how_checked(self) -> str:
+        return "; ".join(f"{kind}({', '.join(f'{k}={v}' for k, v in args.items())})"
+                         for kind, args in self.evidence)
+
+
+GOVERNANCE_KEYS = [ml_contract.PARAM_MATURITY_LEVEL, ml_contract.PARAM_MODEL_NAME,
+                   ml_contract.PARAM_PRIMARY_METRIC, ml_contract.PARAM_THRESHOLD,
+                   ml_contract.PARAM_TOLERANCE, ml_contract.PARAM_HIGHER_IS_BETTER]
+
+CATALOGUE: tuple[Control, ...] = (
+    # Level 0: manual process, but every experiment tracked and every promotion gated.
+    Control("L0-platform", 0, "Wired to the platform",
+            "The project names its tracking server and registry in the platform outputs file.",
+            (("platform_outputs", {}),)),
+    Control("L0-tracking", 0, "Experiments are tracked",
+            "Training logs parameters, metrics and the model to the tracking server.",
+            (("module_mentions", {"module": "train",
+                                  "names": ["mlflow.start_run", "log_params", "log_model"]}),)),
+    Control("L0-lineage", 0, "Runs carry their lineage",
+            "Every run records git commit, data version, data set, parameters and validation "
+            "status as tags; registered versions keep them.",
+            (("module_mentions", {"module": "train", "names": ["lineage_tags"]}),
+             ("registry_lineage", {}))),
+    Control("L0-data-versioned", 0, "Data under version control",
+            "DVC versions the data; the prepared data set is a DVC output.",
+            (("files", {"paths": [".dvc/config", "dvc.yaml"]}),
+             ("stage_output", {"stage": "prepare", "path": "data/prepared"}))),
+    Control("L0-governance-params", 0, "Governance parameters declared",
+            "params.yaml declares the maturity level, the model name and the promotion rule.",
+            (("params_keys", {"keys": GOVERNANCE_KEYS}),)),
+    Control("L0-tests", 0, "Unit and data tests exist",
+            "tests/ holds unit tests of the features and tests of the data contract.",
+            (("tests_mention", {"names": ["build_model", "feature_columns"],
+                                "what": "feature code"}),
+             ("tests_mention", {"names": ["check_frame", "DataContractError"],
+                                "what": "the data contract"}))),
+    Control("L0-ci-tests", 0, "Tests run on every pull request",
+            "CI runs the tests on pull requests.",
+            (("ci_runs", {"target": "test", "trigger": PULL_REQUEST}),)),
+    Control("L0-model-card", 0, "Model card",
+            "Each evaluation writes a model card from the run (reports/model_card.md).",
+            (("module_mentions", {"module": "model_card", "names": ["def render_model_card"]}),
+             ("stage_output", {"stage": "evaluate", "path": "reports/model_card.md"}))),
+    Control("L0-promotion-gate", 0, "Promotion only through the gate",
+            "Promoting a model runs the platform's promotion gate (mlops-policy promote); the "
+            "registry's champion carries the gate's decision.",
+            (("make_target", {"target": "promote", "calls": "mlops-policy promote"}),
+             ("registry_champion_gated", {}))),
+    # Level 1: the pipeline is automated, with validation gates and continuous training.
+    Control("L1-pipeline", 1, "Reproducible pipeline",
+            "`dvc repro` runs prepare -> validate -> train -> evaluate -> register.",
+            (("dvc_stages", {"stages": ["prepare", "validate", "train", "evaluate",
+                                        "register"]}),
+             ("make_target", {"target": "pipeline", "calls": "dvc repro"}))),
+    Control("L1-data-validation", 1, "Data validation gate",
+            "A pipeline stage checks the data contract before training.",
+            (("files", {"paths": ["data_contract.yaml"]}),
+             ("stage_output", {"stage": "validate", "path": "reports/validation.json"}))),
+    Control("L1-model-validation", 1, "Model validation gate",
+            "Model-quality tests check the promotion threshold; evaluation is a stage.",
+            (("tests_mention", {"names": ["threshold"], "what": "model quality"}),
+             ("stage_output", {"stage": "evaluate", "path": "reports/metrics.json"}))),
+    Control("L1-registry-aliases", 1, "Registry aliases",
+            "New versions become `challenger`; only the gate moves `champion`.",
+            (("module_mentions", {"module": "register", "names": ["ALIAS_CHALLENGER"]}),)),
+    Control("L1-promotion-stage", 1, "Automated promotion gate",
+            "Promotion through the gate is a stage of the pipeline.",
+            (("dvc_stages", {"stages": ["promote"]}),
+             ("module_mentions", {"module": "promote", "names": ["promote"]}))),
+    Control("L1-continuous-training", 1, "Continuous training",
+            "CI retrains on a schedule (and the main branch runs the full pipeline).",
+            (("ci_runs", {"target": "pipeline", "trigger": PUSH}),
+             ("ci_runs", {"target": "retrain", "trigger": SCHEDULE}))),
+    # Level 2: CI/CD automation, GitOps deployment, monitoring closes the loop.
+    Control("L2-pr-pipeline", 2, "Pull requests run the pipeline on a sample",
+            "CI runs the pipeline on a data sample and reports the metrics against the champion.",
+            (("ci_runs", {"target": "pipeline-sample", "trigger": PULL_REQUEST}),
+             ("ci_runs", {"target": "metrics-diff", "trigger": PULL_REQUEST}))),
+    Control("L2-staged-delivery", 2, "Merges promote and deploy to staging",
+            "A merge promotes through the gate and deploys to staging from git.",
+            (("ci_runs", {"target": "promote", "trigger": PUSH}),
+             ("ci_runs", {"target": "deploy", "trigger": PUSH}))),
+    Control("L2-prod-approval", 2, "Production behind an approval",
+            "Deploying to prod waits for a human approval; the gate requires a recorded one.",
+            (("ci_approval", {"target": "deploy", "environment": "prod"}),
+             ("make_target", {"target": "approve", "calls": "mlops-policy approve"}))),
+    Control("L2-gitops-serving", 2, "Serving deployed from git",
+            "deploy/<env>.yaml declares what serves where; a change to it is the deployment.",
+            (("deploy_manifests", {"environments": ["staging", "prod"]}),
+             ("make_target", {"target": "deploy", "calls": "mlops_platform.deploy.gitops"}))),
+    Control("L2-drift-retraining", 2, "Drift monitoring triggers retraining",
+            "A scheduled drift check compares served inputs with the training data and "
+            "triggers retraining.",
+            (("ci_runs", {"target": "drift", "trigger": SCHEDULE}),
+             ("make_target", {"target": "drift"}))),
+    Control("L2-rollback", 2, "Rollback is one revert",
+            "A rollback job puts the previous version back through git.",
+            (("make_target", {"target": "rollback", "calls": "mlops_platform.deploy.gitops rollback"}),
+             ("ci_runs", {"target": "rollback", "trigger": "manual"}))),
+)
+
+CONTROLS_BY_ID = {control.id: control for control in CATALOGUE}
+
+
+def controls_of_level(level: int) -> list[Control]:
+    return [control for control in CATALOGUE if control.level == level]

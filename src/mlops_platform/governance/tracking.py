@@ -1,0 +1,85 @@
+"""The project's tracking server and registry: where it is, whether it answers, a client.
+
+The address comes from MLFLOW_TRACKING_URI when set, else from the project's
+platform outputs file (the contract of ``infra/outputs.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlops_platform.contract import PlatformOutputsError, read_outputs
+from mlops_platform.governance.project import OUTPUTS_FILE
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+# The CLI answers in seconds, not after MLflow's minutes of retries (set by mlops_platform.governance.cli,
+# not here: a library must not change the environment of the process that imports it).
+CLIENT_ENVIRONMENT = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+
+
+class TrackingServerError(RuntimeError):
+    """The tracking server cannot be used; the message says where we looked and why."""
+
+
+@dataclass(frozen=True)
+class TrackingTarget:
+    tracking_uri: str
+    registry_uri: str
+    environment: str
+    source: str
+
+    def client(self) -> MlflowClient:
+        from mlflow import MlflowClient
+
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
+
+
+def target_for(project_root: Path) -> TrackingTarget:
+    """Where the project's runs live; raises TrackingServerError naming the file to fix.
+
+    The project's outputs file wins over MLFLOW_TRACKING_URI: the file is what the
+    project declares (and MLflow's own client exports the variable as a side effect).
+    """
+    # PLATFORM_OUTPUTS is how the project's own steps are pointed elsewhere (platform.py).
+    outputs_path = project_root / os.environ.get("PLATFORM_OUTPUTS", OUTPUTS_FILE)
+    override = os.environ.get("MLFLOW_TRACKING_URI")
+    if not outputs_path.exists() and override:
+        return TrackingTarget(override, os.environ.get("MLFLOW_REGISTRY_URI", override),
+                              os.environ.get("MLOPS_ENVIRONMENT", "local"), "MLFLOW_TRACKING_URI")
+    try:
+        outputs = read_outputs(outputs_path)
+    except PlatformOutputsError as err:
+        raise TrackingServerError(str(err)) from err
+    return TrackingTarget(outputs.tracking_uri, outputs.registry_uri, outputs.environment,
+                          str(outputs_path))
+
+
+def unreachable_reason(tracking_uri: str, timeout: float = 3.0) -> str | None:
+    """None when the server's /health answers 200 (or the store is local), else why not."""
+    if not tracking_uri.startswith(("http://", "https://")):
+        return None
+    try:
+        with urllib.request.urlopen(f"{tracking_uri.rstrip('/')}/health",  # noqa: S310
+                                    timeout=timeout) as response:
+            return None if response.status == 200 else f"HTTP {response.status}"
+    except urllib.error.HTTPError as err:
+        return f"HTTP {err.code}"
+    except (urllib.error.URLError, OSError) as err:
+        return str(getattr(err, "reason", err))
+
+
+def reachable_target(project_root: Path) -> TrackingTarget:
+    target = target_for(project_root)
+    reason = unreachable_reason(target.tracking_uri)
+    if reason:
+        raise TrackingServerError(
+            f"the tracking server at {target.tracking_uri} (from {target.source}) is unreachable "
+            f"({reason}): start the platform or fix {target.source}")
+    return target

@@ -1,0 +1,3 @@
+from mlops_platform.local_platform.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,122 @@
+"""Command line of the embedded local platform: ``up``, ``down``, ``status``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from mlops_platform.local_platform import platform, state
+from mlops_platform.local_platform.settings import (
+    DEFAULT_STATE_DIR,
+    LocalPlatformSettings,
+    S3ArtifactStore,
+)
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineErrorParser(prog="mlops-platform", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
+    up = commands.add_parser("up", help="start the tracking server and write the outputs file")
+    down = commands.add_parser("down", help="stop every process `up` started")
+    status = commands.add_parser("status", help="say whether the platform is up and where")
+    for sub in (up, down, status):
+        sub.add_argument(
+            "--state-dir",
+            type=Path,
+            default=DEFAULT_STATE_DIR,
+            help="directory holding all state (default: .platform)",
+        )
+    up.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    up.add_argument(
+        "--backend-store-uri",
+        default="",
+        help="postgresql:// URL of the backend store (default: SQLite in the state dir)",
+    )
+    up.add_argument("--s3-bucket", default="", help="proxy artifacts to this S3 bucket")
+    up.add_argument("--s3-endpoint-url", default="", help="S3 endpoint (MinIO, moto, ...)")
+    up.add_argument("--s3-prefix", default="mlflow", help="key prefix inside the bucket")
+    up.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for health")
+    status.add_argument("--json", action="store_true", help="print the outputs as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except platform.PlatformError as err:
+        print(f"mlops-platform: error: {err}", file=sys.stderr)
+        return 1
+
+
+def run_up(args: argparse.Namespace) -> int:
+    try:
+        settings = _settings_from(args)
+    except ValidationError as err:
+        first = err.errors()[0]
+        field = "--" + "-".join(str(part) for part in first["loc"]).replace("_", "-")
+        raise platform.PlatformError(f"{field}: {first['msg']}") from err
+    result = platform.up(settings)
+    outputs = result.outputs
+    if result.already_running:
+        print(f"already running at {outputs.tracking_uri}; nothing changed")
+    else:
+        print(f"MLflow tracking server and model registry up at {outputs.tracking_uri}")
+    print(f"UI: {outputs.tracking_uri}")
+    print(f"platform outputs: {state.outputs_path(settings.state_dir)}")
+    return 0
+
+
+def run_down(args: argparse.Namespace) -> int:
+    if platform.down(args.state_dir):
+        print(f"stopped the local platform of {args.state_dir}")
+    else:
+        print(f"the local platform of {args.state_dir} was not running")
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    record = platform.status(args.state_dir)
+    if args.json:
+        outputs_file = state.outputs_path(args.state_dir.absolute())
+        payload = {"running": record is not None}
+        if record is not None and outputs_file.exists():
+            payload["outputs"] = json.loads(outputs_file.read_text())
+        print(json.dumps(payload, indent=2))
+    elif record is None:
+        print(f"down (state directory {args.state_dir})")
+    else:
+        print(f"up at {record.url} (pid {record.pid})")
+        print(f"backend store: {record.backend_store_uri_redacted}")
+        print(f"artifact store: {record.artifact_store_uri}")
+    return 0 if record is not None else 3
+
+
+def _settings_from(args: argparse.Namespace) -> LocalPlatformSettings:
+    s3 = None
+    if args.s3_bucket:
+        s3 = S3ArtifactStore(
+            bucket=args.s3_bucket, endpoint_url=args.s3_endpoint_url, prefix=args.s3_prefix
+        )
+    return LocalPlatformSettings(
+        state_dir=args.state_dir,
+        port=args.port,
+        backend_store_uri=args.backend_store_uri,
+        s3=s3,
+        startup_timeout=args.timeout,
+    )
+
+
+COMMANDS = {"up": run_up, "down": run_down, "status": run_status}

@@ -1,0 +1,174 @@
+"""`up`, `down` and `status` of the embedded local platform.
+
+One MLflow tracking server (with its model registry) on the loopback interface;
+all state in one directory, so runs, models and artifacts survive a restart.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import create_engine, exc, make_url
+
+from mlops_platform.contract import PlatformOutputs
+from mlops_platform.local_platform import state
+from mlops_platform.local_platform.settings import LocalPlatformSettings
+from mlops_platform.processes import (
+    ServerStartError,
+    free_port,
+    port_is_free,
+    start_process_group,
+    stop_process_group,
+    wait_until_healthy,
+)
+
+
+class PlatformError(RuntimeError):
+    """A problem the user can fix; the message names it and the fix."""
+
+
+@dataclass(frozen=True)
+class UpResult:
+    outputs: PlatformOutputs
+    already_running: bool
+
+
+def up(settings: LocalPlatformSettings) -> UpResult:
+    """Start the tracking server unless it already runs, and write the outputs file."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    running = state.running_record(settings.state_dir)
+    if running is not None:
+        return UpResult(
+            outputs=_outputs(running.url, running.artifact_store_uri), already_running=True
+        )
+    _check_inputs(settings)
+    port = settings.port or free_port(settings.host)
+    url = f"http://{settings.host}:{port}"
+    process = start_process_group(
+        _server_command(settings, port),
+        state.log_path(settings.state_dir),
+        env=settings.server_environment(),
+    )
+    try:
+        wait_until_healthy(
+            f"{url}/health", process, state.log_path(settings.state_dir), settings.startup_timeout
+        )
+    except ServerStartError as err:
+        stop_process_group(process.pid)
+        raise PlatformError(f"the MLflow server did not start: {err}") from err
+    except BaseException:
+        # Ctrl-C while waiting: no record is written yet, so `down` could not find it later.
+        stop_process_group(process.pid)
+        raise
+    state.write_record(
+        settings.state_dir,
+        state.ServerRecord(
+            pid=process.pid,
+            pgid=process.pid,
+            url=url,
+            backend_store_uri_redacted=redact(settings.effective_backend_store_uri),
+            artifact_store_uri=settings.artifact_store_uri,
+        ),
+    )
+    outputs = _outputs(url, settings.artifact_store_uri)
+    outputs.write(state.outputs_path(settings.state_dir))
+    return UpResult(outputs=outputs, already_running=False)
+
+
+def down(state_dir: Path) -> bool:
+    """Stop the server this state directory started; False when none was running."""
+    record = state.running_record(state_dir.absolute())
+    if record is None:
+        return False
+    stop_process_group(record.pgid)
+    state.forget(state_dir.absolute())
+    return True
+
+
+def status(state_dir: Path) -> state.ServerRecord | None:
+    return state.running_record(state_dir.absolute())
+
+
+def redact(url: str) -> str:
+    if url.startswith("sqlite"):
+        return url
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _outputs(url: str, artifact_store_uri: str) -> PlatformOutputs:
+    return PlatformOutputs(
+        tracking_uri=url,
+        registry_uri=url,
+        artifact_store_uri=artifact_store_uri,
+        serving_endpoint="",
+        environment="local",
+        namespace="local",
+    )
+
+
+def _server_command(settings: LocalPlatformSettings, port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--host",
+        settings.host,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--backend-store-uri",
+        settings.effective_backend_store_uri,
+        "--serve-artifacts",
+        "--artifacts-destination",
+        settings.artifacts_destination,
+    ]
+
+
+def _check_inputs(settings: LocalPlatformSettings) -> None:
+    if settings.port and not port_is_free(settings.port, settings.host):
+        raise PlatformError(
+            f"port {settings.port} on {settings.host} is busy: stop what listens there or "
+            "choose another with --port (0 picks a free one)"
+        )
+    if settings.backend_store_uri.startswith("postgresql"):
+        _check_database(settings.backend_store_uri)
+    if settings.s3:
+        _check_bucket(settings)
+
+
+def _check_database(url: str) -> None:
+    engine = create_engine(url, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect():
+            pass
+    except exc.SQLAlchemyError as err:
+        reason = str(getattr(err, "orig", err)).strip().splitlines()[0]
+        raise PlatformError(
+            f"cannot reach the database {redact(url)}: {reason}; start it or fix "
+            "--backend-store-uri"
+        ) from err
+    finally:
+        engine.dispose()
+
+
+def _check_bucket(settings: LocalPlatformSettings) -> None:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    assert settings.s3 is not None
+    missing = settings.missing_s3_credentials()
+    if missing:
+        raise PlatformError(f"S3 artifact store needs {' and '.join(missing)} in the environment")
+    client = boto3.client("s3", endpoint_url=settings.s3.endpoint_url or None)
+    try:
+        client.head_bucket(Bucket=settings.s3.bucket)
+    except (BotoCoreError, ClientError) as err:
+        where = settings.s3.endpoint_url or "AWS S3"
+        raise PlatformError(
+            f"S3 bucket {settings.s3.bucket!r} is not reachable at {where}: {err}; create it "
+            "or fix --s3-bucket / --s3-endpoint-url"
+        ) from err

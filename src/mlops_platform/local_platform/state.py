@@ -1,0 +1,67 @@
+"""The files in the state directory that say what runs and where."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from mlops_platform.processes import process_is_running
+
+
+class ServerRecord(BaseModel):
+    """What `up` started, so that `status` and `down` find it again."""
+
+    pid: int
+    pgid: int
+    url: str
+    backend_store_uri_redacted: str
+    artifact_store_uri: str
+
+
+def record_path(state_dir: Path) -> Path:
+    return state_dir / "server.json"
+
+
+def outputs_path(state_dir: Path) -> Path:
+    return state_dir / "outputs.json"
+
+
+def log_path(state_dir: Path) -> Path:
+    return state_dir / "logs" / "mlflow-server.log"
+
+
+def read_record(state_dir: Path) -> ServerRecord | None:
+    try:
+        return ServerRecord(**json.loads(record_path(state_dir).read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def write_record(state_dir: Path, record: ServerRecord) -> None:
+    record_path(state_dir).write_text(record.model_dump_json(indent=2) + "\n")
+
+
+def running_record(state_dir: Path) -> ServerRecord | None:
+    """The record of a server that still runs and is ours, else None (stale files go)."""
+    record = read_record(state_dir)
+    if record is None:
+        return None
+    if process_is_running(record.pid) and _is_mlflow_server(record.pid):
+        return record
+    forget(state_dir)
+    return None
+
+
+def forget(state_dir: Path) -> None:
+    record_path(state_dir).unlink(missing_ok=True)
+
+
+def _is_mlflow_server(pid: int) -> bool:
+    # A recycled pid must never be stopped by `down`.
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(part.endswith(b"mlflow") for part in cmdline) and b"server" in cmdline
