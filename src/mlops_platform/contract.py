@@ -8,36 +8,48 @@ nothing else couples the two.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+# This module is the package's leaf: standard library only, so that the template's hooks
+# (run by a cookiecutter with nothing of ours installed) read the same contract.
 
-Environment = Literal["local", "dev", "staging", "prod"]
-
-
-class PlatformOutputs(BaseModel):
-    """Where a project finds the platform of one environment."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    tracking_uri: str
-    registry_uri: str
-    artifact_store_uri: str
-    serving_endpoint: str = ""
-    environment: Environment
-    namespace: str
-
-    def write(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.model_dump_json(indent=2) + "\n")
-
-
-OUTPUT_KEYS: tuple[str, ...] = tuple(PlatformOutputs.model_fields)
+ENVIRONMENTS = ("local", "dev", "staging", "prod")
 
 
 class PlatformOutputsError(ValueError):
     """A platform outputs file that cannot be used, with the reason and the fix."""
+
+
+@dataclass(frozen=True)
+class PlatformOutputs:
+    """Where a project finds the platform of one environment."""
+
+    tracking_uri: str
+    registry_uri: str
+    artifact_store_uri: str
+    serving_endpoint: str
+    environment: str
+    namespace: str
+
+    def __post_init__(self) -> None:
+        problems = [f"{name}: must be a string" for name, value in asdict(self).items()
+                    if not isinstance(value, str)]
+        if self.environment not in ENVIRONMENTS:
+            problems.append(f"environment: {self.environment!r} is not one of "
+                            f"{', '.join(ENVIRONMENTS)}")
+        if problems:
+            raise PlatformOutputsError("; ".join(problems))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_json())
+
+
+OUTPUT_KEYS: tuple[str, ...] = tuple(field.name for field in fields(PlatformOutputs))
 
 
 def read_outputs(path: Path | str) -> PlatformOutputs:
@@ -58,12 +70,15 @@ def read_outputs(path: Path | str) -> PlatformOutputs:
         raise PlatformOutputsError(f"platform outputs file {path} must hold a JSON object")
     # `pulumi stack output --json` also lists exported secrets; keep the contract keys.
     known = {key: value for key, value in data.items() if key in OUTPUT_KEYS}
+    known.setdefault("serving_endpoint", "")
+    missing = [key for key in OUTPUT_KEYS if key not in known]
     try:
+        if missing:
+            raise PlatformOutputsError(f"missing {', '.join(missing)}")
         return PlatformOutputs(**known)
-    except ValidationError as err:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+    except PlatformOutputsError as err:
         raise PlatformOutputsError(
-            f"platform outputs file {path} does not match the contract ({problems}); "
+            f"platform outputs file {path} does not match the contract ({err}); "
             f"expected keys: {', '.join(OUTPUT_KEYS)}"
         ) from err
 
