@@ -7,9 +7,9 @@ from pathlib import Path
 # other as `infra.<module>`, so the repository root must be importable too.
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
-import pulumi  # noqa: E402
+import pulumi
 
-from infra.program import build_platform  # noqa: E402
+from infra.program import build_platform
 
 for key, value in build_platform().items():
     pulumi.export(key, value)

@@ -15,9 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from pydantic.fields import FieldInfo
 
 from infra.images import ImageRef, parse_image, validate_registry
-from mlops_platform.deploy.model_serving import ServedModel, duplicate_object_names
-from mlops_platform.kubernetes.kube_types import CronSchedule, DnsLabel, DnsName, MemoryQuantity
-from mlops_platform.kubernetes.security import Resources, resources
+from mlops_platform.deploy.manifest import ServedModel, duplicate_object_names
+from mlops_platform.kubernetes.kube_types import (
+    CronSchedule,
+    DnsLabel,
+    DnsName,
+    MemoryQuantity,
+    Resources,
+    resources,
+)
 
 PROJECT = "mlops-platform"
 STACKS = ("dev", "staging", "prod")

@@ -12,12 +12,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from mlops_platform.kubernetes.kube_types import Resources, resources
 from mlops_platform.kubernetes.security import (
     WRITABLE_TMP,
-    Resources,
     hardened_container,
     hardened_pod_spec,
-    resources,
     tokenless_service_account,
 )
 from mlops_platform.kubernetes.topology import DATABASE, DATABASE_BACKUP

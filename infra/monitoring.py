@@ -12,12 +12,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.artifact_store import ACCESS_KEY, SECRET_KEY
-from mlops_platform.deploy.model_serving import ServedModel
+from mlops_platform.deploy.manifest import ServedModel
+from mlops_platform.kubernetes.kube_types import resources
 from mlops_platform.kubernetes.security import (
     WRITABLE_TMP,
     hardened_container,
     hardened_pod_spec,
-    resources,
     tokenless_service_account,
 )
 from mlops_platform.kubernetes.topology import DRIFT_MONITOR

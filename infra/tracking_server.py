@@ -17,10 +17,10 @@ import pulumi_random as random
 from infra.artifact_store import ACCESS_KEY, SECRET_KEY
 from infra.metadata_database import URL_KEY
 from mlops_platform.deploy.model_serving import CLIENT_CREDENTIALS_SECRET, TRACKING_CREDENTIALS_KEYS
+from mlops_platform.kubernetes.kube_types import Resources
 from mlops_platform.kubernetes.scaling import autoscale, spread_over_nodes
 from mlops_platform.kubernetes.security import (
     WRITABLE_TMP,
-    Resources,
     hardened_container,
     hardened_pod_spec,
     tokenless_service_account,

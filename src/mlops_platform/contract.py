@@ -15,20 +15,28 @@ from pathlib import Path
 # (run by a cookiecutter with nothing of ours installed) read the same contract.
 
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
+LOCAL_ENVIRONMENT = "local"
+
+# The embedded local platform of a checkout: its state directory, the outputs file each `up`
+# writes there (`down` keeps it, and the next `up` serves on its port again, so that baked
+# projects keep a live address), and the port it takes when it has none to remember.
+LOCAL_STATE_DIR = ".platform"
+LOCAL_OUTPUTS_FILE = "outputs.json"
+LOCAL_PLATFORM_PORT = 5000
 
 
 class PlatformOutputsError(ValueError):
     """A platform outputs file that cannot be used, with the reason and the fix."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlatformOutputs:
     """Where a project finds the platform of one environment."""
 
     tracking_uri: str
     registry_uri: str
     artifact_store_uri: str
-    serving_endpoint: str
+    serving_endpoint: str = ""
     environment: str
     namespace: str
 
@@ -70,7 +78,6 @@ def read_outputs(path: Path | str) -> PlatformOutputs:
         raise PlatformOutputsError(f"platform outputs file {path} must hold a JSON object")
     # `pulumi stack output --json` also lists exported secrets; keep the contract keys.
     known = {key: value for key, value in data.items() if key in OUTPUT_KEYS}
-    known.setdefault("serving_endpoint", "")
     missing = [key for key in OUTPUT_KEYS if key not in known]
     try:
         if missing:
@@ -113,6 +120,9 @@ PARAM_PRIMARY_METRIC = "promotion.primary_metric"
 PARAM_THRESHOLD = "promotion.threshold"
 PARAM_TOLERANCE = "promotion.tolerance"
 PARAM_HIGHER_IS_BETTER = "promotion.higher_is_better"
+# What a registered model name may be (model.name in params.yaml, the model_name option).
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+MODEL_NAME_RULE = "letters, digits, '_', '.' and '-', starting with a letter or digit"
 
 # Audit record of the promotion gate's last decision, as tags on the model version.
 TAG_PROMOTION_OUTCOME = "governance.promotion.outcome"  # "promoted" or "refused"
@@ -126,7 +136,8 @@ DATA_VALIDATION_PASSED = "passed"
 AUDIT_LOG_FILE = "governance/audit.jsonl"
 
 # Names the platform's Kubernetes objects carry and the policy pack reads (the pack keeps its
-# own copy in platform_rules/conventions.py, because it is published alone; a test keeps them equal).
+# own copy in platform_rules/conventions.py, because it is published alone; a test keeps them
+# equal).
 APPROVED_BY_ANNOTATION = "mlops.platform/approved-by"
 MODEL_URI_ENV = "MLSERVER_MODEL_URI"
 POD_SECURITY_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"

@@ -1,19 +1,16 @@
-"""Pre-generation hook: check every variable (mlops_platform.scaffold.options) before writing anything."""
+"""Pre-generation hook: check every variable (mlops_platform.scaffold.options) before writing."""
 
 import json
 import sys
 from pathlib import Path
 
-# Cookiecutter runs this file from a temporary copy: find the template (and the
-# platform package beside it) through the directory cookiecutter rendered in.
-TEMPLATE_DIR = Path(r"""{{ cookiecutter._repo_dir }}""")
-sys.path[:0] = [str(TEMPLATE_DIR), str(TEMPLATE_DIR.parent)]
+# Cookiecutter runs this file from a temporary copy, in cookiecutter's own environment
+# (nothing of ours installed): import the scaffold from the checkout being rendered. It
+# needs only the standard library and PyYAML, which cookiecutter itself depends on.
+PLATFORM_SOURCE = Path(r"""{{ cookiecutter._repo_dir }}""").parent / "src"
+sys.path.insert(0, str(PLATFORM_SOURCE))
 
-try:
-    from mlops_platform.scaffold.hooks import run_pre_generation
-except ImportError as err:
-    sys.exit(f"error: the template's hooks need the platform's Python packages ({err}); run "
-             "cookiecutter from the platform repository's environment: .venv/bin/cookiecutter")
+from mlops_platform.scaffold.hooks import run_pre_generation  # noqa: E402
 
 CONTEXT = json.loads(r"""{{ cookiecutter | tojson }}""")
 

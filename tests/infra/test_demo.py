@@ -1,4 +1,4 @@
-"""`python -m mlops_platform.demo.run` for real: interrupted by Ctrl-C mid-pipeline, then run again into the
+"""The demo for real: interrupted by Ctrl-C mid-pipeline, then run again into the
 same folder, where it starts fresh and closes the whole loop; nothing it started is left.
 
 Two runs, not three: the complete run after the interrupted one is the "second run" (it
@@ -22,6 +22,8 @@ from mlops_platform import contract as ml_contract
 from mlops_platform.local_platform import platform
 from tests.support.servers import processes_mentioning
 
+DEMO = [sys.executable, "-m", "mlops_platform.demo"]
+
 pytestmark = pytest.mark.timeout(900)
 
 
@@ -32,7 +34,7 @@ class DemoRun:
 
 
 def run_demo(output_dir: Path, repo_root: Path) -> DemoRun:
-    result = subprocess.run([sys.executable, "-m", "mlops_platform.demo.run", "--output-dir", str(output_dir)],
+    result = subprocess.run([*DEMO, "--output-dir", str(output_dir)],
                             cwd=repo_root, capture_output=True, text=True, timeout=800,
                             env=_wide_terminal())
     assert result.returncode == 0, f"the demo failed:\n{result.stdout}\n{result.stderr}"
@@ -65,7 +67,7 @@ class InterruptedRun:
 
 @pytest.fixture(scope="module")
 def interrupted_run(demo_dir: Path, repo_root: Path) -> InterruptedRun:
-    demo = subprocess.Popen([sys.executable, "-m", "mlops_platform.demo.run", "--output-dir", str(demo_dir)],
+    demo = subprocess.Popen([*DEMO, "--output-dir", str(demo_dir)],
                             cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True, env=_wide_terminal())
     try:
@@ -161,7 +163,7 @@ def test_a_folder_of_someone_elses_files_is_refused_and_kept(tmp_path: Path,
                                                              repo_root: Path) -> None:
     own_file = tmp_path / "thesis.tex"
     own_file.write_text("years of work")
-    result = subprocess.run([sys.executable, "-m", "mlops_platform.demo.run", "--output-dir", str(tmp_path)],
+    result = subprocess.run([*DEMO, "--output-dir", str(tmp_path)],
                             cwd=repo_root, capture_output=True, text=True, timeout=120,
                             env=_wide_terminal())
     assert result.returncode == 1

@@ -154,7 +154,8 @@ def test_the_cd_identity_manages_serving_objects_and_nothing_else(
 def test_the_cd_role_covers_every_kind_a_project_deployment_creates(
         cd_rules: list[dict]) -> None:
     from infra.mocked_engine import run_program
-    from mlops_platform.deploy.model_serving import ModelServing, ModelServingArgs, ServedModel
+    from mlops_platform.deploy.manifest import ServedModel
+    from mlops_platform.deploy.model_serving import ModelServing, ModelServingArgs
 
     def project_program() -> dict:
         ModelServing("project", ModelServingArgs(

@@ -14,8 +14,10 @@ from sklearn.linear_model import LogisticRegression
 
 import mlops_platform.local_platform as local_platform
 from mlops_platform.contract import OUTPUT_KEYS, read_outputs
+from mlops_platform.governance.tracking import TrackingServerError, reachable_target
 from mlops_platform.local_platform import state
-from mlops_platform.processes import process_is_running
+from mlops_platform.processes import free_port, process_is_running
+from mlops_platform.scaffold.platform_outputs import OUTPUTS_FILE, local_platform_outputs
 from tests.support.servers import (
     S3Endpoint,
     running_local_platform,
@@ -123,3 +125,41 @@ def test_second_up_says_so_and_changes_nothing(shared_platform_dir: Path, shared
     assert result.outputs == shared_platform
     assert state.read_record(state_dir) == before
     assert before is not None and process_is_running(before.pid)
+
+
+@pytest.mark.slow
+def test_an_explicit_port_wins_and_is_remembered(tmp_path: Path) -> None:
+    state_dir = tmp_path / "platform"
+    with running_local_platform(state_dir, port=0):
+        pass
+    port = free_port()
+    with running_local_platform(state_dir, port=port) as outputs:
+        assert outputs.tracking_uri == f"http://127.0.0.1:{port}"
+    with running_local_platform(state_dir, port=None) as outputs:
+        assert outputs.tracking_uri == f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.slow
+def test_a_project_baked_while_the_platform_is_down_finds_the_next_up(tmp_path: Path) -> None:
+    checkout = tmp_path / "platform-checkout"
+    state_dir = checkout / ".platform"
+    with running_local_platform(state_dir, port=0):
+        pass
+    baked_while_down = local_platform_outputs(checkout)
+    with running_local_platform(state_dir, port=None) as running:
+        assert baked_while_down == running
+        assert local_platform_outputs(checkout) == running
+
+
+@pytest.mark.slow
+def test_a_project_step_against_a_stopped_local_platform_says_so_in_one_line(
+        tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    with running_local_platform(tmp_path / "platform") as outputs:
+        outputs.write(project / OUTPUTS_FILE)
+        assert reachable_target(project).tracking_uri == outputs.tracking_uri
+    with pytest.raises(TrackingServerError) as raised:
+        reachable_target(project)
+    assert str(raised.value) == (
+        f"no local platform answers at {outputs.tracking_uri}: start it with "
+        "`make platform-up` in the platform repository")

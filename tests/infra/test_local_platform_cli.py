@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from mlops_platform.contract import read_outputs
 from mlops_platform.processes import free_port
 from tests.support.servers import processes_mentioning
 
@@ -31,6 +34,21 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
     assert len(lines) == 1, result.stderr
     for fragment in fragments:
         assert fragment in lines[0]
+
+
+def up_url(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split("UI: ", 1)[1].split()[0]
+
+
+@contextlib.contextmanager
+def listening_on(port: int) -> Iterator[None]:
+    """Something else holds ``port`` (SO_REUSEADDR: our server's last connections may linger)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        yield
 
 
 @pytest.fixture
@@ -96,9 +114,7 @@ def test_s3_without_credentials_is_refused(state_dir: Path) -> None:
 def test_up_status_down_cycle(state_dir: Path) -> None:
     assert platform_cli("status", "--state-dir", str(state_dir)).returncode == 3
 
-    up = platform_cli("up", "--state-dir", str(state_dir))
-    assert up.returncode == 0, up.stderr
-    url = up.stdout.split("UI: ", 1)[1].split()[0]
+    url = up_url(platform_cli("up", "--state-dir", str(state_dir), "--port", "0"))
     assert url.startswith("http://127.0.0.1:")
 
     status = platform_cli("status", "--state-dir", str(state_dir))
@@ -111,3 +127,27 @@ def test_up_status_down_cycle(state_dir: Path) -> None:
     assert down.returncode == 0 and "stopped" in down.stdout
     assert processes_mentioning(str(state_dir)) == []
     assert platform_cli("status", "--state-dir", str(state_dir)).stdout.startswith("down")
+
+
+@pytest.mark.slow
+def test_down_then_up_keeps_the_address(state_dir: Path) -> None:
+    url = up_url(platform_cli("up", "--state-dir", str(state_dir), "--port", "0"))
+    assert platform_cli("down", "--state-dir", str(state_dir)).returncode == 0
+
+    assert up_url(platform_cli("up", "--state-dir", str(state_dir))) == url
+    assert f"up at {url}" in platform_cli("status", "--state-dir", str(state_dir)).stdout
+
+
+@pytest.mark.slow
+def test_a_busy_remembered_port_is_refused_and_stays_remembered(state_dir: Path) -> None:
+    url = up_url(platform_cli("up", "--state-dir", str(state_dir), "--port", "0"))
+    platform_cli("down", "--state-dir", str(state_dir))
+    port = urlsplit(url).port
+    assert port is not None
+
+    with listening_on(port):
+        result = platform_cli("up", "--state-dir", str(state_dir))
+    assert_one_line_error(result, f"port {port}", "busy", "--port N")
+    assert processes_mentioning(str(state_dir)) == []
+    assert not (state_dir / "server.json").exists()
+    assert read_outputs(state_dir / "outputs.json").tracking_uri == url

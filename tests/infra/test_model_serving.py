@@ -11,13 +11,8 @@ import pytest
 from infra.manifests import to_manifests
 from infra.mocked_engine import run_program, run_stack
 from mlops_platform.contract import APPROVED_BY_ANNOTATION
-from mlops_platform.deploy.model_serving import (
-    DeploymentManifestError,
-    ModelServing,
-    ModelServingArgs,
-    ServedModel,
-    load_deployment,
-)
+from mlops_platform.deploy.manifest import DeploymentManifestError, ServedModel, load_deployment
+from mlops_platform.deploy.model_serving import ModelServing, ModelServingArgs
 from mlops_platform.kubernetes.topology import SERVING
 from tests.infra.k8s_objects import containers, env_of, named, of_kind, secret_ref
 

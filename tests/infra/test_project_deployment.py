@@ -13,7 +13,7 @@ from cookiecutter.main import cookiecutter
 
 from infra.manifests import to_manifests
 from infra.mocked_engine import RecordedStack, run_program
-from mlops_platform.deploy.model_serving import DeploymentManifestError, load_deployment
+from mlops_platform.deploy.manifest import DeploymentManifestError, load_deployment
 from mlops_platform.deploy.program import PLATFORM_OUTPUTS_READ, deploy_manifest_file
 from tests.infra.test_manifests import KUBERNETES_VERSIONS
 

@@ -9,7 +9,7 @@ import pytest
 
 from mlops_platform.contract import PlatformOutputs
 from mlops_platform.deploy.gitops import main
-from mlops_platform.deploy.model_serving import load_deployment
+from mlops_platform.deploy.manifest import load_deployment
 from tests.pipelines.registry import register, unique_model_name, write_params
 
 HEADER = "# GitOps: change by pull request.\n"

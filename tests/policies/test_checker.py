@@ -17,6 +17,7 @@ from mlops_platform.governance.cli import main as cli
 from mlops_platform.governance.controls import CATALOGUE
 from mlops_platform.governance.promotion_gate import promote_project
 from mlops_platform.governance.tracking import CLIENT_ENVIRONMENT
+from mlops_platform.params import ParamsError
 from tests.policies.model_versions import fresh_model_name, register_version, write_project
 from tests.policies.project_trees import add_agreed_ci, bake
 
@@ -138,14 +139,27 @@ def test_a_project_without_ci_fails_level_zero(baked, tmp_path) -> None:
     assert "no CI file" in card.missing_for(0)[0].reasons[0]
 
 
-def test_a_broken_params_file_is_named(baked, tmp_path) -> None:
+def test_a_broken_params_file_stops_the_check_in_one_line(baked, tmp_path, capsys) -> None:
     project = shutil.copytree(baked[(0, "github")], tmp_path / "project")
     (project / "params.yaml").write_text("project: [unclosed\n")
 
-    card = check_project(project, use_tracking=False)
+    assert cli(["check", str(project), "--offline"]) == 2
 
-    assert not card.ok
-    assert any(problem.startswith("params.yaml is not valid YAML") for problem in card.problems)
+    assert capsys.readouterr().err == (
+        f"mlops-policy check: {project / 'params.yaml'} is not valid YAML: expected ',' or ']', "
+        "but got '<stream end>' at line 2, column 1\n")
+
+
+def test_the_check_validates_params_with_the_projects_own_schema(baked, tmp_path) -> None:
+    project = shutil.copytree(baked[(0, "github")], tmp_path / "project")
+    params = (project / "params.yaml").read_text()
+    (project / "params.yaml").write_text(params.replace("test_size: 0.2", "test_size: 1.5"))
+
+    with pytest.raises(ParamsError) as raised:
+        check_project(project, use_tracking=False)
+
+    assert str(raised.value) == (f"{project / 'params.yaml'}: data.test_size = 1.5 is not valid: "
+                                 "a number above 0 and below 1")
 
 
 def test_a_path_that_is_no_project_is_a_clear_error(tmp_path, capsys) -> None:

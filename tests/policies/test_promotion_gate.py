@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -221,15 +222,15 @@ def test_no_challenger_is_a_clear_error_and_records_nothing(shared_platform, mod
 
 def test_an_unreachable_tracking_server_is_named(shared_platform, model_name, tmp_path,
                                                  capsys) -> None:
-    gone = shared_platform.model_copy(update={"tracking_uri": "http://127.0.0.1:9",
-                                              "registry_uri": "http://127.0.0.1:9"})
+    gone = dataclasses.replace(shared_platform, tracking_uri="http://127.0.0.1:9",
+                               registry_uri="http://127.0.0.1:9")
     project = write_project(tmp_path, gone, model_name)
 
     assert cli(["promote", "--project", str(project)]) == 2
 
     error = capsys.readouterr().err
-    assert "tracking server at http://127.0.0.1:9" in error
-    assert str(project / "platform_outputs.json") in error
+    assert ("no local platform answers at http://127.0.0.1:9: start it with `make platform-up` "
+            "in the platform repository") in error
 
 
 def test_approve_by_model_name_uses_the_tracking_uri_and_refuses_an_empty_name(

@@ -10,11 +10,11 @@ from mlops_platform.governance.project import Project
 from mlops_platform.governance.promotion_gate import (
     PROMOTED,
     REFUSED,
-    GateConfigError,
     PromotionRule,
     decide,
 )
 from mlops_platform.governance.registry import VersionFacts
+from mlops_platform.params import ParamsError
 from tests.policies.model_versions import lineage
 
 
@@ -57,11 +57,20 @@ def test_a_params_file_without_the_promotion_keys_names_them(tmp_path) -> None:
               "promotion": {"primary_metric": "f1", "threshold": "high", "tolerance": -1}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
 
-    with pytest.raises(GateConfigError) as raised:
+    with pytest.raises(ParamsError) as raised:
         PromotionRule.from_project(Project.open(tmp_path))
 
     assert str(raised.value) == (
-        f"{tmp_path / 'params.yaml'}: promotion.higher_is_better is missing; "
-        "promotion.threshold must be a number, got 'high'; promotion.tolerance must be >= 0; "
-        "project.maturity_level must be 0, 1 or 2 (see the promotion keys in "
-        "policies/ml_contract.py)")
+        f"{tmp_path / 'params.yaml'}: project.maturity_level = 3 is not valid: one of 0, 1, 2; "
+        "promotion.threshold = 'high' is not valid: a number; "
+        "promotion.tolerance = -1 is not valid: a number of 0 or more; "
+        "promotion.higher_is_better is missing: add it (true or false)")
+
+
+def test_the_rule_is_read_from_the_validated_params(tmp_path) -> None:
+    params = {"project": {"maturity_level": 1}, "model": {"name": "m"},
+                    "promotion": {"primary_metric": "rmse", "threshold": 10, "tolerance": 0.5,
+                                  "higher_is_better": False}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+
+    assert PromotionRule.from_project(Project.open(tmp_path)) == rule()

@@ -43,6 +43,8 @@ def processes_mentioning(text: str) -> list[str]:
 
 @contextlib.contextmanager
 def running_local_platform(state_dir: Path, **settings: object) -> Iterator[PlatformOutputs]:
+    """`up`, then `down` whatever happens; on any free port unless ``port`` says otherwise."""
+    settings.setdefault("port", 0)  # port=None: the platform's own choice (remembered, 5000, ...)
     result = local_platform.up(
         local_platform.LocalPlatformSettings(state_dir=state_dir, **settings)
     )

@@ -1,4 +1,4 @@
-"""Hook logic (template/mlops_platform.scaffold) importable in these tests; the shared recovery project."""
+"""The shared recovery project of the template tests."""
 
 from __future__ import annotations
 

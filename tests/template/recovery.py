@@ -56,7 +56,8 @@ class Recovery:
 
 
 def start_platform(state_dir: Path) -> PlatformOutputs:
-    return local_platform.up(local_platform.LocalPlatformSettings(state_dir=state_dir)).outputs
+    settings = local_platform.LocalPlatformSettings(state_dir=state_dir, port=0)  # any free one
+    return local_platform.up(settings).outputs
 
 
 def back_on_the_same_state(state_dir: Path, project: Path) -> PlatformOutputs:

@@ -157,16 +157,22 @@ def test_deploy_targets_exist_only_at_level_two(baked: Baked) -> None:
     assert ({"deploy", "rollback"} <= targets) == (baked.level == "2")
 
 
-def test_dependencies_are_pinned_to_the_platform_lock(baked: Baked) -> None:
-    pyproject = (baked.project / "pyproject.toml").read_text()
-    pins = dict(re.findall(r'"([a-z-]+)==([0-9.]+)"', pyproject))
-    lock_text = (REPO_ROOT / "requirements/dev.txt").read_text()
-    lock = dict(re.findall(r"^([a-z-]+)==([0-9.]+)", lock_text, re.M))
-    assert pins, pyproject
-    assert {name: lock.get(name) for name in pins} == pins
-    host = "github.com" if baked.provider == "github" else "gitlab.com"
-    assert (f'"mlops-platform @ git+https://{host}/your-org/mlops-platform-template@v0.1.0"'
-            in pyproject)
+def test_the_project_installs_from_the_platform_locks(baked: Baked) -> None:
+    """No version is written twice: the project's locks are the platform's, byte for byte."""
+    project = baked.project
+    assert (project / "requirements.lock").read_text() == (
+        REPO_ROOT / "requirements/project.txt").read_text()
+    assert (project / "requirements-serving.lock").read_text() == (
+        REPO_ROOT / "requirements/mlserver.txt").read_text()
+    requirement = (project / "requirements-platform.txt").read_text().splitlines()[-1]
+    assert requirement == f"mlops-platform[drift,serving] @ {REPO_ROOT.resolve().as_uri()}"
+    assert "==" not in (project / "pyproject.toml").read_text()
+
+
+def test_a_named_platform_release_is_installed_as_given(tmp_path: Path) -> None:
+    project = bake(tmp_path, platform_package="mlops-platform==0.1.0")
+    assert (project / "requirements-platform.txt").read_text().splitlines()[-1] == (
+        "mlops-platform==0.1.0")
 
 
 def test_a_csv_data_set_is_copied_under_dvc(tmp_path: Path, outputs_file: Path) -> None:

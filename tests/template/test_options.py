@@ -17,7 +17,7 @@ GOOD = {
     "primary_metric": "roc_auc", "promotion_threshold": "0.9", "dataset": "breast_cancer",
     "target_column": "target", "platform_outputs": "local",
     "platform_repo": "your-org/mlops-platform-template", "platform_version": "v0.1.0",
-    "platform_stack_prefix": "organization/mlops-platform",
+    "platform_package": "local", "platform_stack_prefix": "organization/mlops-platform",
 }
 
 

@@ -17,12 +17,12 @@ from tests.template.recovery import Recovery
 pytestmark = pytest.mark.slow
 
 
-def test_a_killed_server_stops_the_pipeline_saying_where_it_looked(recovery: Recovery) -> None:
+def test_a_killed_server_stops_the_pipeline_saying_how_to_start_it(recovery: Recovery) -> None:
     result = recovery.failed_while_down
     assert result.returncode != 0
-    assert ("error: register stopped: the tracking server is unreachable at "
-            f"{recovery.down_outputs.tracking_uri}") in result.stderr
-    assert "the address comes from platform_outputs.json" in result.stderr
+    assert (f"error: register stopped: no local platform answers at "
+            f"{recovery.down_outputs.tracking_uri}: start it with `make platform-up` in the "
+            "platform repository\n") in result.stderr
     assert recovery.versions_while_down == []  # nothing registered
 
 

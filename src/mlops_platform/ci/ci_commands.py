@@ -94,7 +94,8 @@ def pull_request_commands(project: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlops_platform.ci.ci_commands", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m mlops_platform.ci.ci_commands",
+                                     description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("project", type=Path, nargs="?", default=Path())
     for command in pull_request_commands(parser.parse_args(argv).project):

@@ -13,10 +13,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops_platform import contract as ml_contract
-from mlops_platform.ci.project_files import ProjectFileError, param, read_metrics, read_params
+from mlops_platform.ci.project_files import ProjectFileError, read_metrics
+from mlops_platform.governance.project import Project, ProjectError
 from mlops_platform.governance.registry import champion_version
 from mlops_platform.governance.tracking import TrackingServerError, reachable_target
+from mlops_platform.params import ParamsError
 
 DIFF_FILE = Path("reports/metrics_diff.md")
 
@@ -61,12 +62,12 @@ def fetch_champion(project: Path, model_name: str) -> Champion | None:
 
 
 def compare(project: Path) -> Comparison:
-    params = read_params(project)
-    name = str(param(params, ml_contract.PARAM_MODEL_NAME))
-    return Comparison(model_name=name,
-                      primary_metric=str(param(params, ml_contract.PARAM_PRIMARY_METRIC)),
-                      higher_is_better=bool(param(params, ml_contract.PARAM_HIGHER_IS_BETTER)),
-                      current=read_metrics(project), champion=fetch_champion(project, name))
+    params = Project.open(project).params
+    return Comparison(model_name=params.model.name,
+                      primary_metric=params.promotion.primary_metric,
+                      higher_is_better=params.promotion.higher_is_better,
+                      current=read_metrics(project),
+                      champion=fetch_champion(project, params.model.name))
 
 
 def cell(value: float | None) -> str:
@@ -91,7 +92,8 @@ def render(comparison: Comparison) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlops_platform.ci.metrics_diff", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m mlops_platform.ci.metrics_diff",
+                                     description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--project", type=Path, default=Path())
     parser.add_argument("--output", type=Path, default=None,
@@ -99,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         markdown = render(compare(args.project))
-    except (ProjectFileError, TrackingServerError) as err:
+    except (ParamsError, ProjectError, ProjectFileError, TrackingServerError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     output = args.output or args.project / DIFF_FILE

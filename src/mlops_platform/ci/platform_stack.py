@@ -114,7 +114,8 @@ def smoke(stack: str, namespace: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlops_platform.ci.platform_stack", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m mlops_platform.ci.platform_stack",
+                                     description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=[*ACTIONS, "smoke"])
     parser.add_argument("--stack", required=True)

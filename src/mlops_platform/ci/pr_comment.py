@@ -1,6 +1,7 @@
 """Post a markdown file as a comment on the pull request (GitHub) or merge request (GitLab).
 
-``python -m mlops_platform.ci.pr_comment reports/metrics_diff.md`` finds the request from the CI's own
+``python -m mlops_platform.ci.pr_comment reports/metrics_diff.md`` finds the request from the
+CI's own
 variables: GitHub Actions (``GITHUB_TOKEN``, ``GITHUB_REPOSITORY``, ``GITHUB_EVENT_PATH``,
 ``GITHUB_API_URL``) or GitLab CI (``MLOPS_GITLAB_TOKEN``, a project access token with the
 api scope, and ``CI_API_V4_URL``, ``CI_PROJECT_ID``, ``CI_MERGE_REQUEST_IID``). Outside a
@@ -63,7 +64,8 @@ def post(target: CommentTarget, markdown: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlops_platform.ci.pr_comment", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m mlops_platform.ci.pr_comment",
+                                     description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("markdown", type=Path, help="the markdown file to post")
     args = parser.parse_args(argv)

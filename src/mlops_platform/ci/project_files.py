@@ -1,13 +1,15 @@
-"""The files of an ML project that the CI/CD commands read: params.yaml and the metrics report."""
+"""The files of an ML project that the CI/CD commands read: params.yaml and the metrics report.
+
+params.yaml comes through the governance Project, which validates it with the project's
+schema (mlops_platform.params) and raises ProjectError or ParamsError.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
-from mlops_platform import contract as ml_contract
-from mlops_platform.governance.project import PARAMS_FILE, dotted, read_yaml
+from mlops_platform.governance.project import Project
 
 METRICS_FILE = Path("reports/metrics.json")
 
@@ -16,23 +18,8 @@ class ProjectFileError(ValueError):
     """A project file the command needs is missing or malformed; the message names the fix."""
 
 
-def read_params(project: Path) -> dict[str, Any]:
-    params, problem = read_yaml(project / PARAMS_FILE)
-    if problem or not isinstance(params, dict):
-        raise ProjectFileError(f"{project / PARAMS_FILE}: {problem or 'not a mapping'}; run this "
-                               "command in the root of an ML project generated from the template")
-    return params
-
-
-def param(params: dict[str, Any], key: str) -> Any:
-    value = dotted(params, key)
-    if value is None:
-        raise ProjectFileError(f"params.yaml has no `{key}`: add it (see policies/ml_contract.py)")
-    return value
-
-
 def model_name(project: Path) -> str:
-    return str(param(read_params(project), ml_contract.PARAM_MODEL_NAME))
+    return Project.open(project).params.model.name
 
 
 def read_metrics(project: Path) -> dict[str, float]:

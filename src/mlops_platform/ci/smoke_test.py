@@ -76,7 +76,8 @@ def tracking_uris(args: argparse.Namespace) -> tuple[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlops_platform.ci.smoke_test", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m mlops_platform.ci.smoke_test",
+                                     description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--outputs", type=Path, default=Path("platform_outputs.json"),

@@ -359,7 +359,8 @@ def loop(run: DemoRun) -> None:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m mlops_platform.demo.run", description=__doc__.split(
+    parser = argparse.ArgumentParser(prog="python -m mlops_platform.demo",
+                                     description=__doc__.split(
         "\n\n")[0])
     parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR,
                         help="where the project, the platform's state and the logs go "

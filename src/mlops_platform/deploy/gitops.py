@@ -1,6 +1,6 @@
 """GitOps deployment of a project's model: `deploy/<env>.yaml` is what serves, git is its history.
 
-``python -m mlops_platform.deploy.gitops deploy --project . --env staging [--version V | --alias champion]``
+``mlops-deploy deploy --project . --env staging [--version V | --alias champion]``
 pins the model of ``params.yaml`` at a concrete registry version (an alias is resolved first,
 so git records exactly what serves) and commits the file. ``rollback --env prod`` puts back
 the version that file declared before the current one, found in its git history, and commits.
@@ -18,15 +18,17 @@ from pathlib import Path
 import yaml
 
 from mlops_platform import contract as ml_contract
-from mlops_platform.ci.project_files import ProjectFileError, model_name
-from mlops_platform.deploy.model_serving import (
+from mlops_platform.ci.project_files import model_name
+from mlops_platform.deploy.manifest import (
     DeploymentManifest,
     DeploymentManifestError,
     ServedModel,
     load_deployment,
 )
+from mlops_platform.governance.project import ProjectError
 from mlops_platform.governance.registry import RegistryError, resolve_version
 from mlops_platform.governance.tracking import TrackingServerError, reachable_target
+from mlops_platform.params import ParamsError
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 
@@ -128,7 +130,7 @@ def rollback(project: Path, env: str, do_commit: bool) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m mlops_platform.deploy.gitops", description=__doc__,
+    root = argparse.ArgumentParser(prog="mlops-deploy", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = root.add_subparsers(dest="command", required=True)
     for name in ("deploy", "rollback"):
@@ -151,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             message = deploy(args.project, args.env, args.version, args.alias, args.commit)
         else:
             message = rollback(args.project, args.env, args.commit)
-    except (DeployError, DeploymentManifestError, ProjectFileError, RegistryError,
+    except (DeployError, DeploymentManifestError, ParamsError, ProjectError, RegistryError,
             TrackingServerError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

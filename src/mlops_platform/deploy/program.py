@@ -12,12 +12,8 @@ from typing import Any
 
 import pulumi
 
-from mlops_platform.deploy.model_serving import (
-    DeploymentManifest,
-    ModelServing,
-    ModelServingArgs,
-    load_deployment,
-)
+from mlops_platform.deploy.manifest import DeploymentManifest, load_deployment
+from mlops_platform.deploy.model_serving import ModelServing, ModelServingArgs
 
 # Stack outputs of the platform that a project's deployment reads.
 PLATFORM_OUTPUTS_READ = ("namespace", "tracking_internal_uri", "serving_image")

@@ -31,7 +31,7 @@ class ControlResult:
 @dataclass(frozen=True)
 class Scorecard:
     project: Path
-    declared_level: int | None
+    declared_level: int
     required_level: int
     results: tuple[ControlResult, ...]
     ml_test_score: dict[str, Any]
@@ -52,8 +52,8 @@ class Scorecard:
 
     @property
     def ok(self) -> bool:
-        """The project declares a valid level and meets the required one."""
-        return self.declared_level is not None and self.meets_required_level
+        """The project meets the required level (params.yaml, validated, declares one)."""
+        return self.meets_required_level
 
     def missing_for(self, level: int) -> list[ControlResult]:
         return [r for r in self.results if r.control.level <= level and not r.passed]
@@ -92,16 +92,16 @@ def evaluate_control(inspection: Inspection, control: Control) -> ControlResult:
 
 def check_project(path: Path | str, level: int | None = None,
                   use_tracking: bool = True) -> Scorecard:
-    """Scorecard of the project at `path` against `level` (default: the level it declares)."""
+    """Scorecard of the project at `path` against `level` (default: the level it declares).
+
+    A params.yaml that breaks its schema raises ParamsError before any control runs.
+    """
     project = Project.open(path)
     inspection = Inspection(project, use_tracking=use_tracking)
     results = tuple(evaluate_control(inspection, control) for control in CATALOGUE)
     passed = {result.control.id: result.passed for result in results}
     declared = project.declared_level
-    problems = list(project.problems)
-    if declared is None:
-        problems.append("params.yaml: project.maturity_level must be 0, 1 or 2")
-    required = level if level is not None else (declared if declared is not None else 0)
+    required = level if level is not None else declared
     return Scorecard(project=project.root, declared_level=declared, required_level=required,
                      results=results, ml_test_score=ml_test_score.score(passed),
-                     problems=tuple(dict.fromkeys(problems)))
+                     problems=tuple(dict.fromkeys(project.problems)))

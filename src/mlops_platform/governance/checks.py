@@ -150,7 +150,7 @@ def ci_approval(inspection: Inspection, target: str, environment: str) -> Outcom
 
 
 def deploy_manifests(inspection: Inspection, environments: list[str]) -> Outcome:
-    from mlops_platform.deploy.model_serving import DeploymentManifestError, load_deployment
+    from mlops_platform.deploy.manifest import DeploymentManifestError, load_deployment
 
     problems = []
     for environment in environments:

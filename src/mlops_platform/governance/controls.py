@@ -117,7 +117,7 @@ CATALOGUE: tuple[Control, ...] = (
     Control("L2-gitops-serving", 2, "Serving deployed from git",
             "deploy/<env>.yaml declares what serves where; a change to it is the deployment.",
             (("deploy_manifests", {"environments": ["staging", "prod"]}),
-             ("make_target", {"target": "deploy", "calls": "mlops_platform.deploy.gitops"}))),
+             ("make_target", {"target": "deploy", "calls": "mlops-deploy deploy"}))),
     Control("L2-drift-retraining", 2, "Drift monitoring triggers retraining",
             "A scheduled drift check compares served inputs with the training data and "
             "triggers retraining.",
@@ -125,7 +125,7 @@ CATALOGUE: tuple[Control, ...] = (
              ("make_target", {"target": "drift"}))),
     Control("L2-rollback", 2, "Rollback is one revert",
             "A rollback job puts the previous version back through git.",
-            (("make_target", {"target": "rollback", "calls": "mlops_platform.deploy.gitops rollback"}),
+            (("make_target", {"target": "rollback", "calls": "mlops-deploy rollback"}),
              ("ci_runs", {"target": "rollback", "trigger": "manual"}))),
 )
 

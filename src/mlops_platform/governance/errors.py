@@ -5,11 +5,11 @@ from __future__ import annotations
 from mlops_platform.contract import PlatformOutputsError
 from mlops_platform.governance.approvals import ApprovalError
 from mlops_platform.governance.project import ProjectError
-from mlops_platform.governance.promotion_gate import GateConfigError
 from mlops_platform.governance.registry import RegistryError
 from mlops_platform.governance.tracking import TrackingServerError
+from mlops_platform.params import ParamsError
 
 USER_ERRORS: tuple[type[Exception], ...] = (
-    ApprovalError, GateConfigError, PlatformOutputsError, ProjectError, RegistryError,
+    ApprovalError, ParamsError, PlatformOutputsError, ProjectError, RegistryError,
     TrackingServerError, ValueError,
 )

@@ -1,6 +1,8 @@
 """What the governance checker can see of an ML project on disk, read once.
 
-Everything is parsed leniently: a missing or broken file is a fact the controls
+params.yaml comes first: opening a project validates it with the project's schema
+(mlops_platform.params), so a bad value stops every governance command with one line.
+Everything else is parsed leniently: a missing or broken file is a fact the controls
 report on (with the file named), never a crash of the checker.
 """
 
@@ -14,9 +16,8 @@ from typing import Any
 
 import yaml
 
-from mlops_platform import contract as ml_contract
+from mlops_platform.params import PARAMS_FILE, PlatformParams, load, project_schema
 
-PARAMS_FILE = "params.yaml"
 DVC_FILE = "dvc.yaml"
 MAKEFILE = "Makefile"
 OUTPUTS_FILE = "platform_outputs.json"
@@ -38,18 +39,16 @@ def read_yaml(path: Path) -> tuple[Any, str | None]:
         return None, f"{path.name} is not valid YAML: {err}"
 
 
-def dotted(mapping: Any, key: str) -> Any:
-    """params['a']['b'] for key 'a.b'; None when any part is absent."""
-    for part in key.split("."):
-        if not isinstance(mapping, dict) or part not in mapping:
-            return None
-        mapping = mapping[part]
-    return mapping
+def package_dir(root: Path) -> Path | None:
+    """src/<package>/: the one package of the project (src layout)."""
+    packages = sorted(p for p in (root / "src").glob("*") if (p / "__init__.py").is_file())
+    return packages[0] if packages else None
 
 
 @dataclass
 class Project:
     root: Path
+    params: PlatformParams  # validated with the project's own schema
     problems: list[str] = field(default_factory=list)
 
     @classmethod
@@ -59,9 +58,11 @@ class Project:
             raise ProjectError(f"project path {path} is not a directory: give the root of an "
                                f"ML project (the directory holding {PARAMS_FILE})")
         if not (root / PARAMS_FILE).is_file():
-            raise ProjectError(f"{root} has no {PARAMS_FILE}: run the checker on a project "
-                               "generated from the template (its root holds params.yaml)")
-        return cls(root=root)
+            raise ProjectError(f"{root} has no {PARAMS_FILE}: give the root of a project "
+                               "generated from the template (it holds params.yaml)")
+        # params.yaml first: a bad value stops every governance command before it reads more.
+        schema = project_schema(package_dir(root))
+        return cls(root=root, params=load(root / PARAMS_FILE, schema))
 
     def exists(self, relative: str) -> bool:
         return (self.root / relative).exists()
@@ -70,20 +71,12 @@ class Project:
         path = self.root / relative
         return path.read_text(errors="replace") if path.is_file() else ""
 
-    @cached_property
-    def params(self) -> dict[str, Any]:
-        data, problem = read_yaml(self.root / PARAMS_FILE)
-        if problem:
-            self.problems.append(problem)
-        return data if isinstance(data, dict) else {}
-
     def param(self, key: str) -> Any:
-        return dotted(self.params, key)
+        return self.params.value(key)
 
     @property
-    def declared_level(self) -> int | None:
-        value = self.param(ml_contract.PARAM_MATURITY_LEVEL)
-        return value if isinstance(value, int) and value in (0, 1, 2) else None
+    def declared_level(self) -> int:
+        return self.params.project.maturity_level
 
     @cached_property
     def dvc_stages(self) -> dict[str, dict[str, Any]]:
@@ -149,10 +142,7 @@ class Project:
 
     @cached_property
     def package_dir(self) -> Path | None:
-        """src/<package>/: the one package of the project (src layout)."""
-        src = self.root / "src"
-        packages = sorted(p for p in src.glob("*") if (p / "__init__.py").is_file())
-        return packages[0] if packages else None
+        return package_dir(self.root)
 
     def module_text(self, module: str) -> str:
         if self.package_dir is None:

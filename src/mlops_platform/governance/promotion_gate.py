@@ -10,10 +10,9 @@ version and a line in the project's audit log.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mlops_platform import contract as ml_contract
 from mlops_platform.governance import audit_log
@@ -34,10 +33,6 @@ APPROVAL_LEVEL = 2
 APPROVAL_ENVIRONMENTS = ("prod",)
 
 
-class GateConfigError(ValueError):
-    """params.yaml does not say how to promote; the message names the key and the fix."""
-
-
 @dataclass(frozen=True)
 class PromotionRule:
     model_name: str
@@ -49,37 +44,17 @@ class PromotionRule:
 
     @classmethod
     def from_project(cls, project: Project) -> PromotionRule:
-        values = {key: project.param(key) for key in (
-            ml_contract.PARAM_MODEL_NAME, ml_contract.PARAM_PRIMARY_METRIC,
-            ml_contract.PARAM_THRESHOLD, ml_contract.PARAM_TOLERANCE,
-            ml_contract.PARAM_HIGHER_IS_BETTER, ml_contract.PARAM_MATURITY_LEVEL)}
-        problems = [f"{key} is missing" for key, value in values.items() if value is None]
-        problems += [f"{key} must be a number, got {values[key]!r}"
-                     for key in (ml_contract.PARAM_THRESHOLD, ml_contract.PARAM_TOLERANCE)
-                     if values[key] is not None and not is_number(values[key])]
-        if is_number(values[ml_contract.PARAM_TOLERANCE]) and \
-                values[ml_contract.PARAM_TOLERANCE] < 0:
-            problems.append(f"{ml_contract.PARAM_TOLERANCE} must be >= 0")
-        if not isinstance(values[ml_contract.PARAM_HIGHER_IS_BETTER], bool | None):
-            problems.append(f"{ml_contract.PARAM_HIGHER_IS_BETTER} must be true or false")
-        if values[ml_contract.PARAM_MATURITY_LEVEL] not in (0, 1, 2, None):
-            problems.append(f"{ml_contract.PARAM_MATURITY_LEVEL} must be 0, 1 or 2")
-        if problems:
-            raise GateConfigError(f"{project.root / 'params.yaml'}: " + "; ".join(problems)
-                                  + " (see the promotion keys in policies/ml_contract.py)")
-        return cls(model_name=str(values[ml_contract.PARAM_MODEL_NAME]),
-                   primary_metric=str(values[ml_contract.PARAM_PRIMARY_METRIC]),
-                   threshold=float(values[ml_contract.PARAM_THRESHOLD]),
-                   tolerance=float(values[ml_contract.PARAM_TOLERANCE]),
-                   higher_is_better=bool(values[ml_contract.PARAM_HIGHER_IS_BETTER]),
-                   maturity_level=int(values[ml_contract.PARAM_MATURITY_LEVEL]))
+        """The rule of params.yaml, which Project.open has validated."""
+        params = project.params
+        return cls(model_name=params.model.name,
+                   primary_metric=params.promotion.primary_metric,
+                   threshold=params.promotion.threshold,
+                   tolerance=params.promotion.tolerance,
+                   higher_is_better=params.promotion.higher_is_better,
+                   maturity_level=params.project.maturity_level)
 
     def at_least(self, value: float, bar: float) -> bool:
         return value >= bar if self.higher_is_better else value <= bar
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlops_platform.contract import PlatformOutputsError, read_outputs
+from mlops_platform.contract import LOCAL_ENVIRONMENT, PlatformOutputsError, read_outputs
 from mlops_platform.governance.project import OUTPUTS_FILE
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-# The CLI answers in seconds, not after MLflow's minutes of retries (set by mlops_platform.governance.cli,
-# not here: a library must not change the environment of the process that imports it).
+# The CLI answers in seconds, not after MLflow's minutes of retries (set by
+# mlops_platform.governance.cli, not here: a library must not change the environment of the
+# process that imports it).
 CLIENT_ENVIRONMENT = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
 
 
@@ -75,11 +76,25 @@ def unreachable_reason(tracking_uri: str, timeout: float = 3.0) -> str | None:
         return str(getattr(err, "reason", err))
 
 
+def unreachable_problem(tracking_uri: str, environment: str, source: Path | str) -> str | None:
+    """None when the tracking server answers, else one line saying so and how to fix it.
+
+    A project's own steps call this too (through its ``platform.py``), so that every command
+    of a project says the same thing about the same server.
+    """
+    reason = unreachable_reason(tracking_uri)
+    if reason is None:
+        return None
+    if environment == LOCAL_ENVIRONMENT:
+        return (f"no local platform answers at {tracking_uri}: start it with "
+                "`make platform-up` in the platform repository")
+    return (f"the tracking server at {tracking_uri} (from {source}) is unreachable ({reason}): "
+            f"start the platform or fix {source}")
+
+
 def reachable_target(project_root: Path) -> TrackingTarget:
     target = target_for(project_root)
-    reason = unreachable_reason(target.tracking_uri)
-    if reason:
-        raise TrackingServerError(
-            f"the tracking server at {target.tracking_uri} (from {target.source}) is unreachable "
-            f"({reason}): start the platform or fix {target.source}")
+    problem = unreachable_problem(target.tracking_uri, target.environment, target.source)
+    if problem:
+        raise TrackingServerError(problem)
     return target

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -81,3 +81,37 @@ DnsName = Annotated[str, AfterValidator(_dns_name)]
 CronSchedule = Annotated[str, AfterValidator(_cron)]
 CpuQuantity = Annotated[str, AfterValidator(_cpu)]
 MemoryQuantity = Annotated[str, AfterValidator(_memory)]
+
+
+class ResourceAmounts(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cpu: CpuQuantity
+    memory: MemoryQuantity
+
+
+class Resources(BaseModel):
+    """Requests and limits of one container; both are required on every container."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    requests: ResourceAmounts
+    limits: ResourceAmounts
+
+    @model_validator(mode="after")
+    def _limits_cover_requests(self) -> Resources:
+        if cpu_millicores(self.limits.cpu) < cpu_millicores(self.requests.cpu):
+            raise ValueError(f"limits.cpu {self.limits.cpu} is below requests.cpu "
+                             f"{self.requests.cpu}")
+        if memory_bytes(self.limits.memory) < memory_bytes(self.requests.memory):
+            raise ValueError(f"limits.memory {self.limits.memory} is below requests.memory "
+                             f"{self.requests.memory}")
+        return self
+
+    def to_kubernetes(self) -> dict[str, dict[str, str]]:
+        return self.model_dump()
+
+
+def resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> Resources:
+    return Resources(requests=ResourceAmounts(cpu=cpu, memory=memory),
+                     limits=ResourceAmounts(cpu=cpu_limit, memory=memory_limit))

@@ -12,52 +12,12 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import BaseModel, ConfigDict, model_validator
 
-from mlops_platform.kubernetes.kube_types import (
-    CpuQuantity,
-    MemoryQuantity,
-    cpu_millicores,
-    memory_bytes,
-)
+from mlops_platform.kubernetes.kube_types import Resources
 
 # A UID above the host's usual range, so a container escape lands on no real user.
 NON_ROOT_UID = 10001
 WRITABLE_TMP = "/tmp"  # noqa: S108 - an emptyDir mount, private to the pod
-
-
-class ResourceAmounts(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    cpu: CpuQuantity
-    memory: MemoryQuantity
-
-
-class Resources(BaseModel):
-    """Requests and limits of one container; both are required on every container."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    requests: ResourceAmounts
-    limits: ResourceAmounts
-
-    @model_validator(mode="after")
-    def _limits_cover_requests(self) -> Resources:
-        if cpu_millicores(self.limits.cpu) < cpu_millicores(self.requests.cpu):
-            raise ValueError(f"limits.cpu {self.limits.cpu} is below requests.cpu "
-                             f"{self.requests.cpu}")
-        if memory_bytes(self.limits.memory) < memory_bytes(self.requests.memory):
-            raise ValueError(f"limits.memory {self.limits.memory} is below requests.memory "
-                             f"{self.requests.memory}")
-        return self
-
-    def to_kubernetes(self) -> dict[str, dict[str, str]]:
-        return self.model_dump()
-
-
-def resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> Resources:
-    return Resources(requests=ResourceAmounts(cpu=cpu, memory=memory),
-                     limits=ResourceAmounts(cpu=cpu_limit, memory=memory_limit))
 
 
 def container_security_context(*, read_only_root: bool = True) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from mlops_platform.contract import LOCAL_PLATFORM_PORT
 from mlops_platform.local_platform import platform, state
 from mlops_platform.local_platform.settings import (
     DEFAULT_STATE_DIR,
@@ -38,7 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
             default=DEFAULT_STATE_DIR,
             help="directory holding all state (default: .platform)",
         )
-    up.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    up.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port on 127.0.0.1, kept for the next `up` (default: the last `up`'s port, else "
+        f"{LOCAL_PLATFORM_PORT} if free, else a free one; 0: any free one)",
+    )
     up.add_argument(
         "--backend-store-uri",
         default="",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, exc, make_url
 
-from mlops_platform.contract import PlatformOutputs
+from mlops_platform.contract import LOCAL_ENVIRONMENT, LOCAL_PLATFORM_PORT, PlatformOutputs
 from mlops_platform.local_platform import state
 from mlops_platform.local_platform.settings import LocalPlatformSettings
 from mlops_platform.processes import (
@@ -43,8 +43,8 @@ def up(settings: LocalPlatformSettings) -> UpResult:
         return UpResult(
             outputs=_outputs(running.url, running.artifact_store_uri), already_running=True
         )
-    _check_inputs(settings)
-    port = settings.port or free_port(settings.host)
+    port = choose_port(settings)
+    _check_stores(settings)
     url = f"http://{settings.host}:{port}"
     process = start_process_group(
         _server_command(settings, port),
@@ -103,8 +103,8 @@ def _outputs(url: str, artifact_store_uri: str) -> PlatformOutputs:
         registry_uri=url,
         artifact_store_uri=artifact_store_uri,
         serving_endpoint="",
-        environment="local",
-        namespace="local",
+        environment=LOCAL_ENVIRONMENT,
+        namespace=LOCAL_ENVIRONMENT,
     )
 
 
@@ -128,12 +128,34 @@ def _server_command(settings: LocalPlatformSettings, port: int) -> list[str]:
     ]
 
 
-def _check_inputs(settings: LocalPlatformSettings) -> None:
-    if settings.port and not port_is_free(settings.port, settings.host):
+def choose_port(settings: LocalPlatformSettings) -> int:
+    """The port asked for, else the last `up`'s, else the default if free, else a free one.
+
+    Keeping the last port keeps every baked project's platform_outputs.json pointing at
+    a live server across `down` and `up`.
+    """
+    if settings.port == 0:
+        return free_port(settings.host)
+    if settings.port is not None:
+        return _free_or_refused(settings.port, settings.host, "")
+    remembered = state.remembered_port(settings.state_dir)
+    if remembered is not None:
+        return _free_or_refused(remembered, settings.host, " (the last `up` served there)")
+    if port_is_free(LOCAL_PLATFORM_PORT, settings.host):
+        return LOCAL_PLATFORM_PORT
+    return free_port(settings.host)
+
+
+def _free_or_refused(port: int, host: str, why: str) -> int:
+    if not port_is_free(port, host):
         raise PlatformError(
-            f"port {settings.port} on {settings.host} is busy: stop what listens there or "
-            "choose another with --port (0 picks a free one)"
+            f"port {port} on {host}{why} is busy: stop what listens there or choose another "
+            "with --port N (0 picks a free one)"
         )
+    return port
+
+
+def _check_stores(settings: LocalPlatformSettings) -> None:
     if settings.backend_store_uri.startswith("postgresql"):
         _check_database(settings.backend_store_uri)
     if settings.s3:

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-DEFAULT_STATE_DIR = Path(".platform")
+from mlops_platform.contract import LOCAL_PLATFORM_PORT, LOCAL_STATE_DIR
+
+DEFAULT_STATE_DIR = Path(LOCAL_STATE_DIR)
 
 
 class S3ArtifactStore(BaseModel):
@@ -31,7 +33,11 @@ class LocalPlatformSettings(BaseModel):
 
     state_dir: Path = DEFAULT_STATE_DIR
     host: str = "127.0.0.1"
-    port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port")
+    port: int | None = Field(
+        default=None, ge=0, le=65535,
+        description=f"None: the last `up`'s port, else {LOCAL_PLATFORM_PORT} if free, else a "
+        "free one; 0: any free port",
+    )
     backend_store_uri: str = Field(default="", description="empty: SQLite in the state directory")
     s3: S3ArtifactStore | None = None
     startup_timeout: float = 90.0

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
+from mlops_platform.contract import LOCAL_OUTPUTS_FILE, PlatformOutputsError, read_outputs
 from mlops_platform.processes import process_is_running
 
 
@@ -25,7 +27,7 @@ def record_path(state_dir: Path) -> Path:
 
 
 def outputs_path(state_dir: Path) -> Path:
-    return state_dir / "outputs.json"
+    return state_dir / LOCAL_OUTPUTS_FILE
 
 
 def log_path(state_dir: Path) -> Path:
@@ -54,7 +56,16 @@ def running_record(state_dir: Path) -> ServerRecord | None:
     return None
 
 
+def remembered_port(state_dir: Path) -> int | None:
+    """The port of the last `up`: its outputs file outlives `down`, projects point there."""
+    try:
+        return urlsplit(read_outputs(outputs_path(state_dir)).tracking_uri).port
+    except (PlatformOutputsError, ValueError):
+        return None
+
+
 def forget(state_dir: Path) -> None:
+    """Forget what runs; the outputs file stays, so the address is kept."""
     record_path(state_dir).unlink(missing_ok=True)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_platform.scaffold.data_contract import write_contract
+from mlops_platform.scaffold.environment import copy_locks, write_platform_requirement
 from mlops_platform.scaffold.layout import remove_unused
 from mlops_platform.scaffold.options import (
     BUILTIN_DATASETS,
@@ -15,12 +16,8 @@ from mlops_platform.scaffold.options import (
     check_options,
     resolve_path,
 )
-from mlops_platform.scaffold.platform_outputs import (
-    OUTPUTS_FILE,
-    dvc_remote_url,
-    platform_outputs_for,
-)
-from mlops_platform.scaffold.repository import RepositoryError, add_raw_data, init_repository
+from mlops_platform.scaffold.platform_outputs import OUTPUTS_FILE, platform_outputs_for
+from mlops_platform.scaffold.repository import add_raw_data
 
 
 def run_pre_generation(context: Mapping[str, Any]) -> int:
@@ -36,26 +33,37 @@ def run_pre_generation(context: Mapping[str, Any]) -> int:
 
 
 def run_post_generation(context: Mapping[str, Any], project_dir: Path) -> int:
-    try:
-        finish_project(context, project_dir)
-    except RepositoryError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except ImportError as err:
-        print(f"error: the post-generation hook needs DVC ({err}); run cookiecutter from the "
-              "platform repository's environment: .venv/bin/cookiecutter", file=sys.stderr)
-        return 1
+    """Write the project's files; git, DVC and the first commit come with its first `make`."""
+    finish_project(context, project_dir)
+    print_next_steps(project_dir)
     return 0
 
 
 def finish_project(context: Mapping[str, Any], project_dir: Path) -> None:
+    checkout = platform_checkout(context)
     remove_unused(project_dir, int(context["maturity_level"]), str(context["ci_provider"]))
-    outputs = platform_outputs_for(context)
-    outputs.write(project_dir / OUTPUTS_FILE)
+    platform_outputs_for(context).write(project_dir / OUTPUTS_FILE)
     csv_path = _csv_dataset(context)
     write_contract(project_dir, str(context["dataset"]), str(context["target_column"]), csv_path)
-    raw_data = add_raw_data(project_dir, csv_path) if csv_path else None
-    init_repository(project_dir, dvc_remote_url(outputs), raw_data, str(context["author"]))
+    if csv_path:
+        add_raw_data(project_dir, csv_path)
+    copy_locks(checkout, project_dir)
+    write_platform_requirement(project_dir, str(context["platform_package"]), checkout)
+
+
+def platform_checkout(context: Mapping[str, Any]) -> Path:
+    """The platform repository the template was rendered from (the root index's folder)."""
+    return Path(str(context["_repo_dir"])).parent
+
+
+def print_next_steps(project_dir: Path) -> None:
+    print(f"Created {project_dir.resolve()}\n"
+          "Next:\n"
+          f"  cd {project_dir.resolve()}\n"
+          "  make venv       # its own environment from requirements.lock; then git, DVC and "
+          "the first commit\n"
+          "  make pipeline   # prepare, validate, train, evaluate and register against the "
+          "platform")
 
 
 def _csv_dataset(context: Mapping[str, Any]) -> Path | None:

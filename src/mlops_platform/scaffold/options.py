@@ -9,7 +9,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from mlops_platform.contract import PlatformOutputsError, read_outputs
+from mlops_platform.contract import (
+    MODEL_NAME_PATTERN,
+    MODEL_NAME_RULE,
+    PlatformOutputsError,
+    read_outputs,
+)
 
 BUILTIN_DATASETS = ("breast_cancer",)
 LOCAL_PLATFORM = "local"
@@ -21,10 +26,11 @@ MIN_CSV_ROWS = 20
 
 _SLUG = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
 _PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
-_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_MODEL_NAME = re.compile(MODEL_NAME_PATTERN)
 _REPO_PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
 _STACK_PREFIX = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _GIT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]*$")
+_PLATFORM_REQUIREMENT = re.compile(r"^mlops-platform(\[[a-z,]+\])?\s*(==|~=|>=|@)\s*\S+$")
 
 
 class OptionError(ValueError):
@@ -104,8 +110,7 @@ def _model_name(context: Mapping[str, Any]) -> str | None:
     value = str(context.get("model_name", ""))
     if _MODEL_NAME.fullmatch(value):
         return None
-    return (f"model_name={value!r} is not allowed: letters, digits, '_', '.' and '-', "
-            "starting with a letter or digit")
+    return f"model_name={value!r} is not allowed: {MODEL_NAME_RULE}"
 
 
 def _promotion_threshold(context: Mapping[str, Any]) -> str | None:
@@ -170,6 +175,14 @@ def _platform_version(context: Mapping[str, Any]) -> str | None:
             "e.g. v0.1.0")
 
 
+def _platform_package(context: Mapping[str, Any]) -> str | None:
+    value = str(context.get("platform_package", ""))
+    if value == LOCAL_PLATFORM or _PLATFORM_REQUIREMENT.fullmatch(value):
+        return None
+    return (f"platform_package={value!r} is not allowed: {LOCAL_PLATFORM!r} (the checkout this "
+            "template is in) or a pip requirement such as mlops-platform==0.1.0")
+
+
 def _platform_stack_prefix(context: Mapping[str, Any]) -> str | None:
     value = str(context.get("platform_stack_prefix", ""))
     if _STACK_PREFIX.fullmatch(value):
@@ -183,5 +196,6 @@ _CHECKS: tuple[Callable[[Mapping[str, Any]], str | None], ...] = (
     _choice("maturity_level", MATURITY_LEVELS), _choice("ci_provider", CI_PROVIDERS),
     _choice("python_version", PYTHON_VERSIONS), _model_name,
     _choice("primary_metric", PRIMARY_METRICS), _promotion_threshold, _dataset,
-    _platform_outputs, _platform_repo, _platform_version, _platform_stack_prefix,
+    _platform_outputs, _platform_repo, _platform_version, _platform_package,
+    _platform_stack_prefix,
 )

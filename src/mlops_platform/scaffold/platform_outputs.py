@@ -7,12 +7,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from mlops_platform.contract import PlatformOutputs, read_outputs
+from mlops_platform.contract import (
+    LOCAL_ENVIRONMENT,
+    LOCAL_OUTPUTS_FILE,
+    LOCAL_PLATFORM_PORT,
+    LOCAL_STATE_DIR,
+    PlatformOutputs,
+    read_outputs,
+)
 from mlops_platform.scaffold.options import LOCAL_PLATFORM, resolve_path
 
 OUTPUTS_FILE = "platform_outputs.json"
-# `make platform-up ARGS="--port 5000"` in the platform repository serves here.
-LOCAL_PLATFORM_PORT = 5000
 
 
 def platform_outputs_for(context: Mapping[str, Any]) -> PlatformOutputs:
@@ -23,16 +28,20 @@ def platform_outputs_for(context: Mapping[str, Any]) -> PlatformOutputs:
 
 
 def local_platform_outputs(platform_repo: Path) -> PlatformOutputs:
-    """The running local platform's outputs when there is one, else where it will serve."""
-    state_dir = platform_repo / ".platform"
-    running = state_dir / "outputs.json"
-    if running.is_file():
-        return read_outputs(running)
+    """Where the checkout's local platform serves: its last `up`'s outputs, else the default.
+
+    `down` keeps that file and the next `up` serves on its port again, so a project baked
+    while the platform is down or up finds it at the same address.
+    """
+    state_dir = platform_repo / LOCAL_STATE_DIR
+    remembered = state_dir / LOCAL_OUTPUTS_FILE
+    if remembered.is_file():
+        return read_outputs(remembered)
     url = f"http://127.0.0.1:{LOCAL_PLATFORM_PORT}"
     return PlatformOutputs(
         tracking_uri=url, registry_uri=url,
         artifact_store_uri=(state_dir / "artifacts").absolute().as_uri(),
-        serving_endpoint="", environment="local", namespace="local",
+        serving_endpoint="", environment=LOCAL_ENVIRONMENT, namespace=LOCAL_ENVIRONMENT,
     )
 
 

@@ -1,4 +1,8 @@
-"""The new project's git repository and DVC set-up, with its first commit."""
+"""The new project's git repository and DVC set-up, with its first commit.
+
+The bake runs inside a plain cookiecutter, which has no DVC: this runs in the project's
+own environment at its first `make` (`python -m mlops_platform.scaffold.repository`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,12 @@ import io
 import logging
 import shutil
 import subprocess
+import sys
+import tomllib
 from pathlib import Path
+
+from mlops_platform.contract import PlatformOutputsError, read_outputs
+from mlops_platform.scaffold.platform_outputs import OUTPUTS_FILE, dvc_remote_url
 
 RAW_DATA_DIR = Path("data/raw")
 FIRST_COMMIT_MESSAGE = "Scaffold the project from the MLOps platform template"
@@ -24,9 +33,27 @@ def add_raw_data(project_dir: Path, csv_path: Path) -> Path:
     return target
 
 
+def initialise_project(project_dir: Path) -> bool:
+    """git, DVC and the first commit, once; False when the project has them already."""
+    if (project_dir / ".dvc" / "config").is_file():
+        return False
+    outputs = read_outputs(project_dir / OUTPUTS_FILE)
+    raw_data = sorted(path.relative_to(project_dir)
+                      for path in (project_dir / RAW_DATA_DIR).glob("*.csv"))
+    init_repository(project_dir, dvc_remote_url(outputs), raw_data[0] if raw_data else None,
+                    _author(project_dir))
+    return True
+
+
+def _author(project_dir: Path) -> str:
+    project = tomllib.loads((project_dir / "pyproject.toml").read_text())["project"]
+    return project.get("authors", [{}])[0].get("name", "ML project")
+
+
 def init_repository(project_dir: Path, dvc_remote: str, tracked_data: Path | None,
                     author: str) -> None:
-    _git(project_dir, "init", "--quiet", "--initial-branch=main")
+    if not (project_dir / ".git").exists():
+        _git(project_dir, "init", "--quiet", "--initial-branch=main")
     _init_dvc(project_dir, dvc_remote, tracked_data)
     _git(project_dir, "add", "--all")
     _git(project_dir, *_identity(project_dir, author), "commit", "--quiet", "--no-verify",
@@ -68,3 +95,20 @@ def _git(project_dir: Path, *args: str) -> None:
     if result.returncode != 0:
         raise RepositoryError(f"git {args[-1] if args else ''} failed in {project_dir}: "
                               f"{result.stderr.strip()}")
+
+
+def main() -> int:
+    project_dir = Path.cwd()
+    try:
+        created = initialise_project(project_dir)
+    except (RepositoryError, PlatformOutputsError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    if created:
+        print(f"Initialised git and DVC in {project_dir} and made the first commit "
+              f"({FIRST_COMMIT_MESSAGE!r}).")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -9,7 +9,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.data import load_dataset
-from {{ cookiecutter.package_name }}.params import load_params
+from {{ cookiecutter.package_name }}.params import Params, load_params
 from {{ cookiecutter.package_name }}.prepare import split
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -21,7 +21,7 @@ def _in_project_dir(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def params() -> dict:
+def params() -> Params:
     return load_params(PROJECT_DIR / "params.yaml")
 
 
@@ -31,13 +31,13 @@ def contract() -> dict:
 
 
 @pytest.fixture(scope="session")
-def dataset(params: dict) -> pd.DataFrame:
-    data_params = dict(params["data"])
-    if data_params["source"] != "breast_cancer":
-        data_params["source"] = str(PROJECT_DIR / data_params["source"])
-    return load_dataset(data_params)
+def dataset(params: Params) -> pd.DataFrame:
+    data = params.data
+    if data.source != "breast_cancer":
+        data = data.model_copy(update={"source": str(PROJECT_DIR / data.source)})
+    return load_dataset(data)
 
 
 @pytest.fixture(scope="session")
-def train_test(dataset: pd.DataFrame, params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return split(dataset, {**params["data"], "sample_fraction": 1.0})
+def train_test(dataset: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return split(dataset, params.data.model_copy(update={"sample_fraction": 1.0}))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
+
+from {{ cookiecutter.package_name }}.params import Data
 
 PREPARED_DIR = Path("data/prepared")
 TRAIN_FILE = PREPARED_DIR / "train.csv"  # also the drift reference
@@ -13,19 +14,17 @@ TEST_FILE = PREPARED_DIR / "test.csv"
 BUILTIN = {"breast_cancer"}
 
 
-def load_dataset(data_params: dict[str, Any]) -> pd.DataFrame:
+def load_dataset(data: Data) -> pd.DataFrame:
     """Features and the target column, as one frame."""
-    source = str(data_params["source"])
-    if source == "breast_cancer":
+    if data.source == "breast_cancer":
         from sklearn.datasets import load_breast_cancer
 
         return load_breast_cancer(as_frame=True).frame
-    return pd.read_csv(source)
+    return pd.read_csv(data.source)
 
 
-def dataset_name(data_params: dict[str, Any]) -> str:
-    source = str(data_params["source"])
-    return source if source in BUILTIN else Path(source).name
+def dataset_name(data: Data) -> str:
+    return data.source if data.source in BUILTIN else Path(data.source).name
 
 
 def load_prepared() -> tuple[pd.DataFrame, pd.DataFrame]:

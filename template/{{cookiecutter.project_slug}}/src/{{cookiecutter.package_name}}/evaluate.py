@@ -21,9 +21,6 @@ from {{ cookiecutter.package_name }}.platform import connect, tracking_server_gu
 from {{ cookiecutter.package_name }}.records import METRICS_FILE, MODEL_CARD_FILE, RUN_FILE
 from {{ cookiecutter.package_name }}.steps import run_step
 
-SCORERS = {"roc_auc": "roc_auc", "f1": "f1", "accuracy": "accuracy",
-           "precision": "precision", "recall": "recall"}
-
 
 def compute_metrics(model: Pipeline, features: pd.DataFrame, target: pd.Series) -> dict[str, float]:
     predicted = model.predict(features)
@@ -39,8 +36,11 @@ def compute_metrics(model: Pipeline, features: pd.DataFrame, target: pd.Series) 
 
 def feature_importance(model: Pipeline, features: pd.DataFrame, target: pd.Series,
                        metric: str, n_repeats: int) -> list[dict[str, Any]]:
-    """Permutation importance on the test set: how much the metric drops per shuffled feature."""
-    result = permutation_importance(model, features, target, scoring=SCORERS[metric],
+    """Permutation importance on the test set: how much the metric drops per shuffled feature.
+
+    The metric names params.yaml accepts (params.Promotion) are scikit-learn scorer names.
+    """
+    result = permutation_importance(model, features, target, scoring=metric,
                                     n_repeats=n_repeats, random_state=0)
     ranked = sorted(zip(features.columns, result.importances_mean, result.importances_std,
                         strict=True), key=lambda item: -item[1])
@@ -55,12 +55,12 @@ def evaluate() -> None:
     contract = load_contract()
     _, test = load_prepared()
     features, target = split_features(test, contract["target"])
-    metric = params["promotion"]["primary_metric"]
+    metric = params.promotion.primary_metric
     with tracking_server_guard(outputs):
         model = mlflow.sklearn.load_model(run["model_uri"])
         metrics = compute_metrics(model, features, target)
         importance = feature_importance(model, features, target, metric,
-                                        int(params["explain"]["n_repeats"]))
+                                        params.explain.n_repeats)
         tags = mlflow.get_run(run["run_id"]).data.tags
         card = render_model_card(params, run, tags, metrics, importance, rows_test=len(test))
         with mlflow.start_run(run_id=run["run_id"]):

@@ -9,6 +9,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from {{ cookiecutter.package_name }}.params import Train
+
 
 def feature_columns(contract: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Numeric and categorical feature names, the target left out."""
@@ -18,12 +20,11 @@ def feature_columns(contract: dict[str, Any]) -> tuple[list[str], list[str]]:
     return numeric, categorical
 
 
-def build_model(contract: dict[str, Any], train_params: dict[str, Any]) -> Pipeline:
+def build_model(contract: dict[str, Any], train: Train) -> Pipeline:
     numeric, categorical = feature_columns(contract)
     preprocess = ColumnTransformer([
         ("numeric", StandardScaler(), numeric),
         ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
     ])
-    classifier = LogisticRegression(C=float(train_params["C"]),
-                                    max_iter=int(train_params["max_iter"]))
+    classifier = LogisticRegression(C=train.C, max_iter=train.max_iter)
     return Pipeline([("features", preprocess), ("classifier", classifier)])

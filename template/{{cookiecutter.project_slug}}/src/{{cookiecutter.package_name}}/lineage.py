@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import yaml
 from mlops_platform import contract as ml_contract
 
 from {{ cookiecutter.package_name }}.data import PREPARED_DIR, dataset_name
-from {{ cookiecutter.package_name }}.params import params_hash
+from {{ cookiecutter.package_name }}.params import Params, params_hash
 
 LOCK_FILE = Path("dvc.lock")
 
@@ -31,12 +30,12 @@ def data_hash(lock_file: Path = LOCK_FILE) -> str:
     raise KeyError(f"{lock_file} has no output {PREPARED_DIR} of the prepare stage")
 
 
-def lineage_tags(params: dict[str, Any], validation_status: str) -> dict[str, str]:
+def lineage_tags(params: Params, validation_status: str) -> dict[str, str]:
     return {
         ml_contract.TAG_GIT_COMMIT: git_commit(),
         ml_contract.TAG_DATA_HASH: data_hash(),
-        ml_contract.TAG_DATASET: dataset_name(params["data"]),
+        ml_contract.TAG_DATASET: dataset_name(params.data),
         ml_contract.TAG_PARAMS_HASH: params_hash(params),
         ml_contract.TAG_DATA_VALIDATION: validation_status,
-        ml_contract.TAG_MATURITY_LEVEL: str(params["project"]["maturity_level"]),
+        ml_contract.TAG_MATURITY_LEVEL: str(params.project.maturity_level),
     }

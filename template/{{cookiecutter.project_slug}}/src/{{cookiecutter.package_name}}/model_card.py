@@ -8,6 +8,8 @@ from typing import Any
 
 from mlops_platform import contract as ml_contract
 
+from {{ cookiecutter.package_name }}.params import Params
+
 PYPROJECT_FILE = Path("pyproject.toml")
 TOP_FEATURES = 10
 
@@ -16,22 +18,22 @@ def project_metadata() -> dict[str, Any]:
     return tomllib.loads(PYPROJECT_FILE.read_text())["project"]
 
 
-def render_model_card(params: dict[str, Any], run: dict[str, Any], tags: dict[str, str],
+def render_model_card(params: Params, run: dict[str, Any], tags: dict[str, str],
                       metrics: dict[str, float], importance: list[dict[str, Any]],
                       rows_test: int) -> str:
-    promotion = params["promotion"]
-    metric = promotion["primary_metric"]
+    promotion = params.promotion
+    metric = promotion.primary_metric
     project = project_metadata()
     return "\n".join([
-        f"# Model card: {params['model']['name']}",
+        f"# Model card: {params.model.name}",
         "",
         "## Model details",
         "",
-        f"- Project: {project['name']}, maturity level {params['project']['maturity_level']}",
+        f"- Project: {project['name']}, maturity level {params.project.maturity_level}",
         f"- Owner: {', '.join(author['name'] for author in project.get('authors', []))}",
         "- Model: scikit-learn pipeline (standard scaling, one-hot encoding, logistic regression)",
         f"- Training run: `{run['run_id']}` on {run['tracking_uri']}",
-        f"- Parameters: {_inline(params['train'])}",
+        f"- Parameters: {_inline(params.train.model_dump())}",
         f"- Parameters hash: `{tags.get(ml_contract.TAG_PARAMS_HASH, '?')}`",
         f"- Code version: git commit `{tags.get(ml_contract.TAG_GIT_COMMIT, '?')}`",
         "",
@@ -45,7 +47,7 @@ def render_model_card(params: dict[str, Any], run: dict[str, Any], tags: dict[st
         f"- Data set: {tags.get(ml_contract.TAG_DATASET, '?')}",
         f"- Data version (DVC md5 of data/prepared): `{tags.get(ml_contract.TAG_DATA_HASH, '?')}`",
         f"- Data contract: {tags.get(ml_contract.TAG_DATA_VALIDATION, '?')}",
-        f"- Sample fraction: {params['data']['sample_fraction']}; test rows: {rows_test}",
+        f"- Sample fraction: {params.data.sample_fraction}; test rows: {rows_test}",
         "",
         "## Metrics (test set)",
         "",
@@ -53,12 +55,12 @@ def render_model_card(params: dict[str, Any], run: dict[str, Any], tags: dict[st
         "|---|---|",
         *[f"| {name} | {value:.4f} |" for name, value in metrics.items()],
         "",
-        f"Promotion gate: {metric} must reach {promotion['threshold']} and beat the champion.",
+        f"Promotion gate: {metric} must reach {promotion.threshold} and beat the champion.",
         "",
         "## Explainability",
         "",
         f"Permutation importance (scikit-learn) on the test set: the mean drop of {metric} "
-        f"when one feature is shuffled, over {params['explain']['n_repeats']} repeats. "
+        f"when one feature is shuffled, over {params.explain.n_repeats} repeats. "
         f"The {TOP_FEATURES} most important features:",
         "",
         "| feature | importance | std |",

@@ -5,17 +5,14 @@ from __future__ import annotations
 import pandas as pd
 
 from {{ cookiecutter.package_name }}.data import PREPARED_DIR, TEST_FILE, TRAIN_FILE, load_dataset
-from {{ cookiecutter.package_name }}.params import load_params
+from {{ cookiecutter.package_name }}.params import Data, load_params
 from {{ cookiecutter.package_name }}.steps import run_step
 
 
-def split(frame: pd.DataFrame, data_params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    seed = int(data_params["seed"])
-    fraction = float(data_params["sample_fraction"])
-    if fraction < 1.0:
-        frame = frame.sample(frac=fraction, random_state=seed)
-    target = data_params["target"]
-    test_size = float(data_params["test_size"])
+def split(frame: pd.DataFrame, data: Data) -> tuple[pd.DataFrame, pd.DataFrame]:
+    seed, target, test_size = data.seed, data.target, data.test_size
+    if data.sample_fraction < 1.0:
+        frame = frame.sample(frac=data.sample_fraction, random_state=seed)
     # Stratified by the target when it is there; a broken target is the validate stage's
     # to report. Plain pandas: importing scikit-learn would double this stage's time.
     if target in frame and frame[target].notna().all():
@@ -26,8 +23,8 @@ def split(frame: pd.DataFrame, data_params: dict) -> tuple[pd.DataFrame, pd.Data
 
 
 def prepare() -> None:
-    data_params = load_params()["data"]
-    train, test = split(load_dataset(data_params), data_params)
+    data = load_params().data
+    train, test = split(load_dataset(data), data)
     PREPARED_DIR.mkdir(parents=True, exist_ok=True)
     train.to_csv(TRAIN_FILE, index=False)
     test.to_csv(TEST_FILE, index=False)

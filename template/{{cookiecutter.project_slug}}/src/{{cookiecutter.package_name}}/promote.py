@@ -15,6 +15,7 @@ from mlops_platform.governance.errors import USER_ERRORS
 from mlops_platform.governance.promotion_gate import promote_project
 
 from {{ cookiecutter.package_name }}.records import PROMOTION_FILE
+from {{ cookiecutter.package_name }}.steps import run_step
 
 
 def promote() -> int:
@@ -35,7 +36,7 @@ def promote() -> int:
 
 
 def main() -> int:
-    return promote()
+    return run_step("promote", promote)
 
 
 if __name__ == "__main__":

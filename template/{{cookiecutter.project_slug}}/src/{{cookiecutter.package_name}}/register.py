@@ -31,7 +31,7 @@ def version_tags(run_tags: dict[str, str], run_id: str) -> dict[str, str]:
 
 
 def register() -> None:
-    name = load_params()["model"]["name"]
+    name = load_params().model.name
     run = json.loads(RUN_FILE.read_text())
     outputs = connect()
     client = MlflowClient()

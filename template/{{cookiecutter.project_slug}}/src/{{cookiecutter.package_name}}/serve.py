@@ -6,8 +6,8 @@ come from the pinned platform package.
 
 from __future__ import annotations
 
-from mlops_platform.serving import main as serve_cli
 from mlops_platform import contract as ml_contract
+from mlops_platform.serving import main as serve_cli
 
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.platform import connect
@@ -18,7 +18,7 @@ MONITORING_DIR = "monitoring"
 
 def serve() -> None:
     connect()  # MLFLOW_TRACKING_URI for the server; stops here when the platform is down
-    name = load_params()["model"]["name"]
+    name = load_params().model.name
     code = serve_cli(["--model-uri", f"models:/{name}@{ml_contract.ALIAS_CHAMPION}",
                       "--log-dir", MONITORING_DIR])
     if code:

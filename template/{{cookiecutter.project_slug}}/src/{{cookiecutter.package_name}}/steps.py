@@ -1,4 +1,5 @@
-"""Runs one pipeline step: known failures become one line on stderr and exit code 1."""
+"""Runs one pipeline step: params.yaml is checked first; known failures become one line on
+stderr and an exit code (1 unless the step documents another)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,19 @@ import sys
 from collections.abc import Callable
 
 from mlops_platform.contract import PlatformOutputsError
+from mlops_platform.params import ParamsError
 
 from {{ cookiecutter.package_name }} import errors
+from {{ cookiecutter.package_name }}.params import load_params
 
-KNOWN_FAILURES = (errors.DataContractError, errors.TrackingServerUnreachableError,
+KNOWN_FAILURES = (ParamsError, errors.DataContractError, errors.TrackingServerUnreachableError,
                   PlatformOutputsError)
 
 
-def run_step(name: str, step: Callable[[], None]) -> int:
+def run_step(name: str, step: Callable[[], int | None], failure_code: int = 1) -> int:
     try:
-        step()
+        load_params()  # a bad params.yaml stops every step before it reads or writes anything
+        return step() or 0
     except KNOWN_FAILURES as err:
         print(f"error: {name} stopped: {err}", file=sys.stderr)
-        return 1
-    return 0
+        return failure_code

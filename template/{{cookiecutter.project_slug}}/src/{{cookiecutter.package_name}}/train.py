@@ -19,7 +19,7 @@ from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.data import load_prepared, split_features
 from {{ cookiecutter.package_name }}.features import build_model
 from {{ cookiecutter.package_name }}.lineage import lineage_tags
-from {{ cookiecutter.package_name }}.params import load_params
+from {{ cookiecutter.package_name }}.params import Train, load_params
 from {{ cookiecutter.package_name }}.platform import connect, tracking_server_guard
 from {{ cookiecutter.package_name }}.records import RUN_FILE, VALIDATION_FILE
 from {{ cookiecutter.package_name }}.steps import run_step
@@ -28,8 +28,7 @@ EXPERIMENT = "{{ cookiecutter.project_slug }}"
 MODEL_ARTIFACT = "model"
 
 
-def fit(train: pandas.DataFrame, contract: dict[str, Any],
-        train_params: dict[str, Any]) -> Pipeline:
+def fit(train: pandas.DataFrame, contract: dict[str, Any], train_params: Train) -> Pipeline:
     features, target = split_features(train, contract["target"])
     return build_model(contract, train_params).fit(features, target)
 
@@ -46,13 +45,14 @@ def train() -> None:
     outputs = connect()
     contract = load_contract()
     train_frame, _ = load_prepared()
-    model = fit(train_frame, contract, params["train"])
+    model = fit(train_frame, contract, params.train)
     features, _ = split_features(train_frame, contract["target"])
     with tracking_server_guard(outputs):
         mlflow.set_experiment(EXPERIMENT)
         with mlflow.start_run(tags=lineage_tags(params, validation)) as run:
-            mlflow.log_params({f"train.{key}": value for key, value in params["train"].items()})
-            mlflow.log_params({"data.sample_fraction": params["data"]["sample_fraction"],
+            mlflow.log_params({f"train.{key}": value
+                               for key, value in params.train.model_dump().items()})
+            mlflow.log_params({"data.sample_fraction": params.data.sample_fraction,
                                "data.rows_train": len(train_frame)})
             info = mlflow.sklearn.log_model(
                 model, name=MODEL_ARTIFACT,

@@ -1,0 +1,127 @@
+"""A project as a new user gets it: baked by a cookiecutter that has nothing of ours beside it,
+then built and run in its own environment by its own Makefile, outside this repository.
+
+The project is named "Pipelines", so its package is `pipelines`: the name of a folder of this
+repository that must not shadow, or be shadowed by, anything the platform installs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.template.baking import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+COOKIECUTTER_VERSION = "2.7.1"
+PROJECT_NAME = "Pipelines"
+PACKAGE = "pipelines"
+
+
+@dataclass(frozen=True)
+class Standalone:
+    project: Path
+    env: dict[str, str]
+
+    def run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(command, cwd=self.project, env=self.env, capture_output=True,
+                                text=True, timeout=900)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(command)} failed (exit {result.returncode}):\n"
+                                 f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+        return result
+
+
+def user_environment() -> dict[str, str]:
+    """A shell with Python, git and make on PATH and nothing of this repository's set-up
+    (no virtual environment, no PYTHONPATH); the user's pip settings and cache stay."""
+    python_dir = Path(shutil.which(f"python{sys.version_info.major}.{sys.version_info.minor}")
+                      or sys.executable).parent
+    keep = {name: value for name, value in os.environ.items()
+            if name.startswith(("PIP_", "PYENV", "SSL_", "REQUESTS_CA")) or name in ("HOME", "LANG")}
+    return {**keep, "PATH": f"{python_dir}:/usr/local/bin:/usr/bin:/bin"}
+
+
+def plain_cookiecutter(root: Path, env: dict[str, str]) -> Path:
+    venv = root / "cookiecutter-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=env)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                    f"cookiecutter=={COOKIECUTTER_VERSION}"], check=True, env=env, timeout=600)
+    return venv / "bin" / "cookiecutter"
+
+
+@pytest.fixture(scope="module")
+def standalone(tmp_path_factory: pytest.TempPathFactory,
+               shared_platform_outputs_file: Path) -> Standalone:
+    root = tmp_path_factory.mktemp("standalone")
+    env = user_environment()
+    cookiecutter = plain_cookiecutter(root, env)
+    baked = subprocess.run(
+        [str(cookiecutter), "--no-input", "--output-dir", str(root / "projects"), str(REPO_ROOT),
+         f"project_name={PROJECT_NAME}", f"platform_outputs={shared_platform_outputs_file}"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert baked.returncode == 0, baked.stdout + baked.stderr
+    project = root / "projects" / PROJECT_NAME.lower()
+    assert f"cd {project}" in baked.stdout
+    assert "make venv" in baked.stdout
+    return Standalone(project, env)
+
+
+@pytest.fixture(scope="module")
+def built(standalone: Standalone) -> Standalone:
+    standalone.run("make", "venv")
+    return standalone
+
+
+def test_the_bake_needs_no_dvc_and_leaves_set_up_to_the_first_make(
+        standalone: Standalone) -> None:
+    assert not (standalone.project / ".dvc").exists()
+    assert (standalone.project / "requirements.lock").is_file()
+
+
+def test_make_venv_builds_the_project_environment_and_its_repository(built: Standalone) -> None:
+    log = built.run("git", "log", "--format=%s").stdout.splitlines()
+    assert log == ["Scaffold the project from the MLOps platform template"]
+    assert (built.project / ".dvc" / "config").is_file()
+    assert built.run("git", "status", "--porcelain").stdout == ""
+
+
+@pytest.mark.parametrize("module", ["infra", "policies"])
+def test_the_platform_installs_no_top_level_folders_of_its_repository(
+        built: Standalone, module: str) -> None:
+    result = built.run(".venv/bin/python", "-c", f"import {module}", check=False)
+    assert result.returncode != 0
+    assert f"No module named '{module}'" in result.stderr
+
+
+def test_the_project_package_named_pipelines_is_the_project_own(built: Standalone) -> None:
+    found = built.run(".venv/bin/python", "-c", "import pipelines; print(pipelines.__file__)")
+    assert Path(found.stdout.strip()) == built.project / "src" / PACKAGE / "__init__.py"
+
+
+def test_make_test_pipeline_and_check_pass_in_the_project_environment(built: Standalone) -> None:
+    assert "passed" in built.run("make", "test").stdout
+    built.run("make", "pipeline")
+    assert (built.project / "reports" / "registration.json").is_file()
+    check = built.run("make", "check")
+    assert "level" in check.stdout.lower()
+
+
+def test_a_failed_make_venv_leaves_no_environment(standalone: Standalone,
+                                                  tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(standalone.project, broken, ignore=shutil.ignore_patterns(".venv*"))
+    lock = broken / "requirements.lock"
+    lock.write_text("no-such-package-anywhere==0.0.1 --hash=sha256:" + "0" * 64 + "\n")
+    result = subprocess.run(["make", "venv"], cwd=broken, env=standalone.env,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode != 0
+    assert "make venv failed" in result.stderr
+    assert not (broken / ".venv").exists()
