@@ -7,7 +7,9 @@ from pathlib import Path
 # Cookiecutter runs this file from a temporary copy, in cookiecutter's own environment
 # (nothing of ours installed): import the scaffold from the checkout being rendered. It
 # needs only the standard library and PyYAML, which cookiecutter itself depends on.
-PLATFORM_SOURCE = Path(r"""{{ cookiecutter._repo_dir }}""").parent / "src"
+# `cruft update` (make update) renders without `_repo_dir`: its `_template` is the checkout.
+REPO_DIR = r"""{{ cookiecutter._repo_dir | default(cookiecutter._template ~ '/template') }}"""
+PLATFORM_SOURCE = Path(REPO_DIR).parent / "src"
 sys.path.insert(0, str(PLATFORM_SOURCE))
 
 from mlops_platform.scaffold.hooks import run_post_generation  # noqa: E402

@@ -45,7 +45,8 @@ def user_environment() -> dict[str, str]:
     python_dir = Path(shutil.which(f"python{sys.version_info.major}.{sys.version_info.minor}")
                       or sys.executable).parent
     keep = {name: value for name, value in os.environ.items()
-            if name.startswith(("PIP_", "PYENV", "SSL_", "REQUESTS_CA")) or name in ("HOME", "LANG")}
+            if name.startswith(("PIP_", "PYENV", "SSL_", "REQUESTS_CA"))
+            or name in ("HOME", "LANG")}
     return {**keep, "PATH": f"{python_dir}:/usr/local/bin:/usr/bin:/bin"}
 
 

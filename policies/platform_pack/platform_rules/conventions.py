@@ -1,7 +1,8 @@
-"""Names the platform's objects carry and the pack reads: the contract with `infra/`.
+"""Names the platform's objects carry and the pack reads.
 
-The serving component writes these; the policies read them. The pack is
-published on its own, so it cannot import `infra`; `infra` imports these instead.
+The serving component writes these (from `mlops_platform.contract`); the policies read
+them. The pack is published on its own and imports nothing of ours, so it keeps this
+copy; tests/test_layout.py keeps the two equal.
 """
 
 from __future__ import annotations

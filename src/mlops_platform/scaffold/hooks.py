@@ -18,6 +18,7 @@ from mlops_platform.scaffold.options import (
 )
 from mlops_platform.scaffold.platform_outputs import OUTPUTS_FILE, platform_outputs_for
 from mlops_platform.scaffold.repository import add_raw_data
+from mlops_platform.scaffold.template_record import with_repo_dir, write_template_record
 
 
 def run_pre_generation(context: Mapping[str, Any]) -> int:
@@ -34,7 +35,7 @@ def run_pre_generation(context: Mapping[str, Any]) -> int:
 
 def run_post_generation(context: Mapping[str, Any], project_dir: Path) -> int:
     """Write the project's files; git, DVC and the first commit come with its first `make`."""
-    finish_project(context, project_dir)
+    finish_project(with_repo_dir(context), project_dir)
     print_next_steps(project_dir)
     return 0
 
@@ -49,6 +50,7 @@ def finish_project(context: Mapping[str, Any], project_dir: Path) -> None:
         add_raw_data(project_dir, csv_path)
     copy_locks(checkout, project_dir)
     write_platform_requirement(project_dir, str(context["platform_package"]), checkout)
+    write_template_record(project_dir, checkout, context)
 
 
 def platform_checkout(context: Mapping[str, Any]) -> Path:

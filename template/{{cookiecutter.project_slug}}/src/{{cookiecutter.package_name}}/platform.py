@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mlops_platform.contract import PlatformOutputs, read_outputs
-# CLIENT_ENVIRONMENT: fail in seconds, not after MLflow's default minutes of retries.
 from mlops_platform.governance.tracking import CLIENT_ENVIRONMENT, unreachable_problem
 
 from {{ cookiecutter.package_name }}.errors import TrackingServerUnreachableError
@@ -26,7 +25,7 @@ def connect() -> PlatformOutputs:
 
     source = outputs_file()
     outputs = read_outputs(source)
-    for name, value in CLIENT_ENVIRONMENT.items():
+    for name, value in CLIENT_ENVIRONMENT.items():  # fail in seconds, not after minutes
         os.environ.setdefault(name, value)
     os.environ["MLFLOW_TRACKING_URI"] = outputs.tracking_uri
     mlflow.set_tracking_uri(outputs.tracking_uri)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from {{ cookiecutter.package_name }} import errors
 from {{ cookiecutter.package_name }}.data import PREPARED_DIR, TEST_FILE, TRAIN_FILE, load_dataset
 from {{ cookiecutter.package_name }}.params import Data, load_params
 from {{ cookiecutter.package_name }}.steps import run_step
@@ -22,9 +23,16 @@ def split(frame: pd.DataFrame, data: Data) -> tuple[pd.DataFrame, pd.DataFrame]:
     return frame.drop(index=test.index), test
 
 
+def read_dataset(data: Data) -> pd.DataFrame:
+    try:
+        return load_dataset(data)
+    except pd.errors.EmptyDataError as err:
+        raise errors.DataContractError(f"{data.source} holds no data ({err})") from err
+
+
 def prepare() -> None:
     data = load_params().data
-    train, test = split(load_dataset(data), data)
+    train, test = split(read_dataset(data), data)
     PREPARED_DIR.mkdir(parents=True, exist_ok=True)
     train.to_csv(TRAIN_FILE, index=False)
     test.to_csv(TEST_FILE, index=False)

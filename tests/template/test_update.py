@@ -1,0 +1,105 @@
+"""`make update`: a project baked from one template commit takes in a later one, uncommitted."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cookiecutter.main import cookiecutter
+
+from mlops_platform.scaffold.repository import initialise_project
+from mlops_platform.scaffold.template_record import RECORD_FILE
+from tests.template.baking import DEFAULT_PACKAGE, REPO_ROOT, make
+
+pytestmark = pytest.mark.slow
+
+IDENTITY = ("-c", "user.name=Template Test", "-c", "user.email=template-test@localhost")
+TEMPLATE_CHANGE = "A line the template added after the project was baked."
+PROJECT_CHANGE = "# A line the project's team wrote after the bake.\n"
+
+
+@dataclass(frozen=True)
+class Updatable:
+    platform: Path
+    project: Path
+    baked_commit: str
+    new_commit: str
+
+
+def git(directory: Path, *args: str) -> str:
+    return subprocess.run(["git", *IDENTITY, *args], cwd=directory, capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+def platform_clone(target: Path) -> Path:
+    """A git copy of this checkout, uncommitted work included, as one commit."""
+    git(REPO_ROOT, "clone", "--quiet", str(REPO_ROOT), str(target))
+    listing = git(REPO_ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    for relative in filter(None, listing.split("\0")):
+        source, copy = REPO_ROOT / relative, target / relative
+        if source.is_file():
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, copy)
+        elif copy.is_file():
+            copy.unlink()
+    git(target, "add", "--all")
+    git(target, "commit", "--quiet", "--allow-empty", "-m", "The working tree under test")
+    return target
+
+
+@pytest.fixture(scope="module")
+def updatable(tmp_path_factory: pytest.TempPathFactory) -> Updatable:
+    root = tmp_path_factory.mktemp("update")
+    platform = platform_clone(root / "platform")
+    project = Path(cookiecutter(str(platform), no_input=True, output_dir=str(root / "out")))
+    initialise_project(project)
+    features = project / "src" / DEFAULT_PACKAGE / "features.py"
+    features.write_text(features.read_text() + PROJECT_CHANGE)
+    git(project, "commit", "--quiet", "--all", "-m", "The project's own change")
+    readme = platform / "template" / "{{cookiecutter.project_slug}}" / "README.md"
+    readme.write_text(readme.read_text() + f"\n{TEMPLATE_CHANGE}\n")
+    git(platform, "commit", "--quiet", "--all", "-m", "A newer template version")
+    return Updatable(platform, project, git(platform, "rev-parse", "HEAD~1"),
+                     git(platform, "rev-parse", "HEAD"))
+
+
+def recorded_commit(project: Path) -> str:
+    return json.loads((project / RECORD_FILE).read_text())["commit"]
+
+
+def test_the_bake_records_the_template_commit_and_answers(updatable: Updatable) -> None:
+    record = json.loads(git(updatable.project, "show", f"HEAD:{RECORD_FILE}"))
+    assert record["template"] == str(updatable.platform.resolve())
+    assert record["commit"] == updatable.baked_commit
+    assert record["directory"] == "template"
+    assert record["context"]["cookiecutter"]["package_name"] == DEFAULT_PACKAGE
+    assert not [key for key in record["context"]["cookiecutter"] if key.startswith("_")]
+
+
+def test_update_refuses_a_dirty_working_tree(updatable: Updatable) -> None:
+    readme = updatable.project / "README.md"
+    original = readme.read_text()
+    readme.write_text(original + "Uncommitted work.\n")
+    try:
+        result = make(updatable.project, "update", check=False)
+    finally:
+        readme.write_text(original)
+    assert result.returncode != 0
+    assert "clean" in result.stdout + result.stderr
+    assert recorded_commit(updatable.project) == updatable.baked_commit
+
+
+def test_update_brings_the_new_template_in_uncommitted(updatable: Updatable) -> None:
+    head_before = git(updatable.project, "rev-parse", "HEAD")
+    make(updatable.project, "update")
+    project = updatable.project
+    assert TEMPLATE_CHANGE in (project / "README.md").read_text()
+    assert PROJECT_CHANGE in (project / "src" / DEFAULT_PACKAGE / "features.py").read_text()
+    assert recorded_commit(project) == updatable.new_commit
+    assert git(project, "rev-parse", "HEAD") == head_before
+    assert set(git(project, "diff", "HEAD", "--name-only").splitlines()) == {
+        "README.md", RECORD_FILE}
