@@ -7,9 +7,22 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 STACKS := dev staging prod
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+
+# Container images (podman). This host needs runc, cgroupfs and modest ulimits: see the conf.
+PODMAN ?= podman
+export CONTAINERS_CONF ?= $(CURDIR)/infra/images/containers.conf
+LOCAL_BASE_IMAGE := localhost/mlops-platform/base:bookworm
+# The release workflow passes an official python:3.11-slim by digest instead.
+BASE_IMAGE ?= $(LOCAL_BASE_IMAGE)
+# Builds reach PyPI and Debian through the host's network and its CA bundle.
+IMAGE_BUILD_FLAGS ?= --network host \
+    -v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro
+# Folders of infra/images/; standins/<name> builds mlops-platform/standin-<name>.
+IMAGE_DIRS := mlflow-server serving tools standins/postgres standins/object-store
 
 .PHONY: help venv test lint demo lock platform-up platform-down platform-status \
-        manifests bench clean
+        manifests base-image images pods bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -61,6 +74,26 @@ platform-status: $(STAMP)  ## is the embedded local platform up, and where
 
 manifests: $(STAMP)  ## render every stack's Kubernetes objects to build/manifests/<stack>/
 	$(PY) -m infra.manifests $(STACKS)
+
+base-image:  ## build the local base image (debootstrap bookworm + Python 3.11; needs root)
+	PODMAN=$(PODMAN) infra/images/base/build.sh $(LOCAL_BASE_IMAGE)
+
+# setuptools keeps its staging copy in build/lib: a module deleted from src/ would stay in it.
+build/wheels/mlops_platform-$(VERSION)-py3-none-any.whl: $(STAMP) pyproject.toml $(shell find src -name '*.py' -o -name '*.yaml')
+	rm -rf build/lib build/wheels/mlops_platform-*.whl
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir build/wheels .
+
+images: $(if $(filter $(LOCAL_BASE_IMAGE),$(BASE_IMAGE)),base-image) build/wheels/mlops_platform-$(VERSION)-py3-none-any.whl  ## build every container image, tagged mlops-platform/<name>:<version>
+	for dir in $(IMAGE_DIRS); do \
+	    name="$${dir/standins\//standin-}"; \
+	    $(PODMAN) build $(IMAGE_BUILD_FLAGS) --build-arg BASE_IMAGE=$(BASE_IMAGE) \
+	        --build-arg VERSION=$(VERSION) --build-context requirements=requirements \
+	        --build-context wheels=build/wheels -t mlops-platform/$$name:$(VERSION) \
+	        -t localhost/mlops-platform/$$name:$(VERSION) infra/images/$$dir || exit 1; \
+	done
+
+pods: $(STAMP) images  ## run the dev stack's rendered pods as containers (podman), smoke-test, stop (ARGS=--keep)
+	$(PY) -m infra.pods --stack dev $(ARGS)
 
 bench: $(STAMP)  ## run the benchmarks (BENCH="serving drift" for some) and print their tables
 	$(PY) -m bench $(BENCH)

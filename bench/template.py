@@ -53,7 +53,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-template-") as tmp:
         base = Path(tmp)
         state_dir = base / "platform"
-        local_platform.up(local_platform.LocalPlatformSettings(state_dir=state_dir))
+        local_platform.up(local_platform.LocalPlatformSettings(state_dir=state_dir, port=0))
         try:
             outputs_file = state_dir / "outputs.json"
             bakes = timed_bakes(base, outputs_file)

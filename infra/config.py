@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from pydantic.fields import FieldInfo
 
 from infra.images import ImageRef, parse_image, validate_registry
+from mlops_platform import __version__
 from mlops_platform.deploy.manifest import ServedModel, duplicate_object_names
 from mlops_platform.kubernetes.kube_types import (
     CronSchedule,
@@ -26,6 +27,7 @@ from mlops_platform.kubernetes.kube_types import (
 )
 
 PROJECT = "mlops-platform"
+SEAWEEDFS_VERSION = "4.22"
 STACKS = ("dev", "staging", "prod")
 
 
@@ -59,6 +61,10 @@ class PlatformConfig(BaseModel):
         "source allowed in from outside the platform.")
     ingress_class: str = Field(default="nginx", description="IngressClass of the tracking "
                                "server's Ingress.")
+    ingress_max_body_size: str = Field(
+        default="5g", pattern=r"^(0|[1-9][0-9]*[kmg]?)$", description="Largest request body "
+        "the Ingress passes to the tracking server (artifact uploads; nginx size, `0` for no "
+        "limit).")
     tracking_host: DnsName | None = Field(
         default=None, description="Public host name of the tracking server; no Ingress when unset.")
     tls: bool = Field(default=True, description="Serve the Ingress over TLS (certificate in "
@@ -69,22 +75,22 @@ class PlatformConfig(BaseModel):
     storage_class: str | None = Field(
         default=None, description="StorageClass of the volumes (cluster default when unset).")
     image_registry: str = Field(
-        default="", description="Registry or mirror prefix put before every image "
-        "(e.g. `registry.example.com/mirror`); empty pulls from Docker Hub.")
+        default="", description="Registry or mirror prefix put before every image reference "
+        "that names no registry host of its own (e.g. `registry.example.com/mirror`); empty "
+        "pulls those from Docker Hub (or from the node's own store, see `make images`).")
     require_image_digests: bool = Field(
         default=False, description="Refuse images not pinned by `@sha256:` digest.")
-    tracking_image: str = Field(default="mlflow/mlflow:v3.17.2-full",
-                                description="MLflow server image (needs psycopg2 and boto3).")
+    tracking_image: str = Field(default=f"mlops-platform/mlflow-server:{__version__}",
+                                description="MLflow server image (`make images`).")
     database_image: str = Field(default="postgres:16.4-alpine", description="PostgreSQL image.")
-    object_store_image: str = Field(default="minio/minio:RELEASE.2024-10-13T13-34-11Z",
-                                    description="MinIO server image.")
-    object_store_client_image: str = Field(
-        default="minio/mc:RELEASE.2024-10-08T09-37-26Z",
-        description="MinIO client image of the bucket and backup jobs.")
-    serving_image: str = Field(default="seldonio/mlserver:1.6.1-mlflow",
-                               description="MLServer image with its MLflow runtime.")
-    tools_image: str = Field(default="mlops-platform/tools:0.1.0",
-                             description="This repository's tools image (runs `mlops-drift`).")
+    object_store_image: str = Field(default=f"chrislusf/seaweedfs:{SEAWEEDFS_VERSION}",
+                                    description="SeaweedFS image of the in-cluster S3 store.")
+    serving_image: str = Field(default=f"mlops-platform/serving:{__version__}",
+                               description="MLServer image with its MLflow runtime "
+                               "(`make images`).")
+    tools_image: str = Field(default=f"mlops-platform/tools:{__version__}",
+                             description="This repository's tools image (drift checks, bucket, "
+                             "backup and registry-user jobs; `make images`).")
     tracking_replicas: int = Field(default=1, ge=1, le=20, description="Tracking server "
                                    "replicas; above 1 adds an HPA and a PodDisruptionBudget.")
     tracking_max_replicas: int | None = Field(
@@ -109,15 +115,15 @@ class PlatformConfig(BaseModel):
         default="0 3 * * *", description="When the in-cluster database is dumped to the "
         "artifact store.")
     artifact_store_mode: Literal["in_cluster", "external"] = Field(
-        default="in_cluster", description="`in_cluster` MinIO StatefulSet or an `external` "
+        default="in_cluster", description="`in_cluster` SeaweedFS StatefulSet or an `external` "
         "S3 bucket.")
     artifact_bucket: DnsLabel = Field(default="mlflow", description="Bucket of artifacts, "
                                       "backups and drift reports.")
     artifact_storage: MemoryQuantity = Field(default="20Gi", description="Volume size of "
-                                             "the in-cluster MinIO.")
+                                             "the in-cluster SeaweedFS.")
     artifact_store_resources: Resources = Field(
         default=resources("250m", "512Mi", "1", "1Gi"),
-        description="Requests and limits of the MinIO container.")
+        description="Requests and limits of the SeaweedFS container.")
     s3_endpoint_url: str | None = Field(
         default=None, description="Endpoint of the external S3 API (unset for AWS S3).")
     s3_region: str = Field(default="us-east-1", description="Region of the external bucket.")
@@ -138,11 +144,15 @@ class PlatformConfig(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> PlatformConfig:
-        for key in IMAGE_KEYS:
-            ref = parse_image_setting(key, getattr(self, key))
-            if self.require_image_digests and not ref.digest:
-                raise ConfigError(key, getattr(self, key), "is not pinned by digest while "
-                                  "require_image_digests is true; append @sha256:<digest>")
+        refs = {key: parse_image_setting(key, getattr(self, key)) for key in IMAGE_KEYS}
+        unpinned = [key for key, ref in refs.items() if not ref.digest]
+        if self.require_image_digests and unpinned:
+            others = f" (nor are {', '.join(unpinned[1:])})" if unpinned[1:] else ""
+            raise ConfigError(unpinned[0], getattr(self, unpinned[0]), "is not pinned by "
+                              f"digest while require_image_digests is true{others}; append "
+                              "the digest your registry serves, from `crane digest "
+                              "<registry>/<image>:<tag>` or the image release workflow's "
+                              "pull request")
         validate_registry_setting(self.image_registry)
         if self.database_mode == "external" and self.database_url is None:
             raise ConfigError("database_url", None, "is required when database_mode is "
@@ -176,8 +186,8 @@ class PlatformConfig(BaseModel):
         return parse_image(getattr(self, key)).qualified(self.image_registry)
 
 
-IMAGE_KEYS = ("tracking_image", "database_image", "object_store_image",
-              "object_store_client_image", "serving_image", "tools_image")
+IMAGE_KEYS = ("tracking_image", "database_image", "object_store_image", "serving_image",
+              "tools_image")
 SECRET_KEYS = tuple(name for name, field in PlatformConfig.model_fields.items()
                     if "SecretStr" in str(field.annotation))
 

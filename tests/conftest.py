@@ -10,9 +10,14 @@ import mlflow
 import pytest
 
 from mlops_platform.contract import PlatformOutputs
+from tests.support.images import build_platform_images
 from tests.support.servers import running_local_platform
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Fixtures that start servers, bake projects or build images: a test that uses one is slow
+# (`make test-fast` leaves it out; `make test` runs everything).
+SLOW_FIXTURES = {"shared_platform", "shared_platform_outputs_file", "baked_projects", "recovery",
+                 "platform_images"}
 MLFLOW_CLIENT_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 
@@ -57,3 +62,15 @@ def shared_platform_outputs_file(
     shared_platform: PlatformOutputs, shared_platform_dir: Path
 ) -> Path:
     return shared_platform_dir / "state" / "outputs.json"
+
+
+@pytest.fixture(scope="session")
+def platform_images() -> str:
+    """The platform's own images and the stand-ins, built by `make images`; their tag."""
+    return build_platform_images()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

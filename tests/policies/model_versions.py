@@ -1,4 +1,10 @@
-"""Small real sklearn models logged to a real tracking server, registered as the gate sees them."""
+"""Small real sklearn models logged to a real tracking server, registered as the gate sees them.
+
+The gate recomputes a version's metric on the project's test split, so each helper model
+really scores what its run logs: the split (written into the project by write_project)
+holds one score column per hundredth of ROC AUC, and the model for an AUC of k/100 is a
+logistic regression that reads column k only.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +17,50 @@ from pathlib import Path
 import mlflow
 import mlflow.sklearn
 import numpy as np
+import pandas as pd
 import sklearn
 import yaml
 from mlflow import MlflowClient
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 
 from mlops_platform import contract as ml_contract
 from mlops_platform.contract import PlatformOutputs
 
-FEATURES = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 0.9], [0.9, 0.1]])
-LABELS = np.array([0, 1, 0, 1])
-MODEL = LogisticRegression().fit(FEATURES, LABELS)
+CLASS_SIZE = 10  # positives and negatives each: AUC steps of 1/100
+SCORE_COLUMNS = [f"s{k:03d}" for k in range(CLASS_SIZE * CLASS_SIZE + 1)]
+TEST_FILE = "data/prepared/test.csv"
+
+
+def score_column(concordant: int) -> list[float]:
+    """Negatives score 0..9; positives placed so that `concordant` of the 100 pairs rank right."""
+    whole, part = divmod(concordant, CLASS_SIZE)
+    positives = [10.0] * whole + ([part - 0.5] if part else [])
+    positives += [-1.0] * (CLASS_SIZE - len(positives))
+    return [float(n) for n in range(CLASS_SIZE)] + positives
+
+
+def test_split() -> pd.DataFrame:
+    frame = pd.DataFrame({column: score_column(k) for k, column in enumerate(SCORE_COLUMNS)})
+    frame["target"] = [0] * CLASS_SIZE + [1] * CLASS_SIZE
+    return frame
+
+
+def model_with_auc(roc_auc: float) -> LogisticRegression:
+    """A fitted-by-hand logistic regression whose ROC AUC on test_split() is `roc_auc`."""
+    model = LogisticRegression()
+    model.classes_ = np.array([0, 1])
+    model.coef_ = np.zeros((1, len(SCORE_COLUMNS)))
+    model.coef_[0, round(roc_auc * CLASS_SIZE * CLASS_SIZE)] = 1.0
+    model.intercept_ = np.zeros(1)
+    model.n_features_in_ = len(SCORE_COLUMNS)
+    model.feature_names_in_ = np.array(SCORE_COLUMNS, dtype=object)
+    return model
+
+
+def true_auc(model: LogisticRegression) -> float:
+    split = test_split()
+    return float(roc_auc_score(split["target"], model.predict_proba(split[SCORE_COLUMNS])[:, 1]))
 
 
 def lineage(validation: str = ml_contract.DATA_VALIDATION_PASSED) -> dict[str, str]:
@@ -53,14 +92,18 @@ def experiment(tracking_uri: str, model_name: str) -> str:
 
 
 def register_version(tracking_uri: str, model_name: str, roc_auc: float,
-                     tags: dict[str, str] | None = None, model_card: bool = True) -> str:
-    """Log a run (model, metric, card) and register it as the challenger; its version."""
+                     tags: dict[str, str] | None = None, model_card: bool = True,
+                     logged: float | None = None) -> str:
+    """Log a run (a model scoring `roc_auc`, the metric, the card) and register it as the
+    challenger; its version. `logged` logs another value than the model's true one."""
     tags = lineage() if tags is None else tags
+    model = model_with_auc(roc_auc)
+    assert abs(true_auc(model) - roc_auc) < 1e-9
     with tracking_to(tracking_uri), mlflow.start_run(
             experiment_id=experiment(tracking_uri, model_name), tags=tags) as run:
-        info = mlflow.sklearn.log_model(MODEL, name="model",
+        info = mlflow.sklearn.log_model(model, name="model",
                                         pip_requirements=[f"scikit-learn=={sklearn.__version__}"])
-        mlflow.log_metric("roc_auc", roc_auc)
+        mlflow.log_metric("roc_auc", roc_auc if logged is None else logged)
         if model_card:
             mlflow.log_text(f"# {model_name}\n", ml_contract.MODEL_CARD_ARTIFACT)
     with tracking_to(tracking_uri):
@@ -77,11 +120,15 @@ def fresh_model_name() -> str:
 
 def write_project(root: Path, outputs: PlatformOutputs, model_name: str, level: int = 1,
                   threshold: float = 0.9, tolerance: float = 0.01) -> Path:
-    """The files of a project the gate reads: params.yaml and platform_outputs.json."""
+    """The files of a project the gate reads: params.yaml, platform_outputs.json and the
+    test split."""
     root.mkdir(parents=True, exist_ok=True)
     params = {"project": {"maturity_level": level}, "model": {"name": model_name},
+              "data": {"target": "target"},
               "promotion": {"primary_metric": "roc_auc", "threshold": threshold,
                             "tolerance": tolerance, "higher_is_better": True}}
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     outputs.write(root / "platform_outputs.json")
+    (root / TEST_FILE).parent.mkdir(parents=True, exist_ok=True)
+    test_split().to_csv(root / TEST_FILE, index=False)
     return root

@@ -12,13 +12,18 @@ from pathlib import Path
 import yaml
 from cookiecutter.main import cookiecutter
 
+from mlops_platform.scaffold.repository import initialise_project
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def bake(output_dir: Path, level: int, provider: str) -> Path:
-    return Path(cookiecutter(str(REPO_ROOT), no_input=True, output_dir=str(output_dir),
-                             extra_context={"maturity_level": str(level),
-                                            "ci_provider": provider}))
+    """A baked project with the git and DVC set-up its first `make venv` does."""
+    project = Path(cookiecutter(str(REPO_ROOT), no_input=True, output_dir=str(output_dir),
+                                extra_context={"maturity_level": str(level),
+                                               "ci_provider": provider}))
+    initialise_project(project)
+    return project
 
 
 # (job, trigger, commands, prod environment?) per level; each level adds to the one below.

@@ -172,6 +172,8 @@ def project_on_platform(baked, shared_platform, tmp_path: Path, model_name: str)
     project = shutil.copytree(baked[(0, "github")], tmp_path / "project")
     write_project(tmp_path / "gate-files", shared_platform, model_name)
     shutil.copy(tmp_path / "gate-files" / "platform_outputs.json", project)
+    # The test split the gate scores the helper models on.
+    shutil.copytree(tmp_path / "gate-files" / "data", project / "data", dirs_exist_ok=True)
     params = (project / "params.yaml").read_text().replace(
         "name: breast_cancer_classifier", f"name: {model_name}")
     (project / "params.yaml").write_text(params)

@@ -170,7 +170,7 @@ def test_level_two_needs_a_recorded_approval(shared_platform, client, model_name
 
 def test_the_prod_platform_needs_an_approval_at_any_level(shared_platform, client, model_name,
                                                           tmp_path) -> None:
-    project = write_project(tmp_path, shared_platform.model_copy(update={"environment": "prod"}),
+    project = write_project(tmp_path, dataclasses.replace(shared_platform, environment="prod"),
                             model_name, level=0)
     register_version(shared_platform.tracking_uri, model_name, roc_auc=0.95)
 

@@ -11,6 +11,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 POD = "kubernetes:core/v1:Pod"
+REPLICATION_CONTROLLER = "kubernetes:core/v1:ReplicationController"
+POD_TEMPLATE = "kubernetes:core/v1:PodTemplate"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
 DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
@@ -24,11 +26,22 @@ PVC = "kubernetes:core/v1:PersistentVolumeClaim"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+
+# The version the constants above use per API group: other versions of a kind, and the
+# server-side-apply patches of it, are read as that one, so an object can't slip past a
+# rule by being declared through `apps/v1beta2` or `DeploymentPatch`.
+STABLE_VERSIONS = {"core": "v1", "apps": "v1", "batch": "v1", "networking.k8s.io": "v1",
+                   "policy": "v1", "autoscaling": "v2", "serving.kserve.io": "v1beta1"}
+MOVED_FROM_EXTENSIONS = {"Deployment": "apps", "DaemonSet": "apps", "ReplicaSet": "apps",
+                         "Ingress": "networking.k8s.io", "NetworkPolicy": "networking.k8s.io"}
 
 # Where each workload type keeps its pod spec.
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     POD: ("spec",),
+    POD_TEMPLATE: ("template", "spec"),
+    REPLICATION_CONTROLLER: ("spec", "template", "spec"),
     DEPLOYMENT: ("spec", "template", "spec"),
     STATEFUL_SET: ("spec", "template", "spec"),
     DAEMON_SET: ("spec", "template", "spec"),
@@ -37,7 +50,7 @@ POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     CRON_JOB: ("spec", "jobTemplate", "spec", "template", "spec"),
 }
 # Workloads that run until stopped (probes and replicas matter); Jobs run to completion.
-LONG_RUNNING = (DEPLOYMENT, STATEFUL_SET, DAEMON_SET, REPLICA_SET)
+LONG_RUNNING = (POD, DEPLOYMENT, STATEFUL_SET, DAEMON_SET, REPLICA_SET, REPLICATION_CONTROLLER)
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
 
@@ -65,6 +78,23 @@ def kind(resource_type: str) -> str:
     return resource_type.rsplit(":", 1)[-1]
 
 
+def canonical(resource_type: str) -> str:
+    """The type token of the pack's constants for any version or patch of a known kind."""
+    parts = resource_type.split(":")
+    if len(parts) != 3 or parts[0] != "kubernetes" or "/" not in parts[1]:
+        return resource_type
+    group = parts[1].rsplit("/", 1)[0]
+    name = parts[2].removesuffix("Patch")
+    if group == "extensions":
+        group = MOVED_FROM_EXTENSIONS.get(name, group)
+    version = STABLE_VERSIONS.get(group)
+    return f"kubernetes:{group}/{version}:{name}" if version else resource_type
+
+
+def is_a(resource_type: str, *types: str) -> bool:
+    return canonical(resource_type) in types
+
+
 def describe(resource_type: str, props: Mapping[str, Any], fallback_name: str = "") -> str:
     """How a message names the object: its kind and `namespace/name`."""
     name = dig(props, "metadata", "name") or fallback_name
@@ -74,7 +104,7 @@ def describe(resource_type: str, props: Mapping[str, Any], fallback_name: str = 
 
 
 def pod_spec(resource_type: str, props: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    path = POD_SPEC_PATHS.get(resource_type)
+    path = POD_SPEC_PATHS.get(canonical(resource_type))
     if path is None:
         return None
     spec = dig(props, *path)
@@ -107,12 +137,12 @@ def command_line(container: Mapping[str, Any]) -> list[str]:
                                    *items(container.get("args")))]
 
 
-def env_value(container: Mapping[str, Any], name: str) -> str | None:
-    for variable in items(container.get("env")):
-        if isinstance(variable, Mapping) and variable.get("name") == name:
-            value = variable.get("value")
-            return value if isinstance(value, str) else None
-    return None
+def env_entries(container: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
+    """Every env entry of that name, case-insensitively (pydantic-style settings, e.g.
+    MLServer's, read names either way; and of duplicates Kubernetes keeps the last)."""
+    return [variable for variable in items(container.get("env"))
+            if isinstance(variable, Mapping)
+            and str(variable.get("name", "")).upper() == name.upper()]
 
 
 def labels_match(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:

@@ -1,50 +1,79 @@
 """Which objects are the platform's tracking server, model servers and database.
 
 Recognised by what they run, not by names or labels a stack may change: the
-tracking server runs `mlflow server`, a model server gets its model through
-MLServer's model-URI variable (or is a KServe InferenceService), the database
-runs a PostgreSQL image.
+tracking server runs `mlflow server` (however started) or a web server on MLflow's
+app, a model server gets its model through MLServer's model-URI variable or
+`mlflow models serve -m` (or is a KServe InferenceService), the database runs a
+PostgreSQL image.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
+from .commands import invocations, option, subcommand
 from .conventions import MODEL_URI_ENV
 from .kubernetes import (
     INFERENCE_SERVICE,
     LONG_RUNNING,
     app_containers,
-    command_line,
     dig,
-    env_value,
+    env_entries,
+    is_a,
+    mapping,
     pod_spec,
 )
+
+# An MLflow server started by pointing a web server at its app (`gunicorn mlflow.server:app`).
+MLFLOW_APP = re.compile(r"^(mlflow\.server(?:\.[\w.]+)?):\w+")
+# The module of each `--app-name` entry point, so `gunicorn 'mlflow.server.auth:create_app()'`
+# counts as `--app-name basic-auth`.
+APP_MODULES = {"mlflow.server.auth": "basic-auth"}
+POSTGRES_IMAGES = {"postgres", "postgresql", "postgis", "timescaledb", "timescaledb-ha",
+                   "pgvector", "spilo"}
 
 
 def is_tracking_server(resource_type: str, props: Mapping[str, Any]) -> bool:
     spec = pod_spec(resource_type, props)
-    if resource_type not in LONG_RUNNING or spec is None:
+    if not is_a(resource_type, *LONG_RUNNING) or spec is None:
         return False
-    return any(runs_mlflow_server(command_line(container)) for container in app_containers(spec))
+    return any(mlflow_server_apps(container) for container in app_containers(spec))
 
 
-def runs_mlflow_server(words: list[str]) -> bool:
-    names = [word.rsplit("/", 1)[-1] for word in words]
-    return "mlflow" in names and "server" in names[names.index("mlflow"):]
+def mlflow_server_apps(container: Mapping[str, Any]) -> list[str]:
+    """For every MLflow server the container starts, the app it serves ('' for the plain one)."""
+    apps = []
+    for invocation in invocations(container):
+        if invocation[0] == "mlflow" and subcommand(invocation) in (["server"], ["ui"]):
+            apps.append(option(invocation, "--app-name") or "")
+        for word in invocation[1:]:
+            app = MLFLOW_APP.match(word)
+            if app:
+                apps.append(APP_MODULES.get(app.group(1), app.group(0)))
+    return apps
 
 
-def served_model_uris(resource_type: str, props: Mapping[str, Any]) -> list[str]:
-    """The model URIs a serving object loads (empty when it serves no model)."""
-    if resource_type == INFERENCE_SERVICE:
-        uri = dig(props, "spec", "predictor", "model", "storageUri")
-        return [uri] if isinstance(uri, str) else []
+def served_model_uris(resource_type: str, props: Mapping[str, Any]) -> list[str | None]:
+    """The model URIs a serving object loads (None: set from elsewhere, so unreadable)."""
+    if is_a(resource_type, INFERENCE_SERVICE):
+        predictor = mapping(dig(props, "spec", "predictor"))
+        uris = [dig(runtime, "storageUri") for runtime in predictor.values()]
+        return [uri for uri in uris if isinstance(uri, str)]
     spec = pod_spec(resource_type, props)
-    if resource_type not in LONG_RUNNING or spec is None:
+    if not is_a(resource_type, *LONG_RUNNING) or spec is None:
         return []
-    uris = (env_value(container, MODEL_URI_ENV) for container in app_containers(spec))
-    return [uri for uri in uris if uri is not None]
+    return [uri for container in app_containers(spec) for uri in _model_uris(container)]
+
+
+def _model_uris(container: Mapping[str, Any]) -> list[str | None]:
+    uris: list[str | None] = [variable.get("value") if isinstance(variable.get("value"), str)
+                              else None for variable in env_entries(container, MODEL_URI_ENV)]
+    for invocation in invocations(container):
+        if invocation[0] == "mlflow" and subcommand(invocation, 2) == ["models", "serve"]:
+            uris.append(option(invocation, "-m", "--model-uri"))
+    return uris
 
 
 def is_model_server(resource_type: str, props: Mapping[str, Any]) -> bool:
@@ -53,10 +82,10 @@ def is_model_server(resource_type: str, props: Mapping[str, Any]) -> bool:
 
 def runs_postgres(resource_type: str, props: Mapping[str, Any]) -> bool:
     spec = pod_spec(resource_type, props)
-    if resource_type not in LONG_RUNNING or spec is None:
+    if not is_a(resource_type, *LONG_RUNNING) or spec is None:
         return False
     return any(image_repository(str(container.get("image", ""))).rsplit("/", 1)[-1]
-               in ("postgres", "postgresql") for container in app_containers(spec))
+               in POSTGRES_IMAGES for container in app_containers(spec))
 
 
 def image_repository(image: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
 
+from .commands import exec_words, words
 from .conventions import POD_SECURITY_ENFORCE_LABEL
 from .kubernetes import (
     CONFIG_MAP,
@@ -15,22 +16,30 @@ from .kubernetes import (
     NAMESPACE,
     NETWORK_POLICY,
     SERVICE,
-    command_line,
     containers,
     describe,
     dig,
     effective_security,
+    is_a,
     items,
     mapping,
     pod_spec,
 )
-from .roles import image_repository, is_tracking_server, runs_mlflow_server
+from .roles import image_repository, mlflow_server_apps
 from .rule import Rule, Setting, Settings, flag
+from .secrets import plain, secret_name, secrets_in_text, secrets_in_words
 
-SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|"
-                         r"CREDENTIAL", re.IGNORECASE)
-CREDENTIALS_IN_URL = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
-DIGEST = "@sha256:"
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+# A tag that names no version (no digit) or says latest moves under the same name.
+FLOATING_TAG = re.compile(r"^\D*$|(^|[^a-z])latest([^a-z]|$)", re.IGNORECASE)
+ZERO_QUANTITY = re.compile(r"^0*\.?0*[a-zA-Z]*$")
+EXPOSING_SERVICE_TYPES = ("LoadBalancer", "NodePort")
+# Pod fields that hand a container the node itself.
+HOST_ACCESS = (("hostPID", "shares the node's process namespace"),
+               ("hostIPC", "shares the node's IPC namespace"))
+# Escaping the restrictive nginx default: with TLS set it redirects plain HTTP to HTTPS.
+PLAIN_HTTP_ANNOTATIONS = ("nginx.ingress.kubernetes.io/ssl-redirect",
+                          "nginx.ingress.kubernetes.io/force-ssl-redirect")
 
 
 def _workload_containers(args: ResourceValidationArgs
@@ -63,25 +72,47 @@ def check_no_privilege_escalation(args: ResourceValidationArgs, report: ReportVi
 
 def check_not_privileged(args: ResourceValidationArgs, report: ReportViolation,
                          _: Settings) -> None:
-    for subject, container, _spec in _workload_containers(args):
+    for subject, container, spec in _workload_containers(args):
         if dig(container, "securityContext", "privileged") is True:
             report(f"{subject} is privileged. Remove securityContext.privileged or set it "
                    "to false.")
+        if effective_security(container, spec, "windowsOptions") and \
+                dig(effective_security(container, spec, "windowsOptions"), "hostProcess"):
+            report(f"{subject} runs as a Windows host process. Remove "
+                   "securityContext.windowsOptions.hostProcess.")
+    spec = pod_spec(args.resource_type, args.props)
+    if spec is None:
+        return
+    subject = describe(args.resource_type, args.props, args.name)
+    for field, what in HOST_ACCESS:
+        if spec.get(field) is True:
+            report(f"{subject} {what}. Remove {field} from its pod spec.")
+    for volume in items(spec.get("volumes")):
+        if mapping(dig(volume, "hostPath")):
+            report(f"{subject} mounts the node's path '{dig(volume, 'hostPath', 'path')}' "
+                   f"(volume '{dig(volume, 'name')}'). Use an emptyDir, a ConfigMap or a "
+                   "PersistentVolumeClaim instead of a hostPath volume.")
 
 
 def check_capabilities_dropped(args: ResourceValidationArgs, report: ReportViolation,
                                settings: Settings) -> None:
-    allowed = set(settings["allowedCapabilities"])
+    allowed = set(map(_capability, settings["allowedCapabilities"]))
     for subject, container, _spec in _workload_containers(args):
         capabilities = mapping(dig(container, "securityContext", "capabilities"))
         if "ALL" not in items(capabilities.get("drop")):
             report(f"{subject} keeps the runtime's default capabilities. Set "
                    "securityContext.capabilities.drop: [ALL].")
-        added = sorted(set(map(str, items(capabilities.get("add")))) - allowed)
+        added = sorted(str(name) for name in items(capabilities.get("add"))
+                       if _capability(name) not in allowed)
         if added:
             report(f"{subject} adds the capabilities {', '.join(added)}. Remove them from "
                    "securityContext.capabilities.add (allowed: "
                    f"{', '.join(sorted(allowed)) or 'none'}).")
+
+
+def _capability(name: Any) -> str:
+    """A capability as the kernel names it, without the CAP_ prefix the runtimes accept."""
+    return str(name).upper().removeprefix("CAP_")
 
 
 def check_read_only_root(args: ResourceValidationArgs, report: ReportViolation,
@@ -98,10 +129,15 @@ def check_requests_and_limits(args: ResourceValidationArgs, report: ReportViolat
     for subject, container, _spec in _workload_containers(args):
         missing = [f"{bound}.{resource}" for bound in ("requests", "limits")
                    for resource in ("cpu", "memory")
-                   if dig(container, "resources", bound, resource) in (None, "")]
+                   if _unset(dig(container, "resources", bound, resource))]
         if missing:
             report(f"{subject} has no resources.{', resources.'.join(missing)}. Set requests "
                    "and limits of cpu and memory on every container.")
+
+
+def _unset(quantity: Any) -> bool:
+    """A missing or zero quantity (a zero limit bounds nothing)."""
+    return quantity is None or bool(ZERO_QUANTITY.match(str(quantity).strip()))
 
 
 def check_images_pinned(args: ResourceValidationArgs, report: ReportViolation,
@@ -116,15 +152,18 @@ def check_images_pinned(args: ResourceValidationArgs, report: ReportViolation,
 def _image_problem(image: str, *, require_digest: bool) -> str | None:
     if not image:
         return "which names no image. Set an image pinned to a version."
-    has_digest = DIGEST in image
+    has_digest = bool(DIGEST.search(image))
     tag = image.split("@", 1)[0][len(image_repository(image)) + 1:]
-    if tag == "latest":
+    if tag.lower() == "latest":
         return "tagged latest. Pin a version tag (and, in production, a @sha256: digest)."
     if not tag and not has_digest:
         return "without a tag, which means latest. Pin a version tag."
+    if tag and FLOATING_TAG.search(tag) and not has_digest:
+        return (f"whose tag '{tag}' names no version and moves. Pin a version tag "
+                "(and, in production, a @sha256: digest).")
     if require_digest and not has_digest:
-        return ("not pinned by digest. Append the @sha256: digest your registry serves "
-                "for this tag.")
+        return ("not pinned by a full digest. Append the @sha256: digest (64 hex digits) "
+                "your registry serves for this tag.")
     return None
 
 
@@ -133,86 +172,133 @@ def check_no_secrets_in_env(args: ResourceValidationArgs, report: ReportViolatio
     for subject, container, _spec in _workload_containers(args):
         for variable in items(container.get("env")):
             name, value = str(dig(variable, "name") or ""), dig(variable, "value")
-            if isinstance(value, str) and value and _looks_secret(name, value):
+            if isinstance(value, str) and (secrets_in_text(value)
+                                           or secret_name(name) and plain(value)):
                 report(f"{subject} sets the secret '{name}' as a plain env value. Store it in "
                        "a Secret and reference it with valueFrom.secretKeyRef.")
+            elif secret_name(name) and dig(variable, "valueFrom", "configMapKeyRef"):
+                report(f"{subject} reads the secret '{name}' from a ConfigMap. Store it in a "
+                       "Secret and reference it with valueFrom.secretKeyRef.")
+        found = secrets_in_words(words(container)) + [
+            secret for handler in exec_words(container) for secret in secrets_in_words(handler)]
+        if found:
+            report(f"{subject} passes a secret on its command line "
+                   f"({', '.join(sorted(set(found)))}). Pass it through an env variable "
+                   "set with valueFrom.secretKeyRef and refer to it as $VARIABLE.")
 
 
 def check_no_secrets_in_config_maps(args: ResourceValidationArgs, report: ReportViolation,
                                     _: Settings) -> None:
-    if args.resource_type != CONFIG_MAP:
+    if not is_a(args.resource_type, CONFIG_MAP):
         return
     subject = describe(args.resource_type, args.props, args.name)
-    for key, value in mapping(args.props.get("data")).items():
-        if isinstance(value, str) and value and _looks_secret(str(key), value):
+    entries = [*mapping(args.props.get("data")).items(),
+               *mapping(args.props.get("binaryData")).items()]
+    for key, value in entries:
+        if not (isinstance(value, str) and value):
+            continue
+        if secret_name(str(key)) and plain(value):
             report(f"{subject} holds a secret under the key '{key}'. Move it to a Secret "
                    "(created from a Pulumi secret) and mount or reference that instead.")
-
-
-def _looks_secret(name: str, value: str) -> bool:
-    return bool(SECRET_NAME.search(name) or CREDENTIALS_IN_URL.search(value))
+        elif secrets_in_text(value):
+            report(f"{subject} holds a secret inside the key '{key}' "
+                   f"({', '.join(sorted(set(secrets_in_text(value))))}). Move the file to a "
+                   "Secret (created from a Pulumi secret) and mount that instead.")
 
 
 def check_load_balancer_for_ingress(args: ResourceValidationArgs, report: ReportViolation,
                                     settings: Settings) -> None:
-    if args.resource_type != SERVICE or dig(args.props, "spec", "type") != "LoadBalancer":
-        return
     allowed = list(settings["ingressNamespaces"])
-    namespace = dig(args.props, "metadata", "namespace")
-    if namespace not in allowed:
-        report(f"{describe(args.resource_type, args.props, args.name)} is of type LoadBalancer "
-               "outside the ingress controller's namespace. Use type ClusterIP and expose it "
-               f"through an Ingress (LoadBalancers allowed in: {', '.join(allowed)}).")
+    if dig(args.props, "metadata", "namespace") in allowed:
+        return
+    subject = describe(args.resource_type, args.props, args.name)
+    where = f"(allowed only in: {', '.join(allowed) or 'no namespace'})"
+    if is_a(args.resource_type, SERVICE):
+        kind_of_service = dig(args.props, "spec", "type")
+        if kind_of_service in EXPOSING_SERVICE_TYPES:
+            report(f"{subject} is of type {kind_of_service} outside the ingress controller's "
+                   "namespace. Use type ClusterIP and expose it through an Ingress "
+                   f"{where}.")
+        if items(dig(args.props, "spec", "externalIPs")):
+            report(f"{subject} takes traffic on external IPs outside the ingress controller's "
+                   f"namespace. Remove spec.externalIPs and expose it through an Ingress "
+                   f"{where}.")
+        return
+    spec = pod_spec(args.resource_type, args.props)
+    if spec is None:
+        return
+    if spec.get("hostNetwork") is True:
+        report(f"{subject} uses the node's network outside the ingress controller's "
+               f"namespace. Remove hostNetwork and expose it through a Service {where}.")
+    for container in containers(spec):
+        ports = [port for port in items(container.get("ports")) if dig(port, "hostPort")]
+        if ports:
+            report(f"Container '{container.get('name', '?')}' of {subject} opens host ports "
+                   f"{', '.join(str(dig(port, 'hostPort')) for port in ports)} on the node. "
+                   f"Remove hostPort and expose it through a Service {where}.")
 
 
 def check_ingress_tls(args: ResourceValidationArgs, report: ReportViolation,
                       settings: Settings) -> None:
-    if args.resource_type != INGRESS:
+    if not is_a(args.resource_type, INGRESS):
         return
     if not settings["required"]:
         args.not_applicable(f"TLS is not required in {settings['environment']}")
     subject = describe(args.resource_type, args.props, args.name)
     tls = items(dig(args.props, "spec", "tls"))
-    covered = {host for entry in tls for host in items(dig(entry, "hosts"))}
+    covered = [str(host) for entry in tls for host in items(dig(entry, "hosts"))]
     hosts = [dig(rule, "host") for rule in items(dig(args.props, "spec", "rules"))]
-    uncovered = sorted(str(host) for host in hosts if host and host not in covered)
+    uncovered = sorted(str(host) for host in hosts if host and not _covered(str(host), covered))
     if not tls:
         report(f"{subject} serves plain HTTP. Add spec.tls with its hosts and a "
                "certificate secret (or a cert-manager issuer annotation).")
-    elif uncovered:
+        return
+    if uncovered:
         report(f"{subject} serves {', '.join(uncovered)} without TLS. List every rule's host "
                "in spec.tls.")
+    if not all(hosts) or dig(args.props, "spec", "defaultBackend"):
+        report(f"{subject} serves requests for any host (a rule without a host or a "
+               "defaultBackend), which its certificate can't cover. Give every rule a host "
+               "listed in spec.tls and remove spec.defaultBackend.")
+    if any(not dig(entry, "secretName") for entry in tls):
+        report(f"{subject} lists TLS hosts without a certificate secret, so the controller "
+               "serves its fake default certificate. Set secretName on every spec.tls entry.")
+    annotations = mapping(dig(args.props, "metadata", "annotations"))
+    for annotation in PLAIN_HTTP_ANNOTATIONS:
+        if str(annotations.get(annotation, "")).lower() == "false":
+            report(f"{subject} keeps serving plain HTTP beside TLS ({annotation}: false). "
+                   "Remove the annotation so that HTTP redirects to HTTPS.")
+
+
+def _covered(host: str, tls_hosts: list[str]) -> bool:
+    """Whether a TLS host list covers a host, a wildcard covering exactly one label."""
+    return any(host == entry or (entry.startswith("*.") and "." in host
+                                 and host.split(".", 1)[1] == entry[2:])
+               for entry in tls_hosts)
 
 
 def check_mlflow_auth(args: ResourceValidationArgs, report: ReportViolation,
                       settings: Settings) -> None:
-    if not is_tracking_server(args.resource_type, args.props):
-        return
     apps = list(settings["authApps"])
-    spec = pod_spec(args.resource_type, args.props) or {}
-    for container in containers(spec):
-        words = command_line(container)
-        if runs_mlflow_server(words) and _app_name(words) not in apps:
-            report(f"Container '{container.get('name', '?')}' of "
-                   f"{describe(args.resource_type, args.props, args.name)} runs the MLflow "
-                   "server without authentication. Add `--app-name "
-                   f"{apps[0] if apps else 'basic-auth'}` to its command.")
-
-
-def _app_name(words: list[str]) -> str | None:
-    for index, word in enumerate(words):
-        if word == "--app-name" and index + 1 < len(words):
-            return words[index + 1]
-        if word.startswith("--app-name="):
-            return word.split("=", 1)[1]
-    return None
+    for subject, container, _spec in _workload_containers(args):
+        if any(app not in apps for app in mlflow_server_apps(container)):
+            report(f"{subject} runs the MLflow server without authentication. Start it as "
+                   f"`mlflow server --app-name {apps[0] if apps else 'basic-auth'}` (the "
+                   "option last on that command line).")
 
 
 def check_default_deny(args: StackValidationArgs, report: ReportViolation,
                        _: Settings) -> None:
-    denied = {str(dig(resource.props, "metadata", "namespace"))
-              for resource in args.resources
-              if resource.resource_type == NETWORK_POLICY and _denies_all(resource.props)}
+    policies = [resource for resource in args.resources
+                if is_a(resource.resource_type, NETWORK_POLICY)]
+    denied = {str(dig(policy.props, "metadata", "namespace"))
+              for policy in policies if _denies_all(policy.props)}
+    for policy in policies:
+        for direction in _opened(policy.props):
+            report(f"{describe(policy.resource_type, policy.props, policy.name)} lets "
+                   f"{direction} (a rule without peers, an empty namespaceSelector or a /0 "
+                   "ipBlock), which undoes the default deny. Name the pods, namespaces or "
+                   "CIDRs it must allow.", policy.urn)
     for resource in args.resources:
         if resource.resource_type != NAMESPACE:
             continue
@@ -232,9 +318,30 @@ def _denies_all(props: Mapping[str, Any]) -> bool:
             and not items(spec.get("ingress")) and not items(spec.get("egress")))
 
 
+def _opened(props: Mapping[str, Any]) -> list[str]:
+    """The directions a NetworkPolicy opens to everything."""
+    spec = mapping(props.get("spec"))
+    return [what for direction, peers, what in (("ingress", "from", "every source in"),
+                                                ("egress", "to", "its pods reach anything"))
+            if any(_open_rule(rule, peers) for rule in items(spec.get(direction)))]
+
+
+def _open_rule(rule: Any, peers_key: str) -> bool:
+    peers = items(dig(rule, peers_key))
+    return not peers or any(_open_peer(mapping(peer)) for peer in peers)
+
+
+def _open_peer(peer: Mapping[str, Any]) -> bool:
+    cidr = str(dig(peer, "ipBlock", "cidr") or "")
+    namespaces = peer.get("namespaceSelector")
+    every_namespace = isinstance(namespaces, Mapping) and not any(namespaces.values())
+    return cidr.endswith("/0") or (every_namespace
+                                   and not any(mapping(peer.get("podSelector")).values()))
+
+
 def check_pod_security_labels(args: ResourceValidationArgs, report: ReportViolation,
                               settings: Settings) -> None:
-    if args.resource_type != NAMESPACE:
+    if not is_a(args.resource_type, NAMESPACE):
         return
     allowed = list(settings["allowedLevels"])
     level = dig(args.props, "metadata", "labels", POD_SECURITY_ENFORCE_LABEL)

@@ -1,35 +1,121 @@
-"""Recording a human approval of a model version (required by the gate at level 2 / prod)."""
+"""Human approvals of a model version: recorded bound to the version, verified by the gate.
+
+An approval names the version, the approver and where the approver's identity comes
+from. In CI the identity is the CI platform's, never a typed name: GitHub Actions'
+GITHUB_ACTOR (who dispatched the approval job, which a protected environment with
+required reviewers guards), GitLab CI's GITLAB_USER_LOGIN (who started the manual job of
+a protected environment). Outside CI it is `--by`, which the platform's rules accept only
+where a self-declared name is enough (local, dev). The gate accepts an approval only when
+its audit record is in the chain, it names this version, its identity source is allowed in
+the environment, and the approver is neither the promoter nor the run's author.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlops_platform import contract as ml_contract
 from mlops_platform.governance import audit_log
-from mlops_platform.governance.registry import resolve_version
+from mlops_platform.governance.registry import VersionFacts, resolve_version
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+
+TAG_APPROVAL_RECORD = "approval.record"  # JSON: version, approver, identity source, record
+LOCAL_SOURCE = "local"
+RUN_AUTHOR_TAG = "mlflow.user"
+# CI platform -> (the variable that says we run there, the variable naming who acts, details).
+CI_IDENTITIES = {
+    "github-actions": ("GITHUB_ACTIONS", "GITHUB_ACTOR",
+                       ("GITHUB_REPOSITORY", "GITHUB_RUN_ID", "GITHUB_WORKFLOW_REF",
+                        "GITHUB_EVENT_NAME")),
+    "gitlab-ci": ("GITLAB_CI", "GITLAB_USER_LOGIN",
+                  ("CI_PROJECT_PATH", "CI_JOB_ID", "CI_JOB_URL", "CI_ENVIRONMENT_NAME")),
+}
 
 
 class ApprovalError(ValueError):
     """The approval cannot be recorded as asked; the message says what to give instead."""
 
 
-def approve(client: MlflowClient, model_name: str, version: str | None, by: str,
-            log_file: Path) -> audit_log.AuditRecord:
-    """Tag the version (default: the challenger) as approved by `by` and log it."""
-    approver = by.strip()
-    if not approver:
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    source: str
+    evidence: dict[str, str]
+
+
+def approver_identity(by: str | None, environ: Mapping[str, str] = os.environ) -> Identity:
+    """Who approves: the CI platform's identity in CI, else the name given with --by."""
+    typed = (by or "").strip()
+    for source, (flag, actor_variable, evidence) in CI_IDENTITIES.items():
+        if environ.get(flag) != "true":
+            continue
+        actor = environ.get(actor_variable, "").strip()
+        if not actor:
+            raise ApprovalError(f"running in {source} but {actor_variable} is empty: the "
+                                "approval's identity must come from the CI platform")
+        if typed and typed != actor:
+            raise ApprovalError(f"--by {typed} differs from the CI identity {actor} "
+                                f"({actor_variable}): in CI the approver is who runs the job")
+        return Identity(actor, source, {name: environ[name] for name in evidence
+                                        if environ.get(name)})
+    if not typed:
         raise ApprovalError("--by is empty: name who approves, e.g. --by alice "
                             "(make approve APPROVER=alice)")
+    return Identity(typed, LOCAL_SOURCE, {})
+
+
+def approve(client: MlflowClient, model_name: str, version: str | None, by: str | None,
+            log_file: Path, environ: Mapping[str, str] = os.environ) -> audit_log.AuditRecord:
+    """Record the approval of `version` (default: the challenger) in the log and registry."""
+    identity = approver_identity(by, environ)
     version = resolve_version(client, model_name, version)
-    record = audit_log.AuditRecord(action="approval", outcome="approved", model_name=model_name,
-                                   version=version, actor=approver, at=audit_log.now(),
-                                   reasons=[f"approved by {approver}"],
-                                   details={"recorded_by": audit_log.current_actor()})
-    client.set_model_version_tag(model_name, version, ml_contract.TAG_APPROVED_BY, approver)
-    client.set_model_version_tag(model_name, version, ml_contract.TAG_APPROVED_AT, record.at)
-    audit_log.append(log_file, record)
+    record = audit_log.AuditRecord(
+        action="approval", outcome="approved", model_name=model_name, version=version,
+        actor=identity.name, at=audit_log.now(), reasons=[f"approved by {identity.name}"],
+        details={"identity_source": identity.source, "evidence": identity.evidence,
+                 "recorded_by": audit_log.current_actor()})
+    entry = audit_log.append(log_file, record)
+    binding = {"version": version, "approver": identity.name, "source": identity.source,
+               "record": audit_log.reference(entry)}
+    audit_log.record_in_registry(client, entry, {
+        ml_contract.TAG_APPROVED_BY: identity.name, ml_contract.TAG_APPROVED_AT: record.at,
+        TAG_APPROVAL_RECORD: json.dumps(binding, sort_keys=True)})
     return record
+
+
+def approval_problem(candidate: VersionFacts, entries: list[dict[str, Any]], promoter: str,
+                     allowed_sources: tuple[str, ...]) -> tuple[str | None, str]:
+    """(the approver, '') when the version carries a valid approval, else (None, why not)."""
+    try:
+        binding = json.loads(candidate.tags.get(TAG_APPROVAL_RECORD) or "null")
+    except json.JSONDecodeError:
+        binding = None
+    if not isinstance(binding, dict):
+        return None, "no approval recorded"
+    approver, source = str(binding.get("approver")), str(binding.get("source"))
+    if str(binding.get("version")) != candidate.version:
+        return None, (f"the approval names version {binding.get('version')}, not "
+                      f"{candidate.version}: it was copied from another version")
+    if not any(audit_log.reference(entry) == binding.get("record")
+               and (entry["action"], entry["model_name"], entry["version"], entry["actor"])
+               == ("approval", candidate.model_name, candidate.version, approver)
+               for entry in entries):
+        return None, (f"the approval by {approver} has no matching record in the audit log "
+                      f"(record {binding.get('record')}): it was not made with `mlops-policy "
+                      "approve`")
+    if source not in allowed_sources:
+        return None, (f"the approval by {approver} comes from identity source {source}, which "
+                      f"this environment does not accept (accepted: {', '.join(allowed_sources)})")
+    if approver == promoter:
+        return None, f"{approver} approved and promotes: the approver must be someone else"
+    if approver == candidate.tags.get(RUN_AUTHOR_TAG):
+        return None, (f"{approver} is the author of run {candidate.run_id}: the approver must "
+                      "be someone else")
+    return approver, ""

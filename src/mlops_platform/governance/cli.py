@@ -8,8 +8,14 @@
       The promotion gate on version V (default: the version aliased challenger).
       Exit 0 once the decision is recorded (promoted, refused or unchanged); with
       --strict a refusal exits 1.
-  mlops-policy approve [--project PATH | --model-name N] [--version V] --by WHO
-      Record WHO's approval of version V (default: the challenger).
+  mlops-policy promote --project PATH --reset-champion-from-audit [--by WHO]
+      Move a hand-moved champion back to the version the gate last promoted (audited).
+  mlops-policy approve [--project PATH | --model-name N] [--version V] [--by WHO]
+      Record an approval of version V (default: the challenger); in CI the approver is
+      the CI platform's identity, elsewhere WHO.
+  mlops-policy audit verify [--project PATH] [--audit-log FILE] [--offline]
+      Verify the hash chain of the audit log and its head in the registry: exit 1 and
+      every edited, deleted, reordered or foreign line by number; exit 0 when intact.
   mlops-policy controls [--json]
       The control catalogue.
 
@@ -54,14 +60,26 @@ def parser() -> argparse.ArgumentParser:
                               f"{ml_contract.AUDIT_LOG_FILE})")
     promote.add_argument("--strict", action="store_true", help="exit 1 when refused")
     promote.add_argument("--json", action="store_true", help="print the decision as JSON")
+    promote.add_argument("--reset-champion-from-audit", action="store_true",
+                         help="operator repair: move a hand-moved champion back to the version "
+                              "the gate last promoted")
 
     approve = commands.add_parser("approve", help="record an approval of a model version")
     approve.add_argument("--project", type=Path,
                          help="project root (model name, tracking server, audit log)")
     approve.add_argument("--model-name", help="registered model name (default: params.yaml)")
     approve.add_argument("--version", help="model version (default: the challenger)")
-    approve.add_argument("--by", required=True, help="who approves")
+    approve.add_argument("--by", help="who approves (in CI: the CI platform's identity)")
     approve.add_argument("--audit-log", type=Path, help="JSON-lines audit log")
+
+    audit = commands.add_parser("audit", help="the audit log")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser("verify", help="verify the audit log's hash chain")
+    verify.add_argument("--project", type=Path, default=Path(), help="project root")
+    verify.add_argument("--audit-log", type=Path,
+                        help=f"the log (default: <project>/{ml_contract.AUDIT_LOG_FILE})")
+    verify.add_argument("--offline", action="store_true",
+                        help="do not compare with the registry's head record")
 
     controls = commands.add_parser("controls", help="list the control catalogue")
     controls.add_argument("--json", action="store_true")
@@ -81,10 +99,17 @@ def run_check(args: argparse.Namespace, console: Console) -> int:
 
 
 def run_promote(args: argparse.Namespace, console: Console) -> int:
-    from mlops_platform.governance.promotion_gate import REFUSED, promote_project
+    from mlops_platform.governance.promotion_gate import (
+        REFUSED,
+        promote_project,
+        reset_project_champion,
+    )
 
-    decision = promote_project(args.project, version=args.version, actor=args.by,
-                               log_file=args.audit_log)
+    if args.reset_champion_from_audit:
+        decision = reset_project_champion(args.project, actor=args.by, log_file=args.audit_log)
+    else:
+        decision = promote_project(args.project, version=args.version, actor=args.by,
+                                   log_file=args.audit_log)
     record = decision.record
     if args.json:
         print(record.as_json())
@@ -134,6 +159,29 @@ def run_approve(args: argparse.Namespace, console: Console) -> int:
     return OK
 
 
+def run_audit(args: argparse.Namespace, console: Console) -> int:
+    from mlops_platform.governance import audit_log
+    from mlops_platform.governance.project import Project
+    from mlops_platform.governance.promotion_gate import PromotionRule
+    from mlops_platform.governance.tracking import reachable_target
+
+    project = Project.open(args.project)
+    log_file = args.audit_log or project.root / ml_contract.AUDIT_LOG_FILE
+    verification = audit_log.verify(log_file)
+    problems = list(verification.problems)
+    if not args.offline:
+        head = audit_log.registry_head(reachable_target(project.root).client(),
+                                       PromotionRule.from_project(project).model_name)
+        problems += audit_log.verify_against_registry(verification, head)
+    for problem in problems:
+        console.print(f"[red]{log_file}[/red] {problem}", highlight=False)
+    if problems:
+        return FAILED
+    console.print(f"audit log {log_file}: {len(verification.entries)} records, chain intact"
+                  + ("" if args.offline else ", head matches the registry"), highlight=False)
+    return OK
+
+
 def run_controls(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
@@ -154,7 +202,7 @@ def run_controls(args: argparse.Namespace, console: Console) -> int:
 
 
 COMMANDS = {"check": run_check, "promote": run_promote, "approve": run_approve,
-            "controls": run_controls}
+            "audit": run_audit, "controls": run_controls}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,21 +1,29 @@
 """The promotion gate: the only way `champion` moves in the registry.
 
-A version becomes champion only if its primary metric meets the threshold, it is
-at least as good as the current champion (within the tolerance), its data passed
-validation, its lineage tags exist, its model card exists and, at maturity level 2
-or on the prod platform, an approval is recorded. Otherwise the gate refuses with
-the reasons and the champion stays. Every decision is an audit record: tags on the
-version and a line in the project's audit log.
+A version becomes champion only if its primary metric, which the gate recomputes itself
+on the project's test split, matches the run's logged value, meets the threshold and is
+at least as good as the champion's (within the tolerance); its data passed validation,
+its lineage tags and model card exist and, where the platform's rules ask for one, a
+valid approval is recorded. The thresholds come from params.yaml tightened by the
+platform's rules (platform_rules). A champion the gate did not put there (moved by
+hand) stops the gate until an operator resets it from the audit log. Every decision is
+a record in the hash-chained audit log and in the registry; moving the alias is
+bracketed by a `pending` record before and the decision after, so a crash in between
+is found and settled by the next run.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlops_platform import contract as ml_contract
 from mlops_platform.governance import audit_log
+from mlops_platform.governance.approvals import approval_problem
+from mlops_platform.governance.evaluation import Measurement, measure, test_split
+from mlops_platform.governance.platform_rules import PlatformRules, platform_rules
 from mlops_platform.governance.project import Project
 from mlops_platform.governance.registry import (
     VersionFacts,
@@ -29,8 +37,9 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 PROMOTED, REFUSED, UNCHANGED = "promoted", "refused", "unchanged"
-APPROVAL_LEVEL = 2
-APPROVAL_ENVIRONMENTS = ("prod",)
+PENDING, ABORTED, RESET = "pending", "aborted", "reset"
+CHAMPION_MOVES = (PROMOTED, RESET)  # the records after which the champion is what the gate set
+RESET_COMMAND = "mlops-policy promote --project . --reset-champion-from-audit"
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,7 @@ class PromotionRule:
     tolerance: float
     higher_is_better: bool
     maturity_level: int
+    approval_required: bool = False
 
     @classmethod
     def from_project(cls, project: Project) -> PromotionRule:
@@ -52,6 +62,19 @@ class PromotionRule:
                    tolerance=params.promotion.tolerance,
                    higher_is_better=params.promotion.higher_is_better,
                    maturity_level=params.project.maturity_level)
+
+    def tightened(self, rules: PlatformRules, environment: str, level: int) -> PromotionRule:
+        """This rule made at least as strict as the platform's: params may only tighten."""
+        metric = rules.metric(self.primary_metric)
+        if self.higher_is_better != metric["higher_is_better"]:
+            raise ValueError(f"promotion.higher_is_better = {self.higher_is_better} contradicts "
+                             f"the platform: for {self.primary_metric} it is "
+                             f"{metric['higher_is_better']}; set it so in params.yaml")
+        stricter = max if self.higher_is_better else min
+        return dataclasses.replace(
+            self, threshold=stricter(self.threshold, float(metric["floor"])),
+            tolerance=min(self.tolerance, rules.environment(environment).max_tolerance),
+            maturity_level=level, approval_required=rules.approval_required(environment, level))
 
     def at_least(self, value: float, bar: float) -> bool:
         return value >= bar if self.higher_is_better else value <= bar
@@ -76,40 +99,60 @@ class Decision:
         return self.record.outcome
 
 
-def metric_checks(rule: PromotionRule, candidate: VersionFacts,
-                  champion: VersionFacts | None) -> list[GateCheck]:
+def verified_value(rule: PromotionRule, candidate: VersionFacts, measured: Measurement,
+                   match: float) -> GateCheck:
+    """Whether the run's logged metric is what the gate measures on the test split."""
+    metric, logged = rule.primary_metric, candidate.metrics[rule.primary_metric]
+    if measured.value is None:
+        return GateCheck("metric_verified", False, f"the gate cannot recompute {metric} of "
+                         f"version {candidate.version}: {measured.problem}")
+    if abs(measured.value - logged) > match:
+        return GateCheck("metric_verified", False, f"{metric} logged on run {candidate.run_id} "
+                         f"({logged:.6f}) is not what version {candidate.version} scores on the "
+                         f"test split ({measured.value:.6f}): the run's metrics were edited or "
+                         "computed on other data; rerun the pipeline")
+    return GateCheck("metric_verified", True, f"{metric} {measured.value:.4f} recomputed on the "
+                     "test split matches the run")
+
+
+def metric_checks(rule: PromotionRule, candidate: VersionFacts, champion: VersionFacts | None,
+                  measured: dict[str, Measurement], match: float) -> list[GateCheck]:
     metric = rule.primary_metric
-    value = candidate.metrics.get(metric)
-    if value is None:
+    if candidate.metrics.get(metric) is None:
         return [GateCheck("threshold", False, f"version {candidate.version} has no metric "
                           f"{metric!r} on its run: run the evaluate stage before promoting")]
+    verified = verified_value(rule, candidate, measured[candidate.version], match)
+    if not verified.passed:
+        return [verified]
+    value = measured[candidate.version].value
+    assert value is not None
     word = ">=" if rule.higher_is_better else "<="
-    checks = [GateCheck("threshold", rule.at_least(value, rule.threshold),
-                        f"{metric} {value:.4f} {word} threshold {rule.threshold:g}"
-                        if rule.at_least(value, rule.threshold) else
-                        f"{metric} {value:.4f} misses the threshold {rule.threshold:g}")]
+    checks = [verified, GateCheck("threshold", rule.at_least(value, rule.threshold),
+                                  f"{metric} {value:.4f} {word} threshold {rule.threshold:g}"
+                                  if rule.at_least(value, rule.threshold) else
+                                  f"{metric} {value:.4f} misses the threshold {rule.threshold:g}")]
     if champion is None:
         checks.append(GateCheck("champion", True, "no champion yet"))
-    elif metric not in champion.metrics:
-        checks.append(GateCheck("champion", True, f"champion version {champion.version} has "
-                                f"no {metric}: nothing to compare against"))
-    else:
-        best = champion.metrics[metric]
-        bar = best - rule.tolerance if rule.higher_is_better else best + rule.tolerance
-        good = rule.at_least(value, bar)
-        verdict = "at least as good as" if good else "worse than"
-        checks.append(GateCheck("champion", good, f"{metric} {value:.4f} is {verdict} champion "
-                                f"version {champion.version} ({best:.4f}, tolerance "
-                                f"{rule.tolerance:g})"))
+        return checks
+    best = measured[champion.version].value
+    if best is None:
+        checks.append(GateCheck("champion", False, f"the gate cannot measure champion version "
+                                f"{champion.version}: {measured[champion.version].problem}"))
+        return checks
+    bar = best - rule.tolerance if rule.higher_is_better else best + rule.tolerance
+    good = rule.at_least(value, bar)
+    verdict = "at least as good as" if good else "worse than"
+    checks.append(GateCheck("champion", good, f"{metric} {value:.4f} is {verdict} champion "
+                            f"version {champion.version} ({best:.4f}, tolerance "
+                            f"{rule.tolerance:g})"))
     return checks
 
 
-def evidence_checks(rule: PromotionRule, candidate: VersionFacts,
-                    environment: str) -> list[GateCheck]:
+def evidence_checks(candidate: VersionFacts) -> list[GateCheck]:
     tags = candidate.tags
     validation = tags.get(ml_contract.TAG_DATA_VALIDATION)
     missing = [tag for tag in ml_contract.LINEAGE_TAGS if not tags.get(tag)]
-    checks = [
+    return [
         GateCheck("data_validation", validation == ml_contract.DATA_VALIDATION_PASSED,
                   "data passed validation" if validation == ml_contract.DATA_VALIDATION_PASSED
                   else f"data validation is {validation or 'not recorded'} "
@@ -123,60 +166,192 @@ def evidence_checks(rule: PromotionRule, candidate: VersionFacts,
                   else f"no {ml_contract.MODEL_CARD_ARTIFACT} in run {candidate.run_id or '-'}: "
                        "run the evaluate stage"),
     ]
-    if rule.maturity_level >= APPROVAL_LEVEL or environment in APPROVAL_ENVIRONMENTS:
-        approver = tags.get(ml_contract.TAG_APPROVED_BY)
-        why = (f"level {rule.maturity_level}" if rule.maturity_level >= APPROVAL_LEVEL
-               else f"environment {environment}")
-        checks.append(GateCheck(
-            "approval", bool(approver),
-            f"approved by {approver} at {tags.get(ml_contract.TAG_APPROVED_AT, '?')}" if approver
-            else f"no approval recorded ({why} requires one): in the project, `mlops-policy "
-                 f"approve --project . --version {candidate.version} --by <name>` "
-                 "(make approve APPROVER=<name> approves the challenger)"))
-    return checks
+
+
+def approval_check(rule: PromotionRule, environment: str, version: str, approver: str | None,
+                   problem: str = "no approval recorded") -> GateCheck:
+    if approver:
+        return GateCheck("approval", True, f"approved by {approver}")
+    why = (f"environment {environment}" if platform_rules().environment(environment).approval
+           else f"level {rule.maturity_level}")
+    return GateCheck("approval", False, f"{problem} ({why} requires one): in the project, "
+                     f"`mlops-policy approve --project . --version {version}`, run by someone "
+                     "other than the promoter and the run's author (make approve "
+                     "APPROVER=<name> approves the challenger)")
 
 
 def decide(rule: PromotionRule, candidate: VersionFacts, champion: VersionFacts | None,
-           environment: str) -> tuple[str, tuple[GateCheck, ...], list[str]]:
+           environment: str, measured: dict[str, Measurement], approval: GateCheck | None = None,
+           match: float = 1e-6) -> tuple[str, tuple[GateCheck, ...], list[str]]:
     if champion is not None and champion.version == candidate.version:
         reason = f"version {candidate.version} already is the champion"
         return UNCHANGED, (GateCheck("champion", True, reason),), [reason]
-    checks = tuple(metric_checks(rule, candidate, champion)
-                   + evidence_checks(rule, candidate, environment))
+    checks = metric_checks(rule, candidate, champion, measured, match) + evidence_checks(candidate)
+    if rule.approval_required:
+        checks.append(approval or approval_check(rule, environment, candidate.version, None))
     failed = [check.reason for check in checks if not check.passed]
     if failed:
-        return REFUSED, checks, failed
-    return PROMOTED, checks, [check.reason for check in checks]
+        return REFUSED, tuple(checks), failed
+    return PROMOTED, tuple(checks), [check.reason for check in checks]
 
 
-def promote(client: MlflowClient, rule: PromotionRule, environment: str, log_file: Path,
+# --- The gate against the registry and the audit log ---
+
+def set_champion(client: MlflowClient, model_name: str, version: str | None) -> None:
+    if version is None:
+        client.delete_registered_model_alias(model_name, ml_contract.ALIAS_CHAMPION)
+    else:
+        client.set_registered_model_alias(model_name, ml_contract.ALIAS_CHAMPION, version)
+
+
+def move_champion(client: MlflowClient, log_file: Path,
+                  record: audit_log.AuditRecord) -> dict[str, Any]:
+    """Move the alias between a `pending` record and the decision, so a crash shows."""
+    pending = audit_log.append(log_file, dataclasses.replace(
+        record, outcome=PENDING, details={**record.details, "intent": record.outcome}))
+    audit_log.record_in_registry(client, pending)
+    set_champion(client, record.model_name, record.version)
+    return audit_log.append(log_file, dataclasses.replace(
+        record, details={**record.details, "pending": audit_log.reference(pending)}))
+
+
+def settle_pending(client: MlflowClient, model_name: str, log_file: Path, actor: str) -> None:
+    """Finish what a crashed run left pending: confirm a moved alias, else mark it aborted."""
+    entries = audit_log.trusted_entries(log_file)
+    settled = {entry["details"].get("pending") for entry in entries}
+    for entry in entries:
+        if (entry["outcome"] != PENDING or entry["model_name"] != model_name
+                or audit_log.reference(entry) in settled):
+            continue
+        moved = champion_version(client, model_name) == entry["version"]
+        outcome = entry["details"]["intent"] if moved else ABORTED
+        details = {key: value for key, value in entry["details"].items() if key != "intent"}
+        record = audit_log.AuditRecord(
+            action=entry["action"], outcome=outcome, model_name=model_name,
+            version=entry["version"], actor=actor, at=audit_log.now(),
+            reasons=[f"record {entry['seq']} was left pending and the alias "
+                     f"{'had moved' if moved else 'had not moved'}"],
+            details={**details, "pending": audit_log.reference(entry), "recovered": True})
+        audit_log.record_in_registry(client, audit_log.append(log_file, record))
+
+
+def gated_champion(entries: list[dict[str, Any]], model_name: str) -> str | None:
+    """The version the gate last made champion (None: none, or reset to none)."""
+    moves = [entry for entry in entries if entry["model_name"] == model_name
+             and entry["action"] == "promotion" and entry["outcome"] in CHAMPION_MOVES]
+    return moves[-1]["version"] if moves else None
+
+
+def gate_level(project: Project, entries: list[dict[str, Any]]) -> int:
+    """The strictest level in sight: params.yaml's, the checker's and the audit log's."""
+    from mlops_platform.governance.checker import check_project  # checks imports this module
+
+    reached = check_project(project.root, use_tracking=False).level_reached
+    recorded = [int(entry["details"].get("maturity_level", 0)) for entry in entries
+                if entry["action"] == "promotion" and entry["outcome"] == PROMOTED]
+    return max([project.declared_level, reached, *recorded])
+
+
+def measurements(client: MlflowClient, project: Project, rule: PromotionRule,
+                 versions: list[str], entries: list[dict[str, Any]]) -> dict[str, Measurement]:
+    """Each version's metric on the test split; for a champion that cannot be scored any
+    more (the data changed shape), the value the gate measured when it promoted it."""
+    evaluation = platform_rules().evaluation
+    split = test_split(project.root, evaluation, project.param(evaluation["target_param"]))
+    found = {version: measure(client, rule.model_name, version, rule.primary_metric, split)
+             for version in versions}
+    for version, measured in found.items():
+        recorded = [entry["details"].get("measured", {}).get(version) for entry in entries
+                    if entry["outcome"] == PROMOTED and entry["version"] == version]
+        if measured.value is None and recorded and recorded[-1] is not None:
+            found[version] = Measurement(float(recorded[-1]))
+    return found
+
+
+def hand_moved_decision(before: str | None, gated: str | None) -> tuple[str, tuple, list[str]]:
+    reason = (f"the champion is version {before or 'none'} but the gate last made version "
+              f"{gated or 'none'} champion: the alias was moved by hand. Nothing is promoted "
+              f"until an operator runs `{RESET_COMMAND}` (audited)")
+    return REFUSED, (GateCheck("champion_provenance", False, reason),), [reason]
+
+
+def promote(client: MlflowClient, project: Project, environment: str, log_file: Path,
             version: str | None = None, actor: str | None = None) -> Decision:
     """Decide on `version` (default: the challenger), move champion if it passes, record it."""
-    version = resolve_version(client, rule.model_name, version)
-    candidate = version_facts(client, rule.model_name, version)
-    before = champion_version(client, rule.model_name)
-    champion = version_facts(client, rule.model_name, before) if before else None
+    params_rule = PromotionRule.from_project(project)
+    name = params_rule.model_name
     actor = actor or audit_log.current_actor()
-    outcome, checks, reasons = decide(rule, candidate, champion, environment)
-    if outcome == PROMOTED:
-        client.set_registered_model_alias(rule.model_name, ml_contract.ALIAS_CHAMPION, version)
+    settle_pending(client, name, log_file, actor)
+    entries = audit_log.trusted_entries(log_file)
+    rule = params_rule.tightened(platform_rules(), environment, gate_level(project, entries))
+    version = resolve_version(client, name, version)
+    candidate = version_facts(client, name, version)
+    before = champion_version(client, name)
+    gated = gated_champion(entries, name)
+    measured: dict[str, Measurement] = {}
+    if before != gated:
+        outcome, checks, reasons = hand_moved_decision(before, gated)
+    else:
+        champion = version_facts(client, name, before) if before else None
+        measured = measurements(client, project, rule, [v for v in (version, before) if v],
+                                entries)
+        approver, problem = approval_problem(
+            candidate, entries, actor, platform_rules().environment(environment).identity_sources)
+        approval = approval_check(rule, environment, version, approver, problem)
+        outcome, checks, reasons = decide(rule, candidate, champion, environment, measured,
+                                          approval, platform_rules().evaluation["metric_match"])
     record = audit_log.AuditRecord(
-        action="promotion", outcome=outcome, model_name=rule.model_name, version=version,
+        action="promotion", outcome=outcome, model_name=name, version=version,
         actor=actor, at=audit_log.now(), reasons=reasons,
         details={"previous_champion": before, "environment": environment,
                  "maturity_level": rule.maturity_level, "metric": rule.primary_metric,
+                 "rule": dataclasses.asdict(rule), "params_rule": dataclasses.asdict(params_rule),
+                 "measured": {v: m.value for v, m in measured.items()},
                  "checks": [check.__dict__ for check in checks]})
-    for key, value in audit_log.promotion_tags(record).items():
-        client.set_model_version_tag(rule.model_name, version, key, value)
-    audit_log.append(log_file, record)
+    entry = (move_champion(client, log_file, record) if outcome == PROMOTED
+             else audit_log.append(log_file, record))
+    audit_log.record_in_registry(client, entry, audit_log.promotion_tags(record))
     after = version if outcome == PROMOTED else before
     return Decision(record=record, checks=checks, champion_before=before, champion_after=after)
 
 
+def reset_champion(client: MlflowClient, project: Project, log_file: Path,
+                   actor: str | None = None) -> Decision:
+    """The operator's repair of a hand-moved champion: back to what the audit log says."""
+    name = PromotionRule.from_project(project).model_name
+    actor = actor or audit_log.current_actor()
+    settle_pending(client, name, log_file, actor)
+    entries = audit_log.trusted_entries(log_file)
+    before, gated = champion_version(client, name), gated_champion(entries, name)
+    if before == gated:
+        raise ValueError(f"the champion (version {before or 'none'}) already is the one the "
+                         "audit log records: nothing to reset")
+    reason = (f"champion reset from version {before or 'none'} (moved by hand) to version "
+              f"{gated or 'none'}, the last one the gate promoted")
+    record = audit_log.AuditRecord(
+        action="promotion", outcome=RESET, model_name=name, version=gated, actor=actor,
+        at=audit_log.now(), reasons=[reason], details={"previous_champion": before})
+    entry = move_champion(client, log_file, record)
+    audit_log.record_in_registry(client, entry, audit_log.promotion_tags(record))
+    return Decision(record=record, checks=(GateCheck("champion_provenance", True, reason),),
+                    champion_before=before, champion_after=gated)
+
+
+def open_gate(project_path: Path | str, log_file: Path | None
+              ) -> tuple[MlflowClient, Project, str, Path]:
+    project = Project.open(project_path)
+    target = reachable_target(project.root)
+    return (target.client(), project, target.environment,
+            log_file or project.root / ml_contract.AUDIT_LOG_FILE)
+
+
 def promote_project(project_path: Path | str, version: str | None = None,
                     actor: str | None = None, log_file: Path | None = None) -> Decision:
-    project = Project.open(project_path)
-    rule = PromotionRule.from_project(project)
-    target = reachable_target(project.root)
-    return promote(target.client(), rule, target.environment,
-                   log_file or project.root / ml_contract.AUDIT_LOG_FILE, version, actor)
+    client, project, environment, log = open_gate(project_path, log_file)
+    return promote(client, project, environment, log, version, actor)
+
+
+def reset_project_champion(project_path: Path | str, actor: str | None = None,
+                           log_file: Path | None = None) -> Decision:
+    client, project, _, log = open_gate(project_path, log_file)
+    return reset_champion(client, project, log, actor)

@@ -81,8 +81,9 @@ def hardened_container(name: str, image: str, resources: Resources, *,
     return {
         "name": name,
         "image": image,
-        # Re-checks the registry (and the pull credentials) on every start; cheap with digests.
-        "imagePullPolicy": "Always",
+        # Every reference is pinned (a version, a digest in prod), so a cached copy is the
+        # right one; and images side-loaded into the nodes (`kind load`) are never pulled.
+        "imagePullPolicy": "IfNotPresent",
         "securityContext": container_security_context(read_only_root=read_only_root),
         "resources": resources.to_kubernetes(),
         "volumeMounts": mounts,

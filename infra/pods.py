@@ -1,0 +1,507 @@
+"""Run a stack's rendered workloads as containers on this machine, as their pod specs say.
+
+`make pods` renders the dev stack with the mocked engine (the same objects `pulumi up`
+would send) and starts every StatefulSet, Job and Deployment with podman: image,
+command, args, env and env from Secrets, user and group, read-only root filesystem,
+dropped capabilities, emptyDir and volume mounts, ports and readiness probes. Service
+names resolve between the containers as in a cluster (`<svc>.<ns>.svc.cluster.local`):
+every container joins one podman network under the DNS names of the Services that
+select its pod. CronJobs run on demand (`run_job`).
+
+Why not `podman kube play`: podman 4.3's covers Pods and Deployments only; it has no
+Service DNS names, no Secrets from the same file, no Jobs, CronJobs or StatefulSet
+volume claims, and what it could run would still need the rest. One translation of the
+pod spec serves every kind instead.
+
+What a cluster does that this does not: NetworkPolicies (one flat network), Ingress,
+HPA/PDB, scheduling, and resource limits (the sandbox's cgroups refuse them; the peak
+memory of each container is measured instead, see `memory_peaks`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlops_platform.processes import free_port
+
+PODMAN = "podman"
+CLUSTER_DOMAIN = "svc.cluster.local"
+WORKLOAD_ORDER = ("StatefulSet", "Job", "Deployment")
+READY_TIMEOUT = 180.0
+JOB_TIMEOUT = 600.0
+
+
+class PodsError(RuntimeError):
+    """A workload did not start, become ready or complete; the message names it and its log."""
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One pod template of a rendered object, and where it lives."""
+
+    kind: str
+    name: str
+    namespace: str
+    labels: Mapping[str, str]
+    pod_spec: Mapping[str, Any]
+
+
+@dataclass
+class Cluster:
+    """The containers of one run: their network, secrets, published ports and names."""
+
+    run_id: str
+    manifests: list[dict[str, Any]]
+    work_dir: Path
+    image_map: Mapping[str, str] = field(default_factory=dict)
+    containers: list[str] = field(default_factory=list)
+    volumes: list[str] = field(default_factory=list)
+    host_ports: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    @property
+    def network(self) -> str:
+        return f"mlops-pods-{self.run_id}"
+
+    def secret(self, namespace: str, name: str) -> dict[str, str]:
+        for manifest in self.manifests:
+            meta = manifest["metadata"]
+            if (manifest["kind"], meta["name"], meta.get("namespace")) == (
+                    "Secret", name, namespace):
+                return {**manifest.get("data", {}), **manifest.get("stringData", {})}
+        raise PodsError(f"Secret {namespace}/{name} is not among the rendered objects")
+
+    def url(self, workload: str, port: int) -> str:
+        """The host address of a workload's container port (published on 127.0.0.1)."""
+        return f"http://127.0.0.1:{self.host_ports[(workload, port)]}"
+
+
+def workloads(manifests: list[dict[str, Any]]) -> list[Workload]:
+    """StatefulSets, Jobs and Deployments in start order (CronJobs run on demand)."""
+    found = [_workload(manifest) for manifest in manifests if manifest["kind"] in WORKLOAD_ORDER]
+    return sorted(found, key=lambda workload: WORKLOAD_ORDER.index(workload.kind))
+
+
+def cron_jobs(manifests: list[dict[str, Any]]) -> dict[str, Workload]:
+    return {manifest["metadata"]["name"]: _workload(manifest) for manifest in manifests
+            if manifest["kind"] == "CronJob"}
+
+
+def _workload(manifest: dict[str, Any]) -> Workload:
+    spec = manifest["spec"]
+    if manifest["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    template = spec["template"]
+    meta = manifest["metadata"]
+    return Workload(manifest["kind"], meta["name"], meta.get("namespace", "default"),
+                    template.get("metadata", {}).get("labels", {}), template["spec"])
+
+
+def service_aliases(manifests: list[dict[str, Any]], workload: Workload) -> list[str]:
+    """The DNS names of every Service that selects the workload's pods."""
+    aliases = []
+    for manifest in manifests:
+        if manifest["kind"] != "Service":
+            continue
+        selector = manifest["spec"].get("selector") or {}
+        if selector and manifest["metadata"].get("namespace") == workload.namespace and all(
+                workload.labels.get(key) == value for key, value in selector.items()):
+            name = manifest["metadata"]["name"]
+            namespace = workload.namespace
+            aliases += [name, f"{name}.{namespace}", f"{name}.{namespace}.svc",
+                        f"{name}.{namespace}.{CLUSTER_DOMAIN}"]
+    return aliases
+
+
+def environment(cluster: Cluster, workload: Workload, container: Mapping[str, Any]
+                ) -> dict[str, str]:
+    """env and envFrom, with Secret references resolved as the kubelet would."""
+    values: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        if "secretRef" in source:
+            values.update(cluster.secret(workload.namespace, source["secretRef"]["name"]))
+    for variable in container.get("env", []):
+        if "value" in variable:
+            values[variable["name"]] = str(variable["value"])
+            continue
+        reference = variable.get("valueFrom", {})
+        if "secretKeyRef" in reference:
+            key_ref = reference["secretKeyRef"]
+            values[variable["name"]] = cluster.secret(workload.namespace, key_ref["name"])[
+                key_ref["key"]]
+        elif "fieldRef" in reference:
+            values[variable["name"]] = _field(workload, reference["fieldRef"]["fieldPath"])
+    return values
+
+
+def _field(workload: Workload, path: str) -> str:
+    fields = {"metadata.namespace": workload.namespace, "metadata.name": workload.name}
+    if path not in fields:
+        raise PodsError(f"{workload.name}: fieldRef {path} is not supported by make pods")
+    return fields[path]
+
+
+def security_options(pod_spec: Mapping[str, Any], container: Mapping[str, Any]) -> list[str]:
+    """User, group, read-only root, capabilities, no-new-privileges, from the pod spec."""
+    context = {**pod_spec.get("securityContext", {}), **container.get("securityContext", {})}
+    options = []
+    if "runAsUser" in context:
+        options += ["--user", f"{context['runAsUser']}:{context.get('runAsGroup', 0)}"]
+    if context.get("readOnlyRootFilesystem"):
+        # Only the declared volumes are writable, as in the pod (podman adds its own tmpfs).
+        options += ["--read-only", "--read-only-tmpfs=false"]
+    for capability in context.get("capabilities", {}).get("drop", []):
+        options += ["--cap-drop", capability]
+    for capability in context.get("capabilities", {}).get("add", []):
+        options += ["--cap-add", capability]
+    if context.get("allowPrivilegeEscalation") is False:
+        options += ["--security-opt", "no-new-privileges"]
+    return options
+
+
+def volume_options(cluster: Cluster, workload: Workload, container: Mapping[str, Any]
+                   ) -> list[str]:
+    volumes = {volume["name"]: volume for volume in workload.pod_spec.get("volumes", [])}
+    options = []
+    for mount in container.get("volumeMounts", []):
+        path, volume = mount["mountPath"], volumes.get(mount["name"])
+        if volume is None:  # a StatefulSet's volume claim: a named podman volume
+            options += ["-v", f"{_claim_volume(cluster, workload, mount['name'])}:{path}:U"]
+        elif "emptyDir" in volume:
+            options += ["--tmpfs", f"{path}:rw,mode=1777"]
+        elif "secret" in volume:
+            options += ["-v", f"{_secret_files(cluster, workload, volume['secret'])}:{path}:ro"]
+        else:
+            raise PodsError(f"{workload.name}: volume {mount['name']} has a kind make pods "
+                            "does not run")
+    return options
+
+
+def _claim_volume(cluster: Cluster, workload: Workload, claim: str) -> str:
+    name = f"{cluster.network}-{workload.name}-{claim}"
+    if name not in cluster.volumes:
+        _podman("volume", "create", name)
+        cluster.volumes.append(name)
+    return name
+
+
+def _secret_files(cluster: Cluster, workload: Workload, source: Mapping[str, Any]) -> Path:
+    values = cluster.secret(workload.namespace, source["secretName"])
+    folder = Path(tempfile.mkdtemp(prefix=f"{source['secretName']}-", dir=cluster.work_dir))
+    items = source.get("items") or [{"key": key, "path": key} for key in values]
+    for item in items:
+        (folder / item["path"]).write_text(values[item["key"]])
+        (folder / item["path"]).chmod(0o644)
+    folder.chmod(0o755)
+    return folder
+
+
+def port_options(cluster: Cluster, workload: Workload, container: Mapping[str, Any]
+                 ) -> list[str]:
+    """Publish each container port on 127.0.0.1, so probes and tests reach it from here."""
+    options = []
+    for port in container.get("ports", []):
+        host_port = free_port("127.0.0.1")
+        cluster.host_ports[(workload.name, port["containerPort"])] = host_port
+        options += ["-p", f"127.0.0.1:{host_port}:{port['containerPort']}"]
+    return options
+
+
+def run_arguments(cluster: Cluster, workload: Workload, container: Mapping[str, Any],
+                  *, detach: bool) -> list[str]:
+    """`podman run …` for one container of the pod, exactly as its spec says."""
+    name = container_name(cluster, workload, container)
+    arguments = ["run", "--name", name, "--network", cluster.network,
+                 "--pull", "never", "--hostname", workload.name]
+    arguments += ["-d"] if detach else []
+    for alias in service_aliases(cluster.manifests, workload):
+        arguments += ["--network-alias", alias]
+    arguments += security_options(workload.pod_spec, container)
+    arguments += volume_options(cluster, workload, container)
+    arguments += port_options(cluster, workload, container)
+    arguments += ["--env-file", str(_env_file(cluster, name,
+                                                environment(cluster, workload, container)))]
+    if container.get("command"):
+        arguments += ["--entrypoint", json.dumps(container["command"])]
+    arguments.append(cluster.image_map.get(container["image"], container["image"]))
+    return arguments + [str(argument) for argument in container.get("args", [])]
+
+
+def _env_file(cluster: Cluster, name: str, values: Mapping[str, str]) -> Path:
+    """Secret values go through a private file, never onto podman's command line."""
+    path = cluster.work_dir / f"{name}.env"
+    path.touch(mode=0o600)
+    path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
+    return path
+
+
+def container_name(cluster: Cluster, workload: Workload, container: Mapping[str, Any]) -> str:
+    return f"{cluster.network}-{workload.name}-{container['name']}"
+
+
+def start(cluster: Cluster, workload: Workload) -> None:
+    """Start a workload's containers; a Job's run to completion, others until ready."""
+    _run_init_containers(cluster, workload)
+    for container in workload.pod_spec["containers"]:
+        detach = workload.kind != "Job"
+        name = container_name(cluster, workload, container)
+        cluster.containers.append(name)
+        result = _podman(*run_arguments(cluster, workload, container, detach=detach),
+                         check=False, timeout=JOB_TIMEOUT)
+        if result.returncode != 0:
+            raise PodsError(f"{workload.kind} {workload.name}: container {container['name']} "
+                            f"failed (exit {result.returncode}):\n{logs(name)}")
+        if detach:
+            wait_until_ready(cluster, workload, container)
+
+
+def _run_init_containers(cluster: Cluster, workload: Workload) -> None:
+    for container in workload.pod_spec.get("initContainers", []):
+        name = container_name(cluster, workload, container)
+        cluster.containers.append(name)
+        result = _podman(*run_arguments(cluster, workload, container, detach=False),
+                         check=False, timeout=JOB_TIMEOUT)
+        if result.returncode != 0:
+            raise PodsError(f"{workload.name}: init container {container['name']} failed:\n"
+                            f"{logs(name)}")
+
+
+def run_job(cluster: Cluster, cron_job: str) -> str:
+    """Run a CronJob's job now, as `kubectl create job --from=cronjob/<name>` would; its log."""
+    workload = cron_jobs(cluster.manifests)[cron_job]
+    job = Workload("Job", f"{cron_job}-{len(cluster.containers)}", workload.namespace,
+                   workload.labels, workload.pod_spec)
+    start(cluster, job)
+    return "\n".join(logs(container_name(cluster, job, container))
+                     for container in job.pod_spec["containers"])
+
+
+def wait_until_ready(cluster: Cluster, workload: Workload, container: Mapping[str, Any],
+                     timeout: float = READY_TIMEOUT) -> None:
+    """Poll the container's readiness probe until it passes; fail fast if the container exits."""
+    probe = container.get("readinessProbe") or container.get("startupProbe")
+    name = container_name(cluster, workload, container)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _is_running(name):
+            raise PodsError(f"{workload.name}: container {container['name']} exited:\n"
+                            f"{logs(name)}")
+        if probe is None or _probe_passes(cluster, workload, container, probe):
+            return
+        time.sleep(0.5)  # polling interval of the probe, not a synchronisation
+    raise PodsError(f"{workload.name}: not ready after {timeout:.0f} s:\n{logs(name)}")
+
+
+def _probe_passes(cluster: Cluster, workload: Workload, container: Mapping[str, Any],
+                  probe: Mapping[str, Any]) -> bool:
+    if "exec" in probe:
+        command = probe["exec"]["command"]
+        name = container_name(cluster, workload, container)
+        return _podman("exec", name, *command, check=False).returncode == 0
+    if "httpGet" in probe:
+        get = probe["httpGet"]
+        port = _container_port(container, get["port"])
+        headers = {header["name"]: header["value"] for header in get.get("httpHeaders", [])}
+        # Always http://127.0.0.1:<published port>: no other scheme can reach urlopen here.
+        request = urllib.request.Request(  # noqa: S310
+            cluster.url(workload.name, port) + get["path"], headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
+                return 200 <= response.status < 400
+        except (urllib.error.URLError, OSError):
+            return False
+    raise PodsError(f"{workload.name}: probe {sorted(probe)} is not supported by make pods")
+
+
+def _container_port(container: Mapping[str, Any], port: int | str) -> int:
+    if isinstance(port, int):
+        return port
+    for declared in container.get("ports", []):
+        if declared.get("name") == port:
+            return declared["containerPort"]
+    raise PodsError(f"container {container['name']} declares no port named {port!r}")
+
+
+def restart(cluster: Cluster, workload_name: str) -> None:
+    """Stop and start a running workload's containers (same volumes), then wait until ready."""
+    workload = next(w for w in workloads(cluster.manifests) if w.name == workload_name)
+    for container in workload.pod_spec["containers"]:
+        name = container_name(cluster, workload, container)
+        _podman("restart", name)
+        wait_until_ready(cluster, workload, container)
+
+
+def memory_peaks(cluster: Cluster) -> dict[str, int]:
+    """Peak memory (bytes) of each running container, from its cgroup."""
+    peaks = {}
+    for name in cluster.containers:
+        result = _podman("exec", name, "cat", "/sys/fs/cgroup/memory.peak",
+                         check=False)
+        if result.returncode != 0:
+            result = _podman("exec", name, "cat",
+                             "/sys/fs/cgroup/memory/memory.max_usage_in_bytes", check=False)
+        if result.returncode == 0 and result.stdout.strip().isdigit():
+            peaks[name] = int(result.stdout.strip())
+    return peaks
+
+
+def logs(name: str) -> str:
+    result = _podman("logs", name, check=False)
+    return (result.stdout + result.stderr)[-4000:]
+
+
+def _is_running(name: str) -> bool:
+    result = _podman("inspect", "--format", "{{.State.Running}}", name, check=False)
+    return result.stdout.strip() == "true"
+
+
+@contextmanager
+def running(manifests: list[dict[str, Any]], image_map: Mapping[str, str], work_dir: Path,
+            run_id: str) -> Iterator[Cluster]:
+    """Every workload started in order; all containers, volumes and the network removed after."""
+    cluster = Cluster(run_id, manifests, work_dir, image_map)
+    _podman("network", "create", cluster.network)
+    try:
+        for workload in workloads(manifests):
+            start(cluster, workload)
+        yield cluster
+    finally:
+        stop(cluster)
+
+
+def stop(cluster: Cluster) -> None:
+    for name in reversed(cluster.containers):
+        _podman("rm", "--force", "--time", "5", name, check=False)
+    for volume in cluster.volumes:
+        _podman("volume", "rm", "--force", volume, check=False)
+    _podman("network", "rm", "--force", cluster.network, check=False)
+
+
+def _podman(*arguments: str, check: bool = True, timeout: float = 120.0
+            ) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([PODMAN, *arguments], capture_output=True, text=True,
+                            timeout=timeout)
+    if check and result.returncode != 0:
+        raise PodsError(f"podman {' '.join(arguments[:3])} failed: {result.stderr.strip()}")
+    return result
+
+
+# Third-party images that cannot be pulled here run as stand-ins built from Debian or PyPI
+# packages (infra/images/standins/), honouring the same env contract.
+STAND_INS = {
+    "postgres": "mlops-platform/standin-postgres",
+    "chrislusf/seaweedfs": "mlops-platform/standin-object-store",
+}
+LOCAL_PREFIX = "localhost/"
+
+
+def local_images(manifests: list[dict[str, Any]], version: str) -> dict[str, str]:
+    """Each rendered image reference -> the image built here (`make images`)."""
+    mapping = {}
+    for image in _images(manifests):
+        repository = image_repository(image)
+        if repository in STAND_INS:
+            mapping[image] = f"{LOCAL_PREFIX}{STAND_INS[repository]}:{version}"
+        elif repository.startswith("mlops-platform/"):
+            mapping[image] = f"{LOCAL_PREFIX}{repository}:{version}"
+    return mapping
+
+
+def image_repository(image: str) -> str:
+    """`registry.example.com/org/app:1.0@sha256:…` -> `org/app`."""
+    name = image.split("@", 1)[0]
+    if ":" in name.rsplit("/", 1)[-1]:
+        name = name.rsplit(":", 1)[0]
+    first, _, rest = name.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return rest
+    return name
+
+
+def _images(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        found = {value["image"]} if isinstance(value.get("image"), str) else set()
+        return found.union(*(_images(item) for item in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_images(item) for item in value))
+    return set()
+
+
+def render(stack: str, config_overrides: Mapping[str, Any] | None = None
+           ) -> list[dict[str, Any]]:
+    """The stack's objects as `pulumi up` would send them, secrets included (mocked values)."""
+    from infra.manifests import to_manifests
+    from infra.mocked_engine import record_stack
+
+    return to_manifests(record_stack(stack, config_overrides), redact=False)
+
+
+def smoke_test(cluster: Cluster, namespace: str) -> None:
+    """The platform's own smoke test, from the tools image, against the Service name."""
+    job = Workload("Job", "smoke-test", namespace, {}, {"containers": [{
+        "name": "smoke-test", "image": _tools_image(cluster),
+        "command": ["python", "-m", "mlops_platform.ci.smoke_test", "--tracking-uri",
+                    f"http://mlflow.{namespace}.{CLUSTER_DOMAIN}:5000"],
+        "env": [{"name": "HOME", "value": "/tmp"},  # noqa: S108 - the pod's emptyDir
+                *_tracking_credentials(cluster, namespace)],
+        "securityContext": {"runAsUser": 10001, "runAsGroup": 10001,
+                            "readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
+                            "capabilities": {"drop": ["ALL"]}},
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}]}],  # noqa: S108 - emptyDir
+        "volumes": [{"name": "tmp", "emptyDir": {}}]})
+    start(cluster, job)
+
+
+def _tools_image(cluster: Cluster) -> str:
+    return next(local for image, local in cluster.image_map.items()
+                if image_repository(image) == "mlops-platform/tools")
+
+
+def _tracking_credentials(cluster: Cluster, namespace: str) -> list[dict[str, Any]]:
+    server = cluster.secret(namespace, "mlflow-server")
+    return [{"name": "MLFLOW_TRACKING_USERNAME", "value": server["MLFLOW_AUTH_ADMIN_USERNAME"]},
+            {"name": "MLFLOW_TRACKING_PASSWORD", "value": server["MLFLOW_AUTH_ADMIN_PASSWORD"]}]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.pods", description=__doc__.split(
+        "\n\n")[0])
+    parser.add_argument("--stack", default="dev")
+    parser.add_argument("--version", default="0.1.0", help="tag of the images `make images` built")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the containers running until Enter or Ctrl-C")
+    args = parser.parse_args(argv)
+    manifests = render(args.stack)
+    namespace = next(w.namespace for w in workloads(manifests) if w.name == "mlflow")
+    with tempfile.TemporaryDirectory(prefix="mlops-pods-") as work_dir, running(
+            manifests, local_images(manifests, args.version), Path(work_dir),
+            secrets.token_hex(3)) as cluster:
+        try:
+            smoke_test(cluster, namespace)
+        except PodsError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        print(f"{args.stack}: {len(cluster.containers)} containers ran; smoke test passed.")
+        print(f"MLflow: {cluster.url('mlflow', 5000)} (Host header "
+              f"mlflow.{namespace}.{CLUSTER_DOMAIN}:5000)")
+        if args.keep:
+            with contextlib.suppress(KeyboardInterrupt, EOFError):
+                input("Running; press Enter to stop everything. ")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

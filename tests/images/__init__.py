@@ -1,0 +1,1 @@
+"""Tests of the platform's container images (`make images`)."""

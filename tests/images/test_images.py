@@ -1,0 +1,139 @@
+"""The images `make images` builds: non-root, read-only root filesystem, working entry points.
+
+Each test runs the real image with podman the way the pod specs do (`--read-only`, a tmpfs
+on /tmp, user 10001, no capabilities); containers get unique names and are always removed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import boto3
+import pytest
+
+from mlops_platform.processes import free_port, http_ok
+from tests.support.images import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+PODMAN_ENV = {**os.environ, "CONTAINERS_CONF": os.environ.get(
+    "CONTAINERS_CONF", str(REPO_ROOT / "infra" / "images" / "containers.conf"))}
+HARDENED = ["--read-only", "--tmpfs", "/tmp", "--user", "10001", "--cap-drop", "ALL",
+            "--security-opt", "no-new-privileges"]
+IMAGES = ("mlflow-server", "serving", "tools", "standin-postgres", "standin-object-store")
+READY_TIMEOUT = 120.0
+
+
+def podman(*arguments: str, timeout: float = 300.0) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["podman", *arguments], capture_output=True, text=True,
+                          timeout=timeout, env=PODMAN_ENV)
+
+
+def image(name: str, version: str) -> str:
+    return f"localhost/mlops-platform/{name}:{version}"
+
+
+def run_once(image_ref: str, *command: str) -> subprocess.CompletedProcess[str]:
+    return podman("run", "--rm", "--name", f"test-images-{uuid.uuid4().hex[:10]}",
+                  *HARDENED, image_ref, *command)
+
+
+@contextmanager
+def detached(image_ref: str, options: Sequence[str], command: Sequence[str] = ()
+             ) -> Iterator[str]:
+    name = f"test-images-{uuid.uuid4().hex[:10]}"
+    try:
+        started = podman("run", "--detach", "--name", name, *HARDENED, *options, image_ref,
+                         *command)
+        assert started.returncode == 0, started.stderr
+        yield name
+    finally:
+        podman("rm", "--force", "--time", "2", name)
+
+
+def wait_for(check, name: str, what: str) -> None:
+    """Poll `check` until it holds; fail with the container's log at the deadline."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.5)
+    logs = podman("logs", name)
+    pytest.fail(f"{what} not ready within {READY_TIMEOUT:.0f} s:\n{logs.stdout[-3000:]}"
+                f"{logs.stderr[-3000:]}")
+
+
+def pinned_version(lock: str, package: str) -> str:
+    text = (REPO_ROOT / "requirements" / lock).read_text()
+    match = re.search(rf"^{re.escape(package)}==(\S+)", text, re.MULTILINE)
+    assert match, f"{package} is not pinned in requirements/{lock}"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("name", IMAGES)
+def test_image_runs_as_the_unprivileged_user(platform_images: str, name: str) -> None:
+    result = podman("image", "inspect", "--format", "{{.Config.User}}",
+                    image(name, platform_images))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "10001:10001"
+
+
+def test_serving_image_carries_the_mlflow_that_trains_the_models(platform_images: str) -> None:
+    result = run_once(image("serving", platform_images), "python", "-c",
+                      "import mlflow, mlserver_mlflow; print(mlflow.__version__)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == pinned_version("project.txt", "mlflow")
+
+
+def test_mlflow_server_answers_health_on_a_read_only_root(platform_images: str) -> None:
+    port = free_port()
+    options = ["-p", f"127.0.0.1:{port}:5000", "--env", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false"]
+    command = ["server", "--host", "0.0.0.0", "--port", "5000",  # noqa: S104 - in the container
+               "--backend-store-uri", "sqlite:////tmp/m.db", "--workers", "1"]
+    with detached(image("mlflow-server", platform_images), options, command) as name:
+        wait_for(lambda: http_ok(f"http://127.0.0.1:{port}/health"), name, "mlflow server")
+
+
+def test_tools_image_runs_the_drift_command_read_only(platform_images: str) -> None:
+    result = run_once(image("tools", platform_images), "mlops-drift", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "--reference" in result.stdout
+
+
+def test_tools_image_has_the_backup_clients(platform_images: str) -> None:
+    result = run_once(image("tools", platform_images), "pg_dump", "--version")
+    assert result.returncode == 0, result.stderr
+    assert "pg_dump (PostgreSQL)" in result.stdout
+
+
+def test_postgres_standin_accepts_the_configured_user(platform_images: str) -> None:
+    environment = ["--env", "POSTGRES_USER=mlflow", "--env", "POSTGRES_PASSWORD=s3cret-pw",
+                   "--env", "POSTGRES_DB=tracking", "--env", "PGDATA=/tmp/pgdata"]
+    query = ["env", "PGPASSWORD=s3cret-pw", "psql", "--host", "127.0.0.1", "--username",
+             "mlflow", "--dbname", "tracking", "--tuples-only", "--command", "SELECT current_user"]
+    with detached(image("standin-postgres", platform_images), environment) as name:
+        wait_for(lambda: podman("exec", name, *query).returncode == 0, name, "postgres stand-in")
+        answered = podman("exec", name, *query)
+        assert answered.stdout.strip() == "mlflow"
+        refused = podman("exec", name, "env", "PGPASSWORD=wrong", *query[2:])
+        assert refused.returncode != 0
+        assert "password authentication failed" in refused.stderr
+
+
+def test_object_store_standin_serves_s3_on_the_seaweedfs_port(platform_images: str) -> None:
+    port = free_port()
+    options = ["-p", f"127.0.0.1:{port}:8333", "--env", "AWS_ACCESS_KEY_ID=platform",
+               "--env", "AWS_SECRET_ACCESS_KEY=platform-secret"]
+    with detached(image("standin-object-store", platform_images), options) as name:
+        wait_for(lambda: http_ok(f"http://127.0.0.1:{port}/"), name, "object store stand-in")
+        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                          aws_access_key_id="platform", aws_secret_access_key="platform-secret")
+        s3.create_bucket(Bucket="mlflow")
+        s3.put_object(Bucket="mlflow", Key="a/b.txt", Body=b"kept")
+        assert s3.get_object(Bucket="mlflow", Key="a/b.txt")["Body"].read() == b"kept"
