@@ -84,7 +84,7 @@ def mlflow_server_ready() -> float:
     return seconds_to_ready(
         "mlflow-server",
         ["-p", f"127.0.0.1:{port}:5000", "--env", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false"],
-        ["server", "--host", "0.0.0.0", "--port", "5000",  # noqa: S104 - inside the container
+        ["mlflow", "server", "--host", "0.0.0.0", "--port", "5000",  # noqa: S104
          "--backend-store-uri", "sqlite:////tmp/m.db", "--workers", "1"],
         lambda _: http_ok(f"http://127.0.0.1:{port}/health"))
 

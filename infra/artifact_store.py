@@ -1,12 +1,13 @@
-"""The artifact store: in-cluster MinIO or an external S3 bucket.
+"""The artifact store: in-cluster SeaweedFS (its S3 API) or an external S3 bucket.
 
 Either way the component ends with the S3 endpoint, the bucket and one Secret
 with the keys `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, the names every
-S3 client (MLflow, boto3, mc) reads.
+S3 client (MLflow, boto3) reads.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pulumi
@@ -25,6 +26,9 @@ from mlops_platform.kubernetes.topology import BUCKET_SETUP, OBJECT_STORE
 ACCESS_KEY = "AWS_ACCESS_KEY_ID"
 SECRET_KEY = "AWS_SECRET_ACCESS_KEY"  # noqa: S105 - the name of a key, not its value
 CREDENTIALS_SECRET = "artifact-store-credentials"  # noqa: S105 - a Secret's name
+S3_CONFIG_SECRET = "object-store-s3-config"  # noqa: S105 - a Secret's name
+S3_CONFIG_DIR = "/etc/seaweedfs"
+DATA_DIR = "/data"
 JOB_RESOURCES = resources("50m", "64Mi", "250m", "256Mi")
 
 
@@ -41,7 +45,7 @@ class ArtifactStoreArgs:
     namespace: str
     bucket: str
     image: str | None = None
-    client_image: str | None = None
+    tools_image: str | None = None
     storage: str = "20Gi"
     storage_class: str | None = None
     resources: Resources | None = None
@@ -49,7 +53,7 @@ class ArtifactStoreArgs:
 
 
 class ArtifactStore(pulumi.ComponentResource):
-    """MinIO StatefulSet, volume, generated credentials, Service and a bucket-creating Job."""
+    """SeaweedFS StatefulSet, volume, generated credentials, Service and a bucket-creating Job."""
 
     endpoint_url: str
     bucket: str
@@ -79,7 +83,16 @@ class ArtifactStore(pulumi.ComponentResource):
             opts=child)
         self.credentials_secret_name = credentials.metadata.name
         if args.external is None:
-            self._in_cluster(name, args, credentials.metadata.name, child)
+            s3_config = k8s.core.v1.Secret(
+                f"{name}-s3-config",
+                metadata={"name": S3_CONFIG_SECRET, "namespace": args.namespace,
+                          "labels": OBJECT_STORE.labels},
+                type="Opaque",
+                string_data={"s3.json": pulumi.Output.secret(
+                    pulumi.Output.all(access_key, secret_key).apply(_s3_identities))},
+                opts=child)
+            self._in_cluster(name, args, credentials.metadata.name, s3_config.metadata.name,
+                             child)
         self.register_outputs({"endpoint_url": self.endpoint_url, "bucket": self.bucket,
                                "credentials_secret_name": self.credentials_secret_name})
 
@@ -88,7 +101,7 @@ class ArtifactStore(pulumi.ComponentResource):
         return f"s3://{self.bucket}"
 
     def _in_cluster(self, name: str, args: ArtifactStoreArgs,
-                    credentials_secret: pulumi.Output[str],
+                    credentials_secret: pulumi.Output[str], s3_config_secret: pulumi.Output[str],
                     child: pulumi.ResourceOptions) -> None:
         service = k8s.core.v1.Service(
             f"{name}-service",
@@ -102,7 +115,7 @@ class ArtifactStore(pulumi.ComponentResource):
             f"{name}-statefulset",
             metadata={"name": OBJECT_STORE.name, "namespace": args.namespace,
                       "labels": OBJECT_STORE.labels},
-            spec=_statefulset_spec(args, credentials_secret, service.metadata.name), opts=child)
+            spec=_statefulset_spec(args, s3_config_secret, service.metadata.name), opts=child)
         tokenless_service_account(f"{name}-bucket-setup-sa", BUCKET_SETUP.name, args.namespace,
                                   child)
         k8s.batch.v1.Job(
@@ -114,50 +127,56 @@ class ArtifactStore(pulumi.ComponentResource):
             spec={"backoffLimit": 6, "template": {
                 "metadata": {"labels": BUCKET_SETUP.labels},
                 "spec": _bucket_setup_pod_spec(args, credentials_secret, self.endpoint_url)}},
-            # The Job only runs once MinIO answers; replacing it re-runs the idempotent setup.
+            # The Job waits for the store to answer; replacing it re-runs the idempotent setup.
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True))
 
 
-def _statefulset_spec(args: ArtifactStoreArgs, credentials_secret: pulumi.Input[str],
-                      service_name: pulumi.Input[str]) -> dict:
-    def credential(env_name: str, key: str) -> dict:
-        return {"name": env_name,
-                "valueFrom": {"secretKeyRef": {"name": credentials_secret, "key": key}}}
+def _s3_identities(keys: list[str]) -> str:
+    """SeaweedFS's S3 identities file: one identity, the platform's key pair, full rights."""
+    access_key, secret_key = keys
+    return json.dumps({"identities": [{
+        "name": "mlops-platform",
+        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+        "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]}, indent=2)
 
+
+def _statefulset_spec(args: ArtifactStoreArgs, s3_config_secret: pulumi.Input[str],
+                      service_name: pulumi.Input[str]) -> dict:
+    # Master, volume server, filer and S3 gateway in one process: one volume, one pod.
     container = hardened_container(
-        "minio", args.image, args.resources,
-        args=["server", "/data", "--address", f":{OBJECT_STORE.port}"],
+        "seaweedfs", args.image, args.resources,
+        command=["weed", "server", f"-dir={DATA_DIR}", "-s3", f"-s3.port={OBJECT_STORE.port}",
+                 f"-s3.config={S3_CONFIG_DIR}/s3.json"],
         ports=[{"name": "s3", "containerPort": OBJECT_STORE.port}],
-        env=[credential("MINIO_ROOT_USER", ACCESS_KEY),
-             credential("MINIO_ROOT_PASSWORD", SECRET_KEY),
-             {"name": "HOME", "value": WRITABLE_TMP},
-             {"name": "MINIO_BROWSER", "value": "off"}],
-        volumeMounts=[{"name": "data", "mountPath": "/data"}],
-        readinessProbe={"httpGet": {"path": "/minio/health/ready", "port": "s3"},
-                        "periodSeconds": 10},
-        livenessProbe={"httpGet": {"path": "/minio/health/live", "port": "s3"},
-                       "periodSeconds": 20})
+        env=[{"name": "HOME", "value": WRITABLE_TMP}],
+        volumeMounts=[{"name": "data", "mountPath": DATA_DIR},
+                      {"name": "s3-config", "mountPath": S3_CONFIG_DIR, "readOnly": True}],
+        readinessProbe={"tcpSocket": {"port": "s3"}, "periodSeconds": 10},
+        livenessProbe={"tcpSocket": {"port": "s3"}, "periodSeconds": 20,
+                       "failureThreshold": 6})
     claim = {"metadata": {"name": "data"}, "spec": {
         "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": args.storage}},
         **({"storageClassName": args.storage_class} if args.storage_class else {})}}
+    s3_config = {"name": "s3-config", "secret": {
+        "secretName": s3_config_secret, "items": [{"key": "s3.json", "path": "s3.json"}]}}
     return {
         "serviceName": service_name, "replicas": 1,
         "selector": {"matchLabels": OBJECT_STORE.labels},
         "template": {"metadata": {"labels": OBJECT_STORE.labels},
-                     "spec": hardened_pod_spec([container], service_account=OBJECT_STORE.name)},
+                     "spec": hardened_pod_spec([container], service_account=OBJECT_STORE.name,
+                                               volumes=[s3_config])},
         "volumeClaimTemplates": [claim],
     }
 
 
 def _bucket_setup_pod_spec(args: ArtifactStoreArgs, credentials_secret: pulumi.Input[str],
                            endpoint_url: str) -> dict:
+    assert args.tools_image, "the bucket Job runs the tools image"
     container = hardened_container(
-        "create-bucket", args.client_image, JOB_RESOURCES,
-        command=["sh", "-c", 'until mc alias set store "$S3_ENDPOINT" "$AWS_ACCESS_KEY_ID" '
-                 '"$AWS_SECRET_ACCESS_KEY"; do sleep 5; done && '
-                 f'mc mb --ignore-existing "store/{args.bucket}"'],
-        env=[{"name": "S3_ENDPOINT", "value": endpoint_url},
-             {"name": "MC_CONFIG_DIR", "value": f"{WRITABLE_TMP}/.mc"}],
+        "create-bucket", args.tools_image, JOB_RESOURCES,
+        command=["python", "-m", "mlops_platform.tools.create_bucket",
+                 "--bucket", args.bucket, "--endpoint-url", endpoint_url],
+        env=[{"name": "HOME", "value": WRITABLE_TMP}],
         envFrom=[{"secretRef": {"name": credentials_secret}}])
     return hardened_pod_spec([container], service_account=BUCKET_SETUP.name,
                              restart_policy="OnFailure")

@@ -2,7 +2,9 @@
 
 `python -m infra.manifests dev staging prod` (what `make manifests` runs) runs each
 stack's program under the mocked engine and writes one file per object to
-`build/manifests/<stack>/<kind>-<name>.yaml`. Secret values are redacted.
+`build/manifests/<stack>/<kind>-<name>.yaml`. Secret values are redacted. A stack
+whose config the program refuses (prod, until its image digests are filled in) is
+reported with the reason and the exit code is 1; the other stacks are still written.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import shutil
 import sys
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +65,9 @@ def manifest_file_names(manifests: list[dict[str, Any]]) -> list[str]:
     return names
 
 
-def write_stack_manifests(stack: str, output_dir: Path = OUTPUT_DIR) -> list[Path]:
-    manifests = to_manifests(record_stack(stack))
+def write_stack_manifests(stack: str, output_dir: Path = OUTPUT_DIR,
+                          config_overrides: Mapping[str, Any] | None = None) -> list[Path]:
+    manifests = to_manifests(record_stack(stack, config_overrides))
     target = output_dir / stack
     if target.exists():
         shutil.rmtree(target)
@@ -83,14 +87,17 @@ def main(argv: list[str], output_dir: Path = OUTPUT_DIR) -> int:
         print(f"no stack file for {', '.join(unknown)}; committed stacks: {', '.join(STACKS)}",
               file=sys.stderr)
         return 2
+    refused = 0
     for stack in stacks:
         try:
             paths = write_stack_manifests(stack, output_dir)
         except ConfigError as err:
             print(f"{stack}: {err}", file=sys.stderr)
-            return 1
+            shutil.rmtree(output_dir / stack, ignore_errors=True)  # no stale objects
+            refused += 1
+            continue
         print(f"{stack}: {len(paths)} objects in {paths[0].parent}")
-    return 0
+    return 1 if refused else 0
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ class BackupTarget:
     """Where the nightly dump goes: a bucket of the artifact store."""
 
     schedule: str
-    client_image: str
+    tools_image: str
     endpoint_url: pulumi.Input[str]
     bucket: str
     credentials_secret: pulumi.Input[str]
@@ -162,12 +162,11 @@ def _backup_pod_spec(args: MetadataDatabaseArgs, backup: BackupTarget,
         envFrom=[{"secretRef": {"name": credentials_secret}}],
         volumeMounts=[{"name": "backup", "mountPath": "/backup"}])
     upload = hardened_container(
-        "upload", backup.client_image, BACKUP_RESOURCES,
-        command=["sh", "-c", 'mc alias set store "$S3_ENDPOINT" "$AWS_ACCESS_KEY_ID" '
-                 '"$AWS_SECRET_ACCESS_KEY" && mc cp /backup/mlflow.dump '
-                 f'"store/{backup.bucket}/backups/postgres/$(date -u +%Y%m%dT%H%M%SZ).dump"'],
-        env=[{"name": "S3_ENDPOINT", "value": backup.endpoint_url},
-             {"name": "MC_CONFIG_DIR", "value": f"{WRITABLE_TMP}/.mc"}],
+        "upload", backup.tools_image, BACKUP_RESOURCES,
+        command=["python", "-m", "mlops_platform.tools.upload_file", "/backup/mlflow.dump",
+                 "--bucket", backup.bucket, "--key", "backups/postgres/{timestamp}.dump",
+                 "--endpoint-url", backup.endpoint_url],
+        env=[{"name": "HOME", "value": WRITABLE_TMP}],
         envFrom=[{"secretRef": {"name": backup.credentials_secret}}],
         volumeMounts=[{"name": "backup", "mountPath": "/backup", "readOnly": True}])
     return hardened_pod_spec([upload], init_containers=[dump],

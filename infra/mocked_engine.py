@@ -48,6 +48,8 @@ class RecordedResource:
 class RecordedStack:
     resources: list[RecordedResource]
     outputs: dict[str, Any] = field(default_factory=dict)
+    # URN -> the URNs it waits for (depends_on and the resources its inputs come from).
+    dependencies: dict[str, set[str]] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[RecordedResource]:
         return [resource for resource in self.resources if resource.type_ == type_]
@@ -91,6 +93,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.recording_mocks = mocks
         self.registered: list[tuple[str, str, str, str]] = []
+        self.dependencies: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
     def RegisterResource(self, request):  # noqa: N802 - the gRPC method's name
@@ -98,6 +101,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.type != "pulumi:pulumi:Stack":
             with self._lock:
                 self.registered.append((request.type, request.name, response.urn, response.id))
+                self.dependencies[response.urn] = set(request.dependencies)
         return response
 
 
@@ -154,7 +158,7 @@ def run_program(program: Callable[[], Mapping[str, Any] | None], *, project: str
     resources = sorted((RecordedResource(type_, name, urn, mocks.inputs_by_id[id_])
                         for type_, name, urn, id_ in monitor.registered
                         if id_ in mocks.inputs_by_id), key=lambda resource: resource.urn)
-    return RecordedStack(resources, outputs)
+    return RecordedStack(resources, outputs, monitor.dependencies)
 
 
 def run_stack(stack: str, config_overrides: Mapping[str, Any] | None = None, *,

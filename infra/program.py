@@ -62,9 +62,11 @@ def build_platform(config: PlatformConfig | None = None) -> dict[str, Any]:
         database_url_secret=database.url_secret_name,
         artifact_store_endpoint=store.endpoint_url, artifact_bucket=store.bucket,
         artifact_store_credentials_secret=store.credentials_secret_name,
+        tools_image=config.image("tools_image"),
         replicas=config.tracking_replicas, max_replicas=config.tracking_max_replicas,
         admin_username=config.tracking_admin_username, host=config.tracking_host,
-        ingress_class=config.ingress_class, tls=config.tls, tls_issuer=config.tls_issuer,
+        ingress_class=config.ingress_class, max_body_size=config.ingress_max_body_size,
+        tls=config.tls, tls_issuer=config.tls_issuer,
         client_namespaces=[config.serving_ns]), after_governance)
     serving = ModelServing("model-serving", ModelServingArgs(
         namespace=config.serving_ns, tracking_uri=tracking.internal_uri,
@@ -104,7 +106,7 @@ def _artifact_store_args(config: PlatformConfig) -> ArtifactStoreArgs:
     return ArtifactStoreArgs(
         namespace=config.platform_ns, bucket=config.artifact_bucket,
         image=config.image("object_store_image"),
-        client_image=config.image("object_store_client_image"),
+        tools_image=config.image("tools_image"),
         storage=config.artifact_storage, storage_class=config.storage_class,
         resources=config.artifact_store_resources, external=external)
 
@@ -120,7 +122,7 @@ def _database_args(config: PlatformConfig, store: ArtifactStore) -> MetadataData
         storage=config.database_storage, storage_class=config.storage_class,
         resources=config.database_resources,
         backup=BackupTarget(schedule=config.database_backup_schedule,
-                            client_image=config.image("object_store_client_image"),
+                            tools_image=config.image("tools_image"),
                             endpoint_url=store.endpoint_url, bucket=store.bucket,
                             credentials_secret=store.credentials_secret_name))
 

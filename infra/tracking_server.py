@@ -1,9 +1,11 @@
 """The MLflow tracking server and model registry (one server), behind basic auth.
 
-Runs are stored in the metadata database, artifacts are proxied by the server
-into the artifact store (clients need only the tracking URI and a user), and
-the admin credentials are generated here and handed to client namespaces as a
-Secret, never as plain values.
+Runs are stored in the metadata database (its schema migrated once, by a Job,
+before any server starts), artifacts are proxied by the server into the
+artifact store (clients need only the tracking URI and a user). The admin
+credentials are generated here and stay in the platform namespace; client
+namespaces get a read-only user's credentials, created by a Job through the
+auth API.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pulumi_random as random
 from infra.artifact_store import ACCESS_KEY, SECRET_KEY
 from infra.metadata_database import URL_KEY
 from mlops_platform.deploy.model_serving import CLIENT_CREDENTIALS_SECRET, TRACKING_CREDENTIALS_KEYS
-from mlops_platform.kubernetes.kube_types import Resources
+from mlops_platform.kubernetes.kube_types import Resources, resources
 from mlops_platform.kubernetes.scaling import autoscale, spread_over_nodes
 from mlops_platform.kubernetes.security import (
     WRITABLE_TMP,
@@ -25,10 +27,18 @@ from mlops_platform.kubernetes.security import (
     hardened_pod_spec,
     tokenless_service_account,
 )
-from mlops_platform.kubernetes.topology import TRACKING
+from mlops_platform.kubernetes.topology import (
+    DATABASE_MIGRATION,
+    REGISTRY_READER_SETUP,
+    TRACKING,
+)
 
 SERVER_SECRET = "mlflow-server"  # noqa: S105 - a Secret's name
+READER_SECRET = "mlflow-registry-reader"  # noqa: S105 - a Secret's name
+READER_USERNAME = "registry-reader"
 AUTH_CONFIG_DIR = "/etc/mlflow"
+MIGRATION_RESOURCES = resources("100m", "256Mi", "1", "1Gi")
+READER_JOB_RESOURCES = resources("50m", "64Mi", "250m", "256Mi")
 
 
 @dataclass
@@ -41,18 +51,21 @@ class TrackingServerArgs:
     artifact_store_endpoint: str
     artifact_bucket: str
     artifact_store_credentials_secret: pulumi.Input[str]
+    tools_image: str
     replicas: int = 1
     max_replicas: int | None = None
     admin_username: str = "admin"
     host: str | None = None
     ingress_class: str = "nginx"
+    max_body_size: str = "5g"
     tls: bool = True
     tls_issuer: str | None = None
     client_namespaces: list[str] = field(default_factory=list)
 
 
 class TrackingServer(pulumi.ComponentResource):
-    """MLflow Deployment, Service, optional Ingress, HPA and PDB above one replica."""
+    """MLflow Deployment after its migration Job, Service, read-only client user, optional
+    Ingress, HPA and PDB above one replica."""
 
     internal_uri: str
     uri: str
@@ -83,6 +96,16 @@ class TrackingServer(pulumi.ComponentResource):
                 "basic_auth.ini": pulumi.Output.secret(args.database_url).apply(_auth_config),
             },
             opts=child)
+        reader_password = random.RandomPassword(
+            f"{name}-reader-password", length=32, special=False, opts=child).result
+        reader_secret = k8s.core.v1.Secret(
+            f"{name}-reader-secret",
+            metadata={"name": READER_SECRET, "namespace": args.namespace,
+                      "labels": REGISTRY_READER_SETUP.labels},
+            type="Opaque",
+            string_data={"MLFLOW_READER_USERNAME": READER_USERNAME,
+                         "MLFLOW_READER_PASSWORD": reader_password},
+            opts=child)
         for namespace in args.client_namespaces:
             k8s.core.v1.Secret(
                 f"{name}-client-credentials-{namespace}",
@@ -90,16 +113,23 @@ class TrackingServer(pulumi.ComponentResource):
                           "labels": TRACKING.labels},
                 type="Opaque",
                 string_data=dict(zip(TRACKING_CREDENTIALS_KEYS,
-                                     (args.admin_username, self.admin_password), strict=True)),
+                                     (READER_USERNAME, reader_password), strict=True)),
                 opts=child)
         tokenless_service_account(f"{name}-sa", TRACKING.name, args.namespace, child)
+        migration = _migration_job(f"{name}-db-upgrade", args, child)
         metadata = {"name": TRACKING.name, "namespace": args.namespace, "labels": TRACKING.labels}
-        k8s.apps.v1.Deployment(
+        deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment", metadata=metadata,
             spec={"replicas": args.replicas, "selector": {"matchLabels": TRACKING.labels},
                   "template": {"metadata": {"labels": TRACKING.labels},
                                "spec": _pod_spec(args, server_secret.metadata.name)}},
-            opts=child)
+            # Servers start on a migrated schema: with 2+ replicas, each would otherwise
+            # begin the same migration at once.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[migration]))
+        _reader_job(f"{name}-create-reader", args, server_secret.metadata.name,
+                    reader_secret.metadata.name, self.internal_uri,
+                    pulumi.ResourceOptions(parent=self, depends_on=[deployment],
+                                           delete_before_replace=True))
         k8s.core.v1.Service(
             f"{name}-service", metadata=metadata,
             spec={"selector": TRACKING.labels,
@@ -122,11 +152,72 @@ def _auth_config(database_url: str) -> str:
 
 
 def _allowed_hosts(args: TrackingServerArgs) -> str:
+    """Host headers MLflow answers (an exact match): the Service's names on any port (a
+    port-forward's too), loopback on any port, and the Ingress host."""
     service = f"{TRACKING.name}.{args.namespace}"
-    names = [TRACKING.name, service, f"{service}.svc", f"{service}.svc.cluster.local"]
-    hosts = [host for name in names for host in (name, f"{name}:{TRACKING.port}")]
-    # Probes send Host: localhost, which MLflow always accepts.
-    return ",".join([*hosts, "localhost", *([args.host] if args.host else [])])
+    names = [TRACKING.name, service, f"{service}.svc", f"{service}.svc.cluster.local",
+             "localhost", "127.0.0.1"]
+    hosts = [host for name in names for host in (name, f"{name}:*")]
+    return ",".join([*hosts, *([args.host] if args.host else [])])
+
+
+def _backend_store_env(args: TrackingServerArgs) -> dict:
+    return {"name": "MLFLOW_BACKEND_STORE_URI",
+            "valueFrom": {"secretKeyRef": {"name": args.database_url_secret, "key": URL_KEY}}}
+
+
+def _migration_job(name: str, args: TrackingServerArgs,
+                   child: pulumi.ResourceOptions) -> k8s.batch.v1.Job:
+    """Runs and registry schema, then the auth tables, migrated once by the server's image."""
+    # The kubelet puts the Secret's URL into `$(…)`: no shell, no URL in the spec.
+    url = "$(MLFLOW_BACKEND_STORE_URI)"
+    common = {"env": [_backend_store_env(args), {"name": "HOME", "value": WRITABLE_TMP}]}
+    runs = hardened_container("runs-schema", args.image, MIGRATION_RESOURCES,
+                              command=["mlflow", "db", "upgrade", url], **common)
+    auth = hardened_container("auth-schema", args.image, MIGRATION_RESOURCES,
+                              command=["python", "-m", "mlflow.server.auth", "db", "upgrade",
+                                       "--url", url], **common)
+    tokenless_service_account(f"{name}-sa", DATABASE_MIGRATION.name, args.namespace, child)
+    return k8s.batch.v1.Job(
+        name,
+        metadata={"name": DATABASE_MIGRATION.name, "namespace": args.namespace,
+                  "labels": DATABASE_MIGRATION.labels},
+        spec={"backoffLimit": 6, "template": {
+            "metadata": {"labels": DATABASE_MIGRATION.labels},
+            "spec": hardened_pod_spec([auth], init_containers=[runs],
+                                      service_account=DATABASE_MIGRATION.name,
+                                      restart_policy="OnFailure")}},
+        # A new server image replaces the Job, so an upgrade migrates before the rollout.
+        opts=pulumi.ResourceOptions(parent=child.parent, delete_before_replace=True))
+
+
+def _reader_job(name: str, args: TrackingServerArgs, server_secret: pulumi.Input[str],
+                reader_secret: pulumi.Input[str], tracking_uri: str,
+                opts: pulumi.ResourceOptions) -> None:
+    def from_secret(env_name: str, secret: pulumi.Input[str]) -> dict:
+        return {"name": env_name, "valueFrom": {"secretKeyRef": {"name": secret,
+                                                                 "key": env_name}}}
+
+    container = hardened_container(
+        "create-reader", args.tools_image, READER_JOB_RESOURCES,
+        command=["python", "-m", "mlops_platform.tools.create_reader",
+                 "--tracking-uri", tracking_uri],
+        env=[from_secret("MLFLOW_AUTH_ADMIN_USERNAME", server_secret),
+             from_secret("MLFLOW_AUTH_ADMIN_PASSWORD", server_secret),
+             from_secret("MLFLOW_READER_USERNAME", reader_secret),
+             from_secret("MLFLOW_READER_PASSWORD", reader_secret),
+             {"name": "HOME", "value": WRITABLE_TMP}])
+    tokenless_service_account(f"{name}-sa", REGISTRY_READER_SETUP.name, args.namespace,
+                              pulumi.ResourceOptions(parent=opts.parent))
+    k8s.batch.v1.Job(
+        name,
+        metadata={"name": REGISTRY_READER_SETUP.name, "namespace": args.namespace,
+                  "labels": REGISTRY_READER_SETUP.labels},
+        spec={"backoffLimit": 6, "template": {
+            "metadata": {"labels": REGISTRY_READER_SETUP.labels},
+            "spec": hardened_pod_spec([container], service_account=REGISTRY_READER_SETUP.name,
+                                      restart_policy="OnFailure")}},
+        opts=opts)
 
 
 def _pod_spec(args: TrackingServerArgs, server_secret: pulumi.Input[str]) -> dict:
@@ -134,7 +225,7 @@ def _pod_spec(args: TrackingServerArgs, server_secret: pulumi.Input[str]) -> dic
         return {"name": env_name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
     env = [
-        from_secret("MLFLOW_BACKEND_STORE_URI", args.database_url_secret, URL_KEY),
+        _backend_store_env(args),
         {"name": "MLFLOW_ARTIFACTS_DESTINATION", "value": f"s3://{args.artifact_bucket}/artifacts"},
         {"name": "MLFLOW_S3_ENDPOINT_URL", "value": args.artifact_store_endpoint},
         from_secret(ACCESS_KEY, args.artifact_store_credentials_secret, ACCESS_KEY),
@@ -171,7 +262,10 @@ def _pod_spec(args: TrackingServerArgs, server_secret: pulumi.Input[str]) -> dic
 
 def _ingress(name: str, metadata: dict, args: TrackingServerArgs,
              opts: pulumi.ResourceOptions) -> None:
-    annotations = {"cert-manager.io/cluster-issuer": args.tls_issuer} if args.tls_issuer else {}
+    # nginx refuses bodies over 1 MB by default: artifact uploads go through this Ingress.
+    annotations = {"nginx.ingress.kubernetes.io/proxy-body-size": args.max_body_size}
+    if args.tls_issuer:
+        annotations["cert-manager.io/cluster-issuer"] = args.tls_issuer
     spec: dict = {
         "ingressClassName": args.ingress_class,
         "rules": [{"host": args.host, "http": {"paths": [{

@@ -6,16 +6,23 @@ on /tmp, user 10001, no capabilities); containers get unique names and are alway
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 import boto3
+import mlflow.sklearn
+import numpy as np
+import pandas as pd
 import pytest
+from sklearn.ensemble import RandomForestClassifier
 
 from mlops_platform.processes import free_port, http_ok
 from tests.support.images import REPO_ROOT
@@ -91,10 +98,44 @@ def test_serving_image_carries_the_mlflow_that_trains_the_models(platform_images
     assert result.stdout.strip() == pinned_version("project.txt", "mlflow")
 
 
+def saved_forest(folder: Path) -> tuple[Path, RandomForestClassifier, pd.DataFrame]:
+    """A model folder MLServer loads (skops format, as projects save), readable by 10001."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(200, 3)), columns=["age", "income", "tenure"])
+    model = RandomForestClassifier(n_estimators=10, random_state=0).fit(
+        frame, (frame["age"] + frame["income"] > 0).astype(int))
+    mlflow.sklearn.save_model(model, str(folder / "forest"), pip_requirements=["scikit-learn"],
+                              serialization_format="skops",
+                              skops_trusted_types=["sklearn.tree._tree.Tree"])
+    (folder / "forest" / "model-settings.json").write_text(json.dumps({
+        "name": "forest", "implementation": "mlserver_mlflow.MLflowRuntime",
+        "parameters": {"uri": "/mnt/models/forest"}}))
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return folder, model, frame.head(5)
+
+
+def test_serving_image_serves_a_model_saved_by_this_mlflow(platform_images: str,
+                                                           tmp_path: Path) -> None:
+    models, model, rows = saved_forest(tmp_path / "models")
+    port = free_port()
+    options = ["-p", f"127.0.0.1:{port}:8080", "-v", f"{models}:/mnt/models:ro"]
+    with detached(image("serving", platform_images), options) as name:
+        wait_for(lambda: http_ok(f"http://127.0.0.1:{port}/v2/models/forest/ready"), name,
+                 "MLServer")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations", method="POST",
+            data=json.dumps({"dataframe_split": rows.to_dict(orient="split")}).encode(),
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            predictions = json.loads(response.read())["predictions"]
+    assert predictions == model.predict(rows).tolist()
+
+
 def test_mlflow_server_answers_health_on_a_read_only_root(platform_images: str) -> None:
     port = free_port()
     options = ["-p", f"127.0.0.1:{port}:5000", "--env", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false"]
-    command = ["server", "--host", "0.0.0.0", "--port", "5000",  # noqa: S104 - in the container
+    command = ["mlflow", "server", "--host", "0.0.0.0", "--port", "5000",  # noqa: S104
                "--backend-store-uri", "sqlite:////tmp/m.db", "--workers", "1"]
     with detached(image("mlflow-server", platform_images), options, command) as name:
         wait_for(lambda: http_ok(f"http://127.0.0.1:{port}/health"), name, "mlflow server")

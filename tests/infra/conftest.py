@@ -9,11 +9,13 @@ import pytest
 from infra.config import STACKS
 from infra.manifests import to_manifests
 from infra.mocked_engine import RecordedStack, run_stack
+from tests.infra.stacks import pinned_images
 
 
 @pytest.fixture(scope="session")
 def recorded_stacks() -> dict[str, RecordedStack]:
-    return {stack: run_stack(stack) for stack in STACKS}
+    """Each committed stack as it renders once its image digests are filled in."""
+    return {stack: run_stack(stack, pinned_images(stack)) for stack in STACKS}
 
 
 @pytest.fixture(scope="session")

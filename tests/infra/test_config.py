@@ -16,7 +16,10 @@ from infra.config import (
     markdown_table,
     parse_config,
 )
+from infra.manifests import to_manifests
 from infra.mocked_engine import run_stack, stack_settings
+from tests.infra.k8s_objects import of_kind
+from tests.infra.stacks import pinned_images
 
 DIGEST = "@sha256:" + "a" * 64
 
@@ -25,8 +28,9 @@ INVALID = [
     pytest.param("tracking_replicas", 0, "greater than or equal to 1", id="zero-replicas"),
     pytest.param("tracking_image", "mlflow/mlflow:latest", "latest", id="latest-tag"),
     pytest.param("tracking_image", "mlflow/mlflow", "no version tag", id="untagged-image"),
-    pytest.param("database_image", "registry.example.com/library/postgres:16.4", "registry host",
-                 id="image-with-host"),
+    pytest.param("database_image", "postgres:16.4@sha256:" + "0" * 64, "placeholder digest",
+                 id="placeholder-digest"),
+    pytest.param("ingress_max_body_size", "5 GB", "should match pattern", id="bad-body-size"),
     pytest.param("database_mode", "managed", "in_cluster", id="unknown-database-mode"),
     pytest.param("database_backup_schedule", "every night", "cron", id="bad-cron"),
     pytest.param("tracking_resources", {"requests": {"cpu": "2", "memory": "1Gi"},
@@ -63,8 +67,29 @@ def test_a_bad_value_stops_the_program_naming_key_value_and_what_is_allowed(
 
 
 def test_prod_refuses_an_image_without_digest() -> None:
+    pinned = pinned_images("prod")
     with pytest.raises(ConfigError, match=r"mlops-platform:serving_image .*not pinned by digest"):
-        run_stack("prod", {"serving_image": "seldonio/mlserver:1.6.1-mlflow"})
+        run_stack("prod", {**pinned, "serving_image": "mlops-platform/serving:0.1.0"})
+
+
+def test_the_committed_prod_stack_stops_on_the_digests_it_leaves_to_fill_in() -> None:
+    with pytest.raises(ConfigError) as raised:
+        run_stack("prod")
+    assert raised.value.key == "tracking_image"
+    assert str(raised.value) == (
+        'stack config mlops-platform:tracking_image = "mlops-platform/mlflow-server:0.1.0" is '
+        "not pinned by digest while require_image_digests is true (nor are object_store_image, "
+        "serving_image, tools_image); append the digest your registry serves, from `crane "
+        "digest <registry>/<image>:<tag>` or the image release workflow's pull request")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_stack_serves_a_model_until_a_project_declares_one(stack: str) -> None:
+    assert "served_models" not in stack_settings(stack)
+    manifests = to_manifests(run_stack(stack, pinned_images(stack)).resources)
+    assert [d["metadata"]["name"] for d in of_kind(manifests, "Deployment")] == ["mlflow"]
+    assert not [c for c in of_kind(manifests, "CronJob")
+                if c["metadata"]["labels"]["app.kubernetes.io/name"] == "drift-monitor"]
 
 
 def test_an_external_database_needs_its_url_as_a_secret() -> None:
@@ -83,13 +108,16 @@ def test_an_external_bucket_needs_both_keys() -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_each_committed_stack_is_valid_and_names_its_environment(stack: str) -> None:
+    settings = {**stack_settings(stack), **pinned_images(stack)}
     config = parse_config({key: value if isinstance(value, str) else json.dumps(value)
-                           for key, value in stack_settings(stack).items()}, secret_keys=set())
+                           for key, value in settings.items()}, secret_keys=set())
     assert config.environment == stack
 
 
 def test_the_stacks_differ_where_they_should() -> None:
-    configs = {stack: PlatformConfig.model_validate(stack_settings(stack)) for stack in STACKS}
+    configs = {stack: PlatformConfig.model_validate({**stack_settings(stack),
+                                                     **pinned_images(stack)})
+               for stack in STACKS}
     dev, staging, prod = configs["dev"], configs["staging"], configs["prod"]
     assert dev.tracking_replicas == 1 < staging.tracking_replicas < prod.tracking_replicas
     assert not dev.tls and staging.tls and prod.tls

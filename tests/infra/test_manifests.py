@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from infra.config import STACKS
-from infra.manifests import main, manifest_file_names
+from infra.manifests import main, manifest_file_names, write_stack_manifests
 from infra.mocked_engine import MOCK_PASSWORD, SECRET_PLACEHOLDER
+from tests.infra.stacks import pinned_images
 
 KUBERNETES_VERSIONS = ("1.29", "1.33")
 
@@ -19,8 +20,25 @@ KUBERNETES_VERSIONS = ("1.29", "1.33")
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     output = tmp_path_factory.mktemp("manifests")
-    assert main(list(STACKS), output_dir=output) == 0
+    for stack in STACKS:
+        write_stack_manifests(stack, output, pinned_images(stack))
     return output
+
+
+def test_make_manifests_writes_dev_and_staging_and_refuses_prod_naming_the_missing_digests(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "prod").mkdir()
+    (tmp_path / "prod" / "deployment-stale.yaml").write_text("kind: Deployment\n")
+    assert main(list(STACKS), output_dir=tmp_path) == 1
+    captured = capsys.readouterr()
+    assert captured.err == (
+        'prod: stack config mlops-platform:tracking_image = "mlops-platform/mlflow-server:0.1.0" '
+        "is not pinned by digest while require_image_digests is true (nor are "
+        "object_store_image, serving_image, tools_image); append the digest your registry "
+        "serves, from `crane digest <registry>/<image>:<tag>` or the image release workflow's "
+        "pull request\n")
+    assert "dev: " in captured.out and "staging: " in captured.out
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["dev", "staging"]
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)

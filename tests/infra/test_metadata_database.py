@@ -46,9 +46,11 @@ def test_a_nightly_dump_goes_to_the_artifact_store(
     assert backup["spec"]["schedule"] == "0 3 * * *"
     dump, upload = containers(backup)
     assert dump["image"].startswith("postgres:") and "pg_dump" in dump["command"][-1]
-    assert upload["image"].startswith("minio/mc:")
-    assert "store/mlflow/backups/postgres/" in upload["command"][-1]
-    assert env_of(upload)["S3_ENDPOINT"] == "http://minio.mlops-dev.svc.cluster.local:9000"
+    assert upload["image"] == "mlops-platform/tools:0.1.0"
+    assert upload["command"] == [
+        "python", "-m", "mlops_platform.tools.upload_file", "/backup/mlflow.dump",
+        "--bucket", "mlflow", "--key", "backups/postgres/{timestamp}.dump",
+        "--endpoint-url", "http://object-store.mlops-dev.svc.cluster.local:8333"]
     assert upload["envFrom"] == [{"secretRef": {"name": "artifact-store-credentials"}}]
 
 
@@ -70,7 +72,7 @@ def test_an_external_database_is_only_a_secret_url() -> None:
 def test_staging_and_prod_name_their_storage_class(
         stack_manifests: dict[str, list[dict[str, Any]]]) -> None:
     for stack, storage_class in (("dev", None), ("staging", "gp3"), ("prod", "gp3")):
-        for name in ("postgres", "minio"):
+        for name in ("postgres", "object-store"):
             (claim,) = named(stack_manifests[stack], "StatefulSet", name)["spec"][
                 "volumeClaimTemplates"]
             assert claim["spec"].get("storageClassName") == storage_class

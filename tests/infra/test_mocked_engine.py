@@ -13,11 +13,12 @@ from infra.mocked_engine import (
     run_stack,
     unwrap_secrets,
 )
+from tests.infra.stacks import pinned_images
 
 
 def test_repeated_runs_in_one_process_are_independent() -> None:
     first = record_stack("dev")
-    other = record_stack("prod", {"tracking_replicas": 4})
+    other = record_stack("prod", {**pinned_images("prod"), "tracking_replicas": 4})
     again = record_stack("dev")
     assert [(r.type_, r.name, r.inputs) for r in first] == \
         [(r.type_, r.name, r.inputs) for r in again]

@@ -42,7 +42,7 @@ def test_the_server_runs_the_mlflow_runtime_against_the_tracking_server(
         two_models: list[dict[str, Any]]) -> None:
     container = next(containers(named(two_models, "Deployment", "fraud")))
     env = env_of(container)
-    assert container["image"] == "seldonio/mlserver:1.6.1-mlflow"
+    assert container["image"] == "mlops-platform/serving:0.1.0"
     assert env["MLSERVER_MODEL_IMPLEMENTATION"] == "mlserver_mlflow.MLflowRuntime"
     assert env["MLFLOW_TRACKING_URI"] == "http://mlflow.mlops-dev.svc.cluster.local:5000"
     for key in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
@@ -59,6 +59,20 @@ def test_the_approval_is_recorded_where_the_policy_pack_reads_it(
     churn = named(two_models, "Deployment", "churn")["metadata"]
     assert fraud["annotations"] == {APPROVED_BY_ANNOTATION: "jane@example.com"}
     assert "annotations" not in churn
+
+
+def test_mlserver_writes_its_metrics_and_environments_into_the_writable_tmp(
+        two_models: list[dict[str, Any]]) -> None:
+    deployment = named(two_models, "Deployment", "fraud")
+    container = next(containers(deployment))
+    env = env_of(container)
+    tmp_mount = next(m for m in container["volumeMounts"] if m["name"] == "tmp")
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    for key in ("MLSERVER_METRICS_DIR", "MLSERVER_ENVIRONMENTS_DIR"):
+        assert env[key].startswith(tmp_mount["mountPath"] + "/"), key
+    tmp_volume = next(v for v in deployment["spec"]["template"]["spec"]["volumes"]
+                      if v["name"] == "tmp")
+    assert tmp_volume == {"name": "tmp", "emptyDir": {}}
 
 
 def test_each_model_has_a_service_on_its_pods_only(two_models: list[dict[str, Any]]) -> None:
@@ -82,7 +96,7 @@ def test_hpa_and_pdb_only_for_the_model_with_more_than_one_replica(
 
 
 def test_a_project_program_serves_its_models_from_a_stack_reference() -> None:
-    platform = run_stack("staging").outputs
+    platform = run_stack("staging").outputs  # serves no model of its own
 
     def project_program() -> dict[str, Any]:
         reference = pulumi.StackReference("acme/mlops-platform/staging")
@@ -101,7 +115,7 @@ def test_a_project_program_serves_its_models_from_a_stack_reference() -> None:
     (deployment,) = of_kind(manifests, "Deployment")
     assert deployment["metadata"]["namespace"] == "mlops-staging-serving"
     container = next(containers(deployment))
-    assert container["image"] == "seldonio/mlserver:1.6.1-mlflow"
+    assert container["image"] == "mlops-platform/serving:0.1.0"
     assert env_of(container)["MLFLOW_TRACKING_URI"] == \
         "http://mlflow.mlops-staging.svc.cluster.local:5000"
     assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == "mlserver"

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from infra.manifests import to_manifests
 from infra.mocked_engine import run_stack
 from tests.infra.k8s_objects import containers, env_of, named, of_kind, secret_ref
+from tests.infra.stacks import with_a_model
 
 
 def test_the_drift_job_runs_the_check_on_the_models_data_and_reports_to_the_store(
-        stack: str, stack_manifests: dict[str, list[dict[str, Any]]]) -> None:
-    job = named(stack_manifests[stack], "CronJob", "demo-classifier-drift")
+        stack: str) -> None:
+    manifests = to_manifests(run_stack(stack, with_a_model(stack)).resources)
+    job = named(manifests, "CronJob", "demo-classifier-drift")
     (container,) = containers(job)
     assert container["command"] == [
         "mlops-drift",
@@ -20,7 +20,8 @@ def test_the_drift_job_runs_the_check_on_the_models_data_and_reports_to_the_stor
         "--report-dir", "s3://mlflow/monitoring/demo-classifier/reports"]
     assert container["image"].startswith("mlops-platform/tools:0.1.0")
     env = env_of(container)
-    assert env["AWS_ENDPOINT_URL"] == f"http://minio.mlops-{stack}.svc.cluster.local:9000"
+    assert env["AWS_ENDPOINT_URL"] == \
+        f"http://object-store.mlops-{stack}.svc.cluster.local:8333"
     assert env["AWS_SECRET_ACCESS_KEY"] == secret_ref("artifact-store-credentials",
                                                       "AWS_SECRET_ACCESS_KEY")
     assert job["spec"]["concurrencyPolicy"] == "Forbid"

@@ -11,9 +11,17 @@ import pytest
 
 from infra.config import PROJECT
 from infra.images import parse_image
-from infra.mocked_engine import RecordedStack, SecretValue, run_program, stack_settings
+from infra.manifests import to_manifests
+from infra.mocked_engine import (
+    RecordedStack,
+    SecretValue,
+    run_program,
+    run_stack,
+    stack_settings,
+)
 from mlops_platform.contract import OUTPUT_KEYS, PlatformOutputs
 from tests.infra.k8s_objects import WORKLOAD_KINDS, containers, of_kind, pod_template, selects
+from tests.infra.stacks import with_a_model
 
 COMPONENT_TYPES = {
     "mlops:governance:Governance", "mlops:metadata_database:MetadataDatabase",
@@ -30,8 +38,7 @@ def test_the_outputs_are_the_contract_and_credentials_are_secret(
     assert contract.namespace == f"mlops-{stack}-serving"
     assert contract.registry_uri == contract.tracking_uri
     assert contract.artifact_store_uri == "s3://mlflow"
-    assert contract.serving_endpoint == (
-        f"http://demo-classifier.mlops-{stack}-serving.svc.cluster.local:8080")
+    assert contract.serving_endpoint == ""  # no model until a project declares one
     expected_uri = {"dev": "http://mlflow.mlops-dev.svc.cluster.local:5000",
                     "staging": "https://mlflow.staging.example.com",
                     "prod": "https://mlflow.example.com"}[stack]
@@ -39,6 +46,12 @@ def test_the_outputs_are_the_contract_and_credentials_are_secret(
     assert isinstance(outputs["tracking_password"], SecretValue)
     assert isinstance(outputs["tracking_username"], SecretValue)
     assert not any(isinstance(outputs[key], SecretValue) for key in OUTPUT_KEYS)
+
+
+def test_the_serving_endpoint_is_the_first_declared_models() -> None:
+    outputs = run_stack("staging", with_a_model("staging")).outputs
+    assert outputs["serving_endpoint"] == \
+        "http://demo-classifier.mlops-staging-serving.svc.cluster.local:8080"
 
 
 def test_one_component_of_each_kind_and_every_object_is_a_child_of_one(
@@ -157,9 +170,9 @@ def test_every_secret_a_pod_reads_exists_in_its_namespace_with_that_key(
     assert references >= 15
 
 
-def test_network_policies_open_the_ports_the_selected_pods_listen_on(
-        stack: str, stack_manifests: dict[str, list[dict[str, Any]]]) -> None:
-    manifests = stack_manifests[stack]
+def test_network_policies_open_the_ports_the_selected_pods_listen_on(stack: str) -> None:
+    # With a served model, so the serving namespace's policy selects pods too.
+    manifests = to_manifests(run_stack(stack, with_a_model(stack)).resources)
     workloads = [*of_kind(manifests, "Deployment"), *of_kind(manifests, "StatefulSet")]
     for policy in of_kind(manifests, "NetworkPolicy"):
         selector = policy["spec"]["podSelector"].get("matchLabels")

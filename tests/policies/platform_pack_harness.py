@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -124,3 +125,13 @@ def evaluate(resources: list[Resource], environment: str) -> list[Violation]:
             with contextlib.suppress(_NotApplicableError):
                 policy.validate(_resource_args(item, settings), reporter(item.urn))
     return violations
+
+
+def caught(rule_name: str, resources: Resource | Iterable[Resource],
+           environment: str = "prod") -> list[str]:
+    """The violations of a rule that must catch these objects: whole sentences with a fix."""
+    messages = run_rule(rule_name, resources, environment)
+    assert isinstance(messages, list) and messages, f"{rule_name} let it through"
+    for message in messages:
+        assert re.search(r"\. [A-Z][a-z]+ ", message), f"no fix after the finding: {message}"
+    return messages

@@ -129,3 +129,37 @@ def backup_job(command: str = "pg_dump --format custom") -> Resource:
         "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": {
             "containers": [container(name="dump", command=["sh", "-c", command])]}}}}}},
         "backup")
+
+
+def with_pod(workload: Resource, **fields: Any) -> Resource:
+    """The same workload with fields of its pod spec replaced."""
+    props = copy.deepcopy(workload.props)
+    props["spec"]["template"]["spec"].update(fields)
+    return Resource(workload.type_, workload.name, workload.urn, props)
+
+
+def retyped(workload: Resource, type_: str) -> Resource:
+    """The same object declared through another type token (API version, patch)."""
+    return Resource(type_, workload.name, workload.urn, copy.deepcopy(workload.props))
+
+
+def bare_pod(*containers: dict[str, Any], namespace: str = "serving") -> Resource:
+    return resource(k8s.POD, {"metadata": {"name": "model", "namespace": namespace},
+                              "spec": {"securityContext": {"runAsNonRoot": True},
+                                       "containers": list(containers) or [container()]}},
+                    "model")
+
+
+def autoscaler(target: str, namespace_name: str, min_replicas: float | None) -> Resource:
+    spec: dict[str, Any] = {"maxReplicas": 6.0, "scaleTargetRef": {
+        "apiVersion": "apps/v1", "kind": "Deployment", "name": target}}
+    if min_replicas is not None:
+        spec["minReplicas"] = min_replicas
+    return resource(k8s.HPA, {"metadata": {"name": target, "namespace": namespace_name},
+                              "spec": spec}, f"{target}-hpa")
+
+
+def raw_network_policy(name: str, spec: dict[str, Any],
+                       namespace_name: str = "serving") -> Resource:
+    return resource(k8s.NETWORK_POLICY, {"metadata": {"name": name, "namespace": namespace_name},
+                                         "spec": spec}, name)

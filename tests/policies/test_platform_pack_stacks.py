@@ -155,7 +155,7 @@ def claim_without_class(resources: list[Resource]) -> str:
 MUTATIONS: dict[str, tuple[Mutation, str]] = {
     "privileged container": (set_security("mlflow", privileged=True),
                              "no-privileged-containers"),
-    "root user": (set_security("minio", runAsNonRoot=False), "containers-run-as-non-root"),
+    "root user": (set_security("postgres", runAsNonRoot=False), "containers-run-as-non-root"),
     "privilege escalation": (set_security("postgres", allowPrivilegeEscalation=True),
                              "no-privilege-escalation"),
     "added capability": (set_security("mlflow", capabilities={"drop": ["ALL"],

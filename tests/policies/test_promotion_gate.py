@@ -78,7 +78,8 @@ def test_a_better_model_is_promoted(shared_platform, client, model_name, tmp_pat
     assert champion(client, model_name) == better
     record = assert_recorded(client, project, model_name, better, PROMOTED)
     assert record["details"]["previous_champion"] == first
-    assert [line["version"] for line in audit(project)] == [first, better]
+    assert [(line["version"], line["outcome"]) for line in audit(project)] == [
+        (first, "pending"), (first, PROMOTED), (better, "pending"), (better, PROMOTED)]
 
 
 def test_a_worse_model_is_refused_and_the_champion_stays(shared_platform, client, model_name,

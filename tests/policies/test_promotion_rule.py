@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from mlops_platform import contract as ml_contract
+from mlops_platform.governance.evaluation import Measurement
 from mlops_platform.governance.project import Project
 from mlops_platform.governance.promotion_gate import (
     PROMOTED,
@@ -36,14 +37,17 @@ def facts(version: str, rmse: float, **tags: str) -> VersionFacts:
 def test_lower_is_better_metrics_compare_the_other_way(candidate, champion, outcome) -> None:
     current = facts("1", champion) if champion is not None else None
 
-    assert decide(rule(), facts("2", candidate), current, "local")[0] == outcome
+    measured = {"2": Measurement(candidate), "1": Measurement(champion)}
+
+    assert decide(rule(), facts("2", candidate), current, "local", measured)[0] == outcome
 
 
 def test_every_failed_condition_is_a_reason() -> None:
     bare = VersionFacts(model_name="m", version="3", run_id="", tags={}, metrics={},
                         artifacts=frozenset())
 
-    outcome, checks, reasons = decide(rule(maturity_level=2), bare, None, "local")
+    outcome, checks, reasons = decide(rule(maturity_level=2, approval_required=True), bare,
+                                      None, "local", {})
 
     assert outcome == REFUSED
     assert [check.name for check in checks if not check.passed] == [

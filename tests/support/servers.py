@@ -185,3 +185,57 @@ def running_moto_s3(base_dir: Path) -> Iterator[S3Endpoint]:
         yield S3Endpoint(url=url)
     finally:
         stop_process_group(process.pid)
+
+
+@dataclass(frozen=True)
+class AuthServer:
+    """An MLflow server running the basic-auth app, and its admin's credentials."""
+
+    url: str
+    admin_username: str
+    admin_password: str
+
+    def admin_environment(self) -> dict[str, str]:
+        return {"MLFLOW_TRACKING_USERNAME": self.admin_username,
+                "MLFLOW_TRACKING_PASSWORD": self.admin_password}
+
+
+def require_basic_auth_app() -> None:
+    """Skip, naming the missing package, where MLflow's auth app cannot start."""
+    import importlib.util
+
+    import pytest
+
+    if importlib.util.find_spec("flask_wtf") is None:
+        pytest.skip("MLflow's basic-auth app needs Flask-WTF (`mlflow[auth]`) in the dev lock")
+
+
+@contextlib.contextmanager
+def running_basic_auth_mlflow(base_dir: Path) -> Iterator[AuthServer]:
+    """`mlflow server --app-name basic-auth` on SQLite, a free port on 127.0.0.1, then stopped."""
+    base_dir.mkdir(parents=True, exist_ok=True)
+    admin = AuthServer("", "admin", "admin-password-for-tests")
+    auth_config = base_dir / "basic_auth.ini"
+    auth_config.write_text(
+        "[mlflow]\ndefault_permission = READ\n"
+        f"database_uri = sqlite:///{base_dir / 'auth.db'}\n"
+        f"admin_username = {admin.admin_username}\nadmin_password = {admin.admin_password}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
+    port = free_port()
+    log = base_dir / "mlflow-auth.log"
+    process = start_process_group(
+        [sys.executable, "-m", "mlflow", "server", "--app-name", "basic-auth",
+         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+         "--backend-store-uri", f"sqlite:///{base_dir / 'mlflow.db'}",
+         "--artifacts-destination", str(base_dir / "artifacts")],
+        log,
+        env={"MLFLOW_AUTH_CONFIG_PATH": str(auth_config),
+             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+             "MLFLOW_FLASK_SERVER_SECRET_KEY": "test-secret-key"},
+        cwd=base_dir)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_healthy(f"{url}/health", process, log, timeout=90)
+        yield AuthServer(url, admin.admin_username, admin.admin_password)
+    finally:
+        stop_process_group(process.pid)

@@ -17,11 +17,16 @@ REGISTRY_URI = re.compile(r"^models:/[^/@\s]+(/[0-9]+|@[A-Za-z0-9_-]+)$")
 
 def check_model_pinned(args: ResourceValidationArgs, report: ReportViolation,
                        _: Settings) -> None:
+    subject = describe(args.resource_type, args.props, args.name)
     for uri in served_model_uris(args.resource_type, args.props):
-        if not REGISTRY_URI.match(uri):
-            report(f"{describe(args.resource_type, args.props, args.name)} serves '{uri}', "
-                   "which is not a registry version or alias. Serve models:/<name>/<version> "
-                   f"or models:/<name>@<alias> (in {MODEL_URI_ENV} or storageUri).")
+        if uri is None:
+            report(f"{subject} takes its model URI from a reference the pack can't read. Set "
+                   f"{MODEL_URI_ENV} to models:/<name>/<version> or models:/<name>@<alias> "
+                   "as a plain value.")
+        elif not REGISTRY_URI.match(uri):
+            report(f"{subject} serves '{uri}', which is not a registry version or alias. "
+                   "Serve models:/<name>/<version> or models:/<name>@<alias> (in "
+                   f"{MODEL_URI_ENV} or storageUri).")
 
 
 def check_model_approved(args: ResourceValidationArgs, report: ReportViolation,

@@ -11,6 +11,7 @@ and neither is a name that says where a secret lives (`PASSWORD_FILE`, `SECRET_N
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 # Anywhere in a name, glued to other words or not.
 SECRET_WORDS = re.compile(r"PASSWORD|PASSWD|PASSPHRASE|SECRET|CREDENTIAL|PRIVATE_?KEY|"
@@ -28,7 +29,7 @@ NOT_SECRET_NAMES = {"PWD", "OLDPWD"}  # the shell's working directories
 NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 CREDENTIALS_IN_URL = re.compile(r"://[^/\s:@]*:[^/\s@]+@")
 KEY_VALUE = re.compile(r"(?:^|[\s;&?,{(\"'])-{0,2}([A-Za-z][\w.-]*)[\"']?[ \t]*[=:][ \t]*"
-                       r"(\"[^\"\n]*\"|'[^'\n]*'|[^\s;&,\"'}]+)")
+                       r"(\"[^\"\n]*\"|'[^'\n]*'|[^\s;&?,\"'}]+)")
 FLAG = re.compile(r"^--?([A-Za-z][\w.-]*)$")
 
 
@@ -41,7 +42,7 @@ def secret_name(name: str) -> bool:
     if any(word.endswith(SECRET_ENDINGS) and word not in NOT_SECRET_WORDS for word in words):
         return True
     return any(word == "KEY" and previous in KEY_QUALIFIERS
-               for previous, word in zip(words, words[1:], strict=False))
+               for previous, word in pairwise(words))
 
 
 def reference(value: str) -> bool:

@@ -76,8 +76,8 @@ def check_not_privileged(args: ResourceValidationArgs, report: ReportViolation,
         if dig(container, "securityContext", "privileged") is True:
             report(f"{subject} is privileged. Remove securityContext.privileged or set it "
                    "to false.")
-        if effective_security(container, spec, "windowsOptions") and \
-                dig(effective_security(container, spec, "windowsOptions"), "hostProcess"):
+        if dig(mapping(effective_security(container, spec, "windowsOptions")),
+               "hostProcess") is True:
             report(f"{subject} runs as a Windows host process. Remove "
                    "securityContext.windowsOptions.hostProcess.")
     spec = pod_spec(args.resource_type, args.props)
@@ -162,7 +162,7 @@ def _image_problem(image: str, *, require_digest: bool) -> str | None:
         return (f"whose tag '{tag}' names no version and moves. Pin a version tag "
                 "(and, in production, a @sha256: digest).")
     if require_digest and not has_digest:
-        return ("not pinned by a full digest. Append the @sha256: digest (64 hex digits) "
+        return ("not pinned by digest. Append the full @sha256: digest (64 hex digits) "
                 "your registry serves for this tag.")
     return None
 
@@ -173,7 +173,7 @@ def check_no_secrets_in_env(args: ResourceValidationArgs, report: ReportViolatio
         for variable in items(container.get("env")):
             name, value = str(dig(variable, "name") or ""), dig(variable, "value")
             if isinstance(value, str) and (secrets_in_text(value)
-                                           or secret_name(name) and plain(value)):
+                                           or (secret_name(name) and plain(value))):
                 report(f"{subject} sets the secret '{name}' as a plain env value. Store it in "
                        "a Secret and reference it with valueFrom.secretKeyRef.")
             elif secret_name(name) and dig(variable, "valueFrom", "configMapKeyRef"):
@@ -362,7 +362,8 @@ RULES = [
     Rule("no-privilege-escalation",
          "Containers must not allow privilege escalation.", check_no_privilege_escalation),
     Rule("no-privileged-containers",
-         "Containers must not run privileged.", check_not_privileged),
+         "Containers must not run privileged or share the node's namespaces or paths.",
+         check_not_privileged),
     Rule("capabilities-dropped",
          "Containers must drop all Linux capabilities and add back only allowed ones.",
          check_capabilities_dropped,
@@ -380,12 +381,12 @@ RULES = [
                                     "description": "Require @sha256: digests on every image."},
                   lambda profile: profile.require_image_digests),)),
     Rule("no-secrets-in-env",
-         "Secret values must come from Secrets, never from plain env values.",
+         "Secret values must come from Secrets, never from plain env values or command lines.",
          check_no_secrets_in_env),
     Rule("no-secrets-in-config-maps",
          "ConfigMaps must not hold secret values.", check_no_secrets_in_config_maps),
     Rule("load-balancer-only-for-ingress",
-         "Only the ingress controller may be exposed through a LoadBalancer Service.",
+         "Only the ingress controller may be exposed on nodes or load balancers.",
          check_load_balancer_for_ingress,
          (Setting("ingressNamespaces",
                   _string_list("Namespaces whose Services may be LoadBalancers."),
@@ -399,7 +400,8 @@ RULES = [
          (Setting("authApps", _string_list("MLflow --app-name values that authenticate."),
                   lambda _profile: ["basic-auth"]),)),
     Rule("default-deny-network-policy",
-         "Every namespace the stack creates must have a default-deny NetworkPolicy.",
+         "Every namespace the stack creates must have a default-deny NetworkPolicy that no "
+         "other policy opens to all.",
          check_default_deny, stack=True),
     Rule("pod-security-labels",
          "Namespaces must enforce a Pod Security Standard level.", check_pod_security_labels,

@@ -21,6 +21,7 @@ from mlops_platform.contract import (
 from mlops_platform.deploy.manifest import ServedModel
 from mlops_platform.kubernetes.scaling import autoscale, spread_over_nodes
 from mlops_platform.kubernetes.security import (
+    WRITABLE_TMP,
     hardened_container,
     hardened_pod_spec,
     tokenless_service_account,
@@ -102,7 +103,10 @@ def _pod_spec(model: ServedModel, args: ModelServingArgs) -> dict[str, Any]:
         {"name": "MLFLOW_TRACKING_URI", "value": args.tracking_uri},
         *({"name": key, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
           for key in TRACKING_CREDENTIALS_KEYS),
-        {"name": "HOME", "value": "/tmp"},  # noqa: S108 - the pod's private emptyDir
+        {"name": "HOME", "value": WRITABLE_TMP},
+        # MLServer writes both under its working directory by default, which is read-only.
+        {"name": "MLSERVER_METRICS_DIR", "value": f"{WRITABLE_TMP}/mlserver-metrics"},
+        {"name": "MLSERVER_ENVIRONMENTS_DIR", "value": f"{WRITABLE_TMP}/mlserver-envs"},
         *({"name": key, "value": value} for key, value in args.extra_env.items()),
     ]
     probe = {"httpGet": {"path": "/v2/health/ready", "port": "http"}, "periodSeconds": 10}

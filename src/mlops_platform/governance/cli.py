@@ -174,11 +174,12 @@ def run_audit(args: argparse.Namespace, console: Console) -> int:
                                        PromotionRule.from_project(project).model_name)
         problems += audit_log.verify_against_registry(verification, head)
     for problem in problems:
-        console.print(f"[red]{log_file}[/red] {problem}", highlight=False)
+        console.print(f"[red]{log_file}[/red] {problem}", highlight=False, soft_wrap=True)
     if problems:
         return FAILED
     console.print(f"audit log {log_file}: {len(verification.entries)} records, chain intact"
-                  + ("" if args.offline else ", head matches the registry"), highlight=False)
+                  + ("" if args.offline else ", head matches the registry"), highlight=False,
+                  soft_wrap=True)
     return OK
 
 

@@ -53,7 +53,8 @@ def measure(client: MlflowClient, model_name: str, version: str, metric: str,
     with tempfile.TemporaryDirectory(prefix="mlops-gate-") as scratch:
         try:
             local = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{model_name}/{version}", dst_path=scratch,
+                artifact_uri=client.get_model_version_download_uri(model_name, version),
+                dst_path=scratch,
                 tracking_uri=client.tracking_uri)
             model = mlflow.sklearn.load_model(local)
         except (MlflowException, OSError) as err:

@@ -26,9 +26,13 @@ class Part:
 
 TRACKING = Part("mlflow", "platform", 5000)
 DATABASE = Part("postgres", "platform", 5432)
-OBJECT_STORE = Part("minio", "platform", 9000)
+# Named for its role, not the product (SeaweedFS's S3 gateway today), so swapping the
+# server renames nothing clients use.
+OBJECT_STORE = Part("object-store", "platform", 8333)
 DATABASE_BACKUP = Part("postgres-backup", "platform")
-BUCKET_SETUP = Part("minio-bucket-setup", "platform")
+BUCKET_SETUP = Part("create-bucket", "platform")
+DATABASE_MIGRATION = Part("mlflow-db-upgrade", "platform")
+REGISTRY_READER_SETUP = Part("create-registry-reader", "platform")
 DRIFT_MONITOR = Part("drift-monitor", "platform")
 SERVING = Part("mlserver", "serving", 8080)
 SERVING_GRPC_PORT = 8081
@@ -64,10 +68,11 @@ def platform_paths(*, ingress_namespace: str, external_database_port: int | None
                    external_store_port: int | None) -> list[Path]:
     """Exactly the connections the platform needs, besides DNS.
 
-    ingress -> tracking and serving; tracking -> database and store; serving ->
-    tracking and store; the backup job -> database and store; the bucket job and
-    the drift checks -> store. An external database or store replaces the
-    in-cluster one (and its jobs) by an egress-only destination.
+    ingress -> tracking and serving; tracking and its migration job -> database;
+    tracking -> store; serving -> tracking and store; the registry-reader job ->
+    tracking; the backup job -> database and store; the bucket job and the drift
+    checks -> store. An external database or store replaces the in-cluster one
+    (and its jobs) by an egress-only destination.
     """
     ingress = IngressController(ingress_namespace)
     database: Destination = (ExternalService("database", external_database_port)
@@ -78,6 +83,8 @@ def platform_paths(*, ingress_namespace: str, external_database_port: int | None
         Path(ingress, TRACKING, TRACKING.port),
         Path(ingress, SERVING, SERVING.port),
         Path(TRACKING, database, _port(database)),
+        Path(DATABASE_MIGRATION, database, _port(database)),
+        Path(REGISTRY_READER_SETUP, TRACKING, TRACKING.port),
         Path(TRACKING, store, _port(store)),
         Path(SERVING, TRACKING, TRACKING.port),
         Path(SERVING, store, _port(store)),

@@ -1,0 +1,163 @@
+"""Create (or re-key) the MLflow user that serving reads the registry with, read-only.
+
+``python -m mlops_platform.tools.create_reader --tracking-uri http://mlflow…:5000`` with the
+admin's credentials in MLFLOW_AUTH_ADMIN_USERNAME/_PASSWORD and the reader's in
+MLFLOW_READER_USERNAME/_PASSWORD (all from Secrets). Through MLflow's auth REST API it
+creates the user (or sets its password when it exists), makes sure it is no admin and
+grants it READ on every registered model and experiment. The admin's credentials stay in
+the platform namespace; the serving namespace holds only the reader's.
+Exit 0 when the reader exists as described, 1 with one line saying why not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+ADMIN_ENV = ("MLFLOW_AUTH_ADMIN_USERNAME", "MLFLOW_AUTH_ADMIN_PASSWORD")
+READER_ENV = ("MLFLOW_READER_USERNAME", "MLFLOW_READER_PASSWORD")
+# Model versions' artifacts sit in experiments' runs: loading a model reads both.
+READ_GRANTS = ("registered_model", "experiment")
+DEFAULT_WAIT_SECONDS = 300.0
+
+
+class ReaderSetupError(RuntimeError):
+    """The tracking server refused or never answered; the message says which."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str
+
+    @classmethod
+    def from_env(cls, names: tuple[str, str]) -> Credentials:
+        missing = [name for name in names if not os.environ.get(name)]
+        if missing:
+            raise ReaderSetupError(f"{' and '.join(missing)} not set; the Job reads them from "
+                                   "its Secrets")
+        return cls(os.environ[names[0]], os.environ[names[1]])
+
+
+class AuthApi:
+    """The basic-auth app's REST endpoints, called as the admin."""
+
+    def __init__(self, tracking_uri: str, admin: Credentials, timeout: float = 10.0) -> None:
+        self.base = tracking_uri.rstrip("/")
+        token = base64.b64encode(f"{admin.username}:{admin.password}".encode()).decode()
+        self.headers = {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
+        self.timeout = timeout
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None
+             ) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, JSON body); 4xx answers are returned, not raised."""
+        url = f"{self.base}{path}"
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(  # noqa: S310 - the tracking server's http(s) URL
+            url, data=data, method=method, headers=self.headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                return response.status, _json(response.read())
+        except urllib.error.HTTPError as err:
+            if err.code >= 500:
+                raise ReaderSetupError(f"{method} {url} answered {err.code}: "
+                                       f"{_message(err.read())}") from None
+            return err.code, _json(err.read())
+
+    def wait_until_up(self, wait_seconds: float) -> None:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.base}/health",  # noqa: S310
+                                            timeout=self.timeout):
+                    return
+            except (urllib.error.URLError, OSError) as err:
+                if time.monotonic() >= deadline:
+                    raise ReaderSetupError(f"the tracking server at {self.base} did not answer "
+                                           f"within {wait_seconds:.0f} s ({err})") from None
+                time.sleep(2)
+
+
+def ensure_reader(api: AuthApi, reader: Credentials) -> bool:
+    """Create the reader or reset its password, drop admin, grant READ; True when created."""
+    status, answer = api.call("GET", f"/api/2.0/mlflow/users/get?username={reader.username}")
+    _refuse_bad_admin(status, answer, api.base)
+    created = status == 404
+    if created:
+        _expect(api.call("POST", "/api/2.0/mlflow/users/create",
+                         {"username": reader.username, "password": reader.password}),
+                "create the user")
+    else:
+        _expect(api.call("PATCH", "/api/2.0/mlflow/users/update-password",
+                         {"username": reader.username, "password": reader.password}),
+                "set the user's password")
+    _expect(api.call("PATCH", "/api/2.0/mlflow/users/update-admin",
+                     {"username": reader.username, "is_admin": False}), "drop admin rights")
+    for resource_type in READ_GRANTS:
+        status, answer = api.call("POST", "/api/3.0/mlflow/users/permissions/grant", {
+            "username": reader.username, "resource_type": resource_type,
+            "resource_id": "*", "permission": "READ"})
+        if answer.get("error_code") != "RESOURCE_ALREADY_EXISTS":
+            _expect((status, answer), f"grant READ on every {resource_type}")
+    return created
+
+
+def _refuse_bad_admin(status: int, answer: dict[str, Any], base: str) -> None:
+    if status in (401, 403):
+        raise ReaderSetupError(f"the tracking server at {base} refused the admin credentials "
+                               f"({status}: {answer.get('message', 'unauthorized')}); check "
+                               f"{' and '.join(ADMIN_ENV)}")
+    if status not in (200, 404):
+        raise ReaderSetupError(f"cannot look the user up at {base} ({status}: "
+                               f"{answer.get('message', '')})")
+
+
+def _expect(result: tuple[int, dict[str, Any]], what: str) -> None:
+    status, answer = result
+    if status != 200:
+        raise ReaderSetupError(f"could not {what} ({status}: {answer.get('message', answer)})")
+
+
+def _json(raw: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(raw or b"{}")
+    except json.JSONDecodeError:
+        return {"message": raw.decode(errors="replace").strip()[:200]}
+    return value if isinstance(value, dict) else {"message": str(value)}
+
+
+def _message(raw: bytes) -> str:
+    return str(_json(raw).get("message", ""))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mlops_platform.tools.create_reader",
+                                     description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tracking-uri", required=True)
+    parser.add_argument("--wait-seconds", type=float, default=DEFAULT_WAIT_SECONDS,
+                        help="how long to wait for the tracking server to answer")
+    args = parser.parse_args(argv)
+    try:
+        admin, reader = Credentials.from_env(ADMIN_ENV), Credentials.from_env(READER_ENV)
+        api = AuthApi(args.tracking_uri, admin)
+        api.wait_until_up(args.wait_seconds)
+        created = ensure_reader(api, reader)
+    except ReaderSetupError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"read-only user {reader.username} {'created' if created else 'updated'} at "
+          f"{args.tracking_uri}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
