@@ -23,7 +23,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import secrets
+import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +43,7 @@ from mlops_platform.processes import free_port
 PODMAN = "podman"
 CLUSTER_DOMAIN = "svc.cluster.local"
 WORKLOAD_ORDER = ("StatefulSet", "Job", "Deployment")
+_VARIABLE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 READY_TIMEOUT = 180.0
 JOB_TIMEOUT = 600.0
 
@@ -90,9 +93,22 @@ class Cluster:
 
 
 def workloads(manifests: list[dict[str, Any]]) -> list[Workload]:
-    """StatefulSets, Jobs and Deployments in start order (CronJobs run on demand)."""
+    """StatefulSets, Jobs and Deployments (CronJobs run on demand)."""
     found = [_workload(manifest) for manifest in manifests if manifest["kind"] in WORKLOAD_ORDER]
     return sorted(found, key=lambda workload: WORKLOAD_ORDER.index(workload.kind))
+
+
+def start_order(manifests: list[dict[str, Any]]) -> list[Workload]:
+    """Stores first, then Jobs, then Deployments; a Job that calls a Deployment's Service (the
+    registry reader set up on the tracking server) after that Deployment, as the program's
+    `depends_on` orders them."""
+    found = workloads(manifests)
+    deployments = [workload for workload in found if workload.kind == "Deployment"]
+    served_names = {alias for workload in deployments
+                    for alias in service_aliases(manifests, workload) if "." in alias}
+    late = [workload for workload in found if workload.kind == "Job"
+            and any(name in json.dumps(workload.pod_spec) for name in served_names)]
+    return [workload for workload in found if workload not in late] + late
 
 
 def cron_jobs(manifests: list[dict[str, Any]]) -> dict[str, Workload]:
@@ -232,12 +248,19 @@ def run_arguments(cluster: Cluster, workload: Workload, container: Mapping[str, 
     arguments += security_options(workload.pod_spec, container)
     arguments += volume_options(cluster, workload, container)
     arguments += port_options(cluster, workload, container)
-    arguments += ["--env-file", str(_env_file(cluster, name,
-                                                environment(cluster, workload, container)))]
+    values = environment(cluster, workload, container)
+    arguments += ["--env-file", str(_env_file(cluster, name, values))]
     if container.get("command"):
-        arguments += ["--entrypoint", json.dumps(container["command"])]
+        command = [expand(str(part), values) for part in container["command"]]
+        arguments += ["--entrypoint", json.dumps(command)]
     arguments.append(cluster.image_map.get(container["image"], container["image"]))
-    return arguments + [str(argument) for argument in container.get("args", [])]
+    return arguments + [expand(str(argument), values) for argument in container.get("args", [])]
+
+
+def expand(text: str, values: Mapping[str, str]) -> str:
+    """The kubelet's `$(VAR)` expansion in command and args; `$$` escapes, unknown stays."""
+    return _VARIABLE.sub(lambda match: "$" if match[0] == "$$" else values.get(
+        match[1], match[0]), text)
 
 
 def _env_file(cluster: Cluster, name: str, values: Mapping[str, str]) -> Path:
@@ -323,6 +346,14 @@ def _probe_passes(cluster: Cluster, workload: Workload, container: Mapping[str, 
                 return 200 <= response.status < 400
         except (urllib.error.URLError, OSError):
             return False
+    if "tcpSocket" in probe:
+        port = _container_port(container, probe["tcpSocket"]["port"])
+        try:
+            socket.create_connection(("127.0.0.1", cluster.host_ports[(workload.name, port)]),
+                                     timeout=2).close()
+        except OSError:
+            return False
+        return True
     raise PodsError(f"{workload.name}: probe {sorted(probe)} is not supported by make pods")
 
 
@@ -375,11 +406,15 @@ def running(manifests: list[dict[str, Any]], image_map: Mapping[str, str], work_
     cluster = Cluster(run_id, manifests, work_dir, image_map)
     _podman("network", "create", cluster.network)
     try:
-        for workload in workloads(manifests):
-            start(cluster, workload)
+        start_all(cluster)
         yield cluster
     finally:
         stop(cluster)
+
+
+def start_all(cluster: Cluster) -> None:
+    for workload in start_order(cluster.manifests):
+        start(cluster, workload)
 
 
 def stop(cluster: Cluster) -> None:
@@ -484,20 +519,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true",
                         help="keep the containers running until Enter or Ctrl-C")
     args = parser.parse_args(argv)
-    manifests = render(args.stack)
+    try:
+        return run_and_check(args.stack, args.version, keep=args.keep)
+    except PodsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+def run_and_check(stack: str, version: str, *, keep: bool) -> int:
+    """Start the stack's pods, run the smoke test, report; everything is removed after."""
+    manifests = render(stack)
     namespace = next(w.namespace for w in workloads(manifests) if w.name == "mlflow")
     with tempfile.TemporaryDirectory(prefix="mlops-pods-") as work_dir, running(
-            manifests, local_images(manifests, args.version), Path(work_dir),
+            manifests, local_images(manifests, version), Path(work_dir),
             secrets.token_hex(3)) as cluster:
-        try:
-            smoke_test(cluster, namespace)
-        except PodsError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 1
-        print(f"{args.stack}: {len(cluster.containers)} containers ran; smoke test passed.")
+        smoke_test(cluster, namespace)
+        print(f"{stack}: {len(cluster.containers)} containers ran; smoke test passed.")
         print(f"MLflow: {cluster.url('mlflow', 5000)} (Host header "
               f"mlflow.{namespace}.{CLUSTER_DOMAIN}:5000)")
-        if args.keep:
+        if keep:
             with contextlib.suppress(KeyboardInterrupt, EOFError):
                 input("Running; press Enter to stop everything. ")
     return 0

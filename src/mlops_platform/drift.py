@@ -8,16 +8,26 @@ Monitoring CronJob run this same command; every path may be an ``s3://`` URI (bo
 
 Evidently 0.7 has no dataset-drift boolean: the verdict is "drifted" when the share of
 drifted columns reaches ``drift_share`` (Evidently's own rule for dataset drift).
+
+Memory is bounded whatever the size of the log: each side is streamed row by row and at
+most ``--max-rows`` rows are kept (a uniform reservoir sample, seeded, so a rerun on the
+same files compares the same rows); the command says how many rows it read of how many.
+A file path also takes its rotated backups (``predictions.jsonl.1``, ``.2``, ... as the
+serving runtime rotates them); S3 objects are downloaded to a temporary folder first.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import io
 import json
 import os
+import random
+import re
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +40,10 @@ READABLE_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet")
 # Columns the serving log adds that are not model inputs.
 NOT_FEATURES = frozenset({"served_at"})
 DEFAULT_DRIFT_SHARE = 0.5
+DEFAULT_MAX_ROWS = 100_000
+SAMPLE_SEED = 0
+# A rotated backup of a log: predictions.jsonl.1, predictions.jsonl.2, ...
+ROTATED = re.compile(r"\.\d+$")
 
 
 class DriftInputError(ValueError):
@@ -88,27 +102,66 @@ def s3_client():
     return boto3.client("s3", endpoint_url=os.environ.get("MLFLOW_S3_ENDPOINT_URL") or None)
 
 
-def read_table(uri: str, role: str) -> pd.DataFrame:
-    """A CSV, JSON-lines or Parquet file, or all such files under a folder or S3 prefix."""
-    sources = _s3_sources(uri, role) if is_s3(uri) else _local_sources(Path(uri), role)
-    frames = [_parse(name, data) for name, data in sources]
+@dataclass(frozen=True)
+class Sample:
+    """The rows read of one side, and how many there were."""
+
+    frame: pd.DataFrame
+    total_rows: int
+    files: int
+
+    def describe(self, role: str) -> str:
+        how = "all of them" if len(self.frame) == self.total_rows else "a uniform sample"
+        return (f"read {len(self.frame)} of {self.total_rows} {role} rows "
+                f"({how}, from {self.files} file{'s' if self.files != 1 else ''})")
+
+
+class Reservoir:
+    """A uniform sample of at most ``size`` items of a stream of unknown length (Algorithm R)."""
+
+    def __init__(self, size: int, seed: int = SAMPLE_SEED) -> None:
+        self.size, self.seen, self.kept = size, 0, []
+        self._random = random.Random(seed)  # noqa: S311 (sampling, not secrets)
+
+    def add(self, item: Any) -> None:
+        if len(self.kept) < self.size:
+            self.kept.append(item)
+        else:
+            slot = self._random.randrange(self.seen + 1)
+            if slot < self.size:
+                self.kept[slot] = item
+        self.seen += 1
+
+
+def read_table(uri: str, role: str, max_rows: int = DEFAULT_MAX_ROWS) -> Sample:
+    """At most ``max_rows`` rows of a CSV, JSON-lines or Parquet file, or of all such files
+    under a folder or S3 prefix."""
+    if max_rows < 1:
+        raise DriftInputError(f"max rows {max_rows} must be 1 or more")
+    with tempfile.TemporaryDirectory(prefix="mlops-drift-") as downloads:
+        files = _s3_files(uri, role, Path(downloads)) if is_s3(uri) else _local_files(
+            Path(uri), role)
+        reservoir = Reservoir(max_rows)
+        for index, file in enumerate(files):
+            for position, item in enumerate(_items(file)):
+                reservoir.add((index, position, item))
+        frames = [_frame(files[index], items) for index, items in _by_file(reservoir.kept)]
     frames = [frame for frame in frames if not frame.empty]
     if not frames:
         raise DriftInputError(f"the {role} data {uri} holds no rows: {_what_it_needs(role)}")
-    return pd.concat(frames, ignore_index=True)
+    return Sample(pd.concat(frames, ignore_index=True), reservoir.seen, len(files))
 
 
-def _local_sources(path: Path, role: str) -> list[tuple[str, bytes]]:
+def _local_files(path: Path, role: str) -> list[Path]:
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if _readable(p.name))
-    elif path.is_file():
-        files = [path]
-    else:
-        raise DriftInputError(f"the {role} data {path} does not exist: {_what_it_needs(role)}")
-    return [(str(file), file.read_bytes()) for file in files]
+        return sorted(p for p in path.iterdir() if p.is_file() and _readable(p.name))
+    if path.is_file():
+        rotated = [p for p in path.parent.glob(f"{path.name}.*") if ROTATED.search(p.name)]
+        return [path, *sorted(rotated)]
+    raise DriftInputError(f"the {role} data {path} does not exist: {_what_it_needs(role)}")
 
 
-def _s3_sources(uri: str, role: str) -> list[tuple[str, bytes]]:
+def _s3_files(uri: str, role: str, folder: Path) -> list[Path]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     bucket, key = split_s3(uri)
@@ -118,7 +171,10 @@ def _s3_sources(uri: str, role: str) -> list[tuple[str, bytes]]:
         keys = [obj["Key"] for obj in listed if obj["Key"] == key or _readable(obj["Key"])]
         if not keys:
             raise DriftInputError(f"the {role} data {uri} does not exist: {_what_it_needs(role)}")
-        return [(k, client.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in keys]
+        files = [folder / f"{index}-{Path(k).name}" for index, k in enumerate(keys)]
+        for k, file in zip(keys, files, strict=True):
+            client.download_file(bucket, k, str(file))
+        return files
     except (BotoCoreError, ClientError) as error:
         raise DriftInputError(
             f"cannot read {uri}: {error} (check MLFLOW_S3_ENDPOINT_URL and the AWS_* credentials)"
@@ -127,22 +183,68 @@ def _s3_sources(uri: str, role: str) -> list[tuple[str, bytes]]:
 
 def _readable(name: str) -> bool:
     # A report written into the data's folder by an earlier run is no data.
+    name = ROTATED.sub("", name)
     return name.endswith(READABLE_SUFFIXES) and not name.endswith(JSON_REPORT)
 
 
-def _parse(name: str, data: bytes) -> pd.DataFrame:
-    if not data.strip():
-        return pd.DataFrame()
+def _format(file: Path) -> str:
+    name = ROTATED.sub("", file.name)
+    if name.endswith((".jsonl", ".json")):
+        return "json"
+    return "parquet" if name.endswith(".parquet") else "csv"
+
+
+def _items(file: Path) -> Iterator[Any]:
+    """The rows of ``file`` one at a time: raw JSON lines, CSV records or Parquet dicts."""
     try:
-        if name.endswith((".jsonl", ".json")):
-            return pd.read_json(io.BytesIO(data), lines=True, precise_float=True)
-        if name.endswith(".parquet"):
-            return pd.read_parquet(io.BytesIO(data))
-        return pd.read_csv(io.BytesIO(data))
-    except (ValueError, OSError) as error:  # pyarrow's ArrowInvalid is a ValueError
-        raise DriftInputError(
-            f"{name} is not valid CSV, JSON lines or Parquet: {error}"
-        ) from error
+        if _format(file) == "json":
+            with file.open("rb") as handle:
+                yield from (line for line in handle if line.strip())
+        elif _format(file) == "parquet":
+            import pyarrow.parquet as pq
+
+            for batch in pq.ParquetFile(file).iter_batches(batch_size=10_000):
+                yield from batch.to_pylist()
+        else:
+            with file.open(newline="") as handle:
+                reader = csv.reader(handle)
+                next(reader, None)  # the header, read again by _frame
+                yield from (row for row in reader if row)
+    except (ValueError, OSError, csv.Error) as error:  # pyarrow's ArrowInvalid is a ValueError
+        raise _not_tabular(file, error) from error
+
+
+def _by_file(kept: list[tuple[int, int, Any]]) -> Iterator[tuple[int, list[Any]]]:
+    """The kept items grouped by file, in file order: a sample of everything is the file."""
+    groups: dict[int, list[tuple[int, Any]]] = {}
+    for index, position, item in kept:
+        groups.setdefault(index, []).append((position, item))
+    for index in sorted(groups):
+        yield index, [item for _, item in sorted(groups[index], key=lambda pair: pair[0])]
+
+
+def _frame(file: Path, items: list[Any]) -> pd.DataFrame:
+    try:
+        if _format(file) == "json":
+            return pd.read_json(io.BytesIO(b"".join(_ended(items))), lines=True,
+                                precise_float=True)
+        if _format(file) == "parquet":
+            return pd.DataFrame.from_records(items)
+        with file.open(newline="") as handle:
+            header = next(csv.reader(handle))
+        text = io.StringIO()
+        csv.writer(text).writerows([header, *items])
+        return pd.read_csv(io.StringIO(text.getvalue()))
+    except (ValueError, OSError, csv.Error) as error:
+        raise _not_tabular(file, error) from error
+
+
+def _ended(lines: list[bytes]) -> Iterator[bytes]:
+    return (line if line.endswith(b"\n") else line + b"\n" for line in lines)
+
+
+def _not_tabular(file: Path, error: Exception) -> DriftInputError:
+    return DriftInputError(f"{file} is not valid CSV, JSON lines or Parquet: {error}")
 
 
 def _what_it_needs(role: str) -> str:
@@ -252,14 +354,24 @@ def _column_drift(config: dict[str, Any], score: float) -> dict[str, Any]:
             "drifted": drifted}
 
 
-def run(reference_uri: str, current_uri: str, report_dir: str, drift_share: float):
-    reference = read_table(reference_uri, "reference")
-    current = read_table(current_uri, "current")
-    result, snapshot = compare(reference, current, drift_share)
+def run(
+    reference_uri: str,
+    current_uri: str,
+    report_dir: str,
+    drift_share: float,
+    max_rows: int = DEFAULT_MAX_ROWS,
+):
+    reference = read_table(reference_uri, "reference", max_rows)
+    current = read_table(current_uri, "current", max_rows)
+    result, snapshot = compare(reference.frame, current.frame, drift_share)
+    read = {role: {"rows_read": len(side.frame), "rows_total": side.total_rows,
+                   "files": side.files, "max_rows": max_rows}
+            for role, side in (("reference", reference), ("current", current))}
     summary = {**result.summary(), "reference": reference_uri, "current": current_uri,
-               "evidently": json.loads(snapshot.json())}
+               "read": read, "evidently": json.loads(snapshot.json())}
     paths = write_reports(report_dir, snapshot.get_html_str(as_iframe=False), summary)
-    return result, paths
+    reading = [reference.describe("reference"), current.describe("current")]
+    return result, paths, reading
 
 
 # --- command line --------------------------------------------------------------------------
@@ -277,19 +389,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--report-dir", required=True, help="folder or s3:// URI for the reports")
     parser.add_argument("--drift-share", type=float, default=DEFAULT_DRIFT_SHARE,
                         help="share of drifted columns from which the data set has drifted")
+    parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS,
+                        help="rows read of each side at most (a uniform sample beyond it)")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        result, (html_path, json_path) = run(
-            args.reference, args.current, args.report_dir, args.drift_share
+        result, (html_path, json_path), reading = run(
+            args.reference, args.current, args.report_dir, args.drift_share, args.max_rows
         )
     except DriftInputError as error:
         print(f"mlops-drift: {error}", file=sys.stderr)
         return 2
     print(result.verdict())
+    print("\n".join(reading))
     print(f"reports: {html_path} {json_path}")
     return 1 if result.drift_detected else 0
 

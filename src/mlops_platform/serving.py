@@ -7,6 +7,14 @@ prediction log under the project's ``monitoring/`` (the current data for drift) 
 own (it pins fastapi, starlette and protobuf below the platform's), so it runs as a
 separate process group; ``start_serving`` always stops it.
 
+Every request is checked at the door against the project's data contract
+(``data_contract.yaml``, the file the pipeline's validate stage uses; ``--contract``):
+types, nulls, ranges, categories and unknown columns, by ``data_contract_rules``. A break
+is a 422 naming each column, row and rule; unknown columns are refused unless
+``--extra-columns drop``. The door is bounded (defaults in ``ServingSettings``): a body
+over ``--max-body-mb`` (16) or more than ``--max-rows`` (10,000) rows is a 413, and the
+prediction log rotates past ``--log-max-mb`` (64) keeping ``--log-backups`` (4) older files.
+
 ``mlops-serve --model-uri models:/name@champion --port 0 --log-dir monitoring/``
 """
 
@@ -23,6 +31,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlops_platform import data_contract_rules
 from mlops_platform.processes import (
     LOOPBACK,
     ServerStartError,
@@ -39,7 +48,13 @@ DEFAULT_MLSERVER = Path(".venv-mlserver") / "bin" / "mlserver"
 RUNTIME_MODULE = "mlops_serving_runtime"
 RUNTIME_CLASS = "LoggingMLflowRuntime"
 PREDICTION_LOG_NAME = "predictions.jsonl"
+RULES_MODULE = "mlops_data_contract_rules"
+# The project's contract, written at bake time (mlops_platform.scaffold.data_contract).
+DEFAULT_CONTRACT = Path("data_contract.yaml")
 SERVED_MODEL_NAME = "model"
+# Read by serving_runtime in MLServer's main process, which reads the request bodies.
+MAX_BODY_ENV = "MLOPS_SERVE_MAX_BODY_BYTES"
+MB = 2**20
 
 
 class ServingError(RuntimeError):
@@ -57,6 +72,12 @@ class ServingSettings:
     max_batch_time: float = 0.0
     mlserver: Path | None = None
     start_timeout: float = 90.0
+    contract: Path | None = None
+    extra_columns: str = "reject"
+    max_body_mb: float = 16.0
+    max_rows: int = 10_000
+    log_max_mb: float = 64.0
+    log_backups: int = 4
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.sample_rate <= 1.0:
@@ -68,6 +89,16 @@ class ServingSettings:
             raise ServingError(f"workers {self.workers} is negative: give 0 (in-process) or more")
         if self.max_batch_size < 0 or self.max_batch_time < 0:
             raise ServingError("max_batch_size and max_batch_time must be 0 (off) or positive")
+        if self.extra_columns not in ("reject", "drop"):
+            raise ServingError(
+                f"extra_columns {self.extra_columns!r} is not reject or drop: reject refuses "
+                "requests with columns outside the contract, drop removes those columns"
+            )
+        for name in ("max_body_mb", "max_rows", "log_max_mb"):
+            if getattr(self, name) <= 0:
+                raise ServingError(f"{name} {getattr(self, name)} must be positive")
+        if self.log_backups < 0:
+            raise ServingError(f"log_backups {self.log_backups} is negative: give 0 or more")
 
 
 @dataclass(frozen=True)
@@ -134,8 +165,31 @@ def download_model(model_uri: str, destination: Path) -> Path:
     return Path(local)
 
 
+def write_contract_json(contract: Path, work_dir: Path) -> Path:
+    """The contract, checked and as JSON: MLServer's environment reads it without YAML."""
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(contract.read_text())
+        data_contract_rules.check_contract(loaded)
+    except OSError as error:
+        raise ServingError(
+            f"cannot read the data contract {contract}: {error.strerror} (give the project's "
+            f"{DEFAULT_CONTRACT} with --contract)"
+        ) from error
+    except (yaml.YAMLError, data_contract_rules.ContractFileError) as error:
+        raise ServingError(f"the data contract {contract} is not usable: {error}") from error
+    path = work_dir / "data_contract.json"
+    path.write_text(json.dumps(loaded))
+    return path
+
+
 def write_mlserver_config(
-    settings: ServingSettings, work_dir: Path, model_path: Path, prediction_log: Path
+    settings: ServingSettings,
+    work_dir: Path,
+    model_path: Path,
+    prediction_log: Path,
+    contract_json: Path | None = None,
 ) -> tuple[Path, int]:
     """Server and model settings for ``mlserver start``; returns the folder and HTTP port."""
     config_dir = work_dir / "mlserver"
@@ -159,7 +213,15 @@ def write_mlserver_config(
         "max_batch_time": settings.max_batch_time,
         "parameters": {
             "uri": str(model_path),
-            "extra": {"prediction_log": str(prediction_log), "sample_rate": settings.sample_rate},
+            "extra": {
+                "prediction_log": str(prediction_log),
+                "sample_rate": settings.sample_rate,
+                "log_max_bytes": int(settings.log_max_mb * MB),
+                "log_backups": settings.log_backups,
+                "max_rows": settings.max_rows,
+                "extra_columns": settings.extra_columns,
+                **({"contract": str(contract_json)} if contract_json else {}),
+            },
         },
     }
     (config_dir / "settings.json").write_text(json.dumps(server, indent=2))
@@ -168,10 +230,11 @@ def write_mlserver_config(
 
 
 def runtime_path(work_dir: Path) -> Path:
-    """A folder holding only the runtime module, so MLServer's path gets nothing else of ours."""
+    """A folder holding only the runtime and its rules, so MLServer's path gets nothing else."""
     folder = work_dir / "runtime"
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(Path(__file__).with_name("serving_runtime.py"), folder / f"{RUNTIME_MODULE}.py")
+    shutil.copyfile(data_contract_rules.__file__, folder / f"{RULES_MODULE}.py")
     return folder
 
 
@@ -200,12 +263,19 @@ def _launch(settings: ServingSettings, executable: Path, work_dir: Path):
     log_dir = settings.log_dir.resolve()
     log_dir.mkdir(parents=True, exist_ok=True)
     prediction_log = log_dir / PREDICTION_LOG_NAME
-    config_dir, port = write_mlserver_config(settings, work_dir, model_path, prediction_log)
+    contract_json = write_contract_json(settings.contract, work_dir) if settings.contract else None
+    config_dir, port = write_mlserver_config(
+        settings, work_dir, model_path, prediction_log, contract_json
+    )
     server_log = work_dir / "mlserver.log"
     process = start_process_group(
         [str(executable), "start", str(config_dir)],
         server_log,
-        env={"PYTHONPATH": str(runtime_path(work_dir)), "MLSERVER_LOGGING_LEVEL": "WARNING"},
+        env={
+            "PYTHONPATH": str(runtime_path(work_dir)),
+            "MLSERVER_LOGGING_LEVEL": "WARNING",
+            MAX_BODY_ENV: str(int(settings.max_body_mb * MB)),
+        },
         cwd=work_dir,
     )
     handle = ServingHandle(
@@ -247,7 +317,35 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--max-batch-time", type=float, default=0.0, help="seconds a batch may wait"
     )
+    defaults = ServingSettings(model_uri="")
+    parser.add_argument(
+        "--contract",
+        type=Path,
+        default=None,
+        help=f"data contract every request must keep (default: {DEFAULT_CONTRACT} if present)",
+    )
+    parser.add_argument(
+        "--extra-columns",
+        choices=("reject", "drop"),
+        default=defaults.extra_columns,
+        help="columns outside the contract: refuse the request (422) or drop them",
+    )
+    parser.add_argument("--max-body-mb", type=float, default=defaults.max_body_mb,
+                        help="largest request body; larger is a 413")
+    parser.add_argument("--max-rows", type=int, default=defaults.max_rows,
+                        help="most rows per request; more is a 413")
+    parser.add_argument("--log-max-mb", type=float, default=defaults.log_max_mb,
+                        help="size at which the prediction log rotates")
+    parser.add_argument("--log-backups", type=int, default=defaults.log_backups,
+                        help="rotated prediction logs kept")
     return parser.parse_args(argv)
+
+
+def contract_of(explicit: Path | None) -> Path | None:
+    """The contract to check requests against: the one given, else the project's if any."""
+    if explicit is not None:
+        return explicit
+    return DEFAULT_CONTRACT if DEFAULT_CONTRACT.is_file() else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -261,12 +359,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             workers=args.workers,
             max_batch_size=args.max_batch_size,
             max_batch_time=args.max_batch_time,
+            contract=contract_of(args.contract),
+            extra_columns=args.extra_columns,
+            max_body_mb=args.max_body_mb,
+            max_rows=args.max_rows,
+            log_max_mb=args.log_max_mb,
+            log_backups=args.log_backups,
         )
         with start_serving(settings) as handle:
             print(f"serving {handle.model_uri} at {handle.url}", flush=True)
             print(f"  predict: POST {handle.invocations_url} (MLflow) or {handle.infer_url} (V2)")
             print(f"  ready:   {handle.ready_url}")
             print(f"  logging {settings.sample_rate:.0%} of requests to {handle.prediction_log}")
+            print(f"  {_door(settings)}")
             print("press Ctrl-C to stop", flush=True)
             _block_until_interrupted()
     except (ServingError, ServerStartError) as error:
@@ -275,6 +380,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C while starting: the server is already stopped
         return 130
     return 0
+
+
+def _door(settings: ServingSettings) -> str:
+    checked = (
+        f"checked against {settings.contract} (extra columns: {settings.extra_columns})"
+        if settings.contract
+        else f"NOT checked: no {DEFAULT_CONTRACT} here and no --contract"
+    )
+    return (
+        f"inputs {checked}; at most {settings.max_rows} rows and {settings.max_body_mb:g} MB "
+        "per request"
+    )
 
 
 def _block_until_interrupted() -> None:

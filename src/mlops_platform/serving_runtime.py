@@ -1,52 +1,117 @@
-"""The MLServer runtime of local serving: MLServer's MLflow runtime plus a prediction log.
+"""The MLServer runtime of local serving: MLServer's MLflow runtime, checked at the door, logged.
 
 This module runs inside MLServer's own virtual environment (``.venv-mlserver``), never in
-the platform's: it may import only the standard library, MLServer and mlserver-mlflow.
-``mlops_platform.serving`` puts it on MLServer's path and names it in the model
-settings; its ``extra`` parameters say where to log and how often.
+the platform's: it may import only the standard library, pandas, MLServer, mlserver-mlflow
+and ``mlops_data_contract_rules`` (a copy of ``mlops_platform.data_contract_rules``).
+``mlops_platform.serving`` puts both on MLServer's path and names this runtime in the model
+settings; it also writes every setting below, with the defaults it documents.
 
-Every served request is logged with probability ``sample_rate`` as one JSON line per row:
-the input columns and the model's ``prediction``. That file is the current data that
-``mlops-drift`` compares with the training reference.
+Model settings ``parameters.extra`` (a key left out switches its feature off):
+
+- ``contract``: the data contract as JSON. Each request is checked against it before the
+  model sees it; a break is a 422 with one line per column, row and rule.
+- ``extra_columns``: ``reject`` (a 422) or ``drop`` (removed before predicting).
+- ``max_rows``: rows per request; more is a 413.
+- ``prediction_log``, ``sample_rate``: every served request is logged with probability
+  ``sample_rate`` as one JSON line per row, the input columns and the model's
+  ``prediction``. That file is the current data ``mlops-drift`` compares with the reference.
+- ``log_max_bytes``, ``log_backups``: the log rotates when a write would take it past
+  ``log_max_bytes``: ``predictions.jsonl`` becomes ``predictions.jsonl.1`` (``.1`` becomes
+  ``.2``, ...) and at most ``log_backups`` rotated files are kept.
+
+Environment: ``MLOPS_SERVE_MAX_BODY_BYTES`` bounds the body of ``/invocations`` (a 413
+beyond it, read no further). It is an environment variable because the body is read in
+MLServer's main process, before any parallel worker's copy of the model has its settings.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import random
 import time
 from io import StringIO
 
+import mlops_data_contract_rules as rules
 import pandas as pd
-from fastapi import Depends, Header, Response
+from fastapi import Depends, Header, Request, Response
 from mlflow.exceptions import MlflowException
-from mlserver.errors import InferenceError
+from mlserver.errors import InferenceError, MLServerError
 from mlserver.handlers import custom_handler
 from mlserver.logging import logger
 from mlserver.types import InferenceRequest, InferenceResponse
-from mlserver_mlflow.runtime import MLflowRuntime, _get_raw_body
+from mlserver_mlflow.runtime import MLflowRuntime
 
 PREDICTION_COLUMN = "prediction"
 TIMESTAMP_COLUMN = "served_at"
+MAX_BODY_ENV = "MLOPS_SERVE_MAX_BODY_BYTES"
+JSON_TYPE, CSV_TYPE = "application/json", "text/csv"
+
+
+class PayloadTooLargeError(MLServerError):
+    def __init__(self, msg: str):
+        super().__init__(msg, status_code=413)
+
+
+class ContractBrokenError(MLServerError):
+    def __init__(self, msg: str):
+        super().__init__(msg, status_code=422)
+
+
+async def _bounded_body(request: Request) -> str:
+    """The request body, refused with a 413 as soon as it passes the limit."""
+    limit = int(os.environ.get(MAX_BODY_ENV) or 0)
+    declared = request.headers.get("content-length", "")
+    if limit and declared.isdigit() and int(declared) > limit:
+        raise _body_too_large(int(declared), limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if limit and size > limit:
+            raise _body_too_large(size, limit)
+        chunks.append(chunk)
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InferenceError(f"the body is not UTF-8: {error}") from error
+
+
+def _body_too_large(size: int, limit: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(
+        f"request body of {size} bytes or more is over the limit of {limit} bytes: "
+        "send fewer rows per request (or serve with a larger --max-body-mb)"
+    )
 
 
 class LoggingMLflowRuntime(MLflowRuntime):
-    """MLflow runtime whose bad inputs are 400s naming the problem and whose traffic is logged."""
+    """MLflow runtime whose inputs keep the data contract and whose traffic is logged."""
 
     async def load(self) -> bool:
         loaded = await super().load()
         extra = (self._settings.parameters.extra or {}) if self._settings.parameters else {}
         self._log_path = extra.get("prediction_log")
         self._sample_rate = float(extra.get("sample_rate", 1.0))
+        self._log_max_bytes = int(extra.get("log_max_bytes") or 0)
+        self._log_backups = int(extra.get("log_backups") or 0)
+        self._max_rows = int(extra.get("max_rows") or 0)
+        self._extra_columns = extra.get("extra_columns", "reject")
+        self._columns = None
+        if extra.get("contract"):
+            with open(extra["contract"]) as handle:
+                self._columns = rules.input_columns(json.load(handle))
         return loaded
 
     @custom_handler(rest_path="/invocations")
     async def invocations(
         self,
-        raw_body: str = Depends(_get_raw_body),
+        raw_body: str = Depends(_bounded_body),
         content_type: str = Header(default=""),
     ) -> Response:
+        mime_type = content_type.split(";")[0].strip()
+        rows = None
+        if mime_type in (JSON_TYPE, CSV_TYPE):  # MLflow's handler names the other types
+            rows, raw_body = self._admitted(raw_body, mime_type)
         try:
             response = await super().invocations(raw_body, content_type)
         except MlflowException as error:
@@ -55,30 +120,71 @@ class LoggingMLflowRuntime(MLflowRuntime):
             # Payloads MLflow cannot parse (a string in a double column, ragged JSON)
             # surface as plain exceptions; they are the client's fault, hence 400.
             raise InferenceError(f"invalid payload: {error}") from error
-        if self._should_log():
-            self._log_invocation(raw_body, content_type, response.body)
+        if rows is not None and self._should_log():
+            self._log_rows(rows, json.loads(response.body)["predictions"])
         return response
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        frame = pd.DataFrame(self.decode_request(payload))
+        dropped = self._check(frame)
+        if dropped:
+            payload.inputs = [tensor for tensor in payload.inputs if tensor.name not in dropped]
+            frame = frame.drop(columns=dropped)
         try:
             response = await super().predict(payload)
         except MlflowException as error:
             raise InferenceError(error.message) from error
         if self._should_log():
-            inputs = pd.DataFrame(self.decode_request(payload)).to_dict("records")
             outputs = [output.data.root for output in response.outputs]
-            self._log_rows(inputs, _flatten(outputs[0]) if outputs else [])
+            self._log_rows(frame.to_dict("records"), _flatten(outputs[0]) if outputs else [])
         return response
+
+    # --- the door ----------------------------------------------------------------------------
+
+    def _admitted(self, raw_body: str, mime_type: str) -> tuple[list[dict], str]:
+        """The request's rows, checked; the body to predict on (extra columns dropped)."""
+        payload = None
+        try:
+            if mime_type == JSON_TYPE:
+                payload = json.loads(raw_body)
+                rows = _rows_of(payload)
+            else:
+                rows = pd.read_csv(StringIO(raw_body)).to_dict("records")
+            frame = pd.DataFrame(rows)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise InferenceError(f"invalid payload: {error}") from error
+        dropped = self._check(frame)
+        if not dropped:
+            return rows, raw_body
+        rows = [{k: v for k, v in row.items() if k not in dropped} for row in rows]
+        if mime_type == CSV_TYPE:
+            return rows, pd.DataFrame(rows).to_csv(index=False)
+        body = {"dataframe_records": rows}
+        if isinstance(payload, dict) and "params" in payload:
+            body["params"] = payload["params"]
+        return rows, json.dumps(body)
+
+    def _check(self, frame: pd.DataFrame) -> list[str]:
+        """Refuse too many rows (413) and contract breaks (422); the columns to drop."""
+        if self._max_rows and len(frame) > self._max_rows:
+            raise PayloadTooLargeError(
+                f"{len(frame)} rows are over the limit of {self._max_rows} rows per request: "
+                "split the request (or serve with a larger --max-rows)"
+            )
+        if self._columns is None:
+            return []
+        violations = rules.check_frame(frame, self._columns, self._extra_columns)
+        if violations:
+            raise ContractBrokenError(
+                f"the request breaks the data contract in {len(violations)} places:\n"
+                + rules.describe(violations)
+            )
+        return rules.extra_columns(frame, self._columns) if self._extra_columns == "drop" else []
+
+    # --- the prediction log ------------------------------------------------------------------
 
     def _should_log(self) -> bool:
         return bool(self._log_path) and random.random() < self._sample_rate  # noqa: S311
-
-    def _log_invocation(self, raw_body: str, content_type: str, response_body: bytes) -> None:
-        if content_type.startswith("application/json"):
-            rows = _rows_of(json.loads(raw_body))
-        else:
-            rows = pd.read_csv(StringIO(raw_body)).to_dict("records")
-        self._log_rows(rows, json.loads(response_body)["predictions"])
 
     def _log_rows(self, rows: list[dict], predictions: list) -> None:
         # Plain dicts and json.dumps, not pandas: this runs on every sampled request, and
@@ -92,16 +198,44 @@ class LoggingMLflowRuntime(MLflowRuntime):
                 line[PREDICTION_COLUMN] = _scalar(predictions[index])
             line[TIMESTAMP_COLUMN] = served_at
             lines.append(json.dumps(line, default=str) + "\n")
-        # One O_APPEND write per request: lines of concurrent workers never interleave.
         try:
-            fd = os.open(self._log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-            try:
-                os.write(fd, "".join(lines).encode())
-            finally:
-                os.close(fd)
+            self._append("".join(lines).encode())
         except OSError as error:
             # A full disk must not fail predictions: the log is a sample anyway.
             logger.warning("prediction log %s not written: %s", self._log_path, error)
+
+    def _append(self, data: bytes) -> None:
+        # One locked O_APPEND write per request: the lines of concurrent workers never
+        # interleave, and only one of them rotates.
+        with open(f"{self._log_path}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if self._log_max_bytes and _size(self._log_path) + len(data) > self._log_max_bytes:
+                _rotate(self._log_path, self._log_backups)
+            fd = os.open(self._log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except FileNotFoundError:
+        return 0
+
+
+def _rotate(path: str, backups: int) -> None:
+    """``path`` becomes ``path.1``, ``path.1`` becomes ``path.2``; the oldest is dropped."""
+    if not os.path.exists(path):
+        return
+    if not backups:
+        os.unlink(path)
+        return
+    for index in range(backups - 1, 0, -1):
+        if os.path.exists(f"{path}.{index}"):
+            os.replace(f"{path}.{index}", f"{path}.{index + 1}")
+    os.replace(path, f"{path}.1")
 
 
 def _rows_of(payload: dict) -> list[dict]:
@@ -114,7 +248,12 @@ def _rows_of(payload: dict) -> list[dict]:
             return []
         columns = split.get("columns") or range(len(split["data"][0]))
         return [dict(zip(columns, row, strict=False)) for row in split["data"]]
-    inputs = payload.get("inputs", payload.get("instances", []))
+    if "inputs" not in payload and "instances" not in payload:
+        raise ValueError(
+            f"no input in keys {sorted(payload)[:5]}: send dataframe_records, dataframe_split, "
+            "inputs or instances"
+        )
+    inputs = payload.get("inputs", payload.get("instances"))
     if isinstance(inputs, dict):
         return pd.DataFrame(inputs).to_dict("records")
     return [row if isinstance(row, dict) else {"input": row} for row in inputs]

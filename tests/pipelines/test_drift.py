@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_platform.drift import HTML_REPORT, JSON_REPORT, main
+from mlops_platform.drift import HTML_REPORT, JSON_REPORT, main, read_table
 from tests.support.servers import S3Endpoint, running_moto_s3
 
 COLUMNS = ["age", "income", "score", "tenure", "visits"]
@@ -144,6 +145,66 @@ def test_the_installed_command_gives_the_verdict_as_exit_status(tmp_path, refere
     assert finished.returncode == 1, finished.stderr
     assert "DRIFT" in finished.stdout
     assert str(tmp_path / "reports" / HTML_REPORT) in finished.stdout
+
+
+def big_log(path: Path, repeats: int) -> int:
+    """A serving log of ``repeats`` times 30,000 rows, written block by block; its row count."""
+    block = sample(30_000, seed=21).assign(prediction=0, served_at=1.7e9)
+    text = block.to_json(orient="records", lines=True, double_precision=6)
+    with path.open("w") as handle:
+        for _ in range(repeats):
+            handle.write(text if text.endswith("\n") else text + "\n")
+    return repeats * len(block)
+
+
+def peak_of_reading(log: Path, max_rows: int):
+    tracemalloc.start()
+    try:
+        read = read_table(str(log), "current", max_rows=max_rows)
+        return read, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_log_larger_than_the_sample_is_read_in_bounded_memory(tmp_path):
+    small, large = tmp_path / "small" / "predictions.jsonl", tmp_path / "predictions.jsonl"
+    small.parent.mkdir()
+    big_log(small, repeats=2)
+    rows = big_log(large, repeats=10)
+    size = large.stat().st_size
+    assert size > 30 * 2**20
+    _, small_peak = peak_of_reading(small, max_rows=5_000)
+    read, peak = peak_of_reading(large, max_rows=5_000)
+    assert (len(read.frame), read.total_rows) == (5_000, rows)
+    # Five times the log, the same memory: it follows the sample, not the file.
+    assert peak < 1.5 * small_peak, (peak, small_peak)
+    assert peak < size / 3, f"peak {peak} bytes for a log of {size} bytes"
+    assert read.describe("current") == (
+        f"read 5000 of {rows} current rows (a uniform sample, from 1 file)")
+
+
+def test_the_sample_is_uniform_over_the_whole_log_not_its_head(tmp_path):
+    log = tmp_path / "predictions.jsonl"
+    halves = pd.concat([sample(5_000, seed=1).assign(half=0), sample(5_000, seed=2).assign(half=1)])
+    log.write_text(halves.to_json(orient="records", lines=True))
+    read = read_table(str(log), "current", max_rows=1_000)
+    assert 0.4 < read.frame["half"].mean() < 0.6
+
+
+def test_the_cli_says_how_much_it_read_and_takes_the_rotated_logs(tmp_path, reference_csv, capsys):
+    monitoring = serving_log(tmp_path / "monitoring", sample(300, seed=2))
+    rotated = sample(200, seed=3).assign(prediction=1, served_at=1.6e9)
+    (monitoring / "predictions.jsonl.1").write_text(rotated.to_json(orient="records", lines=True))
+    (monitoring / "predictions.jsonl.lock").write_text("")
+    code = main(["--reference", str(reference_csv), "--current",
+                 str(monitoring / "predictions.jsonl"), "--report-dir", str(tmp_path / "reports"),
+                 "--max-rows", "400"])
+    assert code == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:3] == ["read 400 of 800 reference rows (a uniform sample, from 1 file)",
+                        "read 400 of 500 current rows (a uniform sample, from 2 files)"]
+    read = report(tmp_path / "reports")["read"]
+    assert read["current"] == {"rows_read": 400, "rows_total": 500, "files": 2, "max_rows": 400}
 
 
 @pytest.fixture

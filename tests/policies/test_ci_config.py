@@ -112,3 +112,88 @@ def test_a_gitlab_job_extending_an_included_template_runs_its_target() -> None:
 
     assert job.runs("retrain") and not job.runs("train")
     assert job.triggers == {SCHEDULE}
+
+
+def github_job(job: str) -> dict:
+    """One workflow on pull requests with the job given (YAML under `jobs:`)."""
+    workflow = "on: [pull_request, push]\njobs:\n" + job
+    return jobs({".github/workflows/ci.yml": workflow})
+
+
+def test_a_github_job_that_never_runs_runs_nothing() -> None:
+    for condition in ("false", "${{ false }}", "'${{ false }}'"):
+        found = github_job(f"  checks:\n    if: {condition}\n"
+                           "    steps: [{run: make test}]\n")["checks"]
+        assert found.triggers == frozenset(), condition
+        assert not found.runs("test"), condition
+
+
+def test_a_github_job_or_step_that_cannot_fail_runs_nothing() -> None:
+    job = github_job("  checks:\n    continue-on-error: true\n"
+                     "    steps: [{run: make test}]\n")["checks"]
+    step = github_job("  checks:\n    steps: [{run: make test, continue-on-error: true}]\n")[
+        "checks"]
+    never_step = github_job("  checks:\n    steps: [{run: make test, if: false}]\n")["checks"]
+
+    assert not job.can_fail and not job.runs("test")
+    assert not step.runs("test")
+    assert not never_step.runs("test")
+
+
+def test_a_command_whose_failure_is_swallowed_runs_nothing() -> None:
+    for command in ("make test || true", "make test || :", "make test; true",
+                    "make test || exit 0"):
+        found = github_job(f"  checks:\n    steps: [{{run: '{command}'}}]\n")["checks"]
+        assert not found.runs("test"), command
+    assert github_job("  checks:\n    steps: [{run: 'make test && true'}]\n")["checks"].runs(
+        "test")
+
+
+def test_a_command_only_in_env_runs_nothing() -> None:
+    found = github_job("  checks:\n    env: {NOTE: make test}\n"
+                       "    steps: [{run: echo hello, env: {CMD: make test}}]\n")["checks"]
+
+    assert not found.runs("test")
+
+
+def test_gitlab_jobs_that_never_run_or_may_fail_run_nothing() -> None:
+    pipeline = """
+never:
+  script: [make test]
+  when: never
+ruled-out:
+  script: [make test]
+  rules: [{if: $CI_PIPELINE_SOURCE == "merge_request_event", when: never}]
+allowed:
+  script: [make test]
+  allow_failure: true
+swallowed:
+  script: ["make test || true"]
+after:
+  script: [echo hi]
+  after_script: [make test]
+noted:
+  variables: {RUN: make test}
+  script: [echo hi]
+"""
+    found = jobs({".gitlab-ci.yml": pipeline})
+
+    assert found["never"].triggers == found["ruled-out"].triggers == frozenset()
+    assert not any(job.runs("test") for job in found.values()), [
+        name for name, job in found.items() if job.runs("test")]
+
+
+def test_environment_prod_counts_only_on_the_job_that_deploys_prod() -> None:
+    found = github_job("""  lint:
+    environment: prod
+    steps: [{run: make lint}]
+  staging:
+    environment: prod
+    steps: [{run: make deploy ENV=staging}]
+  prod:
+    environment: prod
+    steps: [{run: make deploy ENV=prod}]
+""")
+
+    assert [name for name, job in found.items() if job.deploys_to("prod")] == ["prod"]
+    assert found["staging"].deploys_to("staging")

@@ -37,14 +37,34 @@ def test_no_control_passing_scores_zero_and_says_what_fails() -> None:
 
 
 def test_automated_evidence_earns_a_point_manual_evidence_half() -> None:
-    passed = all_controls(False) | {"L0-promotion-gate": True}
+    passed = all_controls(False) | {"L0-promotion-gate": True, "L1-model-validation": True}
     tests = {test["id"]: test for test in score(passed)["tests"]}
 
-    assert tests["model-5"]["points"] == 0.5
-    assert tests["model-5"]["reason"].startswith("manual, documented: ")
-    assert tests["model-5"]["to_raise"] == "pass L1-promotion-stage"
+    assert tests["infrastructure-4"]["points"] == 0.5
+    assert tests["infrastructure-4"]["reason"].startswith("manual, documented: ")
+    assert tests["infrastructure-4"]["to_raise"] == "pass L1-promotion-stage"
     passed["L1-promotion-stage"] = True
-    assert {t["id"]: t["points"] for t in score(passed)["tests"]}["model-5"] == 1.0
+    assert {t["id"]: t["points"] for t in score(passed)["tests"]}["infrastructure-4"] == 1.0
+
+
+def test_each_credit_names_the_evidence_of_its_controls() -> None:
+    passed = all_controls(False) | {"L0-promotion-gate": True}
+    evidence = {"L0-promotion-gate": ["`make -n promote` runs `mlops-policy promote`"]}
+    tests = {test["id"]: test for test in score(passed, evidence)["tests"]}
+
+    assert tests["infrastructure-4"]["evidence"] == [
+        "L0-promotion-gate: `make -n promote` runs `mlops-policy promote`"]
+    assert all(test["evidence"] == [] for test in tests.values() if not test["points"])
+
+
+def test_what_the_project_does_not_really_do_scores_nothing_even_with_every_control() -> None:
+    """A careful reading: the gate compares with the champion, not a simpler model; drift
+    of served inputs is not training/serving skew; nothing sees served labels."""
+    tests = {test["id"]: test for test in score(all_controls(True))["tests"]}
+
+    assert [tests[name]["points"] for name in ("model-5", "model-4", "monitoring-3",
+                                               "monitoring-7", "model-3")] == [0] * 5
+    assert tests["monitoring-2"]["points"] == tests["monitoring-4"]["points"] == 0.5
 
 
 def test_the_final_score_is_the_lowest_section() -> None:

@@ -17,12 +17,15 @@ from infra.mocked_engine import record_stack, stack_settings
 from policies.platform_pack.platform_rules import kubernetes as k8s
 from policies.platform_pack.platform_rules.catalog import pack_config
 from policies.platform_pack.platform_rules.conventions import APPROVED_BY_ANNOTATION
+from tests.infra.stacks import with_a_model
 from tests.policies.platform_pack_harness import Resource, evaluate, from_wire
 
 
 @cache
 def recorded(stack: str) -> tuple[Resource, ...]:
-    return tuple(from_wire(r.type_, r.name, r.urn, r.inputs) for r in record_stack(stack))
+    """The committed stack with its image digests filled in and one model a project serves."""
+    return tuple(from_wire(r.type_, r.name, r.urn, r.inputs)
+                 for r in record_stack(stack, with_a_model(stack)))
 
 
 def _model_servers(resources: tuple[Resource, ...] | list[Resource]) -> list[Resource]:

@@ -200,16 +200,6 @@ class AuthServer:
                 "MLFLOW_TRACKING_PASSWORD": self.admin_password}
 
 
-def require_basic_auth_app() -> None:
-    """Skip, naming the missing package, where MLflow's auth app cannot start."""
-    import importlib.util
-
-    import pytest
-
-    if importlib.util.find_spec("flask_wtf") is None:
-        pytest.skip("MLflow's basic-auth app needs Flask-WTF (`mlflow[auth]`) in the dev lock")
-
-
 @contextlib.contextmanager
 def running_basic_auth_mlflow(base_dir: Path) -> Iterator[AuthServer]:
     """`mlflow server --app-name basic-auth` on SQLite, a free port on 127.0.0.1, then stopped."""

@@ -10,14 +10,13 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from mlops_platform.tools import create_reader
-from tests.support.servers import AuthServer, require_basic_auth_app, running_basic_auth_mlflow
+from tests.support.servers import AuthServer, running_basic_auth_mlflow
 
 READER = ("serving-reader", "reader-password-0123456789")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
-    require_basic_auth_app()
     with running_basic_auth_mlflow(tmp_path_factory.mktemp("mlflow-auth")) as running:
         yield running
 

@@ -19,6 +19,7 @@ from mlops_platform.contract import PlatformOutputsError, read_outputs
 from mlops_platform.governance.tracking import CLIENT_ENVIRONMENT, unreachable_reason
 
 EXPERIMENT = "platform-smoke-test"
+CREDENTIAL_ENV = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
 
 
 class SmokeTestError(AssertionError):
@@ -68,6 +69,19 @@ def run_smoke_test(tracking_uri: str, registry_uri: str | None = None) -> SmokeR
     return SmokeResult(run.info.run_id, model_name, str(versions[0].version))
 
 
+def mlflow_problem(err: Exception, tracking_uri: str) -> str:
+    """One line for an MlflowException, with the fix when the server wants credentials."""
+    status = getattr(err, "get_http_status_code", lambda: None)()
+    first_line = (str(getattr(err, "message", err)).strip().splitlines() or ["?"])[0]
+    if status in (401, 403) or "401" in first_line:
+        given = all(os.environ.get(name) for name in CREDENTIAL_ENV)
+        fix = ("check them" if given else "set them") + " (the platform's user: `pulumi stack " \
+            "output tracking_username`/`tracking_password --show-secrets`)"
+        return (f"the tracking server at {tracking_uri} refused the request ({first_line}); "
+                f"it reads {' and '.join(CREDENTIAL_ENV)}: {fix}")
+    return f"MLflow at {tracking_uri}: {first_line}"
+
+
 def tracking_uris(args: argparse.Namespace) -> tuple[str, str]:
     if args.tracking_uri:
         return args.tracking_uri, args.tracking_uri
@@ -95,10 +109,15 @@ def main(argv: list[str] | None = None) -> int:
               "the platform (`make platform-up`, or `pulumi up` and a port-forward)",
               file=sys.stderr)
         return 2
+    from mlflow.exceptions import MlflowException
+
     try:
         result = run_smoke_test(tracking_uri, registry_uri)
     except SmokeTestError as err:
         print(f"smoke test failed: {err}", file=sys.stderr)
+        return 1
+    except MlflowException as err:
+        print(f"smoke test failed: {mlflow_problem(err, tracking_uri)}", file=sys.stderr)
         return 1
     print(f"smoke test passed: run {result.run_id} logged, model {result.model_name} "
           f"version {result.model_version} registered and loaded back at {tracking_uri}")

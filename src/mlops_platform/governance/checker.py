@@ -1,7 +1,10 @@
 """Evaluate the control catalogue on a project: the scorecard.
 
 The level reached is the highest N such that every control of levels 0..N passes;
-a project meets a level when it has reached it.
+a project meets a level when it has reached it. A control passes only on evidence the
+checker produced or verified; a control not verified (registry not consulted, probe not
+run) is not passed. When a level-0 control does not pass the level is BELOW_ZERO (-1,
+"below 0").
 """
 
 from __future__ import annotations
@@ -11,21 +14,34 @@ from pathlib import Path
 from typing import Any
 
 from mlops_platform.governance import ml_test_score
-from mlops_platform.governance.checks import Inspection, run_check
+from mlops_platform.governance.checks import FAILED, NOT_VERIFIED, PASSED, Inspection, run_check
 from mlops_platform.governance.controls import CATALOGUE, LEVEL_NAMES, LEVELS, Control
 from mlops_platform.governance.project import Project
+
+BELOW_ZERO = -1
+BELOW_ZERO_NAME = "below 0"
 
 
 @dataclass(frozen=True)
 class ControlResult:
     control: Control
-    passed: bool
-    reasons: tuple[str, ...]
+    status: str  # passed, failed or not_verified
+    reasons: tuple[str, ...]  # per evidence: what was run or read and what it showed
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+    @property
+    def evidence(self) -> list[str]:
+        """What the credit rests on (empty unless passed)."""
+        return list(self.reasons) if self.passed else []
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.control.id, "level": self.control.level, "title": self.control.title,
                 "description": self.control.description, "how_checked": self.control.how_checked,
-                "passed": self.passed, "reasons": list(self.reasons)}
+                "status": self.status, "passed": self.passed, "evidence": self.evidence,
+                "reasons": list(self.reasons)}
 
 
 @dataclass(frozen=True)
@@ -39,7 +55,7 @@ class Scorecard:
 
     @property
     def level_reached(self) -> int:
-        reached = -1
+        reached = BELOW_ZERO
         for level in LEVELS:
             if not all(r.passed for r in self.results if r.control.level == level):
                 break
@@ -70,7 +86,7 @@ class Scorecard:
             "declared_level": self.declared_level,
             "required_level": self.required_level,
             "level_reached": self.level_reached,
-            "level_name": LEVEL_NAMES.get(self.level_reached, "none"),
+            "level_name": level_name(self.level_reached),
             "meets_required_level": self.meets_required_level,
             "ok": self.ok,
             "missing_for_required_level": [r.control.id
@@ -84,24 +100,40 @@ class Scorecard:
         }
 
 
+def level_name(level: int) -> str:
+    return LEVEL_NAMES.get(level, BELOW_ZERO_NAME)
+
+
+def control_status(statuses: list[str]) -> str:
+    """Failed if any evidence failed; else not verified if any could not be produced."""
+    for status in (FAILED, NOT_VERIFIED):
+        if status in statuses:
+            return status
+    return PASSED
+
+
 def evaluate_control(inspection: Inspection, control: Control) -> ControlResult:
     outcomes = [run_check(inspection, kind, args) for kind, args in control.evidence]
-    return ControlResult(control, all(o.passed for o in outcomes),
+    return ControlResult(control, control_status([o.status for o in outcomes]),
                          tuple(o.reason for o in outcomes))
 
 
-def check_project(path: Path | str, level: int | None = None,
-                  use_tracking: bool = True) -> Scorecard:
+def check_project(path: Path | str, level: int | None = None, use_tracking: bool = True,
+                  run_probes: bool | None = None) -> Scorecard:
     """Scorecard of the project at `path` against `level` (default: the level it declares).
 
-    A params.yaml that breaks its schema raises ParamsError before any control runs.
+    `use_tracking=False` (--offline) leaves the registry's evidence not verified, so no
+    level is reached; `run_probes=False` leaves what only running the project shows (its
+    tests, its steps) not verified. Probes run by default only with the registry: an
+    offline check is a quick look that cannot claim a level anyway. A params.yaml that
+    breaks its schema raises ParamsError before any control runs.
     """
     project = Project.open(path)
-    inspection = Inspection(project, use_tracking=use_tracking)
-    results = tuple(evaluate_control(inspection, control) for control in CATALOGUE)
-    passed = {result.control.id: result.passed for result in results}
+    probing = use_tracking if run_probes is None else run_probes
+    with Inspection(project, use_tracking=use_tracking, run_probes=probing) as inspection:
+        results = tuple(evaluate_control(inspection, control) for control in CATALOGUE)
     declared = project.declared_level
     required = level if level is not None else declared
     return Scorecard(project=project.root, declared_level=declared, required_level=required,
-                     results=results, ml_test_score=ml_test_score.score(passed),
+                     results=results, ml_test_score=ml_test_score.score_results(results),
                      problems=tuple(dict.fromkeys(project.problems)))

@@ -1,28 +1,55 @@
 """The kinds of evidence a control can ask for, one function per kind.
 
-A control in the catalogue names a kind and its arguments; each function here
-returns whether the evidence is there and a sentence saying what it found or what
-is missing (with the file to change).
+A control in the catalogue names a kind and its arguments; each function here returns
+an Outcome: passed with the evidence (what was run or read, and what it showed),
+failed with what is missing (and the file to change), or not verified (the evidence
+could not be produced: the registry was not consulted, a probe could not run). Not
+verified never counts as passed. Mentions are not evidence: tests are run, steps are
+run on good and corrupted data, make targets are dry-run, CI files are read as YAML.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from mlops_platform import contract as ml_contract
+from mlops_platform.governance import probes
 from mlops_platform.governance.ci_config import MANUAL, CiJob, ci_jobs
-from mlops_platform.governance.project import OUTPUTS_FILE, Project
+from mlops_platform.governance.project import OUTPUTS_FILE, Project, read_yaml
 from mlops_platform.governance.promotion_gate import PROMOTED, UNCHANGED
 from mlops_platform.governance.tracking import TrackingServerError, target_for, unreachable_reason
+
+PASSED, FAILED, NOT_VERIFIED = "passed", "failed", "not_verified"
+RUN_FILE = "models/run.json"
+CONTRACT_FILE = "data_contract.yaml"
 
 
 @dataclass(frozen=True)
 class Outcome:
-    passed: bool
-    reason: str
+    status: str
+    reason: str  # the evidence when passed; what is missing or unverified otherwise
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+
+def passed(evidence: str) -> Outcome:
+    return Outcome(PASSED, evidence)
+
+
+def failed(reason: str) -> Outcome:
+    return Outcome(FAILED, reason)
+
+
+def not_verified(reason: str) -> Outcome:
+    return Outcome(NOT_VERIFIED, f"not verified: {reason}")
 
 
 @dataclass(frozen=True)
@@ -30,31 +57,83 @@ class RegisteredVersion:
     version: str
     tags: dict[str, str]
     aliases: tuple[str, ...]
+    run_id: str = ""
 
 
 @dataclass
 class Inspection:
-    """A project plus what is derived from it, shared by every check of one run."""
+    """A project plus what is derived from it, shared by every check of one run.
+
+    Probes run project code in one temporary working copy, made on first use and removed
+    by close(); each probe's result is kept for the other checks that need it.
+    """
 
     project: Project
     use_tracking: bool = True
+    run_probes: bool = True
+    _workspace: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
+    _probed: dict[Any, Outcome] = field(default_factory=dict, repr=False)
+
+    def __enter__(self) -> Inspection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._workspace is not None:
+            self._workspace.cleanup()
+            self._workspace = None
+
+    @property
+    def root(self) -> Path:
+        return self.project.root
+
+    @cached_property
+    def python(self) -> str:
+        return probes.project_python(self.root)
+
+    @cached_property
+    def copy(self) -> Path:
+        self._workspace = tempfile.TemporaryDirectory(prefix="mlops-check-")
+        return probes.working_copy(self.root, Path(self._workspace.name))
+
+    def probe(self, key: Any, run: Callable[[], Outcome]) -> Outcome:
+        """The outcome of a probe, run once per inspection (never when probes are off)."""
+        if not self.run_probes:
+            return not_verified("probes not run (run_probes=False)")
+        if key not in self._probed:
+            self._probed[key] = run()
+        return self._probed[key]
 
     @cached_property
     def jobs(self) -> list[CiJob]:
         return ci_jobs(self.project.ci_files)
 
     @cached_property
-    def registry_versions(self) -> tuple[list[RegisteredVersion] | None, str]:
-        """The registered versions of the project's model, or None and why not."""
+    def dvc_status(self) -> tuple[dict[str, Any] | None, str]:
+        return probes.dvc_status(self.root)
+
+    @cached_property
+    def registry_target(self) -> tuple[Any, str]:
+        """The project's tracking target once it answers, or None and why not."""
         if not self.use_tracking:
             return None, "tracking server not consulted (--offline)"
         try:
-            target = target_for(self.project.root)
+            target = target_for(self.root)
         except TrackingServerError as err:
             return None, str(err)
         reason = unreachable_reason(target.tracking_uri, timeout=2.0)
         if reason:
             return None, f"tracking server {target.tracking_uri} unreachable ({reason})"
+        return target, target.tracking_uri
+
+    @cached_property
+    def registry_versions(self) -> tuple[list[RegisteredVersion] | None, str]:
+        """The registered versions of the project's model, or None and why not."""
+        target, where = self.registry_target
+        if target is None:
+            return None, where
         from mlflow.exceptions import MlflowException
 
         name = self.project.param(ml_contract.PARAM_MODEL_NAME)
@@ -66,7 +145,8 @@ class Inspection:
         except MlflowException as err:
             return None, f"registry at {target.tracking_uri} refused the search: {err.message}"
         return [RegisteredVersion(str(v.version), dict(v.tags),
-                                  tuple(a for a, n in aliases.items() if str(n) == str(v.version)))
+                                  tuple(a for a, n in aliases.items() if str(n) == str(v.version)),
+                                  str(v.run_id or ""))
                 for v in versions], target.tracking_uri
 
 
@@ -77,76 +157,250 @@ GATED_OUTCOMES = (PROMOTED, UNCHANGED)
 def files(inspection: Inspection, paths: list[str]) -> Outcome:
     missing = [path for path in paths if not inspection.project.exists(path)]
     if missing:
-        return Outcome(False, f"missing {', '.join(missing)}")
-    return Outcome(True, f"{', '.join(paths)} present")
+        return failed(f"missing {', '.join(missing)}")
+    return passed(f"read: {', '.join(paths)} present")
 
 
 def params_keys(inspection: Inspection, keys: list[str]) -> Outcome:
     missing = [key for key in keys if inspection.project.param(key) is None]
     if missing:
-        return Outcome(False, f"params.yaml lacks {', '.join(missing)}")
-    return Outcome(True, f"params.yaml declares {', '.join(keys)}")
+        return failed(f"params.yaml lacks {', '.join(missing)}")
+    return passed(f"read params.yaml (schema-validated): declares {', '.join(keys)}")
 
 
 def dvc_stages(inspection: Inspection, stages: list[str]) -> Outcome:
     present = inspection.project.dvc_stages
     missing = [stage for stage in stages if not (present.get(stage) or {}).get("cmd")]
     if missing:
-        return Outcome(False, f"dvc.yaml has no stage {', '.join(missing)}")
-    return Outcome(True, f"dvc.yaml stages {' -> '.join(stages)}")
+        return failed(f"dvc.yaml has no stage {', '.join(missing)}")
+    return passed(f"read dvc.yaml: stages {' -> '.join(stages)}")
 
 
 def stage_output(inspection: Inspection, stage: str, path: str) -> Outcome:
     outputs = inspection.project.stage_outputs(stage)
     if path not in outputs:
-        return Outcome(False, f"dvc.yaml stage {stage} does not output {path}")
-    return Outcome(True, f"stage {stage} outputs {path}")
+        return failed(f"dvc.yaml stage {stage} does not output {path}")
+    return passed(f"read dvc.yaml: stage {stage} outputs {path}")
 
 
 def make_target(inspection: Inspection, target: str, calls: str = "") -> Outcome:
-    recipe = inspection.project.make_targets.get(target)
-    if recipe is None:
-        return Outcome(False, f"Makefile has no target {target}")
-    if calls and calls not in recipe:
-        return Outcome(False, f"Makefile target {target} does not run `{calls}`")
-    return Outcome(True, f"make {target}" + (f" runs `{calls}`" if calls else ""))
+    """The target's recipe, as `make -n` expands it, really runs `calls` (not echo, not
+    `|| true`); with no `calls`, runs anything but a no-op."""
+    if target not in inspection.project.make_targets:
+        return failed(f"Makefile has no target {target}")
+    code, lines = probes.dry_run(inspection.root, target)
+    if code != 0:
+        return failed(f"`make -n {target}` exits {code}")
+    found = probes.real_calls(lines, calls)
+    wanted = f"`{calls}`" if calls else "a real command"
+    if not found:
+        return failed(f"`make -n {target}` runs no {wanted} that can fail "
+                      f"(it runs: {'; '.join(lines) or 'nothing'})")
+    return passed(f"`make -n {target}` runs {wanted}: {found[0]}")
 
 
-def module_mentions(inspection: Inspection, module: str, names: list[str]) -> Outcome:
+def module_code(inspection: Inspection, module: str, names: list[str]) -> Outcome:
+    """The module's code (parsed, not its comments) uses or defines the names."""
     text = inspection.project.module_text(module)
+    where = f"src/<package>/{module}.py"
     if not text:
-        return Outcome(False, f"src/<package>/{module}.py is missing")
-    missing = [name for name in names if name not in text]
+        return failed(f"{where} is missing")
+    try:
+        used, defined = probes.defined_names(text)
+    except SyntaxError as err:
+        return failed(f"{where} does not parse: {err}")
+    missing = [name for name in names if not (
+        name.removeprefix("def ") in defined if name.startswith("def ") else name in used)]
     if missing:
-        return Outcome(False, f"src/<package>/{module}.py does not use {', '.join(missing)}")
-    return Outcome(True, f"src/<package>/{module}.py uses {', '.join(names)}")
+        return failed(f"the code of {where} (parsed; comments and imports do not count) "
+                      f"does not use {', '.join(missing)}")
+    return passed(f"parsed {where}: its code uses {', '.join(names)}")
 
 
-def tests_mention(inspection: Inspection, names: list[str], what: str) -> Outcome:
-    matching = [file for file, text in inspection.project.test_files.items()
-                if any(name in text for name in names)]
-    if not matching:
-        return Outcome(False, f"no test under tests/ covers {what}")
-    return Outcome(True, f"{what}: {', '.join(matching)}")
+def test_run(inspection: Inspection) -> Outcome:
+    """The project's test suite, run by the checker: at least one test passes, none fails."""
+    def run() -> Outcome:
+        if not inspection.project.test_files:
+            return failed("no test under tests/ (tests/test_*.py)")
+        result = probes.run_tests(inspection.copy, inspection.python)
+        if not result.green:
+            return failed(f"ran the project's tests (pytest, JUnit XML): {result.summary()}; "
+                          f"{result.tail}")
+        return passed(f"ran the project's tests (pytest, JUnit XML): {result.summary()}")
+    return inspection.probe("tests", run)
+
+
+def mutant_killed(inspection: Inspection, guard: str) -> Outcome:
+    """With `module.function` broken (its body returns None), the tests must fail."""
+    def run() -> Outcome:
+        module, function = guard.rsplit(".", 1)
+        package = inspection.project.package_dir
+        path = inspection.copy / "src" / package.name / f"{module}.py" if package else None
+        source = path.read_text() if path and path.is_file() else ""
+        broken = probes.mutant(source, function) if source else None
+        if broken is None:
+            return failed(f"src/<package>/{module}.py defines no function {function}")
+        mentioning = [file for file, text in inspection.project.test_files.items()
+                      if function in text]
+        path.write_text(broken)
+        try:
+            result = probes.run_tests(inspection.copy, inspection.python, "-x", *mentioning)
+        finally:
+            path.write_text(source)
+        if result.failed == 0 and result.returncode in (0, 5):
+            return failed(f"the tests still pass with {guard} broken (its body replaced by "
+                          f"`return None`): they assert nothing about it ({result.summary()})")
+        return passed(f"with {guard} broken, the tests fail ({result.summary()})")
+    return inspection.probe(("mutant", guard), run)
+
+
+def tests_guard(inspection: Inspection, guards: list[str], what: str) -> Outcome:
+    """The suite passes, and breaking each guarded function makes it fail."""
+    outcomes = [test_run(inspection)]
+    if outcomes[0].passed:
+        outcomes += [mutant_killed(inspection, guard) for guard in guards]
+    return combined(outcomes, f"tests of {what}")
+
+
+def combined(outcomes: list[Outcome], what: str) -> Outcome:
+    for status in (FAILED, NOT_VERIFIED):
+        if any(o.status == status for o in outcomes):
+            return Outcome(status, f"{what}: " + "; ".join(o.reason for o in outcomes
+                                                          if o.status == status))
+    return passed(f"{what}: " + "; ".join(o.reason for o in outcomes))
+
+
+def stage_module(inspection: Inspection, stage: str) -> str | None:
+    """The module `python -m <module>` the stage's command runs."""
+    command = str((inspection.project.dvc_stages.get(stage) or {}).get("cmd") or "")
+    for words in probes.simple_commands(command):
+        if "." in words[0]:
+            return words[0]
+    return None
+
+
+def run_stage(inspection: Inspection, stage: str) -> Outcome:
+    """The stage's step, run in the working copy, exits 0 and writes its outputs."""
+    def run() -> Outcome:
+        module = stage_module(inspection, stage)
+        outputs = inspection.project.stage_outputs(stage)
+        if module is None or not outputs:
+            return failed(f"dvc.yaml stage {stage} runs no `python -m <module>` with outputs")
+        for output in outputs:
+            target = inspection.copy / output
+            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+        result = probes.run_step(inspection.copy, inspection.python, module)
+        missing = [output for output in outputs if not present(inspection.copy / output)]
+        if result.returncode != 0:
+            return failed(f"ran `python -m {module}` (stage {stage}) in a copy: exit "
+                          f"{result.returncode}: {result.stderr.strip()[-300:]}")
+        if missing:
+            return failed(f"ran `python -m {module}` (stage {stage}) in a copy: exit 0 but "
+                          f"it wrote none of {', '.join(missing)}: the step does nothing")
+        return passed(f"ran `python -m {module}` in a copy: exit 0, wrote {', '.join(outputs)}")
+    return inspection.probe(("stage", stage), run)
+
+
+def present(path: Path) -> bool:
+    return path.is_file() or (path.is_dir() and any(path.iterdir()))
+
+
+def validation_refuses(inspection: Inspection) -> Outcome:
+    """The validate step passes the prepared data and refuses it corrupted."""
+    def run() -> Outcome:
+        clean = [run_stage(inspection, "prepare"), run_stage(inspection, "validate")]
+        if not all(o.passed for o in clean):
+            return combined(clean, "validation on the prepared data")
+        contract, problem = read_yaml(inspection.copy / CONTRACT_FILE)
+        breaks = probes.corruptions(contract) if isinstance(contract, dict) else []
+        if not breaks:
+            return failed(problem or f"{CONTRACT_FILE} declares no column a probe can break")
+        return combined([refuses(inspection, *broken) for broken in breaks],
+                        "validate fed corrupted data")
+    return inspection.probe("validation", run)
+
+
+def refuses(inspection: Inspection, what: str, column: str, value: str) -> Outcome:
+    prepared = [inspection.copy / out for out in inspection.project.stage_outputs("prepare")]
+    tables = [path for out in prepared for path in sorted(out.rglob("*.csv"))]
+    originals = {path: path.read_text() for path in tables}
+    try:
+        if not any([probes.corrupt_csv(path, column, value) for path in tables]):
+            return failed(f"the prepared data has no column {column} to corrupt")
+        result = probes.run_step(inspection.copy, inspection.python,
+                                 stage_module(inspection, "validate") or "")
+    finally:
+        for path, text in originals.items():
+            path.write_text(text)
+    if result.returncode == 0:
+        return failed(f"accepted {what} in column {column} (exit 0): validation checks nothing")
+    if "Traceback (most recent call last)" in result.stderr:  # a crash is no refusal
+        return failed(f"crashed on {what} in column {column} instead of refusing them: "
+                      f"{result.stderr.strip().splitlines()[-1]}")
+    return passed(f"refused {what} in column {column} (exit {result.returncode}): "
+                  f"{result.stderr.strip()[-200:]}")
+
+
+def stages_current(inspection: Inspection, stages: list[str]) -> Outcome:
+    """`dvc status`: the stages' outputs are those of the current code, data and params."""
+    def run() -> Outcome:
+        status, where = inspection.dvc_status
+        if status is None:
+            return not_verified(where)
+        stale = [stage for stage in stages if stage in status or f"dvc.yaml:{stage}" in status]
+        if stale:
+            return failed(f"`dvc status`: the outputs of {', '.join(stale)} are not those of "
+                          "the current code, data or params (run `make pipeline`)")
+        return passed(f"`dvc status`: {', '.join(stages)} up to date with the current code")
+    return inspection.probe(("dvc status", tuple(stages)), run)
+
+
+def tracked_run(inspection: Inspection) -> Outcome:
+    """The run the pipeline recorded exists on the tracking server with params, metrics and
+    a registered model version."""
+    target, where = inspection.registry_target
+    if target is None:
+        return not_verified(where)
+    record, problem = read_yaml(inspection.root / RUN_FILE)
+    run_id = record.get("run_id") if isinstance(record, dict) else None
+    if not run_id:
+        return failed(problem or f"{RUN_FILE} names no run: run `make pipeline`")
+    from mlflow.exceptions import MlflowException
+
+    try:
+        run = target.client().get_run(run_id)
+    except MlflowException as err:
+        return failed(f"run {run_id} ({RUN_FILE}) is not on {where}: {err.message}")
+    params, metrics = run.data.params, run.data.metrics
+    versions, _ = inspection.registry_versions
+    registered = [v.version for v in versions or [] if v.run_id == run_id]
+    if not params or not metrics or not registered:
+        return failed(f"run {run_id} at {where} has {len(params)} params, {len(metrics)} "
+                      f"metrics, {len(registered)} registered versions: each must be > 0")
+    return passed(f"run {run_id} at {where}: {len(params)} params, {len(metrics)} metrics, "
+                  f"registered as version {registered[0]}")
 
 
 def ci_runs(inspection: Inspection, target: str, trigger: str) -> Outcome:
     if not inspection.project.ci_files:
-        return Outcome(False, "no CI file (.github/workflows/*.yml or .gitlab-ci.yml)")
+        return failed("no CI file (.github/workflows/*.yml or .gitlab-ci.yml)")
     jobs = [job for job in inspection.jobs if job.runs(target) and trigger in job.triggers]
     if not jobs:
-        return Outcome(False, f"no CI job runs `make {target}` on {trigger.replace('_', ' ')}")
-    return Outcome(True, f"`make {target}` on {trigger.replace('_', ' ')}: "
-                         f"{', '.join(job.name for job in jobs)}")
+        return failed(f"no CI job that runs and can fail runs `make {target}` on "
+                      f"{trigger.replace('_', ' ')}")
+    return passed(f"read {jobs[0].file} (YAML): `make {target}` on {trigger.replace('_', ' ')} "
+                  f"in {', '.join(job.name for job in jobs)}")
 
 
 def ci_approval(inspection: Inspection, target: str, environment: str) -> Outcome:
-    jobs = [job for job in inspection.jobs if job.runs(target)
-            and environment in (job.environment or "") and (job.manual or MANUAL in job.triggers)]
+    """The job that deploys `environment` waits for an approval (its protected environment)."""
+    jobs = [job for job in inspection.jobs if job.deploys_to(environment)
+            and environment == (job.environment or "") and (job.manual or MANUAL in job.triggers)]
     if not jobs:
-        return Outcome(False, f"no CI job runs `make {target}` in environment {environment} "
-                              "behind an approval (GitHub environment / GitLab manual job)")
-    return Outcome(True, f"{environment} behind an approval: {', '.join(j.name for j in jobs)}")
+        return failed(f"no CI job that runs `make {target} ENV={environment}` is in environment "
+                      f"{environment} behind an approval (GitHub environment / GitLab manual job)")
+    return passed(f"read {jobs[0].file} (YAML): {', '.join(j.name for j in jobs)} deploys "
+                  f"{environment} in environment {environment} (approval)")
 
 
 def deploy_manifests(inspection: Inspection, environments: list[str]) -> Outcome:
@@ -160,8 +414,8 @@ def deploy_manifests(inspection: Inspection, environments: list[str]) -> Outcome
         except (DeploymentManifestError, OSError, ValueError) as err:
             problems.append(f"deploy/{environment}.yaml: {err}")
     if problems:
-        return Outcome(False, "; ".join(problems))
-    return Outcome(True, f"deploy/{{{','.join(environments)}}}.yaml valid")
+        return failed("; ".join(problems))
+    return passed(f"loaded deploy/{{{','.join(environments)}}}.yaml: valid manifests")
 
 
 def platform_outputs(inspection: Inspection) -> Outcome:
@@ -170,40 +424,41 @@ def platform_outputs(inspection: Inspection) -> Outcome:
     try:
         outputs = read_outputs(inspection.project.root / OUTPUTS_FILE)
     except PlatformOutputsError as err:
-        return Outcome(False, str(err))
-    return Outcome(True, f"{OUTPUTS_FILE} names tracking server {outputs.tracking_uri}")
+        return failed(str(err))
+    return passed(f"read {OUTPUTS_FILE}: tracking server {outputs.tracking_uri}")
 
 
 def registry_lineage(inspection: Inspection) -> Outcome:
-    """Registered versions carry the lineage tags (only when the tracking server answers)."""
+    """Registered versions carry the lineage tags (only the registry can say)."""
     versions, where = inspection.registry_versions
     if versions is None:
-        return Outcome(True, f"not verified against the registry: {where}")
+        return not_verified(where)
     if not versions:
-        return Outcome(True, f"no version registered yet at {where}")
+        return not_verified(f"no version registered yet at {where}")
     lacking = [v.version for v in versions
                if any(not v.tags.get(tag) for tag in ml_contract.LINEAGE_TAGS)]
     if lacking:
-        return Outcome(False, f"{len(lacking)} of {len(versions)} registered versions at {where} "
-                              f"lack lineage tags ({', '.join(ml_contract.LINEAGE_TAGS)})")
-    return Outcome(True, f"all {len(versions)} registered versions at {where} carry lineage tags")
+        return failed(f"{len(lacking)} of {len(versions)} registered versions at {where} "
+                      f"lack lineage tags ({', '.join(ml_contract.LINEAGE_TAGS)})")
+    return passed(f"all {len(versions)} registered versions at {where} carry lineage tags")
 
 
 def registry_champion_gated(inspection: Inspection) -> Outcome:
     """The champion got there through the gate (its audit tags say so)."""
     versions, where = inspection.registry_versions
     if versions is None:
-        return Outcome(True, f"not verified against the registry: {where}")
+        return not_verified(where)
     champions = [v for v in versions if ml_contract.ALIAS_CHAMPION in v.aliases]
     if not champions:
-        return Outcome(True, f"no champion yet at {where}")
+        return passed(f"registry at {where}: no champion, so none set around the gate")
     champion = champions[0]
     outcome = champion.tags.get(ml_contract.TAG_PROMOTION_OUTCOME)
     if outcome not in GATED_OUTCOMES:
-        return Outcome(False, f"champion version {champion.version} at {where} has no promotion "
-                              f"by the gate ({ml_contract.TAG_PROMOTION_OUTCOME}={outcome}): "
-                              "move the alias back and run `make promote`")
-    return Outcome(True, f"champion version {champion.version} was promoted by the gate")
+        return failed(f"champion version {champion.version} at {where} has no promotion "
+                      f"by the gate ({ml_contract.TAG_PROMOTION_OUTCOME}={outcome}): "
+                      "move the alias back and run `make promote`")
+    return passed(f"champion version {champion.version} was promoted by the gate "
+                  f"(registry at {where})")
 
 
 CHECKS: dict[str, Check] = {
@@ -212,8 +467,12 @@ CHECKS: dict[str, Check] = {
     "dvc_stages": dvc_stages,
     "stage_output": stage_output,
     "make_target": make_target,
-    "module_mentions": module_mentions,
-    "tests_mention": tests_mention,
+    "module_code": module_code,
+    "tests_guard": tests_guard,
+    "run_stage": run_stage,
+    "validation_refuses": validation_refuses,
+    "stages_current": stages_current,
+    "tracked_run": tracked_run,
     "ci_runs": ci_runs,
     "ci_approval": ci_approval,
     "deploy_manifests": deploy_manifests,

@@ -7,8 +7,11 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from mlops_platform.governance.checker import Scorecard
-from mlops_platform.governance.controls import LEVEL_NAMES
+from mlops_platform.governance.checker import BELOW_ZERO_NAME, Scorecard, level_name
+from mlops_platform.governance.checks import FAILED, NOT_VERIFIED, PASSED
+
+MARKS = {PASSED: "[green]pass[/green]", FAILED: "[red]FAIL[/red]",
+         NOT_VERIFIED: "[yellow]not verified[/yellow]"}
 
 
 def as_json(scorecard: Scorecard) -> str:
@@ -17,12 +20,11 @@ def as_json(scorecard: Scorecard) -> str:
 
 def controls_table(scorecard: Scorecard) -> Table:
     table = Table(title=f"ML governance controls: {scorecard.project.name}")
-    for column in ("level", "control", "result", "evidence"):
+    for column in ("level", "control", "result", "evidence (what was run or read) / why not"):
         table.add_column(column, overflow="fold")
     for result in scorecard.results:
-        mark = "[green]pass[/green]" if result.passed else "[red]FAIL[/red]"
         table.add_row(str(result.control.level), f"{result.control.id}\n{result.control.title}",
-                      mark, "\n".join(result.reasons))
+                      MARKS[result.status], "\n".join(f"- {r}" for r in result.reasons))
     return table
 
 
@@ -39,7 +41,8 @@ def score_table(scorecard: Scorecard) -> Table:
 
 def summary_lines(scorecard: Scorecard) -> list[str]:
     reached = scorecard.level_reached
-    lines = [f"level reached: {reached} ({LEVEL_NAMES.get(reached, 'none')}); "
+    shown = BELOW_ZERO_NAME if reached < 0 else f"{reached} ({level_name(reached)})"
+    lines = [f"level reached: {shown}; "
              f"declared: {scorecard.declared_level}; required: {scorecard.required_level}"]
     missing = scorecard.missing_for(scorecard.required_level)
     if missing:
@@ -55,6 +58,9 @@ def summary_lines(scorecard: Scorecard) -> list[str]:
     raisers = [f"{t['id']} {t['title']}: {t['to_raise']}"
                for t in scorecard.ml_test_score["tests"]
                if t["section"] in weakest and t["to_raise"]]
+    lines.append("ML Test Score credits and their evidence:")
+    lines.extend(f"  {t['id']} ({t['points']:g}): {'; '.join(t['evidence'])}"
+                 for t in scorecard.ml_test_score["tests"] if t["points"])
     lines.append(f"to raise the ML Test Score (weakest: {', '.join(weakest)}):")
     lines.extend(f"  - {line}" for line in raisers)
     lines.extend(f"[yellow]problem:[/yellow] {problem}" for problem in scorecard.problems)

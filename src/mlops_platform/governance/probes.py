@@ -1,0 +1,266 @@
+"""Evidence the checker produces itself by running the project, never by reading mentions.
+
+Everything that executes project code runs in a temporary working copy (the project is
+never touched): its test suite (JUnit XML), the suite again with one guarded function
+broken (a mutant the tests must kill), pipeline steps fed its own data and corrupted
+data. Make targets are read with `make -n` (what the recipe really runs) and DVC stages
+with `dvc status` (are the outputs those of the current code).
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlops_platform.governance.ci_config import SWALLOWED
+
+TEST_TIMEOUT = 900
+STEP_TIMEOUT = 300
+# Not copied into the working copy: history, environments, caches.
+SKIPPED_AT_ROOT = {".git", ".venv", ".venv-mlserver", "mlruns", ".pytest_cache", "build"}
+SKIPPED_ANYWHERE = {"__pycache__", ".ruff_cache"}
+SKIPPED_IN_DVC = {"cache", "tmp"}
+# Programs that do nothing a target promises: a recipe of only these is hollow.
+NO_OPS = {"echo", "true", ":", "printf", "exit", "test", "[", "sleep", "cat", "false"}
+MUTANT_BODY = "return None  # mutant: the governance checker broke this function"
+
+
+def project_python(root: Path) -> str:
+    """The project's own interpreter when it has one, else the checker's."""
+    own = root / ".venv" / "bin" / "python"
+    return str(own) if own.is_file() else sys.executable
+
+
+def project_environment(root: Path) -> dict[str, str]:
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root / "src"),
+                                                      os.environ.get("PYTHONPATH")]))
+    return env
+
+
+def _ignored(source: Path, root: Path):
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        here = Path(directory)
+        skipped = {name for name in names if name in SKIPPED_ANYWHERE}
+        if here == source:
+            skipped |= SKIPPED_AT_ROOT & set(names)
+        if here == source / ".dvc":
+            skipped |= SKIPPED_IN_DVC & set(names)
+        return skipped
+    return ignore
+
+
+def working_copy(source: Path, into: Path) -> Path:
+    """A copy of the project to run things in (without history, environments and caches)."""
+    copy = into / source.name
+    shutil.copytree(source, copy, ignore=_ignored(source, copy), symlinks=True)
+    return copy
+
+
+@dataclass(frozen=True)
+class TestRun:
+    passed: int
+    failed: int
+    skipped: int
+    returncode: int
+    tail: str
+
+    @property
+    def green(self) -> bool:
+        return self.passed >= 1 and self.failed == 0 and self.returncode == 0
+
+    def summary(self) -> str:
+        return (f"{self.passed} passed, {self.failed} failed or errored, {self.skipped} skipped "
+                f"(exit {self.returncode})")
+
+
+def junit_counts(report: Path) -> tuple[int, int, int]:
+    """(passed, failed or errored, skipped) from a JUnit XML report."""
+    if not report.is_file():
+        return 0, 0, 0
+    # Written by the pytest run the checker started, in its own temporary directory.
+    root = ElementTree.parse(report).getroot()  # noqa: S314
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    total = failed = skipped = 0
+    for suite in suites:
+        total += int(suite.get("tests", 0))
+        failed += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        skipped += int(suite.get("skipped", 0))
+    return total - failed - skipped, failed, skipped
+
+
+def run_tests(copy: Path, python: str, *arguments: str) -> TestRun:
+    """The project's pytest in the working copy; counts from its JUnit XML report."""
+    report = copy.parent / "junit.xml"
+    report.unlink(missing_ok=True)
+    result = subprocess.run(
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}",
+         *arguments], cwd=copy, env=project_environment(copy), capture_output=True, text=True,
+        timeout=TEST_TIMEOUT)
+    passed, failed, skipped = junit_counts(report)
+    tail = (result.stdout + result.stderr).strip().splitlines()[-1:] or [""]
+    return TestRun(passed, failed, skipped, result.returncode, tail[0])
+
+
+def function_body_lines(source: str, function: str) -> tuple[int, int, int] | None:
+    """(first line, last line, indent) of a top-level function's body, or None."""
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == function:
+            first = node.body[0]
+            if first.lineno == node.lineno:  # `def f(): ...` on one line
+                return None
+            return first.lineno, node.end_lineno or first.lineno, first.col_offset
+    return None
+
+
+def mutant(source: str, function: str) -> str | None:
+    """The module with the function's body replaced by one that returns garbage (None)."""
+    try:
+        span = function_body_lines(source, function)
+    except SyntaxError:
+        return None
+    if span is None:
+        return None
+    first, last, indent = span
+    lines = source.splitlines(keepends=True)
+    return "".join([*lines[:first - 1], " " * indent + MUTANT_BODY + "\n", *lines[last:]])
+
+
+def run_step(copy: Path, python: str, module: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([python, "-m", module], cwd=copy, env=project_environment(copy),
+                          capture_output=True, text=True, timeout=STEP_TIMEOUT)
+
+
+def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def write_rows(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def corruptions(contract: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(what, column, bad value) breaking the data contract: a null, a value out of range."""
+    target = contract.get("target")
+    features = [c for c in contract.get("columns") or [] if isinstance(c, dict)
+                and c.get("name") != target]
+    found = []
+    not_nullable = next((c for c in features if not c.get("nullable")), None)
+    if not_nullable:
+        found.append(("nulls", str(not_nullable["name"]), ""))
+    bounded = next((c for c in features if "max" in c), None)
+    if bounded:
+        found.append(("out-of-range values", str(bounded["name"]),
+                      str(abs(float(bounded["max"])) * 10 + 1)))
+    return found
+
+
+def corrupt_csv(path: Path, column: str, value: str) -> bool:
+    header, rows = read_rows(path)
+    if column not in header or not rows:
+        return False
+    for row in rows[:3]:
+        row[column] = value
+    write_rows(path, header, rows)
+    return True
+
+
+def dry_run(root: Path, target: str) -> tuple[int, list[str]]:
+    """`make -n <target>`: its exit code and the shell lines the recipe would run."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    result = subprocess.run(["make", "-n", "--no-print-directory", target], cwd=root, env=env,
+                            capture_output=True, text=True, timeout=60)
+    joined = result.stdout.replace("\\\n", " ")
+    return result.returncode, [line.strip() for line in joined.splitlines() if line.strip()]
+
+
+def simple_commands(line: str) -> list[list[str]]:
+    """The simple commands of a shell line (split on && || ; |), as words; env assignments
+    and `python -m` are read through, so `X=1 .venv/bin/python -m dvc repro` is `dvc repro`."""
+    try:
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        words = list(lexer)
+    except ValueError:
+        return []
+    commands, current = [], []
+    for word in [*words, ";"]:
+        if word in {"&&", "||", ";", "|", "&", "(", ")", "{", "}"}:
+            if current:
+                commands.append(current)
+            current = []
+        else:
+            current.append(word)
+    return [program_and_arguments(command) for command in commands
+            if program_and_arguments(command)]
+
+
+def program_and_arguments(command: list[str]) -> list[str]:
+    while command and "=" in command[0] and not command[0].startswith(("-", "/", ".")):
+        command = command[1:]
+    if not command:
+        return []
+    program = Path(command[0]).name
+    if program.startswith("python") and len(command) > 2 and command[1] == "-m":
+        return [command[2], *command[3:]]
+    return [program, *command[1:]]
+
+
+def real_calls(lines: list[str], calls: str) -> list[str]:
+    """The lines that run `calls` (or, with no `calls`, anything but a no-op) and whose
+    failure is not swallowed."""
+    wanted = calls.split()
+    found = []
+    for line in lines:
+        if SWALLOWED.search(line):
+            continue
+        for command in simple_commands(line):
+            if command[:len(wanted)] == wanted if wanted else command[0] not in NO_OPS:
+                found.append(line)
+    return list(dict.fromkeys(found))
+
+
+def dvc_status(root: Path) -> tuple[dict[str, Any] | None, str]:
+    """`dvc status --json` of the project: stages whose outputs are not the current code's."""
+    result = subprocess.run([project_python(root), "-m", "dvc", "status", "--json"], cwd=root,
+                            env=project_environment(root), capture_output=True, text=True,
+                            timeout=STEP_TIMEOUT)
+    if result.returncode != 0:
+        return None, f"`dvc status` failed: {(result.stderr or result.stdout).strip()[-300:]}"
+    try:
+        return json.loads(result.stdout or "{}"), "dvc status"
+    except json.JSONDecodeError:
+        return None, f"`dvc status --json` printed no JSON: {result.stdout.strip()[-300:]}"
+
+
+def defined_names(source: str) -> tuple[set[str], set[str]]:
+    """(names the code uses, dotted or not; functions it defines): comments and imports alone
+    do not count."""
+    tree = ast.parse(source)
+    used: set[str] = set()
+    defined: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            used.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            used.add(node.attr)
+            used.add(ast.unparse(node))
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            defined.add(node.name)
+    return used, defined

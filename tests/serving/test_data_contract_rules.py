@@ -1,0 +1,120 @@
+"""The data contract's rules on frames: one case per rule, each named in one line."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+
+from mlops_platform.data_contract_rules import (
+    ContractFileError,
+    check_contract,
+    check_frame,
+    describe,
+    input_columns,
+)
+from mlops_platform.scaffold.data_contract import CONTRACTS_DIR, infer_contract
+
+CONTRACT = {
+    "target": "churned",
+    "columns": [
+        {"name": "age", "dtype": "int", "nullable": False, "min": 0, "max": 120},
+        {"name": "income", "dtype": "float", "nullable": False, "min": 0.0, "max": 1e6},
+        {"name": "segment", "dtype": "str", "nullable": False, "allowed": ["a", "b", "c"]},
+        {"name": "score", "dtype": "float", "nullable": True},
+        {"name": "churned", "dtype": "int", "nullable": False, "allowed": [0, 1]},
+    ],
+}
+GOOD = {"age": 41, "income": 52000.5, "segment": "b", "score": 0.3}
+
+
+def problems(*changes: dict, extra: str = "reject") -> list[str]:
+    rows = [GOOD, *({**GOOD, **change} for change in changes)]
+    frame = pd.DataFrame(rows)
+    return describe(check_frame(frame, input_columns(CONTRACT), extra)).splitlines()
+
+
+@pytest.mark.parametrize(
+    ("change", "line"),
+    [
+        ({"segment": "z"}, "row 1, column 'segment': 'z' is not one of 'a', 'b', 'c' (allowed)"),
+        ({"age": -1}, "row 1, column 'age': -1 is below the minimum 0 (min)"),
+        ({"income": 1e9},
+         "row 1, column 'income': 1000000000.0 is above the maximum 1000000.0 (max)"),
+        ({"age": 2.5}, "row 1, column 'age': 2.5 is not an integer (type)"),
+        ({"income": "12.5"}, "row 1, column 'income': '12.5' is not a finite number (type)"),
+        ({"segment": 3}, "row 1, column 'segment': 3 is not a string (type)"),
+        ({"income": True}, "row 1, column 'income': True is not a finite number (type)"),
+        ({"score": float("inf")}, "row 1, column 'score': inf is not a finite number (type)"),
+        ({"income": None}, "row 1, column 'income': null, but the column is not nullable (null)"),
+        ({"extra": 1}, "column 'extra': not in the data contract (extra)"),
+    ],
+    ids=["allowed", "min", "max", "int-type", "number-as-string", "str-type", "bool",
+         "inf", "null", "extra"],
+)
+def test_each_rule_is_one_line_naming_row_column_and_rule(change, line):
+    assert problems(change) == [line]
+
+
+def test_a_missing_column_is_named():
+    rows = pd.DataFrame([{k: v for k, v in GOOD.items() if k != "income"}])
+    assert describe(check_frame(rows, input_columns(CONTRACT))).splitlines() == [
+        "column 'income': absent, but required (missing)"
+    ]
+
+
+def test_good_rows_nullable_nulls_and_integral_floats_pass():
+    assert problems({"score": None}, {"age": 7.0}, {"income": 3}) == []
+
+
+def test_extra_columns_pass_when_dropped_or_ignored():
+    assert problems({"extra": 1}, extra="drop") == []
+    assert problems({"extra": 1}, extra="ignore") == []
+
+
+def test_the_target_is_no_input_but_stays_in_the_contract():
+    assert [c["name"] for c in input_columns(CONTRACT)] == ["age", "income", "segment", "score"]
+    assert problems({"churned": 1}) == ["column 'churned': not in the data contract (extra)"]
+
+
+def test_many_breaks_of_one_rule_show_three_rows_and_a_count():
+    lines = problems(*({"age": -i - 1} for i in range(10)))
+    assert lines[:3] == [f"row {i}, column 'age': {-i} is below the minimum 0 (min)"
+                         for i in (1, 2, 3)]
+    assert lines[3:] == ["column 'age': 7 more rows break the same rule (min)"]
+
+
+def test_whole_numeric_columns_are_checked_without_a_per_value_pass():
+    frame = pd.DataFrame({**{k: [v] * 5 for k, v in GOOD.items()},
+                          "age": [1.0, 2.0, 3.5, 4.0, 500.0]})
+    lines = describe(check_frame(frame, input_columns(CONTRACT))).splitlines()
+    assert lines == ["row 2, column 'age': 3.5 is not an integer (type)",
+                     "row 4, column 'age': 500.0 is above the maximum 120 (max)"]
+
+
+@pytest.mark.parametrize(
+    ("contract", "message"),
+    [
+        ({}, "no `columns` list"),
+        ({"columns": [{"dtype": "int"}]}, "column 0 of the contract has no `name`"),
+        ({"columns": [{"name": "a", "dtype": "number"}]}, "dtype 'number' is not one of"),
+        ({"columns": [{"name": "a", "dtype": "int", "min": "low"}]}, "min 'low' is no number"),
+        ({"columns": [{"name": "a", "dtype": "str", "allowed": "x"}]}, "must be a list"),
+    ],
+)
+def test_a_malformed_contract_is_refused_naming_the_key(contract, message):
+    with pytest.raises(ContractFileError, match=message):
+        check_contract(contract)
+
+
+def test_the_contracts_the_scaffold_writes_are_read_by_the_rules(tmp_path):
+    shipped = yaml.safe_load((CONTRACTS_DIR / "breast_cancer.yaml").read_text())
+    assert len(input_columns(shipped)) == 30
+    data = tmp_path / "customers.csv"
+    data.write_text("age,segment,churned\n41,a,0\n35,b,1\n50,a,1\n")
+    inferred = infer_contract(data, target="churned")
+    frame = pd.DataFrame({"age": [41, 300], "segment": ["a", "z"]})
+    assert describe(check_frame(frame, input_columns(inferred))).splitlines() == [
+        "row 1, column 'age': 300 is above the maximum 50 (max)",
+        "row 1, column 'segment': 'z' is not one of 'a', 'b' (allowed)",
+    ]
