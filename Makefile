@@ -22,7 +22,7 @@ IMAGE_BUILD_FLAGS ?= --network host \
 IMAGE_DIRS := mlflow-server serving tools standins/postgres standins/object-store
 
 .PHONY: help venv test lint demo lock platform-up platform-down platform-status \
-        manifests base-image images pods bench clean
+        manifests base-image images pods bench clean docs test-fast
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ venv: $(STAMP)  ## create or update the virtual environment
 
 test: $(STAMP)  ## run every test (what CI runs)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)  ## the tests that start no server, bake no project and build no image
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## ruff over the repository
 	$(VENV)/bin/ruff check .
@@ -97,6 +100,9 @@ pods: $(STAMP) images  ## run the dev stack's rendered pods as containers (podma
 
 bench: $(STAMP)  ## run the benchmarks (BENCH="serving drift" for some) and print their tables
 	$(PY) -m bench $(BENCH)
+
+docs: .venv-docs/.installed  ## build the documentation site (MkDocs, strict) into build/site/
+	NO_MKDOCS_2_WARNING=1 .venv-docs/bin/mkdocs build --strict -d build/site
 
 clean:  ## remove build output (keeps .venv and .platform)
 	rm -rf build .pytest_cache

@@ -17,6 +17,9 @@ from infra.config import STACKS
 from infra.manifests import write_stack_manifests
 from tests.infra.stacks import pinned_images
 
+# checkov starts in a process of its own for each stack: seconds per test.
+pytestmark = pytest.mark.slow
+
 SKIP_LINE = re.compile(r"^(?P<check>CKV2?_K8S_\d+): (?P<reason>.{40,})$")
 
 

@@ -130,13 +130,12 @@ def test_secret_settings_are_the_credentials() -> None:
     assert set(SECRET_KEYS) == {"database_url", "s3_access_key_id", "s3_secret_access_key"}
 
 
-def test_the_readme_table_is_the_one_generated_from_the_config_class(repo_root: Path) -> None:
-    readme = (repo_root / "README.md").read_text()
-    section = readme.split("<!-- section: provision -->")[1].split("<!-- end section: provision")[0]
-    assert markdown_table() in section, (
-        "README's config table differs from infra/config.py; regenerate it with "
-        "`.venv/bin/python -c 'from infra.config import markdown_table; print(markdown_table())'`")
-    assert set(re.findall(r"^\| `([a-z0-9_]+)` \|", section, flags=re.MULTILINE)) == \
+def test_the_docs_table_is_the_one_generated_from_the_config_class(repo_root: Path) -> None:
+    page = (repo_root / "docs" / "reference" / "configuration.md").read_text()
+    assert markdown_table() in page, (
+        "docs/reference/configuration.md differs from infra/config.py; regenerate it with "
+        "`.venv/bin/python docs/scripts/generate.py`")
+    assert set(re.findall(r"^\| `([a-z0-9_]+)` \|", page, flags=re.MULTILINE)) == \
         set(PlatformConfig.model_fields)
 
 

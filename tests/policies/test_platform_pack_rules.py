@@ -203,9 +203,10 @@ def test_committed_config_files_are_rendered_from_the_rules(environment: str) ->
         f"{path} is stale: run `python -m policies.platform_pack.platform_rules.catalog`")
 
 
-def test_readme_lists_every_rule_as_the_catalog_renders_it(repo_root: Path) -> None:
-    readme = (repo_root / "README.md").read_text()
-    assert markdown_table() in readme, "README's pack table is stale: paste markdown_table()"
+def test_the_docs_list_every_rule_as_the_catalog_renders_it(repo_root: Path) -> None:
+    page = (repo_root / "docs" / "reference" / "policies.md").read_text()
+    assert markdown_table() in page, (
+        "docs/reference/policies.md is stale: run `.venv/bin/python docs/scripts/generate.py`")
 
 
 def test_dev_is_advisory_and_prod_mandatory() -> None:

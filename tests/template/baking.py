@@ -43,11 +43,11 @@ def bake_cli(output_dir: Path, *assignments: str) -> subprocess.CompletedProcess
     )
 
 
-def make(project: Path, target: str, *variables: str,
-         check: bool = True) -> subprocess.CompletedProcess[str]:
+def make(project: Path, target: str, *variables: str, check: bool = True,
+         timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """A make target of the baked project, in this environment (no per-project venv)."""
     result = subprocess.run(["make", "--no-print-directory", target, f"VENV={VENV}", *variables],
-                            cwd=project, capture_output=True, text=True, timeout=300)
+                            cwd=project, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
         raise AssertionError(
             f"make {target} failed in {project}:\n{result.stdout}\n{result.stderr}")

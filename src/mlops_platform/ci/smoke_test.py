@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_platform.contract import PlatformOutputsError, read_outputs
-from mlops_platform.governance.tracking import CLIENT_ENVIRONMENT, unreachable_reason
+from mlops_platform.governance.tracking import unreachable_reason, use_client_environment
 
 EXPERIMENT = "platform-smoke-test"
 CREDENTIAL_ENV = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
@@ -40,8 +40,7 @@ def train_tiny_model():  # a fitted sklearn estimator
 
 
 def run_smoke_test(tracking_uri: str, registry_uri: str | None = None) -> SmokeResult:
-    for name, value in CLIENT_ENVIRONMENT.items():
-        os.environ.setdefault(name, value)
+    use_client_environment()
     import mlflow
     from mlflow import MlflowClient
 

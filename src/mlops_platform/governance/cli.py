@@ -209,11 +209,10 @@ COMMANDS = {"check": run_check, "promote": run_promote, "approve": run_approve,
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     console = Console(width=140)
-    from mlops_platform.governance.tracking import CLIENT_ENVIRONMENT
-
-    for name, value in CLIENT_ENVIRONMENT.items():
-        os.environ.setdefault(name, value)
     from mlops_platform.governance.errors import USER_ERRORS
+    from mlops_platform.governance.tracking import use_client_environment
+
+    use_client_environment()
 
     try:
         return COMMANDS[args.command](args, console)

@@ -22,7 +22,15 @@ if TYPE_CHECKING:
 # The CLI answers in seconds, not after MLflow's minutes of retries (set by
 # mlops_platform.governance.cli, not here: a library must not change the environment of the
 # process that imports it).
-CLIENT_ENVIRONMENT = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+CLIENT_ENVIRONMENT = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+    # A server whose artifacts live in S3 offers presigned URLs of the object store, which
+    # only pods inside the cluster can reach: clients outside download through the proxy.
+    "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD": "false",
+    "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD": "false",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+}
 
 
 class TrackingServerError(RuntimeError):
@@ -92,7 +100,14 @@ def unreachable_problem(tracking_uri: str, environment: str, source: Path | str)
             f"start the platform or fix {source}")
 
 
+def use_client_environment() -> None:
+    """MLflow client settings every command of ours runs with (unless the user set them)."""
+    for name, value in CLIENT_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+
+
 def reachable_target(project_root: Path) -> TrackingTarget:
+    use_client_environment()
     target = target_for(project_root)
     problem = unreachable_problem(target.tracking_uri, target.environment, target.source)
     if problem:

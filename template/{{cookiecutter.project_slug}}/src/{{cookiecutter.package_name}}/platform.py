@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mlops_platform.contract import PlatformOutputs, read_outputs
-from mlops_platform.governance.tracking import CLIENT_ENVIRONMENT, unreachable_problem
+from mlops_platform.governance.tracking import unreachable_problem, use_client_environment
 
 from {{ cookiecutter.package_name }}.errors import TrackingServerUnreachableError
 
@@ -25,8 +25,7 @@ def connect() -> PlatformOutputs:
 
     source = outputs_file()
     outputs = read_outputs(source)
-    for name, value in CLIENT_ENVIRONMENT.items():  # fail in seconds, not after minutes
-        os.environ.setdefault(name, value)
+    use_client_environment()  # fail in seconds, not after minutes; proxied artifact downloads
     os.environ["MLFLOW_TRACKING_URI"] = outputs.tracking_uri
     mlflow.set_tracking_uri(outputs.tracking_uri)
     mlflow.set_registry_uri(outputs.registry_uri)
