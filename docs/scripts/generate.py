@@ -70,9 +70,10 @@ def render(text: str, tables: dict[str, Callable[[], str]]) -> str:
         pattern = re.compile(
             rf"<!-- generated: {re.escape(name)} -->\n.*?<!-- end generated: {re.escape(name)} -->",
             re.DOTALL)
-        if not pattern.search(text):
+        found = pattern.search(text)
+        if not found:
             raise SystemExit(f"docs: no `<!-- generated: {name} -->` block to fill")
-        text = pattern.sub(lambda _: block(name, generator()), text)
+        text = text[:found.start()] + block(name, generator()) + text[found.end():]
     return text
 
 

@@ -117,3 +117,43 @@ def test_restarting_the_tracking_server_loses_nothing(cluster: pods.Cluster,
                        host=SERVICE_HOST, auth=admin(cluster))
     assert status == 200, body
     assert body["registered_model"]["latest_versions"]
+
+
+def post_json(url: str, path: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 only
+        url + path, data=json.dumps(payload).encode(), method="POST",
+        headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, {"error": error.read().decode(errors="replace")}
+
+
+def test_the_serving_pod_loads_the_champion_with_its_read_only_identity(
+        cluster: pods.Cluster, registered: Path) -> None:
+    served = pods.render("dev", {"served_models": [{"name": MODEL_NAME, "alias": "champion"}]})
+    serving = next(workload for workload in pods.workloads(served)
+                   if workload.kind == "Deployment" and workload.name != "mlflow")
+    cluster.manifests = served  # the same objects plus the model's; mocked secrets are equal
+    cluster.image_map = {**cluster.image_map, **pods.local_images(served, PLATFORM_VERSION)}
+    pods.start(cluster, serving)
+
+    row = registered_test_row(registered)
+    url = cluster.url(serving.name, 8080)
+    status, body = post_json(url, "/invocations", {"dataframe_records": [row]})
+    assert status == 200, body
+    assert len(body["predictions"]) == 1
+    v2_inputs = [{"name": name, "shape": [1], "datatype": "FP64", "data": [value]}
+                 for name, value in row.items()]
+    status, body = post_json(url, f"/v2/models/{MODEL_NAME}/infer", {"inputs": v2_inputs})
+    assert status == 200, body
+    assert body["outputs"][0]["shape"][0] == 1
+
+
+def registered_test_row(project: Path) -> dict[str, float]:
+    """One row of the project's test split, without its target column."""
+    import pandas as pd
+
+    frame = pd.read_csv(project / "data" / "prepared" / "test.csv")
+    return {key: float(value) for key, value in frame.drop(columns=["target"]).iloc[0].items()}
