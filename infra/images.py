@@ -1,6 +1,6 @@
 """Container image references: pinned by version (and by digest where required).
 
-A reference may name its own registry host (`ghcr.io/acme/mlflow-server:0.1.0`);
+A reference may name its own registry host (`registry.example.com/acme/mlflow-server:0.1.0`);
 one without a host gets the `image_registry` stack setting in front, or is pulled
 from Docker Hub when that setting is empty. So each image can come from its own
 registry while a mirror still serves the rest.

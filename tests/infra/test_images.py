@@ -21,7 +21,8 @@ DIGEST = "sha256:" + "0123456789abcdef" * 4
     ("postgres:16.4-alpine", ImageRef("postgres", "16.4-alpine", None)),
     ("mlops-platform/serving:0.1.0", ImageRef("mlops-platform/serving", "0.1.0", None)),
     (f"chrislusf/seaweedfs:4.22@{DIGEST}", ImageRef("chrislusf/seaweedfs", "4.22", DIGEST)),
-    ("ghcr.io/acme/mlflow-server:0.1.0", ImageRef("acme/mlflow-server", "0.1.0", None, "ghcr.io")),
+    ("reg.example.com/acme/mlflow-server:0.1.0",
+     ImageRef("acme/mlflow-server", "0.1.0", None, "reg.example.com")),
     ("localhost:5001/tools:0.1.0", ImageRef("tools", "0.1.0", None, "localhost:5001")),
     ("localhost/tools:0.1.0", ImageRef("tools", "0.1.0", None, "localhost")),
 ])
@@ -46,17 +47,17 @@ def test_an_image_with_its_own_registry_ignores_the_default_prefix() -> None:
     assert ref.qualified("") == f"postgres:16.4-alpine@{DIGEST}"
     assert ref.qualified("mirror.example.com/hub") == \
         f"mirror.example.com/hub/postgres:16.4-alpine@{DIGEST}"
-    own = parse_image("ghcr.io/acme/mlflow-server:0.1.0")
-    assert own.qualified("mirror.example.com/hub") == "ghcr.io/acme/mlflow-server:0.1.0"
+    own = parse_image("reg.example.com/acme/mlflow-server:0.1.0")
+    assert own.qualified("mirror.example.com/hub") == "reg.example.com/acme/mlflow-server:0.1.0"
 
 
 def test_pointing_mlflow_at_its_own_registry_leaves_the_others_on_the_mirror() -> None:
     manifests = to_manifests(run_stack("dev", {
         "image_registry": "mirror.example.com/hub",
-        "tracking_image": "ghcr.io/acme/mlflow-server:0.1.0"}).resources)
+        "tracking_image": "reg.example.com/acme/mlflow-server:0.1.0"}).resources)
     images = {container["image"] for kind in WORKLOAD_KINDS for workload in
               of_kind(manifests, kind) for container in containers(workload)}
-    assert images == {"ghcr.io/acme/mlflow-server:0.1.0",
+    assert images == {"reg.example.com/acme/mlflow-server:0.1.0",
                       "mirror.example.com/hub/postgres:16.4-alpine",
                       "mirror.example.com/hub/chrislusf/seaweedfs:4.22",
                       "mirror.example.com/hub/mlops-platform/tools:0.1.0"}

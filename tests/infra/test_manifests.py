@@ -41,6 +41,7 @@ def test_make_manifests_writes_dev_and_staging_and_refuses_prod_naming_the_missi
     assert sorted(path.name for path in tmp_path.iterdir()) == ["dev", "staging"]
 
 
+@pytest.mark.slow  # kubernetes-validate loads each version's schemas: seconds per stack
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_every_object_of_every_stack_validates_strictly(
         version: str, stack: str, stack_manifests: dict[str, list[dict[str, Any]]]) -> None:

@@ -17,6 +17,9 @@ import pytest
 from mlops_platform.drift import HTML_REPORT, JSON_REPORT, main, read_table
 from tests.support.servers import S3Endpoint, running_moto_s3
 
+# Real mlops-drift runs (Evidently) and a moto S3 server: seconds per test.
+pytestmark = pytest.mark.slow
+
 COLUMNS = ["age", "income", "score", "tenure", "visits"]
 SHIFTED = ["age", "income", "score"]
 

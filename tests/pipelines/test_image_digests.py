@@ -15,7 +15,10 @@ from mlops_platform.ci.image_digests import DigestError, pin_images
 from tests.infra.stacks import STAND_IN_DIGEST
 from tests.pipelines.ci_tools import REPO_ROOT
 
-REGISTRY = "ghcr.io/acme/mlops-platform"
+# Full stack config parses and child processes: about 2 s per test here.
+pytestmark = pytest.mark.slow
+
+REGISTRY = "reg.example.com/acme/mlops-platform"
 DIGESTS = {"tracking_image": "a1" * 32, "serving_image": "b2" * 32, "tools_image": "c3" * 32}
 RELEASED = {key: f"{REGISTRY}/{name}:v0.2.0@sha256:{DIGESTS[key]}"
             for key, name in [("tracking_image", "mlflow-server"), ("serving_image", "serving"),

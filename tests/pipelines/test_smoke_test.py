@@ -13,6 +13,9 @@ from mlops_platform.contract import PlatformOutputs
 from mlops_platform.processes import free_port
 from tests.support.servers import AuthServer, running_basic_auth_mlflow
 
+# Each test starts an MLflow server with basic auth.
+pytestmark = pytest.mark.slow
+
 
 def test_it_logs_a_run_and_registers_a_model(
         shared_platform: PlatformOutputs, shared_platform_outputs_file: Path,

@@ -99,6 +99,7 @@ def test_ruff_passes_on_the_result(baked: Baked) -> None:
     assert result.returncode == 0, result.stdout
 
 
+@pytest.mark.slow  # the baked project's own test suite
 def test_the_projects_own_tests_pass(bakery: Bakery) -> None:
     result = make(bakery.get("2", "gitlab").project, "test")
     assert re.search(r"\b1[0-9] passed\b", result.stdout), result.stdout

@@ -12,6 +12,9 @@ from mlflow.exceptions import MlflowException
 from mlops_platform.tools import create_reader
 from tests.support.servers import AuthServer, running_basic_auth_mlflow
 
+# Each test starts an MLflow server with basic auth.
+pytestmark = pytest.mark.slow
+
 READER = ("serving-reader", "reader-password-0123456789")
 
 

@@ -1,7 +1,7 @@
 """Pin the platform's images by digest in a Pulumi stack file, as the image release workflow does.
 
 ``python -m mlops_platform.ci.image_digests --stack-file Pulumi.prod.yaml
---image tracking_image=ghcr.io/acme/mlops-platform/mlflow-server:v0.2.0@sha256:<64 hex> …``
+--image tracking_image=reg.example.com/acme/mlops-platform/mlflow-server:v0.2.0@sha256:<64 hex> …``
 sets each ``mlops-platform:<key>:`` line of the stack file to its reference: it replaces the
 active line, or uncomments the commented-out one (Pulumi.prod.yaml ships them commented until
 a release gives their digests). The edit is line by line, so every comment and the order of
@@ -34,7 +34,7 @@ def parse_assignment(text: str) -> tuple[str, str]:
     key, separator, ref = text.partition("=")
     if not separator or not _KEY.match(key):
         raise DigestError(f"--image {text!r} must look like <key>=<image>:<tag>@sha256:<digest>,"
-                          " e.g. tracking_image=ghcr.io/acme/mlops-platform/mlflow-server:"
+                          " e.g. tracking_image=reg.example.com/acme/mlops-platform/mlflow-server:"
                           "v0.2.0@sha256:…")
     if not _PINNED.match(ref):
         raise DigestError(f"--image {key}={ref!r} is not pinned: it must end in "
