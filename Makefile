@@ -48,7 +48,8 @@ venv: $(STAMP)  ## create or update the virtual environment
 	$(UV) pip sync --quiet --compile-bytecode --python .venv-$*/bin/python --require-hashes $<
 	@touch $@
 
-test: $(STAMP)  ## run every test (what CI runs)
+# Tool environments and images are built here, before pytest, never inside a fixture.
+test: $(STAMP) .venv-mlserver/.installed .venv-checkov/.installed images  ## run every test (what CI runs)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)  ## the tests that start no server, bake no project and build no image

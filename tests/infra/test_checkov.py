@@ -16,6 +16,7 @@ import pytest
 from infra.config import STACKS
 from infra.manifests import write_stack_manifests
 from tests.infra.stacks import pinned_images
+from tests.support.built import built_environment
 
 # checkov starts in a process of its own for each stack: seconds per test.
 pytestmark = pytest.mark.slow
@@ -36,9 +37,7 @@ def skipped_checks(repo_root: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def checkov(repo_root: Path) -> Path:
-    subprocess.run(["make", "--no-print-directory", ".venv-checkov/.installed"], cwd=repo_root,
-                   check=True, timeout=170)
-    return repo_root / ".venv-checkov" / "bin" / "checkov"
+    return built_environment("checkov") / "checkov"
 
 
 def run_checkov(checkov: Path, directory: Path, skips: list[str]) -> dict:

@@ -20,6 +20,7 @@ import pytest
 
 from mlops_platform import contract as ml_contract
 from mlops_platform.local_platform import platform
+from tests.support.built import built_environment
 from tests.support.servers import processes_mentioning
 
 DEMO = [sys.executable, "-m", "mlops_platform.demo"]
@@ -47,9 +48,8 @@ def _wide_terminal() -> dict[str, str]:
 
 @pytest.fixture(scope="module", autouse=True)
 def mlserver_environment(repo_root: Path) -> None:
-    """What `make demo` needs beside .venv, as a fresh clone gets it (a no-op once built)."""
-    subprocess.run(["make", "--no-print-directory", ".venv-mlserver/.installed"], cwd=repo_root,
-                   check=True, capture_output=True)
+    """What `make demo` needs beside .venv (`make test` builds it first)."""
+    built_environment("mlserver")
 
 
 @pytest.fixture(scope="module")

@@ -26,13 +26,13 @@ from sklearn.ensemble import RandomForestClassifier
 from mlops_platform.contract import PlatformOutputs
 from mlops_platform.processes import process_is_running
 from mlops_platform.serving import (
-    DEFAULT_MLSERVER,
     ServingError,
     ServingHandle,
     ServingSettings,
     main,
     start_serving,
 )
+from tests.support.built import built_environment
 
 pytestmark = pytest.mark.slow
 
@@ -52,9 +52,7 @@ def training_frame(rows: int = 200, seed: int = 0) -> tuple[pd.DataFrame, np.nda
 @pytest.fixture(scope="module")
 def mlserver_installed() -> Path:
     # Built from requirements/mlserver.txt like `make serve` users get it (~2 s with a warm cache).
-    if not DEFAULT_MLSERVER.is_file():
-        subprocess.run(["make", ".venv-mlserver/.installed"], cwd=REPO_ROOT, check=True)
-    return DEFAULT_MLSERVER
+    return built_environment("mlserver") / "mlserver"
 
 
 @pytest.fixture(scope="module")
