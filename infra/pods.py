@@ -276,30 +276,26 @@ def container_name(cluster: Cluster, workload: Workload, container: Mapping[str,
 
 
 def start(cluster: Cluster, workload: Workload) -> None:
-    """Start a workload's containers; a Job's run to completion, others until ready."""
-    _run_init_containers(cluster, workload)
+    """Run the init containers to completion, then the containers: a Job's to completion,
+    the others until their readiness probe passes."""
+    for container in workload.pod_spec.get("initContainers", []):
+        _run_container(cluster, workload, container, detach=False)
     for container in workload.pod_spec["containers"]:
         detach = workload.kind != "Job"
-        name = container_name(cluster, workload, container)
-        cluster.containers.append(name)
-        result = _podman(*run_arguments(cluster, workload, container, detach=detach),
-                         check=False, timeout=JOB_TIMEOUT)
-        if result.returncode != 0:
-            raise PodsError(f"{workload.kind} {workload.name}: container {container['name']} "
-                            f"failed (exit {result.returncode}):\n{logs(name)}")
+        _run_container(cluster, workload, container, detach=detach)
         if detach:
             wait_until_ready(cluster, workload, container)
 
 
-def _run_init_containers(cluster: Cluster, workload: Workload) -> None:
-    for container in workload.pod_spec.get("initContainers", []):
-        name = container_name(cluster, workload, container)
-        cluster.containers.append(name)
-        result = _podman(*run_arguments(cluster, workload, container, detach=False),
-                         check=False, timeout=JOB_TIMEOUT)
-        if result.returncode != 0:
-            raise PodsError(f"{workload.name}: init container {container['name']} failed:\n"
-                            f"{logs(name)}")
+def _run_container(cluster: Cluster, workload: Workload, container: Mapping[str, Any], *,
+                   detach: bool) -> None:
+    name = container_name(cluster, workload, container)
+    cluster.containers.append(name)
+    result = _podman(*run_arguments(cluster, workload, container, detach=detach),
+                     check=False, timeout=JOB_TIMEOUT)
+    if result.returncode != 0:
+        raise PodsError(f"{workload.kind} {workload.name}: container {container['name']} "
+                        f"failed (exit {result.returncode}):\n{logs(name)}")
 
 
 def run_job(cluster: Cluster, cron_job: str) -> str:

@@ -48,6 +48,7 @@ MATURITY_LEVEL = "2"
 APPROVER = "demo-release-manager"
 MONITORING_DIR = Path("monitoring")  # the project's folder for the serving log and drift
 REPORTS_PREFIX = "reports:"  # how mlops-drift names its report files
+DRIFT_VERDICTS = ("DRIFT: ", "no drift: ")  # how mlops-drift starts its verdict line
 MAKE_RECIPE_FAILED = 2
 SHIFTED_COPIES = 3  # shifted rows outnumber the plain ones, as after a real change of the world
 SHIFTED_BATCH_SIZE = 25
@@ -289,7 +290,8 @@ def detect_drift(run: DemoRun) -> None:
     html, json_report = (run.project / path
                          for path in lines[found[-1]].removeprefix(REPORTS_PREFIX).split())
     run.summary.drift_detected = bool(json.loads(json_report.read_text())["drift_detected"])
-    run.summary.drift_verdict = lines[found[-1] - 1] if found[-1] else ""  # printed just before
+    run.summary.drift_verdict = next(
+        (line for line in lines if line.startswith(DRIFT_VERDICTS)), "")
     run.summary.reports["drift (HTML)"] = str(html)
     run.summary.reports["drift (JSON)"] = str(json_report)
 
