@@ -94,6 +94,16 @@ def run_as_ci(project: Path, command: str, env: dict[str, str]) -> None:
                                     f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
 
 
+def as_on_main(project: Path, level: str, env: dict[str, str]) -> None:
+    """Where a pull request starts from: main has trained, and a champion passed the gate
+    (at level 0 by hand, at level 2 after an approval); before that no level can be met."""
+    run_as_ci(project, "make pipeline", env)
+    if level == "2":
+        run_as_ci(project, "make approve APPROVER=release-reviewer", env)
+    if level != "1":
+        run_as_ci(project, "make promote", env)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("case", [(level, provider) for level in LEVELS for provider in PROVIDERS],
                          ids=lambda case: f"level{case[0]}-{case[1]}")
@@ -104,6 +114,7 @@ def test_pull_request_commands_pass_locally_against_the_platform(
     # What the CI's setup step (shared action / job template: `make venv`) leaves behind.
     (project / ".venv").symlink_to(VENV, target_is_directory=True)
     env = local_ci_environment(shared_platform_outputs_file)
+    as_on_main(project, case[0], env)
     commands = pull_request_commands(project)
     for command in commands:
         run_as_ci(project, command, env)
