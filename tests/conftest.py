@@ -10,6 +10,7 @@ import mlflow
 import pytest
 
 from mlops_platform.contract import PlatformOutputs
+from tests.support.built import built_environment
 from tests.support.images import build_platform_images
 from tests.support.servers import running_local_platform
 
@@ -55,6 +56,25 @@ def shared_platform(shared_platform_dir: Path) -> Iterator[PlatformOutputs]:
     """One local platform for the whole session; tests that need a pristine one start their own."""
     with running_local_platform(shared_platform_dir / "state") as outputs:
         yield outputs
+
+
+@pytest.fixture(scope="module")
+def tracking(shared_platform: PlatformOutputs) -> Iterator[str]:
+    """MLflow's client (and the servers a test starts) pointed at the shared platform."""
+    previous = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = shared_platform.tracking_uri
+    mlflow.set_tracking_uri(shared_platform.tracking_uri)
+    yield shared_platform.tracking_uri
+    if previous is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = previous
+
+
+@pytest.fixture(scope="session")
+def mlserver_installed() -> Path:
+    """MLServer's own environment (`make test` builds .venv-mlserver before pytest)."""
+    return built_environment("mlserver") / "mlserver"
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,6 @@ from mlflow import MlflowClient
 from mlflow.models import infer_signature
 from sklearn.ensemble import RandomForestClassifier
 
-from mlops_platform.contract import PlatformOutputs
 from mlops_platform.processes import process_is_running
 from mlops_platform.serving import (
     ServingError,
@@ -32,7 +31,6 @@ from mlops_platform.serving import (
     main,
     start_serving,
 )
-from tests.support.built import built_environment
 
 pytestmark = pytest.mark.slow
 
@@ -50,25 +48,7 @@ def training_frame(rows: int = 200, seed: int = 0) -> tuple[pd.DataFrame, np.nda
 
 
 @pytest.fixture(scope="module")
-def mlserver_installed() -> Path:
-    # Built from requirements/mlserver.txt like `make serve` users get it (~2 s with a warm cache).
-    return built_environment("mlserver") / "mlserver"
-
-
-@pytest.fixture(scope="module")
-def tracking_env(shared_platform: PlatformOutputs) -> Iterator[str]:
-    previous = os.environ.get("MLFLOW_TRACKING_URI")
-    os.environ["MLFLOW_TRACKING_URI"] = shared_platform.tracking_uri
-    mlflow.set_tracking_uri(shared_platform.tracking_uri)
-    yield shared_platform.tracking_uri
-    if previous is None:
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
-    else:
-        os.environ["MLFLOW_TRACKING_URI"] = previous
-
-
-@pytest.fixture(scope="module")
-def champion(tracking_env: str) -> RandomForestClassifier:
+def champion(tracking: str) -> RandomForestClassifier:
     frame, target = training_frame()
     model = RandomForestClassifier(n_estimators=10, random_state=0).fit(frame, target)
     mlflow.set_experiment("local-serving-test")
@@ -280,7 +260,7 @@ def test_cli_without_tracking_uri_fails_with_the_fix(monkeypatch, capsys, mlserv
     assert "MLFLOW_TRACKING_URI is not set" in capsys.readouterr().err
 
 
-def test_unknown_model_fails_naming_it(tracking_env, mlserver_installed, tmp_path):
+def test_unknown_model_fails_naming_it(tracking, mlserver_installed, tmp_path):
     settings = ServingSettings(model_uri="models:/no-such-model@champion", log_dir=tmp_path)
     with pytest.raises(ServingError, match="no-such-model"), start_serving(settings, tmp_path):
         pass

@@ -14,18 +14,7 @@ from mlops_platform.data_contract_rules import (
     input_columns,
 )
 from mlops_platform.scaffold.data_contract import CONTRACTS_DIR, infer_contract
-
-CONTRACT = {
-    "target": "churned",
-    "columns": [
-        {"name": "age", "dtype": "int", "nullable": False, "min": 0, "max": 120},
-        {"name": "income", "dtype": "float", "nullable": False, "min": 0.0, "max": 1e6},
-        {"name": "segment", "dtype": "str", "nullable": False, "allowed": ["a", "b", "c"]},
-        {"name": "score", "dtype": "float", "nullable": True},
-        {"name": "churned", "dtype": "int", "nullable": False, "allowed": [0, 1]},
-    ],
-}
-GOOD = {"age": 41, "income": 52000.5, "segment": "b", "score": 0.3}
+from tests.serving.contracts import CONTRACT, GOOD
 
 
 def problems(*changes: dict, extra: str = "reject") -> list[str]:

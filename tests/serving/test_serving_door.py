@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,6 @@ import pytest
 import yaml
 from mlflow.models import infer_signature
 
-from mlops_platform.contract import PlatformOutputs
 from mlops_platform.serving import (
     ServingError,
     ServingHandle,
@@ -26,22 +24,11 @@ from mlops_platform.serving import (
     start_serving,
     write_contract_json,
 )
+from tests.serving.contracts import CONTRACT, GOOD
 
 pytestmark = pytest.mark.slow
 
 MODEL_NAME = "door-test"
-CONTRACT = {
-    "dataset": "customers.csv",
-    "target": "churned",
-    "columns": [
-        {"name": "age", "dtype": "int", "nullable": False, "min": 0, "max": 120},
-        {"name": "income", "dtype": "float", "nullable": False, "min": 0.0, "max": 1e6},
-        {"name": "segment", "dtype": "str", "nullable": False, "allowed": ["a", "b", "c"]},
-        {"name": "score", "dtype": "float", "nullable": True},
-        {"name": "churned", "dtype": "int", "nullable": False, "allowed": [0, 1]},
-    ],
-}
-GOOD = {"age": 41, "income": 52000.5, "segment": "b", "score": 0.3}
 # A model from code: MLServer's environment loads it without any module of the tests.
 MODEL_CODE = textwrap.dedent("""
     import mlflow
@@ -56,18 +43,6 @@ MAX_ROWS = 50
 MAX_BODY_MB = 10
 LOG_MAX_BYTES = 4096
 LOG_BACKUPS = 2
-
-
-@pytest.fixture(scope="module")
-def tracking(shared_platform: PlatformOutputs) -> Iterator[str]:
-    previous = os.environ.get("MLFLOW_TRACKING_URI")
-    os.environ["MLFLOW_TRACKING_URI"] = shared_platform.tracking_uri
-    mlflow.set_tracking_uri(shared_platform.tracking_uri)
-    yield shared_platform.tracking_uri
-    if previous is None:
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
-    else:
-        os.environ["MLFLOW_TRACKING_URI"] = previous
 
 
 @pytest.fixture(scope="module")
