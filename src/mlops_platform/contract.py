@@ -113,6 +113,14 @@ ALIAS_CHAMPION = "champion"
 # Artifact path of the model card inside the training run.
 MODEL_CARD_ARTIFACT = "model_card.md"
 
+# The compiled serving path: the ONNX export of the run's model, checked equal to it on the
+# test set, and the run tags that say which path serves it ("onnx" or "mlflow") and why.
+ONNX_ARTIFACT = "onnx/model.onnx"
+TAG_SERVING_PATH = "serving.path"
+TAG_SERVING_PATH_REASON = "serving.path_reason"
+SERVING_PATH_ONNX = "onnx"
+SERVING_PATH_MLFLOW = "mlflow"
+
 # params.yaml keys the gate and the checker read (dotted paths).
 PARAM_MATURITY_LEVEL = "project.maturity_level"
 PARAM_MODEL_NAME = "model.name"

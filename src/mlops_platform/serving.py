@@ -31,7 +31,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops_platform import data_contract_rules
+from mlops_platform import contract as ml_contract
+from mlops_platform import data_contract_rules, onnx_predictor
 from mlops_platform.processes import (
     LOOPBACK,
     ServerStartError,
@@ -49,6 +50,9 @@ RUNTIME_MODULE = "mlops_serving_runtime"
 RUNTIME_CLASS = "LoggingMLflowRuntime"
 PREDICTION_LOG_NAME = "predictions.jsonl"
 RULES_MODULE = "mlops_data_contract_rules"
+ONNX_PREDICTOR_MODULE = "mlops_onnx_predictor"
+# auto: ONNX Runtime when the registered version's run carries a checked ONNX export.
+ENGINES = ("auto", "onnx", "mlflow")
 # The project's contract, written at bake time (mlops_platform.scaffold.data_contract).
 DEFAULT_CONTRACT = Path("data_contract.yaml")
 SERVED_MODEL_NAME = "model"
@@ -67,7 +71,10 @@ class ServingSettings:
     log_dir: Path = Path("monitoring")
     port: int = 0
     sample_rate: float = 1.0
-    workers: int = 1
+    workers: int = 0
+    batch_rows: int = 256
+    engine: str = "auto"
+    onnx_model: Path | None = None
     max_batch_size: int = 0
     max_batch_time: float = 0.0
     mlserver: Path | None = None
@@ -87,6 +94,15 @@ class ServingSettings:
             )
         if self.workers < 0:
             raise ServingError(f"workers {self.workers} is negative: give 0 (in-process) or more")
+        if self.engine not in ENGINES:
+            raise ServingError(
+                f"engine {self.engine!r} is not one of {', '.join(ENGINES)}: auto serves the "
+                "model's checked ONNX export when it has one, onnx insists on it, mlflow never"
+            )
+        if self.batch_rows < 1:
+            raise ServingError(
+                f"batch_rows {self.batch_rows} must be at least 1 (1: every request alone)"
+            )
         if self.max_batch_size < 0 or self.max_batch_time < 0:
             raise ServingError("max_batch_size and max_batch_time must be 0 (off) or positive")
         if self.extra_columns not in ("reject", "drop"):
@@ -109,6 +125,7 @@ class ServingHandle:
     prediction_log: Path
     pid: int
     server_log: Path
+    engine: str = "the model's MLflow flavor"
 
     @property
     def invocations_url(self) -> str:
@@ -165,6 +182,50 @@ def download_model(model_uri: str, destination: Path) -> Path:
     return Path(local)
 
 
+def onnx_export_of(settings: ServingSettings, work_dir: Path) -> tuple[Path | None, str]:
+    """The ONNX export to serve, if any, and which engine serves, in words."""
+    mlflow_flavor = "the model's MLflow flavor"
+    if settings.engine == "mlflow":
+        return None, f"{mlflow_flavor} (engine mlflow)"
+    if settings.onnx_model is not None:
+        return settings.onnx_model, f"ONNX Runtime ({settings.onnx_model})"
+    run = _registered_run(settings.model_uri)
+    tags = run.data.tags if run is not None else {}
+    if tags.get(ml_contract.TAG_SERVING_PATH) != ml_contract.SERVING_PATH_ONNX:
+        why = tags.get(ml_contract.TAG_SERVING_PATH_REASON, "no ONNX export was checked") \
+            if run is not None else "not a registered model version"
+        if settings.engine == "onnx":
+            raise ServingError(f"{settings.model_uri} has no checked ONNX export ({why}): serve "
+                               "it with --engine auto or mlflow")
+        return None, f"{mlflow_flavor} ({why})"
+    import mlflow
+
+    local = mlflow.artifacts.download_artifacts(
+        artifact_uri=f"runs:/{run.info.run_id}/{ml_contract.ONNX_ARTIFACT}",
+        dst_path=str(work_dir / "onnx"))
+    reason = tags.get(ml_contract.TAG_SERVING_PATH_REASON, "")
+    return Path(local), f"ONNX Runtime ({reason})" if reason else "ONNX Runtime"
+
+
+def _registered_run(model_uri: str):
+    """The training run of ``models:/name/version`` or ``models:/name@alias``, else None."""
+    from mlflow import MlflowClient
+
+    if not model_uri.startswith("models:/"):
+        return None
+    reference = model_uri.removeprefix("models:/")
+    client = MlflowClient()
+    if "@" in reference:
+        name, alias = reference.split("@", 1)
+        version = client.get_model_version_by_alias(name, alias)
+    elif "/" in reference:
+        name, number = reference.split("/", 1)
+        version = client.get_model_version(name, number)
+    else:
+        return None
+    return client.get_run(version.run_id) if version.run_id else None
+
+
 def write_contract_json(contract: Path, work_dir: Path) -> Path:
     """The contract, checked and as JSON: MLServer's environment reads it without YAML."""
     import yaml
@@ -190,6 +251,7 @@ def write_mlserver_config(
     model_path: Path,
     prediction_log: Path,
     contract_json: Path | None = None,
+    onnx_model: Path | None = None,
 ) -> tuple[Path, int]:
     """Server and model settings for ``mlserver start``; returns the folder and HTTP port."""
     config_dir = work_dir / "mlserver"
@@ -219,8 +281,10 @@ def write_mlserver_config(
                 "log_max_bytes": int(settings.log_max_mb * MB),
                 "log_backups": settings.log_backups,
                 "max_rows": settings.max_rows,
+                "batch_rows": settings.batch_rows,
                 "extra_columns": settings.extra_columns,
                 **({"contract": str(contract_json)} if contract_json else {}),
+                **({"onnx": str(onnx_model)} if onnx_model else {}),
             },
         },
     }
@@ -235,6 +299,7 @@ def runtime_path(work_dir: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(Path(__file__).with_name("serving_runtime.py"), folder / f"{RUNTIME_MODULE}.py")
     shutil.copyfile(data_contract_rules.__file__, folder / f"{RULES_MODULE}.py")
+    shutil.copyfile(onnx_predictor.__file__, folder / f"{ONNX_PREDICTOR_MODULE}.py")
     return folder
 
 
@@ -264,8 +329,9 @@ def _launch(settings: ServingSettings, executable: Path, work_dir: Path):
     log_dir.mkdir(parents=True, exist_ok=True)
     prediction_log = log_dir / PREDICTION_LOG_NAME
     contract_json = write_contract_json(settings.contract, work_dir) if settings.contract else None
+    onnx_model, engine = onnx_export_of(settings, work_dir)
     config_dir, port = write_mlserver_config(
-        settings, work_dir, model_path, prediction_log, contract_json
+        settings, work_dir, model_path, prediction_log, contract_json, onnx_model
     )
     server_log = work_dir / "mlserver.log"
     process = start_process_group(
@@ -285,6 +351,7 @@ def _launch(settings: ServingSettings, executable: Path, work_dir: Path):
         prediction_log=prediction_log,
         pid=process.pid,
         server_log=server_log,
+        engine=engine,
     )
     return handle, process
 
@@ -310,14 +377,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=1.0,
         help="share of requests whose inputs and outputs are logged",
     )
-    parser.add_argument(
-        "--workers", type=int, default=1, help="MLServer parallel inference workers"
-    )
-    parser.add_argument("--max-batch-size", type=int, default=0, help="adaptive batching (0: off)")
-    parser.add_argument(
-        "--max-batch-time", type=float, default=0.0, help="seconds a batch may wait"
-    )
     defaults = ServingSettings(model_uri="")
+    parser.add_argument(
+        "--workers", type=int, default=defaults.workers,
+        help="MLServer parallel inference workers (0: in the server's process)"
+    )
+    parser.add_argument(
+        "--batch-rows", type=int, default=defaults.batch_rows,
+        help="most rows of /invocations requests predicted in one model call (1: no batching)"
+    )
+    parser.add_argument(
+        "--engine", choices=ENGINES, default=defaults.engine,
+        help="auto: ONNX Runtime when the version has a checked ONNX export, else MLflow"
+    )
+    parser.add_argument("--max-batch-size", type=int, default=0,
+                        help="MLServer's adaptive batching of V2 requests (0: off)")
+    parser.add_argument(
+        "--max-batch-time", type=float, default=0.0, help="seconds a V2 batch may wait"
+    )
     parser.add_argument(
         "--contract",
         type=Path,
@@ -357,6 +434,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=args.port,
             sample_rate=args.sample_rate,
             workers=args.workers,
+            batch_rows=args.batch_rows,
+            engine=args.engine,
             max_batch_size=args.max_batch_size,
             max_batch_time=args.max_batch_time,
             contract=contract_of(args.contract),
@@ -370,6 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"serving {handle.model_uri} at {handle.url}", flush=True)
             print(f"  predict: POST {handle.invocations_url} (MLflow) or {handle.infer_url} (V2)")
             print(f"  ready:   {handle.ready_url}")
+            print(f"  engine:  {handle.engine}")
             print(f"  logging {settings.sample_rate:.0%} of requests to {handle.prediction_log}")
             print(f"  {_door(settings)}")
             print("press Ctrl-C to stop", flush=True)
