@@ -27,10 +27,19 @@ IMAGE_DIRS := mlflow-server serving tools standins/postgres standins/object-stor
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
+# The long installs run under a progress display (src/mlops_platform/progress.py): on a
+# terminal the step, its seconds and uv's latest line; elsewhere (CI) plain lines. It needs
+# rich, so rich goes in first, checked against the hashes of the same lock; PYTHONPATH=src
+# because the package itself is installed last.
+RICH = rich==$(shell sed -n 's/^rich==\([^ ]*\) .*/\1/p' requirements/dev.txt)
+PROGRESS := PYTHONPATH=src $(PY) -m mlops_platform.progress
+
 $(STAMP): requirements/dev.txt requirements/bootstrap.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@test -x $(UV) || $(PY) -m pip install --quiet --require-hashes -r requirements/bootstrap.txt
-	$(UV) pip sync --quiet --compile-bytecode --python $(PY) --require-hashes requirements/dev.txt
+	@$(UV) pip install --quiet --python $(PY) --require-hashes -c requirements/dev.txt $(RICH)
+	@$(PROGRESS) --title "install $(VENV) from requirements/dev.txt" -- \
+	    $(UV) pip sync --compile-bytecode --python $(PY) --require-hashes requirements/dev.txt
 	$(UV) pip install --quiet --compile-bytecode --python $(PY) --no-deps -e .
 	@touch $@
 
@@ -45,7 +54,8 @@ venv: $(STAMP)  ## create or update the virtual environment
 # `make .venv-checkov/.installed` installs requirements/checkov.txt.
 .venv-%/.installed: requirements/%.txt $(STAMP)
 	@test -x .venv-$*/bin/python || $(UV) venv --quiet --python $(PY) .venv-$*
-	$(UV) pip sync --quiet --compile-bytecode --python .venv-$*/bin/python --require-hashes $<
+	@$(PROGRESS) --title "install .venv-$* from $<" -- \
+	    $(UV) pip sync --compile-bytecode --python .venv-$*/bin/python --require-hashes $<
 	@touch $@
 
 # Tool environments and images are built here, before pytest, never inside a fixture.

@@ -105,13 +105,24 @@ def test_ctrl_c_mid_pipeline_stops_everything_it_started(
     assert interrupted_run.leftover == []
 
 
-def test_the_summary_is_printed_with_the_mlflow_ui_and_every_step(first_run: DemoRun) -> None:
+def test_the_summary_is_printed_with_every_step_counted(first_run: DemoRun) -> None:
     out = first_run.result.stdout
-    assert first_run.summary["mlflow_ui_url"].startswith("http://127.0.0.1:")
-    assert first_run.summary["mlflow_ui_url"].split("/#/")[0] in out
-    assert "serving latency" in out and "drift" in out
-    assert out.count("✓") == len(first_run.summary["step_seconds"])
+    steps = first_run.summary["step_seconds"]
+    assert out.count("✓") == len(steps)
+    assert all(f"/{len(steps)}] {title} (" in out for title in steps)
     assert "✗" not in out
+    assert "serving latency" in out and "drift" in out
+
+
+def test_the_summary_links_only_to_what_is_still_there(first_run: DemoRun) -> None:
+    # The demo stops its servers before it prints: their URLs give way to how to reopen.
+    out = first_run.result.stdout
+    summary = first_run.summary
+    assert summary["mlflow_ui_url"].startswith("http://127.0.0.1:")
+    assert summary["mlflow_ui_url"].split("/#/")[0] not in out
+    assert summary["serving_url"] not in out
+    assert f'make platform-up ARGS="--state-dir {summary["platform_state_dir"]}"' in out
+    assert summary["reports"]["model card"] in out
 
 
 def test_the_champion_serves_and_answers_every_prediction(first_run: DemoRun) -> None:

@@ -16,10 +16,9 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +32,8 @@ from mlops_platform.demo.traffic import SHIFT_FACTOR, TrafficError, feature_rows
 from mlops_platform.governance.project import Project
 from mlops_platform.local_platform import platform, state
 from mlops_platform.local_platform.settings import LocalPlatformSettings
-from mlops_platform.processes import ServerStartError, stop_process_group
+from mlops_platform.processes import ServerStartError
+from mlops_platform.progress import CommandTimeoutError, StepProgress, run_streamed
 from mlops_platform.serving import (
     ServingError,
     ServingHandle,
@@ -83,29 +83,23 @@ class DemoPaths:
 class DemoRun:
     """The state one demo run carries from step to step."""
 
-    def __init__(self, paths: DemoPaths, console: Console) -> None:
+    def __init__(self, paths: DemoPaths, progress: StepProgress) -> None:
         self.paths = paths
-        self.console = console
+        self.progress = progress
         self.started = time.monotonic()
         self.summary = DemoSummary()
         self.project = Path()
         self.outputs: PlatformOutputs | None = None
+        self.serving = contextlib.ExitStack()  # the model server, while it runs
+        self.handle: ServingHandle | None = None
         self.step_count = 0
 
     @contextlib.contextmanager
     def step(self, title: str) -> Iterator[None]:
         self.step_count += 1
-        label = f"[{self.step_count}] {title}"
-        began = time.monotonic()
-        try:
-            with self.console.status(f"{label} ..."):
-                yield
-        except BaseException:
-            self.console.print(f"[red]✗[/red] {label}")
-            raise
-        seconds = time.monotonic() - began
-        self.summary.step_seconds[title] = round(seconds, 2)
-        self.console.print(f"[green]✓[/green] {label} [dim]({seconds:.1f} s)[/dim]")
+        with self.progress.step(title):
+            yield
+        self.summary.step_seconds[title] = self.progress.seconds[title]
 
     def make(self, target: str, *variables: str, allowed: Sequence[int] = (0,)) -> tuple[int, str]:
         """``make <target>`` of the project, in this environment (no per-project venv)."""
@@ -114,16 +108,30 @@ class DemoRun:
 
     def execute(self, name: str, command: Sequence[str],
                 allowed: Sequence[int] = (0,)) -> tuple[int, str]:
-        """Run ``command`` in the project; its output goes to a log named after the step."""
+        """Run ``command`` in the project; its output goes, line by line as it comes, to a
+        log named after the step and to the progress display's status line."""
         log = self.paths.logs / f"{self.step_count:02d}-{name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        returncode, stdout, stderr = run_in_process_group(command, self.project)
-        log.write_text(f"$ {' '.join(command)}\n{stdout}\n{stderr}")
+        lines: list[str] = []
+        with log.open("w") as log_file:
+            log_file.write(f"$ {' '.join(command)}\n")
+
+            def on_line(line: str) -> None:
+                lines.append(line)
+                log_file.write(line + "\n")
+                log_file.flush()
+                self.progress.status(line)
+
+            try:
+                returncode = run_streamed(command, on_line, cwd=self.project,
+                                          timeout=COMMAND_TIMEOUT)
+            except CommandTimeoutError as error:
+                raise DemoError(str(error)) from error
         if returncode not in allowed:
-            last_lines = "\n".join((stdout + stderr).strip().splitlines()[-15:])
+            last_lines = "\n".join("\n".join(lines).strip().splitlines()[-15:])
             raise DemoError(f"`{' '.join(command)}` in {self.project} exited {returncode}; "
                             f"full output in {log}; last lines:\n{last_lines}")
-        return returncode, stdout
+        return returncode, "\n".join(lines)
 
     @property
     def client(self):
@@ -135,23 +143,6 @@ class DemoRun:
 
     def param(self, key: str):
         return Project.open(self.project).param(key)
-
-
-def run_in_process_group(command: Sequence[str], cwd: Path) -> tuple[int, str, str]:
-    """Run ``command`` in a process group of its own; on Ctrl-C or timeout the whole group
-    (make, DVC, every stage) is stopped, not only its leader."""
-    process = subprocess.Popen(list(command), cwd=cwd, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        stdout, stderr = process.communicate(timeout=COMMAND_TIMEOUT)
-    except subprocess.TimeoutExpired as error:
-        stop_process_group(process.pid)
-        raise DemoError(f"`{' '.join(command)}` did not finish within {COMMAND_TIMEOUT} s; "
-                        "it was stopped") from error
-    except BaseException:
-        stop_process_group(process.pid)
-        raise
-    return process.returncode, stdout, stderr
 
 
 # --- the steps, in order ----------------------------------------------------------------------
@@ -183,6 +174,8 @@ def start_platform(run: DemoRun) -> None:
     settings = LocalPlatformSettings(state_dir=run.paths.platform_state, port=0)
     run.outputs = platform.up(settings).outputs
     run.summary.mlflow_ui_url = run.outputs.tracking_uri
+    run.summary.mlflow_health_url = f"{run.outputs.tracking_uri}/health"
+    run.summary.platform_state_dir = str(run.paths.platform_state)
 
 
 def bake_project(run: DemoRun) -> None:
@@ -231,8 +224,24 @@ def serving_champion(run: DemoRun) -> Iterator[ServingHandle]:
     with tracking_environment(run.outputs.tracking_uri), \
             start_serving(settings, work_dir=work_dir) as handle:
         run.summary.serving_url = handle.url
+        run.summary.serving_health_url = handle.ready_url
         run.summary.served_champion = run.summary.champion
         yield handle
+
+
+def serve_champion(run: DemoRun) -> None:
+    run.handle = run.serving.enter_context(serving_champion(run))
+
+
+def stop_serving(run: DemoRun) -> None:
+    """Stopped before the drift check, which reads the log the server wrote."""
+    run.serving.close()
+    run.handle = None
+
+
+def serving_handle(run: DemoRun) -> ServingHandle:
+    assert run.handle is not None, "the model server is not running"
+    return run.handle
 
 
 @contextlib.contextmanager
@@ -256,7 +265,8 @@ def held_out_rows(run: DemoRun):
     return feature_rows(run.project / "data" / "prepared" / "test.csv", target)
 
 
-def send_predictions(run: DemoRun, handle: ServingHandle) -> None:
+def send_predictions(run: DemoRun) -> None:
+    handle = serving_handle(run)
     rows = held_out_rows(run)
     first = send_rows(handle.invocations_url, rows.iloc[:1])
     run.summary.seconds_to_first_prediction = round(time.monotonic() - run.started, 2)
@@ -268,7 +278,8 @@ def send_predictions(run: DemoRun, handle: ServingHandle) -> None:
     run.summary.latency_p99_ms = round(every.p99_ms, 2)
 
 
-def send_shifted_data(run: DemoRun, handle: ServingHandle) -> None:
+def send_shifted_data(run: DemoRun) -> None:
+    handle = serving_handle(run)
     rows = held_out_rows(run)
     for _ in range(SHIFTED_COPIES):
         result = send_rows(handle.invocations_url, shifted(rows), batch_size=SHIFTED_BATCH_SIZE)
@@ -319,45 +330,41 @@ def record_registry_and_reports(run: DemoRun) -> None:
 
 # --- the loop -----------------------------------------------------------------------------------
 
+FIRST_STEP = "fresh output folder"
+LAST_STEP = "stop the platform"  # runs whatever happened, as does stopping the model server
+LOOP: tuple[tuple[str, Callable[[DemoRun], None]], ...] = (
+    ("start the embedded platform (MLflow)", start_platform),
+    (f"bake a level-{MATURITY_LEVEL} project", bake_project),
+    ("make pipeline (DVC: prepare ... register, promote)", run_pipeline),
+    (f"make approve APPROVER={APPROVER}; make promote", approve_and_promote),
+    ("serve the champion (MLServer, MLflow runtime)", serve_champion),
+    ("send predictions (held-out rows, one per request)", send_predictions),
+    (f"send shifted data (features x {SHIFT_FACTOR})", send_shifted_data),
+    ("stop the model server", stop_serving),
+    ("make drift (served inputs against the training data)", detect_drift),
+    ("make retrain (triggered by the drift)", retrain),
+    (f"make approve APPROVER={APPROVER}; make promote (the new version)", approve_and_promote),
+    ("read the registry", record_registry_and_reports),
+)
+STEP_TITLES = (FIRST_STEP, *(title for title, _ in LOOP), LAST_STEP)
+
 
 def run_demo(output_dir: Path, console: Console | None = None) -> DemoSummary:
     """Run every step; whatever happens, the model server and the platform are stopped."""
-    run = DemoRun(DemoPaths(output_dir.resolve()), console or Console())
-    with run.step("fresh output folder"):
-        reset_output(run)
-    try:
-        loop(run)
-    finally:
-        with run.step("stop the platform"):
-            platform.down(run.paths.platform_state)
-        run.summary.write(run.paths.summary_file)
+    with StepProgress(console or Console(), STEP_TITLES) as progress:
+        run = DemoRun(DemoPaths(output_dir.resolve()), progress)
+        with run.step(FIRST_STEP):
+            reset_output(run)
+        try:
+            for title, action in LOOP:
+                with run.step(title):
+                    action(run)
+        finally:
+            run.serving.close()
+            with run.step(LAST_STEP):
+                platform.down(run.paths.platform_state)
+            run.summary.write(run.paths.summary_file)
     return run.summary
-
-
-def loop(run: DemoRun) -> None:
-    with run.step("start the embedded platform (MLflow)"):
-        start_platform(run)
-    with run.step(f"bake a level-{MATURITY_LEVEL} project"):
-        bake_project(run)
-    with run.step("make pipeline (DVC: prepare ... register, promote)"):
-        run_pipeline(run)
-    with run.step(f"make approve APPROVER={APPROVER}; make promote"):
-        approve_and_promote(run)
-    with contextlib.ExitStack() as serving:
-        with run.step(f"serve champion v{run.summary.champion} (MLServer, MLflow runtime)"):
-            handle = serving.enter_context(serving_champion(run))
-        with run.step("send predictions (held-out rows, one per request)"):
-            send_predictions(run, handle)
-        with run.step(f"send shifted data (features x {SHIFT_FACTOR})"):
-            send_shifted_data(run, handle)
-    with run.step("make drift (served inputs against the training data)"):
-        detect_drift(run)
-    with run.step("make retrain (triggered by the drift)"):
-        retrain(run)
-    with run.step(f"make approve APPROVER={APPROVER}; make promote (the new version)"):
-        approve_and_promote(run)
-    with run.step("read the registry"):
-        record_registry_and_reports(run)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

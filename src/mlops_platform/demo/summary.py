@@ -1,4 +1,9 @@
-"""What the demo showed: registry facts, serving and drift results, as JSON and a rich table."""
+"""What the demo showed: registry facts, serving and drift results, as JSON and a rich table.
+
+The table links only to what is there when it is printed: a URL whose server answers its
+health check, a path that exists on disk. The demo stops its servers before the summary, so
+their URLs give way to how to see the same things again; the JSON keeps every fact.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mlops_platform import contract as ml_contract
+from mlops_platform.processes import http_ok
 
 
 @dataclass(frozen=True)
@@ -24,11 +30,14 @@ class VersionFacts:
 @dataclass
 class DemoSummary:
     mlflow_ui_url: str = ""
+    mlflow_health_url: str = ""
+    platform_state_dir: str = ""
     project: str = ""
     model_name: str = ""
     first_champion: str | None = None
     champion: str | None = None
     serving_url: str = ""
+    serving_health_url: str = ""
     served_champion: str | None = None
     seconds_to_first_prediction: float | None = None
     predictions_sent: int = 0
@@ -67,15 +76,18 @@ def summary_table(summary: DemoSummary) -> Table:
     table = Table(title="make demo: the loop on the embedded platform", show_lines=False)
     table.add_column("what", style="bold")
     table.add_column("result", overflow="fold")
-    table.add_row("MLflow UI", summary.mlflow_ui_url)
-    table.add_row("project", summary.project)
+    mlflow_ui = mlflow_ui_cell(summary)
+    if mlflow_ui:
+        table.add_row("MLflow UI", mlflow_ui)
+    if _on_disk(summary.project):
+        table.add_row("project", summary.project)
     for version in summary.versions:
         value = "n/a" if version.value is None else f"{version.value:.4f}"
         aliases = ", ".join(version.aliases) or "-"
         table.add_row(f"{summary.model_name} v{version.version}",
                       f"{version.metric} {value} ({aliases})")
     table.add_row("champion", f"v{summary.first_champion} -> v{summary.champion}")
-    table.add_row("served", f"v{summary.served_champion} at {summary.serving_url}")
+    table.add_row("served", served_cell(summary))
     table.add_row("first prediction", _seconds(summary.seconds_to_first_prediction)
                   + " after start")
     table.add_row("predictions", f"{summary.predictions_answered}/{summary.predictions_sent} "
@@ -85,12 +97,35 @@ def summary_table(summary: DemoSummary) -> Table:
     table.add_row("drift", summary.drift_verdict or "not checked")
     table.add_row("retrained on drift", "yes" if summary.retrained else "no")
     for name, path in summary.reports.items():
-        table.add_row(f"report: {name}", path)
+        if _on_disk(path):
+            table.add_row(f"report: {name}", path)
     return table
+
+
+def mlflow_ui_cell(summary: DemoSummary) -> str:
+    """The UI's URL while its server answers; once stopped, how to open its registry again."""
+    if summary.mlflow_health_url and http_ok(summary.mlflow_health_url):
+        return summary.mlflow_ui_url
+    if _on_disk(summary.platform_state_dir):
+        return ("stopped with the demo; its registry is kept, open it again with "
+                f'make platform-up ARGS="--state-dir {summary.platform_state_dir}"')
+    return ""
+
+
+def served_cell(summary: DemoSummary) -> str:
+    if summary.served_champion is None:
+        return "not served"
+    if summary.serving_health_url and http_ok(summary.serving_health_url):
+        return f"v{summary.served_champion} at {summary.serving_url}"
+    return f"v{summary.served_champion} (the model server stopped with the demo)"
 
 
 def print_summary(summary: DemoSummary, console: Console) -> None:
     console.print(summary_table(summary))
+
+
+def _on_disk(path: str) -> bool:
+    return bool(path) and Path(path).exists()
 
 
 def _seconds(value: float | None) -> str:
