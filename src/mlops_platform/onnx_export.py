@@ -79,7 +79,6 @@ def convert(model: Any, example: pd.DataFrame) -> bytes:
         matrix = [(MATRIX_INPUT, FloatTensorType([None, len(example.columns)]))]
         exported = convert_sklearn(model, initial_types=matrix, options={"zipmap": False},
                                    target_opset=TARGET_OPSET)
-    # The predictor feeds a matrix input in this column order.
     exported.metadata_props.add(key=COLUMNS_METADATA, value=json.dumps(list(example.columns)))
     return exported.SerializeToString()
 
@@ -96,15 +95,22 @@ def check(model: Any, onnx: bytes, features: pd.DataFrame) -> ExportCheck:
 
 
 def choose_serving_path(model: Any, features: pd.DataFrame) -> ServingPath:
-    """ONNX Runtime when the export converts and predicts as the model does, else MLflow."""
-    from skl2onnx.common.exceptions import MissingShapeCalculator
+    """ONNX Runtime when the export converts and predicts as the model does, else MLflow.
 
+    The compiled path is an optimisation: whatever stops it (a model skl2onnx cannot
+    convert, an export ONNX Runtime cannot run) leaves the MLflow flavor serving, with the
+    reason on record, and never fails the pipeline.
+    """
     try:
         onnx = convert(model, features.head(1))
-    except (MissingShapeCalculator, RuntimeError, NotImplementedError, TypeError) as error:
+    except Exception as error:  # see the docstring: the reason is recorded
         return ServingPath(contract.SERVING_PATH_MLFLOW,
                            f"skl2onnx cannot convert the model ({_first_line(error)})")
-    result = check(model, onnx, features)
+    try:
+        result = check(model, onnx, features)
+    except Exception as error:  # see the docstring: the reason is recorded
+        return ServingPath(contract.SERVING_PATH_MLFLOW,
+                           f"ONNX Runtime cannot run the export ({_first_line(error)})")
     if not result.passed:
         return ServingPath(contract.SERVING_PATH_MLFLOW, f"the ONNX export was refused, "
                            f"{result.describe()}")

@@ -2,8 +2,8 @@
 
 The export (``onnx_export`` writes it so) has one input per column (numbers as float
 tensors, text as string tensors, each of shape ``[rows, 1]``), or one float matrix input
-``MATRIX_INPUT`` whose columns its metadata names in order. Its first output is the label,
-its second the class probabilities.
+``MATRIX_INPUT``; its metadata names the frame's columns in input order. Its first output
+is the label, its second the class probabilities.
 
 This module runs in MLServer's environment too (``serving`` copies it beside the runtime),
 so it imports only numpy, pandas and onnxruntime.
@@ -36,13 +36,11 @@ class OnnxPredictor:
             model, options, providers=["CPUExecutionProvider"])
         self._inputs = [(item.name, DTYPES[item.type]) for item in self._session.get_inputs()]
         self._outputs = [item.name for item in self._session.get_outputs()]
+        # The frame's column names, in input order: ONNX input names cannot hold every name
+        # a column can (skl2onnx turns "mean radius" into "mean_radius").
         metadata = self._session.get_modelmeta().custom_metadata_map
-        self._matrix_columns = json.loads(metadata[COLUMNS_METADATA]) \
-            if self._inputs[0][0] == MATRIX_INPUT else None
-
-    @property
-    def columns(self) -> list[str]:
-        return self._matrix_columns or [name for name, _ in self._inputs]
+        self.columns: list[str] = json.loads(metadata[COLUMNS_METADATA])
+        self._is_matrix = self._inputs[0][0] == MATRIX_INPUT
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         return self._session.run(self._outputs[:1], self._feeds(frame))[0]
@@ -54,7 +52,7 @@ class OnnxPredictor:
         missing = [name for name in self.columns if name not in frame.columns]
         if missing:
             raise KeyError(f"the model needs the columns {missing}, which the request lacks")
-        if self._matrix_columns:
-            return {MATRIX_INPUT: frame[self._matrix_columns].to_numpy(dtype=np.float32)}
-        return {name: frame[name].to_numpy().astype(dtype).reshape(-1, 1)
-                for name, dtype in self._inputs}
+        if self._is_matrix:
+            return {MATRIX_INPUT: frame[self.columns].to_numpy(dtype=np.float32)}
+        return {name: frame[column].to_numpy().astype(dtype).reshape(-1, 1)
+                for (name, dtype), column in zip(self._inputs, self.columns, strict=True)}

@@ -93,3 +93,16 @@ def test_a_bare_estimator_on_numbers_is_exported_as_one_matrix_in_column_order()
     assert predictor.columns == ["age", "score"]
     # Columns in another order are fed in the model's order.
     assert (predictor.predict(numbers[["score", "age"]]) == model.predict(numbers)).all()
+
+
+def test_columns_whose_names_onnx_inputs_cannot_hold_are_fed_by_position():
+    features, target = table(300)
+    spaced = features.rename(columns={"age": "age in years", "plan": "plan/tier"})
+    model = Pipeline([
+        ("features", ColumnTransformer([
+            ("numeric", StandardScaler(), ["age in years", "score"]),
+            ("categorical", OneHotEncoder(handle_unknown="ignore"), ["plan/tier"])])),
+        ("classifier", LogisticRegression())]).fit(spaced, target)
+    path = choose_serving_path(model, spaced)
+    assert path.path == contract.SERVING_PATH_ONNX, path.reason
+    assert OnnxPredictor(path.onnx).columns == ["age in years", "score", "plan/tier"]

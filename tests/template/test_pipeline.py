@@ -14,6 +14,7 @@ from mlflow import MlflowClient
 
 from mlops_platform import contract as ml_contract
 from mlops_platform.contract import PlatformOutputs
+from mlops_platform.onnx_predictor import OnnxPredictor
 from tests.template.baking import LEVELS, bake, make
 from tests.template.recovery import Recovery
 
@@ -81,7 +82,8 @@ def test_the_run_carries_its_lineage(pipeline_run: PipelineRun) -> None:
     assert tags[ml_contract.TAG_DATA_VALIDATION] == "passed"
     assert tags[ml_contract.TAG_MATURITY_LEVEL] == pipeline_run.level
     assert len(tags[ml_contract.TAG_GIT_COMMIT]) == 40
-    assert run.data.params["train.C"] == "1.0"
+    tuned = json.loads((pipeline_run.project / "reports/tuning.json").read_text())["best"]
+    assert float(run.data.params["train.C"]) == tuned["C"]
     assert run.data.metrics["roc_auc"] > 0.9
 
 
@@ -123,6 +125,19 @@ def test_the_model_card_explains_the_model(pipeline_run: PipelineRun) -> None:
     logged = mlflow.artifacts.load_text(
         f"runs:/{pipeline_run.run_record()['run_id']}/{ml_contract.MODEL_CARD_ARTIFACT}")
     assert logged == card
+
+
+def test_the_model_is_exported_to_onnx_checked_and_the_card_says_what_serves(
+        pipeline_run: PipelineRun) -> None:
+    run_id = pipeline_run.run_record()["run_id"]
+    tags = pipeline_run.client.get_run(run_id).data.tags
+    assert tags[ml_contract.TAG_SERVING_PATH] == ml_contract.SERVING_PATH_ONNX
+    assert "0 labels differ" in tags[ml_contract.TAG_SERVING_PATH_REASON]
+    export = mlflow.artifacts.download_artifacts(f"runs:/{run_id}/{ml_contract.ONNX_ARTIFACT}")
+    assert OnnxPredictor(export).columns  # a model ONNX Runtime loads, with its inputs
+    card = (pipeline_run.project / "reports/model_card.md").read_text()
+    assert "## Serving" in card
+    assert "Served by ONNX Runtime (the model's ONNX export): the export was checked on" in card
 
 
 def test_the_champion_moves_only_through_the_gate(pipeline_run: PipelineRun) -> None:
