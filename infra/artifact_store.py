@@ -82,6 +82,8 @@ class ArtifactStore(pulumi.ComponentResource):
             type="Opaque", string_data={ACCESS_KEY: access_key, SECRET_KEY: secret_key},
             opts=child)
         self.credentials_secret_name = credentials.metadata.name
+        # The serving pods' log shipper writes with this pair (a copy in their namespace).
+        self.access_key_id, self.secret_access_key = access_key, secret_key
         if args.external is None:
             s3_config = k8s.core.v1.Secret(
                 f"{name}-s3-config",

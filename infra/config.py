@@ -82,7 +82,10 @@ class PlatformConfig(BaseModel):
         default=False, description="Refuse images not pinned by `@sha256:` digest.")
     tracking_image: str = Field(default=f"mlops-platform/mlflow-server:{__version__}",
                                 description="MLflow server image (`make images`).")
-    database_image: str = Field(default="postgres:16.4-alpine", description="PostgreSQL image.")
+    database_image: str = Field(
+        default="postgres:15.8-alpine",
+        description="PostgreSQL image; keep its major version equal to the tools image's "
+        "`pg_dump` and `pg_restore` (15, Debian bookworm) so backups restore.")
     object_store_image: str = Field(default=f"chrislusf/seaweedfs:{SEAWEEDFS_VERSION}",
                                     description="SeaweedFS image of the in-cluster S3 store.")
     serving_image: str = Field(default=f"mlops-platform/serving:{__version__}",

@@ -5,8 +5,11 @@ would send) and starts every StatefulSet, Job and Deployment with podman: image,
 command, args, env and env from Secrets, user and group, read-only root filesystem,
 dropped capabilities, emptyDir and volume mounts, ports and readiness probes. Service
 names resolve between the containers as in a cluster (`<svc>.<ns>.svc.cluster.local`):
-every container joins one podman network under the DNS names of the Services that
-select its pod. CronJobs run on demand (`run_job`).
+every pod joins one podman network under the DNS names of the Services that select it.
+The containers of one pod share what a pod shares: the first container's network (the
+others, its sidecars, join it, so they reach each other on localhost) and every emptyDir
+that more than one of them mounts (a podman volume; an emptyDir of one container is a
+tmpfs). CronJobs run on demand (`run_job`).
 
 Why not `podman kube play`: podman 4.3's covers Pods and Deployments only; it has no
 Service DNS names, no Secrets from the same file, no Jobs, CronJobs or StatefulSet
@@ -196,6 +199,10 @@ def volume_options(cluster: Cluster, workload: Workload, container: Mapping[str,
         path, volume = mount["mountPath"], volumes.get(mount["name"])
         if volume is None:  # a StatefulSet's volume claim: a named podman volume
             options += ["-v", f"{_claim_volume(cluster, workload, mount['name'])}:{path}:U"]
+        elif "emptyDir" in volume and _shared(workload, mount["name"]):
+            # Owned by the pod's user (fsGroup's effect); a read-only mount keeps the owner.
+            mode = "ro" if mount.get("readOnly") else "U"
+            options += ["-v", f"{_pod_volume(cluster, workload, mount['name'])}:{path}:{mode}"]
         elif "emptyDir" in volume:
             options += ["--tmpfs", f"{path}:rw,mode=1777"]
         elif "secret" in volume:
@@ -206,10 +213,21 @@ def volume_options(cluster: Cluster, workload: Workload, container: Mapping[str,
     return options
 
 
+def _shared(workload: Workload, volume: str) -> bool:
+    """Whether more than one container of the pod (init containers included) mounts it."""
+    containers = [*workload.pod_spec.get("initContainers", []), *workload.pod_spec["containers"]]
+    return sum(any(mount["name"] == volume for mount in container.get("volumeMounts", []))
+               for container in containers) > 1
+
+
 def _claim_volume(cluster: Cluster, workload: Workload, claim: str) -> str:
+    return _pod_volume(cluster, workload, claim)
+
+
+def _pod_volume(cluster: Cluster, workload: Workload, claim: str) -> str:
+    """A podman volume of this pod (a volume claim or a shared emptyDir), removed at stop."""
     name = f"{cluster.network}-{workload.name}-{claim}"
-    if name not in cluster.volumes:
-        _podman("volume", "create", name)
+    if name not in cluster.volumes:  # `podman run` creates it on first use
         cluster.volumes.append(name)
     return name
 
@@ -240,14 +258,11 @@ def run_arguments(cluster: Cluster, workload: Workload, container: Mapping[str, 
                   *, detach: bool) -> list[str]:
     """`podman run …` for one container of the pod, exactly as its spec says."""
     name = container_name(cluster, workload, container)
-    arguments = ["run", "--name", name, "--network", cluster.network,
-                 "--pull", "never", "--hostname", workload.name]
+    arguments = ["run", "--name", name, "--pull", "never"]
     arguments += ["-d"] if detach else []
-    for alias in service_aliases(cluster.manifests, workload):
-        arguments += ["--network-alias", alias]
+    arguments += network_options(cluster, workload, container, detach=detach)
     arguments += security_options(workload.pod_spec, container)
     arguments += volume_options(cluster, workload, container)
-    arguments += port_options(cluster, workload, container)
     values = environment(cluster, workload, container)
     arguments += ["--env-file", str(_env_file(cluster, name, values))]
     if container.get("command"):
@@ -255,6 +270,22 @@ def run_arguments(cluster: Cluster, workload: Workload, container: Mapping[str, 
         arguments += ["--entrypoint", json.dumps(command)]
     arguments.append(cluster.image_map.get(container["image"], container["image"]))
     return arguments + [expand(str(argument), values) for argument in container.get("args", [])]
+
+
+def network_options(cluster: Cluster, workload: Workload, container: Mapping[str, Any], *,
+                    detach: bool) -> list[str]:
+    """The pod's network: the first container joins the cluster's under the pod's Service
+    names and publishes the pod's ports; a running pod's other containers join the first's."""
+    first = workload.pod_spec["containers"][0]
+    if not detach or container is first or container.get("name") == first.get("name"):
+        options = ["--network", cluster.network, "--hostname", workload.name]
+        for alias in service_aliases(cluster.manifests, workload):
+            options += ["--network-alias", alias]
+        return options + port_options(cluster, workload, container)
+    if container.get("ports"):
+        raise PodsError(f"{workload.name}: container {container['name']} declares ports; make "
+                        "pods publishes only the first container's (list it first)")
+    return ["--network", f"container:{container_name(cluster, workload, first)}"]
 
 
 def expand(text: str, values: Mapping[str, str]) -> str:

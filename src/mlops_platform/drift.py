@@ -167,8 +167,11 @@ def _s3_files(uri: str, role: str, folder: Path) -> list[Path]:
     bucket, key = split_s3(uri)
     client = s3_client()
     try:
-        listed = client.list_objects_v2(Bucket=bucket, Prefix=key).get("Contents", [])
-        keys = [obj["Key"] for obj in listed if obj["Key"] == key or _readable(obj["Key"])]
+        # One listing call returns at most 1000 keys; a serving log shipped every minute
+        # passes that in a day.
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key)
+        keys = [obj["Key"] for page in pages for obj in page.get("Contents", [])
+                if obj["Key"] == key or _readable(obj["Key"])]
         if not keys:
             raise DriftInputError(f"the {role} data {uri} does not exist: {_what_it_needs(role)}")
         files = [folder / f"{index}-{Path(k).name}" for index, k in enumerate(keys)]

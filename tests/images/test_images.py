@@ -147,10 +147,34 @@ def test_tools_image_runs_the_drift_command_read_only(platform_images: str) -> N
     assert "--reference" in result.stdout
 
 
-def test_tools_image_has_the_backup_clients(platform_images: str) -> None:
-    result = run_once(image("tools", platform_images), "pg_dump", "--version")
-    assert result.returncode == 0, result.stderr
-    assert "pg_dump (PostgreSQL)" in result.stdout
+def postgres_major(reference: str) -> int:
+    """`postgres:15.8-alpine@sha256:…` -> 15."""
+    tag = reference.split("@", 1)[0].rsplit(":", 1)[1]
+    return int(re.match(r"\d+", tag)[0])
+
+
+def configured_database_images() -> dict[str, str]:
+    """The default database image and each committed stack's own, if it names one."""
+    from infra.config import STACKS, PlatformConfig
+    from infra.mocked_engine import stack_settings
+
+    images = {"default": PlatformConfig.model_fields["database_image"].default}
+    for stack in STACKS:
+        image = stack_settings(stack).get("database_image")
+        images.update({stack: image} if image else {})
+    return images
+
+
+def test_tools_image_backup_clients_match_the_configured_database(platform_images: str) -> None:
+    """pg_restore refuses dumps of a newer server: the backups' clients and the database agree."""
+    for client in ("pg_dump", "pg_restore"):
+        result = run_once(image("tools", platform_images), client, "--version")
+        assert result.returncode == 0, result.stderr
+        major = int(re.search(rf"{client} \(PostgreSQL\) (\d+)", result.stdout)[1])
+        for where, reference in configured_database_images().items():
+            assert postgres_major(reference) == major, (
+                f"{where} database image {reference} is not PostgreSQL {major}, the tools "
+                f"image's {client}")
 
 
 def test_postgres_standin_accepts_the_configured_user(platform_images: str) -> None:

@@ -58,7 +58,7 @@ def test_pointing_mlflow_at_its_own_registry_leaves_the_others_on_the_mirror() -
     images = {container["image"] for kind in WORKLOAD_KINDS for workload in
               of_kind(manifests, kind) for container in containers(workload)}
     assert images == {"reg.example.com/acme/mlflow-server:0.1.0",
-                      "mirror.example.com/hub/postgres:16.4-alpine",
+                      "mirror.example.com/hub/postgres:15.8-alpine",
                       "mirror.example.com/hub/chrislusf/seaweedfs:4.22",
                       "mirror.example.com/hub/mlops-platform/tools:0.1.0"}
 
@@ -71,7 +71,7 @@ def test_the_defaults_are_the_platforms_own_images_at_the_packages_version(
         "tracking_image": f"mlops-platform/mlflow-server:{version}",
         "serving_image": f"mlops-platform/serving:{version}",
         "tools_image": f"mlops-platform/tools:{version}",
-        "database_image": "postgres:16.4-alpine",
+        "database_image": "postgres:15.8-alpine",
         "object_store_image": "chrislusf/seaweedfs:4.22",
     }
 

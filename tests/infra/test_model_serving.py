@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from mlops_platform.contract import APPROVED_BY_ANNOTATION
 from mlops_platform.deploy.manifest import DeploymentManifestError, ServedModel, load_deployment
 from mlops_platform.deploy.model_serving import ModelServing, ModelServingArgs
 from mlops_platform.kubernetes.topology import SERVING
+from mlops_platform.serving import ServingSettings
 from tests.infra.k8s_objects import containers, env_of, named, of_kind, secret_ref
 
 TWO_MODELS = [
@@ -43,7 +45,13 @@ def test_the_server_runs_the_mlflow_runtime_against_the_tracking_server(
     container = next(containers(named(two_models, "Deployment", "fraud")))
     env = env_of(container)
     assert container["image"] == "mlops-platform/serving:0.1.0"
-    assert env["MLSERVER_MODEL_IMPLEMENTATION"] == "mlserver_mlflow.MLflowRuntime"
+    # The platform's logging runtime (MLServer's MLflow runtime, logging for the drift checks).
+    assert env["MLSERVER_MODEL_IMPLEMENTATION"] == "mlops_serving_runtime.LoggingMLflowRuntime"
+    extra = json.loads(env["MLSERVER_MODEL_EXTRA"])
+    assert extra["prediction_log"] == "/var/log/predictions/predictions.jsonl"
+    # What local serving runs by default: busy-time batching and the door's row limit.
+    defaults = ServingSettings(model_uri="")
+    assert (extra["batch_rows"], extra["max_rows"]) == (defaults.batch_rows, defaults.max_rows)
     assert env["MLFLOW_TRACKING_URI"] == "http://mlflow.mlops-dev.svc.cluster.local:5000"
     for key in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
         assert env[key] == secret_ref("mlflow-client-credentials", key)

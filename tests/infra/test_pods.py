@@ -100,3 +100,45 @@ def test_an_unsupported_field_reference_is_named(manifests: list[dict[str, Any]]
     workload = named(manifests, "mlflow")
     with pytest.raises(pods.PodsError, match=r"fieldRef spec\.nodeName"):
         pods._field(workload, "spec.nodeName")
+
+
+@pytest.fixture(scope="module")
+def served_manifests() -> list[dict[str, Any]]:
+    return pods.render("dev", {"served_models": [{"name": "model_a", "alias": "champion"}]})
+
+
+def test_a_sidecar_shares_the_first_containers_network_and_the_log_volume(
+        served_manifests: list[dict[str, Any]], tmp_path: Path) -> None:
+    cluster = pods.Cluster("unit", served_manifests, tmp_path,
+                           pods.local_images(served_manifests, "0.1.0"))
+    serving = named(served_manifests, "model-a")
+    server, shipper = serving.pod_spec["containers"]
+    server_arguments = pods.run_arguments(cluster, serving, server, detach=True)
+    shipper_arguments = pods.run_arguments(cluster, serving, shipper, detach=True)
+
+    assert option_values(server_arguments, "--network") == [cluster.network]
+    assert option_values(shipper_arguments, "--network") == [
+        f"container:{pods.container_name(cluster, serving, server)}"]
+    assert not option_values(shipper_arguments, "--network-alias")
+    assert not option_values(shipper_arguments, "-p")
+    log_volume = f"{cluster.network}-model-a-predictions:/var/log/predictions:U"
+    assert log_volume in option_values(server_arguments, "-v")
+    assert log_volume in option_values(shipper_arguments, "-v")
+    assert f"{cluster.network}-model-a-predictions" in cluster.volumes
+
+
+def test_an_emptydir_of_one_container_stays_a_private_tmpfs(cluster: pods.Cluster) -> None:
+    arguments = arguments_of(cluster, "mlflow")
+    assert not any(value.startswith(cluster.network) for value in option_values(arguments, "-v"))
+    assert not cluster.volumes
+
+
+def test_the_backup_jobs_dump_reaches_its_upload_step_through_one_volume(
+        cluster: pods.Cluster) -> None:
+    job = pods.cron_jobs(cluster.manifests)["postgres-backup"]
+    (dump,), (upload,) = job.pod_spec["initContainers"], job.pod_spec["containers"]
+    shared = f"{cluster.network}-postgres-backup-backup:/backup"
+    assert f"{shared}:U" in option_values(
+        pods.run_arguments(cluster, job, dump, detach=False), "-v")
+    assert f"{shared}:ro" in option_values(
+        pods.run_arguments(cluster, job, upload, detach=False), "-v")

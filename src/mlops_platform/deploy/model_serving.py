@@ -8,6 +8,7 @@ StackReference and hands them to `ModelServing` as plain values or Outputs.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from mlops_platform.contract import (
     MODEL_URI_ENV,
 )
 from mlops_platform.deploy.manifest import ServedModel
+from mlops_platform.kubernetes.kube_types import resources
 from mlops_platform.kubernetes.scaling import autoscale, spread_over_nodes
 from mlops_platform.kubernetes.security import (
     WRITABLE_TMP,
@@ -27,11 +29,36 @@ from mlops_platform.kubernetes.security import (
     tokenless_service_account,
 )
 from mlops_platform.kubernetes.topology import SERVING, SERVING_GRPC_PORT
+from mlops_platform.serving import (
+    MB,
+    PREDICTION_LOG_NAME,
+    RUNTIME_CLASS,
+    RUNTIME_MODULE,
+    ServingSettings,
+)
+from mlops_platform.tools.ship_predictions import DEFAULT_INTERVAL_SECONDS, served_inputs_prefix
 
 TRACKING_CREDENTIALS_KEYS = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
 # The platform writes the tracking credentials into this Secret of the serving namespace.
 CLIENT_CREDENTIALS_SECRET = "mlflow-client-credentials"  # noqa: S105 - a Secret's name
 SERVING_SERVICE_ACCOUNT = "mlserver"
+# The object-store key pair the log shipper writes with, copied into the serving namespace.
+SHIPPING_CREDENTIALS_SECRET = "prediction-log-credentials"  # noqa: S105 - a Secret's name
+PREDICTION_LOG_DIR = "/var/log/predictions"
+SHIPPER_RESOURCES = resources("50m", "64Mi", "200m", "256Mi")
+READY_ONCE_STARTED_SECONDS = 7 * 24 * 3600.0
+
+
+@dataclass
+class PredictionLogShipping:
+    """Where the serving pods ship their prediction log (the drift checks' current data)."""
+
+    tools_image: pulumi.Input[str]
+    endpoint_url: pulumi.Input[str]
+    bucket: str
+    access_key_id: pulumi.Input[str]
+    secret_access_key: pulumi.Input[str]
+    interval_seconds: float = DEFAULT_INTERVAL_SECONDS
 
 
 @dataclass
@@ -47,6 +74,8 @@ class ModelServingArgs:
     # The platform creates the pods' ServiceAccount once; a project's program only adds models.
     manage_service_account: bool = True
     extra_env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    # Without it the pods log nothing: no sidecar, MLServer's plain MLflow runtime.
+    prediction_log: PredictionLogShipping | None = None
 
 
 class ModelServing(pulumi.ComponentResource):
@@ -58,6 +87,8 @@ class ModelServing(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         if args.manage_service_account:
             tokenless_service_account(f"{name}-sa", args.service_account, args.namespace, child)
+        if args.prediction_log and args.models:
+            _shipping_credentials(name, args.namespace, args.prediction_log, child)
         self.endpoints: dict[str, pulumi.Output[str]] = {}
         for model in args.models:
             self.endpoints[model.name] = self._serve(name, model, args, child)
@@ -92,11 +123,65 @@ def model_labels(object_name: str) -> dict[str, str]:
     return {**SERVING.labels, "app.kubernetes.io/instance": object_name}
 
 
+def _shipping_credentials(name: str, namespace: pulumi.Input[str],
+                          shipping: PredictionLogShipping, child: pulumi.ResourceOptions) -> None:
+    k8s.core.v1.Secret(
+        f"{name}-shipping-credentials",
+        metadata={"name": SHIPPING_CREDENTIALS_SECRET, "namespace": namespace,
+                  "labels": SERVING.labels},
+        type="Opaque",
+        string_data={"AWS_ACCESS_KEY_ID": pulumi.Output.secret(shipping.access_key_id),
+                     "AWS_SECRET_ACCESS_KEY": pulumi.Output.secret(shipping.secret_access_key)},
+        opts=child)
+
+
+def _runtime_env(shipping: PredictionLogShipping | None) -> list[dict[str, Any]]:
+    """The platform's runtime (built into the serving image) with local serving's defaults:
+    busy-time batching and the row limit; with shipping, every request is also logged into
+    the shared log volume, with local serving's rotation bounds."""
+    defaults = ServingSettings(model_uri="")
+    extra: dict[str, Any] = {"batch_rows": defaults.batch_rows, "max_rows": defaults.max_rows}
+    if shipping is not None:
+        extra |= {"prediction_log": f"{PREDICTION_LOG_DIR}/{PREDICTION_LOG_NAME}",
+                  "sample_rate": defaults.sample_rate,
+                  "log_max_bytes": int(defaults.log_max_mb * MB),
+                  "log_backups": defaults.log_backups}
+    return [{"name": "MLSERVER_MODEL_IMPLEMENTATION", "value": f"{RUNTIME_MODULE}.{RUNTIME_CLASS}"},
+            {"name": "MLSERVER_MODEL_EXTRA", "value": json.dumps(extra, sort_keys=True)}]
+
+
+def _shipper(model: ServedModel, shipping: PredictionLogShipping) -> dict[str, Any]:
+    """The sidecar that moves the log into the object store, under the model's prefix."""
+    return hardened_container(
+        "log-shipper", shipping.tools_image, SHIPPER_RESOURCES,
+        command=["python", "-m", "mlops_platform.tools.ship_predictions",
+                 f"{PREDICTION_LOG_DIR}/{PREDICTION_LOG_NAME}", "--bucket", shipping.bucket,
+                 "--prefix", served_inputs_prefix(model.name),
+                 "--endpoint-url", shipping.endpoint_url,
+                 "--interval", f"{shipping.interval_seconds:g}"],
+        env=[{"name": "HOME", "value": WRITABLE_TMP},
+             {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+        envFrom=[{"secretRef": {"name": SHIPPING_CREDENTIALS_SECRET}}],
+        volumeMounts=[{"name": "predictions", "mountPath": PREDICTION_LOG_DIR}],
+        # A stuck loop restarts the shipper; readiness asks only that it started, so a
+        # shipping problem never takes the model out of its Service.
+        readinessProbe=_heartbeat_probe(READY_ONCE_STARTED_SECONDS, period=30),
+        livenessProbe=_heartbeat_probe(5 * shipping.interval_seconds, period=60))
+
+
+def _heartbeat_probe(within: float, *, period: int) -> dict[str, Any]:
+    return {"exec": {"command": [
+        "python", "-m", "mlops_platform.tools.ship_predictions",
+        f"{PREDICTION_LOG_DIR}/{PREDICTION_LOG_NAME}", "--alive-within", f"{within:g}"]},
+        "periodSeconds": period, "timeoutSeconds": 10, "failureThreshold": 3}
+
+
 def _pod_spec(model: ServedModel, args: ModelServingArgs) -> dict[str, Any]:
     secret = args.credentials_secret
+    shipping = args.prediction_log
     env = [
         {"name": "MLSERVER_MODEL_NAME", "value": model.name},
-        {"name": "MLSERVER_MODEL_IMPLEMENTATION", "value": "mlserver_mlflow.MLflowRuntime"},
+        *_runtime_env(shipping),
         {"name": MODEL_URI_ENV, "value": model.model_uri},
         {"name": "MLSERVER_HTTP_PORT", "value": str(SERVING.port)},
         {"name": "MLSERVER_GRPC_PORT", "value": str(SERVING_GRPC_PORT)},
@@ -114,7 +199,9 @@ def _pod_spec(model: ServedModel, args: ModelServingArgs) -> dict[str, Any]:
         "mlserver", args.image, model.resources,
         ports=[{"name": "http", "containerPort": SERVING.port},
                {"name": "grpc", "containerPort": SERVING_GRPC_PORT}],
-        env=env, volumeMounts=[{"name": "models", "mountPath": "/mnt/models"}],
+        env=env, volumeMounts=[{"name": "models", "mountPath": "/mnt/models"},
+                               *([{"name": "predictions", "mountPath": PREDICTION_LOG_DIR}]
+                                 if shipping else [])],
         # Loading the model downloads it from the registry first: give it time.
         startupProbe={**probe, "failureThreshold": 60},
         readinessProbe=probe,
@@ -122,5 +209,14 @@ def _pod_spec(model: ServedModel, args: ModelServingArgs) -> dict[str, Any]:
                        "periodSeconds": 20})
     spread = {"topologySpreadConstraints": spread_over_nodes(model_labels(model.object_name))} \
         if model.autoscaled else {}
-    return hardened_pod_spec([container], service_account=args.service_account,
-                             volumes=[{"name": "models", "emptyDir": {}}], **spread)
+    containers, volumes = [container], [{"name": "models", "emptyDir": {}}]
+    if shipping:
+        containers.append(_shipper(model, shipping))
+        # The runtime's rotation bounds its log to (backups + 1) files of log_max_mb; the
+        # shipper's outbox holds at most one such take at a time (it takes no more while an
+        # upload is pending), so twice that, and a margin for the lock file.
+        defaults = ServingSettings(model_uri="")
+        limit = f"{int(2 * defaults.log_max_mb * (defaults.log_backups + 1)) + 8}Mi"
+        volumes.append({"name": "predictions", "emptyDir": {"sizeLimit": limit}})
+    return hardened_pod_spec(containers, service_account=args.service_account,
+                             volumes=volumes, **spread)

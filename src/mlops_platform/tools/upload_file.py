@@ -28,6 +28,7 @@ def object_key(template: str, now: datetime | None = None) -> str:
 
 def upload(path: Path, bucket: str, key: str, endpoint_url: str | None,
            wait_seconds: float = DEFAULT_WAIT_SECONDS) -> None:
+    from boto3.exceptions import S3UploadFailedError
     from botocore.exceptions import ClientError
 
     if not path.is_file():
@@ -36,7 +37,7 @@ def upload(path: Path, bucket: str, key: str, endpoint_url: str | None,
     try:
         when_reachable(lambda: client.upload_file(str(path), bucket, key), endpoint_url,
                        wait_seconds)
-    except ClientError as err:
+    except (ClientError, S3UploadFailedError) as err:
         raise ObjectStoreError(f"cannot write s3://{bucket}/{key} at {endpoint_url}: "
                                f"{client_error(err)}") from None
 
