@@ -24,12 +24,17 @@ from infra.governance import CD_SERVICE_ACCOUNT, Governance, GovernanceArgs
 from infra.metadata_database import BackupTarget, MetadataDatabase, MetadataDatabaseArgs
 from infra.monitoring import Monitoring, MonitoringArgs
 from infra.tracking_server import TrackingServer, TrackingServerArgs
-from mlops_platform.deploy.model_serving import ModelServing, ModelServingArgs
+from mlops_platform.deploy.model_serving import (
+    ModelServing,
+    ModelServingArgs,
+    PredictionLogShipping,
+)
 from mlops_platform.kubernetes.topology import platform_paths
 
 # Exported besides the contract keys; credentials only as secrets.
 EXTRA_OUTPUT_KEYS = ("tracking_internal_uri", "serving_image", "tracking_username",
-                     "tracking_password", "serving_service_account")
+                     "tracking_password", "gate_username", "gate_password",
+                     "serving_service_account")
 
 
 def read_stack_config() -> PlatformConfig:
@@ -70,7 +75,11 @@ def build_platform(config: PlatformConfig | None = None) -> dict[str, Any]:
         client_namespaces=[config.serving_ns]), after_governance)
     serving = ModelServing("model-serving", ModelServingArgs(
         namespace=config.serving_ns, tracking_uri=tracking.internal_uri,
-        image=config.image("serving_image"), models=config.served_models),
+        image=config.image("serving_image"), models=config.served_models,
+        prediction_log=PredictionLogShipping(
+            tools_image=config.image("tools_image"), endpoint_url=store.endpoint_url,
+            bucket=store.bucket, access_key_id=store.access_key_id,
+            secret_access_key=store.secret_access_key)),
         pulumi.ResourceOptions(depends_on=[governance, tracking]))
     Monitoring("monitoring", MonitoringArgs(
         namespace=config.platform_ns, tools_image=config.image("tools_image"),
@@ -90,6 +99,9 @@ def build_platform(config: PlatformConfig | None = None) -> dict[str, Any]:
         "serving_image": config.image("serving_image"),
         "tracking_username": pulumi.Output.secret(tracking.admin_username),
         "tracking_password": pulumi.Output.secret(tracking.admin_password),
+        # The promotion gate's user, for CI's MLFLOW_GATE_* (protected environments only).
+        "gate_username": tracking.gate_username,
+        "gate_password": pulumi.Output.secret(tracking.gate_password),
         "serving_service_account": CD_SERVICE_ACCOUNT,
     }
 

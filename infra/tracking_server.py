@@ -1,11 +1,12 @@
-"""The MLflow tracking server and model registry (one server), behind basic auth.
+"""The MLflow tracking server and model registry (one server), behind basic auth and the
+champion guard (only the promotion gate's user moves `champion`).
 
 Runs are stored in the metadata database (its schema migrated once, by a Job,
 before any server starts), artifacts are proxied by the server into the
 artifact store (clients need only the tracking URI and a user). The admin
 credentials are generated here and stay in the platform namespace; client
 namespaces get a read-only user's credentials, created by a Job through the
-auth API.
+auth API; the same Job creates the gate's user, whose credentials CI holds.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import pulumi_random as random
 from infra.artifact_store import ACCESS_KEY, SECRET_KEY
 from infra.metadata_database import URL_KEY
 from mlops_platform.deploy.model_serving import CLIENT_CREDENTIALS_SECRET, TRACKING_CREDENTIALS_KEYS
+from mlops_platform.governance.champion_guard import APP_NAME as GUARD_APP
+from mlops_platform.governance.champion_guard import GATE_USERNAME_ENV
+from mlops_platform.governance.gate_identity import DEFAULT_GATE_USERNAME, GATE_ENV
 from mlops_platform.kubernetes.kube_types import Resources, resources
 from mlops_platform.kubernetes.scaling import autoscale, spread_over_nodes
 from mlops_platform.kubernetes.security import (
@@ -36,6 +40,7 @@ from mlops_platform.kubernetes.topology import (
 SERVER_SECRET = "mlflow-server"  # noqa: S105 - a Secret's name
 READER_SECRET = "mlflow-registry-reader"  # noqa: S105 - a Secret's name
 READER_USERNAME = "registry-reader"
+GATE_SECRET = "mlflow-promotion-gate"  # noqa: S105 - a Secret's name
 AUTH_CONFIG_DIR = "/etc/mlflow"
 MIGRATION_RESOURCES = resources("100m", "256Mi", "1", "1Gi")
 READER_JOB_RESOURCES = resources("50m", "64Mi", "250m", "256Mi")
@@ -64,12 +69,15 @@ class TrackingServerArgs:
 
 
 class TrackingServer(pulumi.ComponentResource):
-    """MLflow Deployment after its migration Job, Service, read-only client user, optional
-    Ingress, HPA and PDB above one replica."""
+    """MLflow Deployment after its migration Job, Service, read-only client user, the
+    promotion gate's user (the only one the server lets move `champion`), optional Ingress,
+    HPA and PDB above one replica."""
 
     internal_uri: str
     uri: str
     admin_password: pulumi.Output[str]
+    gate_username: str
+    gate_password: pulumi.Output[str]
 
     def __init__(self, name: str, args: TrackingServerArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -106,6 +114,17 @@ class TrackingServer(pulumi.ComponentResource):
             string_data={"MLFLOW_READER_USERNAME": READER_USERNAME,
                          "MLFLOW_READER_PASSWORD": reader_password},
             opts=child)
+        self.gate_username = DEFAULT_GATE_USERNAME
+        self.gate_password = random.RandomPassword(
+            f"{name}-gate-password", length=32, special=False, opts=child).result
+        gate_secret = k8s.core.v1.Secret(
+            f"{name}-gate-secret",
+            metadata={"name": GATE_SECRET, "namespace": args.namespace,
+                      "labels": REGISTRY_READER_SETUP.labels},
+            type="Opaque",
+            string_data=dict(zip(GATE_ENV, (self.gate_username, self.gate_password),
+                                 strict=True)),
+            opts=child)
         for namespace in args.client_namespaces:
             k8s.core.v1.Secret(
                 f"{name}-client-credentials-{namespace}",
@@ -127,7 +146,7 @@ class TrackingServer(pulumi.ComponentResource):
             # begin the same migration at once.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[migration]))
         _reader_job(f"{name}-create-reader", args, server_secret.metadata.name,
-                    reader_secret.metadata.name, self.internal_uri,
+                    reader_secret.metadata.name, gate_secret.metadata.name, self.internal_uri,
                     pulumi.ResourceOptions(parent=self, depends_on=[deployment],
                                            delete_before_replace=True))
         k8s.core.v1.Service(
@@ -192,21 +211,27 @@ def _migration_job(name: str, args: TrackingServerArgs,
 
 
 def _reader_job(name: str, args: TrackingServerArgs, server_secret: pulumi.Input[str],
-                reader_secret: pulumi.Input[str], tracking_uri: str,
-                opts: pulumi.ResourceOptions) -> None:
+                reader_secret: pulumi.Input[str], gate_secret: pulumi.Input[str],
+                tracking_uri: str, opts: pulumi.ResourceOptions) -> None:
+    """The registry's two users that are not the admin: the reader and the gate's."""
     def from_secret(env_name: str, secret: pulumi.Input[str]) -> dict:
         return {"name": env_name, "valueFrom": {"secretKeyRef": {"name": secret,
                                                                  "key": env_name}}}
 
+    admin = [from_secret("MLFLOW_AUTH_ADMIN_USERNAME", server_secret),
+             from_secret("MLFLOW_AUTH_ADMIN_PASSWORD", server_secret),
+             {"name": "HOME", "value": WRITABLE_TMP}]
     container = hardened_container(
         "create-reader", args.tools_image, READER_JOB_RESOURCES,
         command=["python", "-m", "mlops_platform.tools.create_reader",
                  "--tracking-uri", tracking_uri],
-        env=[from_secret("MLFLOW_AUTH_ADMIN_USERNAME", server_secret),
-             from_secret("MLFLOW_AUTH_ADMIN_PASSWORD", server_secret),
-             from_secret("MLFLOW_READER_USERNAME", reader_secret),
-             from_secret("MLFLOW_READER_PASSWORD", reader_secret),
-             {"name": "HOME", "value": WRITABLE_TMP}])
+        env=[*admin, from_secret("MLFLOW_READER_USERNAME", reader_secret),
+             from_secret("MLFLOW_READER_PASSWORD", reader_secret)])
+    gate = hardened_container(
+        "create-gate-user", args.tools_image, READER_JOB_RESOURCES,
+        command=["python", "-m", "mlops_platform.governance.gate_identity",
+                 "--tracking-uri", tracking_uri],
+        env=[*admin, *(from_secret(env_name, gate_secret) for env_name in GATE_ENV)])
     tokenless_service_account(f"{name}-sa", REGISTRY_READER_SETUP.name, args.namespace,
                               pulumi.ResourceOptions(parent=opts.parent))
     k8s.batch.v1.Job(
@@ -215,7 +240,8 @@ def _reader_job(name: str, args: TrackingServerArgs, server_secret: pulumi.Input
                   "labels": REGISTRY_READER_SETUP.labels},
         spec={"backoffLimit": 6, "template": {
             "metadata": {"labels": REGISTRY_READER_SETUP.labels},
-            "spec": hardened_pod_spec([container], service_account=REGISTRY_READER_SETUP.name,
+            "spec": hardened_pod_spec([container, gate],
+                                      service_account=REGISTRY_READER_SETUP.name,
                                       restart_policy="OnFailure")}},
         opts=opts)
 
@@ -237,6 +263,8 @@ def _pod_spec(args: TrackingServerArgs, server_secret: pulumi.Input[str]) -> dic
         {"name": "MLFLOW_AUTH_CONFIG_PATH", "value": f"{AUTH_CONFIG_DIR}/basic_auth.ini"},
         {"name": "MLFLOW_SERVER_ALLOWED_HOSTS", "value": _allowed_hosts(args)},
         {"name": "MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "value": "false"},
+        # The champion guard lets only this user move `champion` (a name, not a secret).
+        {"name": GATE_USERNAME_ENV, "value": DEFAULT_GATE_USERNAME},
         {"name": "HOME", "value": WRITABLE_TMP},
     ]
     probe = {"httpGet": {"path": "/health", "port": "http",
@@ -244,7 +272,7 @@ def _pod_spec(args: TrackingServerArgs, server_secret: pulumi.Input[str]) -> dic
     container = hardened_container(
         "mlflow", args.image, args.resources,
         command=["mlflow", "server", "--host", "0.0.0.0", "--port", str(TRACKING.port),  # noqa: S104
-                 "--serve-artifacts", "--app-name", "basic-auth", "--workers", "2"],
+                 "--serve-artifacts", "--app-name", GUARD_APP, "--workers", "2"],
         ports=[{"name": "http", "containerPort": TRACKING.port}],
         env=env,
         volumeMounts=[{"name": "auth-config", "mountPath": AUTH_CONFIG_DIR, "readOnly": True}],

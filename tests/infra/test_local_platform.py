@@ -10,11 +10,13 @@ import boto3
 import mlflow
 import pytest
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 from sklearn.linear_model import LogisticRegression
 
 import mlops_platform.local_platform as local_platform
 from mlops_platform.contract import OUTPUT_KEYS, read_outputs
 from mlops_platform.governance.tracking import TrackingServerError, reachable_target
+from mlops_platform.local_platform import auth as local_platform_auth
 from mlops_platform.local_platform import state
 from mlops_platform.processes import free_port, process_is_running
 from mlops_platform.scaffold.platform_outputs import OUTPUTS_FILE, local_platform_outputs
@@ -163,3 +165,26 @@ def test_a_project_step_against_a_stopped_local_platform_says_so_in_one_line(
     assert str(raised.value) == (
         f"no local platform answers at {outputs.tracking_uri}: start it with "
         "`make platform-up` in the platform repository")
+
+
+@pytest.mark.slow
+def test_with_auth_only_the_gates_user_moves_champion(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    state_dir = tmp_path / "state"
+    with running_local_platform(state_dir, auth=True) as outputs:
+        credentials = json.loads(local_platform_auth.credentials_path(state_dir).read_text())
+        assert local_platform_auth.credentials_path(state_dir).stat().st_mode & 0o077 == 0
+        client = MlflowClient(outputs.tracking_uri)  # credentials from the environment
+        with pytest.raises(MlflowException, match=r"401|Unauthorized|credentials"):
+            client.search_registered_models()
+
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", credentials["admin_username"])
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", credentials["admin_password"])
+        _, version = log_and_register(outputs.tracking_uri)  # sets `challenger`: allowed
+        with pytest.raises(MlflowException, match="only the promotion gate's identity"):
+            client.set_registered_model_alias(MODEL_NAME, "champion", version)
+
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", credentials["gate_username"])
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", credentials["gate_password"])
+        client.set_registered_model_alias(MODEL_NAME, "champion", version)
+        assert client.get_registered_model(MODEL_NAME).aliases["champion"] == version

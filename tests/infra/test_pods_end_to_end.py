@@ -3,14 +3,19 @@
 What mocks and schemas cannot see happens here: the images start under the pod's
 hardening, Services resolve by their cluster DNS names, the tracking server accepts a
 login through its Service name, a baked project registers a model through the proxy
-into the object store, and a restart of the tracking server loses nothing.
+into the object store, the serving pod's sidecar ships the served inputs into the store,
+the drift CronJob reads them and writes its report there, the backup CronJob's dump
+restores into an empty database, and a restart of the tracking server loses nothing.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import secrets
+import subprocess
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +25,11 @@ from typing import Any
 import pytest
 
 from infra import pods
+from infra.artifact_store import CREDENTIALS_SECRET
+from infra.tracking_server import GATE_SECRET
+from mlops_platform.governance.gate_identity import GATE_ENV
 from tests.support.images import PLATFORM_VERSION
+from tests.support.servers import postgres_bin_dir, running_postgres
 from tests.template.baking import bake, make
 
 pytestmark = pytest.mark.slow
@@ -28,6 +37,16 @@ pytestmark = pytest.mark.slow
 NAMESPACE = "mlops-dev"
 SERVICE_HOST = f"mlflow.{NAMESPACE}.svc.cluster.local:5000"
 MODEL_NAME = "pods_classifier"
+BUCKET = "mlflow"
+SERVED_PREFIX = f"monitoring/{MODEL_NAME}/served/"
+REFERENCE_KEY = f"monitoring/{MODEL_NAME}/reference.csv"
+REPORT_KEY = f"monitoring/{MODEL_NAME}/reports/drift_report.json"
+SERVED_MODEL = {"name": MODEL_NAME, "alias": "champion", "drift": {
+    "reference": f"s3://{BUCKET}/{REFERENCE_KEY}", "current": f"s3://{BUCKET}/{SERVED_PREFIX}"}}
+# The shipper's interval is 60 s: the served inputs are in the store within two rounds.
+SHIPPED_TIMEOUT = 150.0
+# bench/pods.py sets it: the peak memory of each running container, written at the end.
+MEMORY_REPORT_ENV = "MLOPS_PODS_MEMORY_REPORT"
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +63,19 @@ def cluster(platform_images: str, tmp_path_factory: pytest.TempPathFactory
     with pods.running(manifests, pods.local_images(manifests, PLATFORM_VERSION), work_dir,
                       secrets.token_hex(3)) as running:
         yield running
+        record_memory_peaks(running)
+
+
+def record_memory_peaks(cluster: pods.Cluster) -> None:
+    """For bench/pods.py: each running container's peak so far, merged with earlier ones (a
+    restart starts a new cgroup, so the peak before it is recorded first)."""
+    if not os.environ.get(MEMORY_REPORT_ENV):
+        return
+    report = Path(os.environ[MEMORY_REPORT_ENV])
+    peaks = json.loads(report.read_text()) if report.exists() else {}
+    for name, peak in pods.memory_peaks(cluster).items():
+        peaks[name] = max(peak, peaks.get(name, 0))
+    report.write_text(json.dumps(peaks, indent=2))
 
 
 def admin(cluster: pods.Cluster) -> tuple[str, str]:
@@ -96,6 +128,10 @@ def registered(cluster: pods.Cluster, tmp_path_factory: pytest.TempPathFactory,
     username, password = admin(cluster)
     monkeypatch_module.setenv("MLFLOW_TRACKING_USERNAME", username)
     monkeypatch_module.setenv("MLFLOW_TRACKING_PASSWORD", password)
+    # Only the promotion gate's user may move `champion`: the promote stage switches to it.
+    gate = cluster.secret(NAMESPACE, GATE_SECRET)
+    for name in GATE_ENV:
+        monkeypatch_module.setenv(name, gate[name])
     project = bake(root, model_name=MODEL_NAME, platform_outputs=str(outputs),
                    maturity_level="1")
     make(project, "pipeline", timeout=900)  # five stages against containers, on two cores
@@ -112,6 +148,7 @@ def test_a_project_pipeline_registers_into_the_containerised_registry(
 
 def test_restarting_the_tracking_server_loses_nothing(cluster: pods.Cluster,
                                                       registered: Path) -> None:
+    record_memory_peaks(cluster)
     pods.restart(cluster, "mlflow")
     status, body = api(cluster, f"/api/2.0/mlflow/registered-models/get?name={MODEL_NAME}",
                        host=SERVICE_HOST, auth=admin(cluster))
@@ -130,15 +167,20 @@ def post_json(url: str, path: str, payload: dict[str, Any]) -> tuple[int, dict[s
         return error.code, {"error": error.read().decode(errors="replace")}
 
 
-def test_the_serving_pod_loads_the_champion_with_its_read_only_identity(
-        cluster: pods.Cluster, registered: Path) -> None:
-    served = pods.render("dev", {"served_models": [{"name": MODEL_NAME, "alias": "champion"}]})
-    serving = next(workload for workload in pods.workloads(served)
-                   if workload.kind == "Deployment" and workload.name != "mlflow")
+@pytest.fixture(scope="module")
+def serving(cluster: pods.Cluster, registered: Path) -> pods.Workload:
+    """The model's serving pod (MLServer and its log shipper) and drift CronJob, added."""
+    served = pods.render("dev", {"served_models": [SERVED_MODEL]})
+    workload = next(workload for workload in pods.workloads(served)
+                    if workload.kind == "Deployment" and workload.name != "mlflow")
     cluster.manifests = served  # the same objects plus the model's; mocked secrets are equal
     cluster.image_map = {**cluster.image_map, **pods.local_images(served, PLATFORM_VERSION)}
-    pods.start(cluster, serving)
+    pods.start(cluster, workload)
+    return workload
 
+
+def test_the_serving_pod_loads_the_champion_with_its_read_only_identity(
+        cluster: pods.Cluster, registered: Path, serving: pods.Workload) -> None:
     row = registered_test_row(registered)
     url = cluster.url(serving.name, 8080)
     status, body = post_json(url, "/invocations", {"dataframe_records": [row]})
@@ -151,9 +193,102 @@ def test_the_serving_pod_loads_the_champion_with_its_read_only_identity(
     assert body["outputs"][0]["shape"][0] == 1
 
 
-def registered_test_row(project: Path) -> dict[str, float]:
-    """One row of the project's test split, without its target column."""
+def split_rows(project: Path) -> list[dict[str, float]]:
+    """The project's test split, without its target column."""
     import pandas as pd
 
-    frame = pd.read_csv(project / "data" / "prepared" / "test.csv")
-    return {key: float(value) for key, value in frame.drop(columns=["target"]).iloc[0].items()}
+    frame = pd.read_csv(project / "data" / "prepared" / "test.csv").drop(columns=["target"])
+    return [{key: float(value) for key, value in row.items()}
+            for row in frame.to_dict("records")]
+
+
+def registered_test_row(project: Path) -> dict[str, float]:
+    return split_rows(project)[0]
+
+
+def object_store(cluster: pods.Cluster) -> Any:
+    import boto3
+
+    keys = cluster.secret(NAMESPACE, CREDENTIALS_SECRET)
+    return boto3.client("s3", endpoint_url=cluster.url("object-store", 8333),
+                        region_name="us-east-1", aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+                        aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"])
+
+
+def stored_rows(client: Any, prefix: str) -> list[dict[str, Any]]:
+    listed = client.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+    return [json.loads(line) for item in listed if item["Key"].endswith(".jsonl")
+            for line in client.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()
+            .splitlines()]
+
+
+def missing(sent: list[dict[str, float]], stored: list[dict[str, Any]]) -> int:
+    """How many sent rows no stored line carries (same inputs; the log adds its columns)."""
+    logged = {tuple(sorted((key, line.get(key)) for key in sent[0])) for line in stored}
+    return sum(tuple(sorted(row.items())) not in logged for row in sent)
+
+
+@pytest.fixture(scope="module")
+def shipped(cluster: pods.Cluster, registered: Path, serving: pods.Workload
+            ) -> tuple[list[dict[str, float]], int]:
+    """The test split served in one request and waited for in the store: the rows sent and
+    how many rows the store holds then (the earlier tests' requests included)."""
+    rows = split_rows(registered)
+    status, body = post_json(cluster.url(serving.name, 8080), "/invocations",
+                             {"dataframe_records": rows})
+    assert status == 200, body
+    client = object_store(cluster)
+    deadline = time.monotonic() + SHIPPED_TIMEOUT
+    while missing(rows, stored := stored_rows(client, SERVED_PREFIX)) and \
+            time.monotonic() < deadline:
+        time.sleep(2)  # polling interval of the store, not a synchronisation
+    return rows, len(stored)
+
+
+def test_the_served_inputs_reach_the_object_store(
+        cluster: pods.Cluster, shipped: tuple[list[dict[str, float]], int]) -> None:
+    rows, _ = shipped
+    client = object_store(cluster)
+    listed = client.list_objects_v2(Bucket=BUCKET, Prefix=SERVED_PREFIX)["Contents"]
+    assert all(item["Key"].startswith(f"{SERVED_PREFIX}pods-classifier/") for item in listed)
+    stored = stored_rows(client, SERVED_PREFIX)
+    assert missing(rows, stored) == 0, pods.logs(
+        f"{cluster.network}-pods-classifier-log-shipper")
+    assert all("prediction" in line and "served_at" in line for line in stored)
+
+
+def test_the_drift_cronjob_reads_them_and_writes_its_report_to_the_store(
+        cluster: pods.Cluster, registered: Path,
+        shipped: tuple[list[dict[str, float]], int]) -> None:
+    _, stored = shipped
+    client = object_store(cluster)
+    client.upload_file(str(registered / "data" / "prepared" / "train.csv"), BUCKET,
+                       REFERENCE_KEY)
+    log = pods.run_job(cluster, "pods-classifier-drift")
+    assert f"read {stored} of {stored} current rows" in log
+    report = json.loads(client.get_object(Bucket=BUCKET, Key=REPORT_KEY)["Body"].read())
+    assert report["read"]["current"]["rows_read"] == stored
+    assert report["current"] == f"s3://{BUCKET}/{SERVED_PREFIX}"
+    client.head_object(Bucket=BUCKET, Key=REPORT_KEY.replace(".json", ".html"))
+
+
+def test_the_backup_cronjobs_dump_restores_into_an_empty_database(
+        cluster: pods.Cluster, registered: Path, tmp_path: Path) -> None:
+    pods.run_job(cluster, "postgres-backup")
+    client = object_store(cluster)
+    listed = client.list_objects_v2(Bucket=BUCKET, Prefix="backups/postgres/")["Contents"]
+    newest = max(listed, key=lambda item: item["Key"])["Key"]
+    dump = tmp_path / "mlflow.dump"
+    client.download_file(BUCKET, newest, str(dump))
+    dump.chmod(0o644)  # read by the postgres user that pg_restore runs as
+    bin_dir = postgres_bin_dir()
+    with running_postgres(tmp_path / "restore") as empty:
+        restored = subprocess.run(
+            [str(bin_dir / "pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
+             "--dbname", empty.url, str(dump)], capture_output=True, text=True, timeout=300)
+        assert restored.returncode == 0, restored.stderr
+        names = subprocess.run(
+            [str(bin_dir / "psql"), "--dbname", empty.url, "--tuples-only", "--no-align",
+             "--command", "SELECT name FROM registered_models"],
+            capture_output=True, text=True, timeout=60, check=True).stdout.split()
+    assert MODEL_NAME in names

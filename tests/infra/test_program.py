@@ -45,6 +45,8 @@ def test_the_outputs_are_the_contract_and_credentials_are_secret(
     assert contract.tracking_uri == expected_uri
     assert isinstance(outputs["tracking_password"], SecretValue)
     assert isinstance(outputs["tracking_username"], SecretValue)
+    assert isinstance(outputs["gate_password"], SecretValue)
+    assert outputs["gate_username"] == "promotion-gate"
     assert not any(isinstance(outputs[key], SecretValue) for key in OUTPUT_KEYS)
 
 

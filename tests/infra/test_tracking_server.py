@@ -44,7 +44,9 @@ def test_the_server_proxies_artifacts_into_the_store_and_runs_the_auth_app(
     assert env["MLFLOW_S3_ENDPOINT_URL"] == \
         f"http://object-store.mlops-{stack}.svc.cluster.local:8333"
     assert "--serve-artifacts" in container["command"]
-    assert container["command"][container["command"].index("--app-name") + 1] == "basic-auth"
+    assert container["command"][container["command"].index("--app-name") + 1] == \
+        "champion-guard"
+    assert env["MLOPS_GATE_USERNAME"] == "promotion-gate"
     auth_path = env["MLFLOW_AUTH_CONFIG_PATH"]
     mount = next(m for m in container["volumeMounts"] if auth_path.startswith(m["mountPath"]))
     volume = next(v for v in named(stack_manifests[stack], "Deployment", "mlflow")["spec"][
@@ -129,7 +131,12 @@ def test_the_serving_namespace_gets_the_read_only_users_credentials_not_the_admi
 def test_a_job_creates_the_reader_with_the_admins_credentials_in_the_platform_namespace(
         stack: str, stack_manifests: dict[str, list[dict[str, Any]]]) -> None:
     job = named(stack_manifests[stack], "Job", "create-registry-reader", f"mlops-{stack}")
-    (container,) = containers(job)
+    container, gate = containers(job)
+    assert gate["command"] == [
+        "python", "-m", "mlops_platform.governance.gate_identity",
+        "--tracking-uri", f"http://mlflow.mlops-{stack}.svc.cluster.local:5000"]
+    for key in ("MLFLOW_GATE_USERNAME", "MLFLOW_GATE_PASSWORD"):
+        assert env_of(gate)[key] == secret_ref("mlflow-promotion-gate", key)
     assert container["image"].startswith("mlops-platform/tools:0.1.0")
     assert container["command"] == [
         "python", "-m", "mlops_platform.tools.create_reader",

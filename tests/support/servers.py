@@ -201,8 +201,10 @@ class AuthServer:
 
 
 @contextlib.contextmanager
-def running_basic_auth_mlflow(base_dir: Path) -> Iterator[AuthServer]:
-    """`mlflow server --app-name basic-auth` on SQLite, a free port on 127.0.0.1, then stopped."""
+def running_basic_auth_mlflow(base_dir: Path, app_name: str = "basic-auth",
+                              env: dict[str, str] | None = None) -> Iterator[AuthServer]:
+    """`mlflow server --app-name basic-auth` (or another auth app) on SQLite, a free port on
+    127.0.0.1, then stopped."""
     base_dir.mkdir(parents=True, exist_ok=True)
     admin = AuthServer("", "admin", "admin-password-for-tests")
     auth_config = base_dir / "basic_auth.ini"
@@ -214,14 +216,14 @@ def running_basic_auth_mlflow(base_dir: Path) -> Iterator[AuthServer]:
     port = free_port()
     log = base_dir / "mlflow-auth.log"
     process = start_process_group(
-        [sys.executable, "-m", "mlflow", "server", "--app-name", "basic-auth",
+        [sys.executable, "-m", "mlflow", "server", "--app-name", app_name,
          "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
          "--backend-store-uri", f"sqlite:///{base_dir / 'mlflow.db'}",
          "--artifacts-destination", str(base_dir / "artifacts")],
         log,
         env={"MLFLOW_AUTH_CONFIG_PATH": str(auth_config),
              "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-             "MLFLOW_FLASK_SERVER_SECRET_KEY": "test-secret-key"},
+             "MLFLOW_FLASK_SERVER_SECRET_KEY": "test-secret-key", **(env or {})},
         cwd=base_dir)
     try:
         url = f"http://127.0.0.1:{port}"

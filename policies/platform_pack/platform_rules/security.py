@@ -398,7 +398,7 @@ RULES = [
     Rule("mlflow-auth-enabled",
          "The MLflow tracking server must run with authentication.", check_mlflow_auth,
          (Setting("authApps", _string_list("MLflow --app-name values that authenticate."),
-                  lambda _profile: ["basic-auth"]),)),
+                  lambda _profile: ["basic-auth", "champion-guard"]),)),
     Rule("default-deny-network-policy",
          "Every namespace the stack creates must have a default-deny NetworkPolicy that no "
          "other policy opens to all.",

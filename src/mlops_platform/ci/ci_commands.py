@@ -31,10 +31,14 @@ def ci_files(project: Path) -> dict[str, str]:
 
 
 def pull_request_jobs(files: dict[str, str]) -> dict[str, list[str]]:
-    """Per CI file, the names of the jobs that run on a pull request (file order)."""
+    """Per CI file, the names of the jobs that run on every pull request (file order).
+
+    Jobs with path filters (level 2's deploy preview: `deploy/**`) run only on the pull
+    requests that touch those paths, so they are not part of every pull request's commands.
+    """
     jobs: dict[str, list[str]] = {}
     for job in ci_jobs(files):
-        if PULL_REQUEST in job.triggers:
+        if PULL_REQUEST in job.triggers and not job.paths:
             jobs.setdefault(job.file, []).append(job.name)
     return jobs
 

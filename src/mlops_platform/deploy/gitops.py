@@ -11,8 +11,10 @@ serving program applies it. Exit codes: 0 done (or nothing to change), 2 unusabl
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -25,12 +27,28 @@ from mlops_platform.deploy.manifest import (
     ServedModel,
     load_deployment,
 )
+from mlops_platform.governance.approvals import TAG_APPROVAL_RECORD
 from mlops_platform.governance.project import ProjectError
 from mlops_platform.governance.registry import RegistryError, resolve_version
 from mlops_platform.governance.tracking import TrackingServerError, reachable_target
 from mlops_platform.params import ParamsError
 
 ENVIRONMENTS = ("dev", "staging", "prod")
+
+
+@dataclass(frozen=True)
+class ServingProfile:
+    """What the platform pack demands of a served model in one environment."""
+
+    min_replicas: int
+    approval_required: bool
+
+
+# The pack (policies/platform_pack, published alone, so not importable here) sets these per
+# environment: `minimum-replicas.minReplicas` and `served-model-approved.required`; a test keeps
+# them equal. Two replicas also give the model a PodDisruptionBudget (ModelServing).
+SERVING_PROFILES = {"dev": ServingProfile(1, False), "staging": ServingProfile(1, False),
+                    "prod": ServingProfile(2, True)}
 
 
 class DeployError(RuntimeError):
@@ -45,13 +63,23 @@ def served_version(manifest: DeploymentManifest, name: str) -> int | None:
     return next((model.version for model in manifest.models if model.name == name), None)
 
 
-def with_version(manifest: DeploymentManifest, name: str, version: int) -> DeploymentManifest:
-    """The manifest serving `name` at `version`; replicas and resources of an entry are kept."""
+def with_version(manifest: DeploymentManifest, name: str, version: int,
+                 approved_by: str | None = None) -> DeploymentManifest:
+    """The manifest serving `name` at `version`, approved by `approved_by`, as the pack of the
+    manifest's environment demands it; resources of an entry are kept, replicas raised to the
+    environment's minimum. A version without the approval its environment needs is refused."""
+    profile = SERVING_PROFILES[manifest.environment]
+    if profile.approval_required and not approved_by:
+        raise DeployError(f"version {version} of {name!r} has no recorded approval, and "
+                          f"{manifest.environment} serves only approved versions: approve it "
+                          "(the approval job, or `make approve`) and promote it first")
     current = next((model for model in manifest.models if model.name == name), None)
+    update = {"version": version, "alias": None, "approved_by": approved_by,
+              "replicas": max(profile.min_replicas, current.replicas if current else 1)}
     if current is None:
-        models = [*manifest.models, ServedModel(name=name, version=version)]
+        models = [*manifest.models, ServedModel(name=name, **update)]
     else:
-        pinned = current.model_copy(update={"version": version, "alias": None})
+        pinned = current.model_copy(update=update)
         models = [pinned if model.name == name else model for model in manifest.models]
     # Revalidate: model_copy skips the validators.
     return DeploymentManifest.model_validate({**manifest.model_dump(), "models": [
@@ -84,22 +112,34 @@ def commit(project: Path, path: Path, message: str) -> None:
     git(project, "commit", "--quiet", "-m", message, "--", str(path))
 
 
-def registry_version(project: Path, name: str, version: int | None, alias: str) -> int:
+def registry_version(project: Path, name: str, version: int | None, alias: str
+                     ) -> tuple[int, str | None]:
+    """The version asked for and who approved it, from the registry's approval binding."""
     client = reachable_target(project).client()
-    return int(resolve_version(client, name, None if version is None else str(version), alias))
+    found = resolve_version(client, name, None if version is None else str(version), alias)
+    tags = client.get_model_version(name, found).tags
+    try:
+        binding = json.loads(tags.get(TAG_APPROVAL_RECORD) or "null")
+    except json.JSONDecodeError:
+        binding = None
+    # Only a binding made for this very version counts (a copied tag names another one).
+    bound = isinstance(binding, dict) and str(binding.get("version")) == found
+    return int(found), str(binding["approver"]) if bound and binding.get("approver") else None
 
 
-def previous_version(project: Path, path: Path, name: str, current: int | None) -> int:
-    """The version the manifest declared before `current`, newest commit first."""
+def previous_version(project: Path, path: Path, name: str, current: int | None
+                     ) -> tuple[int, str | None]:
+    """The version the manifest declared before `current` and its approver, newest first."""
     revisions = git(project, "log", "--format=%H", "--", str(path)).split()
     for revision in revisions:
         text = git(project, "show", f"{revision}:{path.as_posix()}")
         try:
-            older = served_version(DeploymentManifest.model_validate(yaml.safe_load(text)), name)
+            older = DeploymentManifest.model_validate(yaml.safe_load(text))
         except (ValueError, yaml.YAMLError):
             continue
-        if older is not None and older != current:
-            return older
+        entry = next((model for model in older.models if model.name == name), None)
+        if entry is not None and entry.version is not None and entry.version != current:
+            return entry.version, entry.approved_by
     raise DeployError(f"{path} never declared another version of {name!r} in git history: "
                       "nothing to roll back to")
 
@@ -108,10 +148,10 @@ def deploy(project: Path, env: str, version: int | None, alias: str, do_commit: 
     path = manifest_path(env)
     manifest = load_deployment(project / path)
     name = model_name(project)
-    target = registry_version(project, name, version, alias)
+    target, approver = registry_version(project, name, version, alias)
     if served_version(manifest, name) == target:
         return f"{path} already serves {name} version {target}: nothing to change"
-    write_manifest(project / path, with_version(manifest, name, target))
+    write_manifest(project / path, with_version(manifest, name, target, approver))
     if do_commit:
         commit(project, path, f"deploy: {name} version {target} to {env}")
     return f"{path}: {name} version {target}"
@@ -122,8 +162,8 @@ def rollback(project: Path, env: str, do_commit: bool) -> str:
     manifest = load_deployment(project / path)
     name = model_name(project)
     current = served_version(manifest, name)
-    target = previous_version(project, path, name, current)
-    write_manifest(project / path, with_version(manifest, name, target))
+    target, approver = previous_version(project, path, name, current)
+    write_manifest(project / path, with_version(manifest, name, target, approver))
     if do_commit:
         commit(project, path, f"rollback: {name} version {current} -> {target} in {env}")
     return f"{path}: {name} rolled back from version {current} to {target}"

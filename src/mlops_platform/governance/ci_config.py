@@ -42,6 +42,9 @@ class CiJob:
     extends: tuple[str, ...] = ()
     can_fail: bool = True  # False with continue-on-error / allow_failure
     variables: tuple[tuple[str, str], ...] = ()
+    # Path filters (GitHub `on.<event>.paths`, GitLab `rules: changes`): the job runs only when
+    # a change touches one of them; empty: on any change.
+    paths: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -105,8 +108,20 @@ def github_jobs(file: str, workflow: Any) -> list[CiJob]:
     names = [events] if isinstance(events, str) else list(events)
     triggers = {GITHUB_EVENTS[name] for name in names if name in GITHUB_EVENTS}
     jobs = workflow.get("jobs") or {}
-    return [github_job(file, name, job, triggers) for name, job in jobs.items()
+    paths = github_paths(events)
+    return [github_job(file, name, job, triggers, paths) for name, job in jobs.items()
             if isinstance(job, dict)]
+
+
+def github_paths(events: Any) -> tuple[str, ...]:
+    """The workflow's path filters, when every event it runs on has one (else none)."""
+    if not isinstance(events, dict) or not events:
+        return ()
+    filters = [(spec or {}).get("paths") if isinstance(spec, dict) else None
+               for spec in events.values()]
+    if any(not isinstance(found, list) for found in filters):
+        return ()
+    return tuple(sorted({str(path) for found in filters for path in found}))
 
 
 def github_steps(job: dict[str, Any]) -> list[str]:
@@ -122,7 +137,8 @@ def github_steps(job: dict[str, Any]) -> list[str]:
     return commands
 
 
-def github_job(file: str, name: str, job: dict[str, Any], triggers: set[str]) -> CiJob:
+def github_job(file: str, name: str, job: dict[str, Any], triggers: set[str],
+               paths: tuple[str, ...] = ()) -> CiJob:
     condition = str(job.get("if", ""))
     named = {kind for event, kind in GITHUB_EVENTS.items() if f"'{event}'" in condition}
     # `if: github.event_name == 'schedule'` narrows the workflow's triggers to that event.
@@ -138,7 +154,7 @@ def github_job(file: str, name: str, job: dict[str, Any], triggers: set[str]) ->
                  environment=str(environment) if environment else None,
                  manual=MANUAL in job_triggers or bool(environment),
                  can_fail=job.get("continue-on-error") in (None, False),
-                 variables=tuple((str(k), str(v)) for k, v in env.items()))
+                 variables=tuple((str(k), str(v)) for k, v in env.items()), paths=paths)
 
 
 def gitlab_jobs(file: str, pipeline: Any) -> list[CiJob]:
@@ -187,7 +203,17 @@ def gitlab_job(file: str, name: str, job: dict[str, Any],
                  environment=str(environment) if environment else None, manual=manual,
                  extends=tuple([extends] if isinstance(extends, str) else extends),
                  can_fail=not any(value not in (None, False) for value in allow_failure),
-                 variables=tuple((str(k), str(v)) for k, v in variables.items()))
+                 variables=tuple((str(k), str(v)) for k, v in variables.items()),
+                 paths=gitlab_paths(rules))
+
+
+def gitlab_paths(rules: list[Any]) -> tuple[str, ...]:
+    """The rules' `changes:` filters, when every rule that adds the job has one (else none)."""
+    filters = [rule.get("changes") if isinstance(rule, dict) else None for rule in rules]
+    filters = [found.get("paths") if isinstance(found, dict) else found for found in filters]
+    if not filters or any(not isinstance(found, list) for found in filters):
+        return ()
+    return tuple(sorted({str(path) for found in filters for path in found}))
 
 
 def ci_jobs(files: dict[str, str]) -> list[CiJob]:

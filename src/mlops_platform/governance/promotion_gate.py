@@ -23,9 +23,11 @@ from mlops_platform import contract as ml_contract
 from mlops_platform.governance import audit_log
 from mlops_platform.governance.approvals import approval_problem
 from mlops_platform.governance.evaluation import Measurement, measure, test_split
+from mlops_platform.governance.gate_identity import gate_credentials
 from mlops_platform.governance.platform_rules import PlatformRules, platform_rules
 from mlops_platform.governance.project import Project
 from mlops_platform.governance.registry import (
+    RegistryError,
     VersionFacts,
     champion_version,
     resolve_version,
@@ -198,10 +200,20 @@ def decide(rule: PromotionRule, candidate: VersionFacts, champion: VersionFacts 
 # --- The gate against the registry and the audit log ---
 
 def set_champion(client: MlflowClient, model_name: str, version: str | None) -> None:
-    if version is None:
-        client.delete_registered_model_alias(model_name, ml_contract.ALIAS_CHAMPION)
-    else:
-        client.set_registered_model_alias(model_name, ml_contract.ALIAS_CHAMPION, version)
+    from mlflow.exceptions import MlflowException
+
+    try:
+        if version is None:
+            client.delete_registered_model_alias(model_name, ml_contract.ALIAS_CHAMPION)
+        else:
+            client.set_registered_model_alias(model_name, ml_contract.ALIAS_CHAMPION, version)
+    except MlflowException as err:
+        # The server's champion guard (or MLflow's own permissions) refused this identity;
+        # the pending record stays and the next gate run settles it as aborted.
+        if err.error_code != "PERMISSION_DENIED":
+            raise
+        raise RegistryError(f"the registry refused to move {ml_contract.ALIAS_CHAMPION!r} of "
+                            f"{model_name!r}: {err.message}") from err
 
 
 def move_champion(client: MlflowClient, log_file: Path,
@@ -347,11 +359,13 @@ def open_gate(project_path: Path | str, log_file: Path | None
 
 def promote_project(project_path: Path | str, version: str | None = None,
                     actor: str | None = None, log_file: Path | None = None) -> Decision:
-    client, project, environment, log = open_gate(project_path, log_file)
-    return promote(client, project, environment, log, version, actor)
+    with gate_credentials():
+        client, project, environment, log = open_gate(project_path, log_file)
+        return promote(client, project, environment, log, version, actor)
 
 
 def reset_project_champion(project_path: Path | str, actor: str | None = None,
                            log_file: Path | None = None) -> Decision:
-    client, project, _, log = open_gate(project_path, log_file)
-    return reset_champion(client, project, log, actor)
+    with gate_credentials():
+        client, project, _, log = open_gate(project_path, log_file)
+        return reset_champion(client, project, log, actor)

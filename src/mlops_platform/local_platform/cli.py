@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from mlops_platform.contract import LOCAL_PLATFORM_PORT
-from mlops_platform.local_platform import platform, state
+from mlops_platform.local_platform import auth, platform, state
 from mlops_platform.local_platform.settings import (
     DEFAULT_STATE_DIR,
     LocalPlatformSettings,
@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--s3-endpoint-url", default="", help="S3 endpoint (MinIO, moto, ...)")
     up.add_argument("--s3-prefix", default="mlflow", help="key prefix inside the bucket")
     up.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for health")
+    up.add_argument("--auth", action="store_true",
+                    help="basic auth and the champion guard (only the promotion gate's user "
+                    "moves champion); credentials in <state-dir>/credentials.json")
     status.add_argument("--json", action="store_true", help="print the outputs as JSON")
     return parser
 
@@ -83,6 +86,9 @@ def run_up(args: argparse.Namespace) -> int:
         print(f"MLflow tracking server and model registry up at {outputs.tracking_uri}")
     print(f"UI: {outputs.tracking_uri}")
     print(f"platform outputs: {state.outputs_path(settings.state_dir)}")
+    if settings.auth:
+        print(f"users: {auth.credentials_path(settings.state_dir)} (admin, and the gate's "
+              f"{auth.GATE_USERNAME}); clients set MLFLOW_TRACKING_USERNAME/_PASSWORD")
     return 0
 
 
@@ -123,6 +129,7 @@ def _settings_from(args: argparse.Namespace) -> LocalPlatformSettings:
         backend_store_uri=args.backend_store_uri,
         s3=s3,
         startup_timeout=args.timeout,
+        auth=args.auth,
     )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, exc, make_url
 
 from mlops_platform.contract import LOCAL_ENVIRONMENT, LOCAL_PLATFORM_PORT, PlatformOutputs
-from mlops_platform.local_platform import state
+from mlops_platform.local_platform import auth, state
 from mlops_platform.local_platform.settings import LocalPlatformSettings
 from mlops_platform.processes import (
     ServerStartError,
@@ -46,18 +46,27 @@ def up(settings: LocalPlatformSettings) -> UpResult:
     port = choose_port(settings)
     _check_stores(settings)
     url = f"http://{settings.host}:{port}"
+    environment = settings.server_environment()
+    credentials = auth.load_or_create(settings.state_dir) if settings.auth else None
+    if credentials is not None:
+        environment |= auth.server_environment(settings.state_dir, credentials)
     process = start_process_group(
         _server_command(settings, port),
         state.log_path(settings.state_dir),
-        env=settings.server_environment(),
+        env=environment,
     )
     try:
         wait_until_healthy(
             f"{url}/health", process, state.log_path(settings.state_dir), settings.startup_timeout
         )
+        if credentials is not None:
+            auth.create_gate_user(url, credentials)
     except ServerStartError as err:
         stop_process_group(process.pid)
         raise PlatformError(f"the MLflow server did not start: {err}") from err
+    except auth.AuthSetupError as err:
+        stop_process_group(process.pid)
+        raise PlatformError(str(err)) from err
     except BaseException:
         # Ctrl-C while waiting: no record is written yet, so `down` could not find it later.
         stop_process_group(process.pid)
@@ -125,6 +134,7 @@ def _server_command(settings: LocalPlatformSettings, port: int) -> list[str]:
         "--serve-artifacts",
         "--artifacts-destination",
         settings.artifacts_destination,
+        *(auth.SERVER_ARGS if settings.auth else ()),
     ]
 
 

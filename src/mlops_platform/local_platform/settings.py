@@ -41,6 +41,8 @@ class LocalPlatformSettings(BaseModel):
     backend_store_uri: str = Field(default="", description="empty: SQLite in the state directory")
     s3: S3ArtifactStore | None = None
     startup_timeout: float = 90.0
+    auth: bool = Field(default=False, description="basic auth and the champion guard: only the "
+                       "promotion gate's user moves `champion` (as on Kubernetes)")
 
     @field_validator("state_dir")
     @classmethod

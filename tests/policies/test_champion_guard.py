@@ -1,0 +1,198 @@
+"""The champion guard in a real `mlflow server --app-name champion-guard`: only the gate's
+identity moves `champion`, through `mlops-policy promote`; other aliases keep MLflow's rules."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from mlops_platform import contract as ml_contract
+from mlops_platform.contract import PlatformOutputs
+from mlops_platform.governance import gate_identity
+from mlops_platform.governance.champion_guard import APP_NAME, GATE_USERNAME_ENV
+from mlops_platform.governance.cli import main as mlops_policy
+from mlops_platform.governance.tracking import CLIENT_ENVIRONMENT
+from mlops_platform.processes import free_port, http_ok
+from mlops_platform.tools import create_reader
+from tests.images.test_images import detached, image, wait_for
+from tests.policies.model_versions import fresh_model_name, register_version, write_project
+from tests.support.servers import AuthServer, running_basic_auth_mlflow
+
+# Each test uses an MLflow server with the guard.
+pytestmark = pytest.mark.slow
+
+GATE = ("promotion-gate", "gate-password-0123456789")
+TRAINER = ("trainer", "trainer-password-0123456789")
+EDITOR = ("editor", "editor-password-0123456789")
+REFUSAL = "only the promotion gate's identity may"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
+    with running_basic_auth_mlflow(tmp_path_factory.mktemp("champion-guard"), app_name=APP_NAME,
+                                   env={GATE_USERNAME_ENV: GATE[0]}) as running:
+        for username, password in (TRAINER, EDITOR):
+            _call(running, "POST", "/api/2.0/mlflow/users/create",
+                  {"username": username, "password": password}, as_admin=True)
+        yield running
+
+
+@pytest.fixture(scope="module")
+def gate_user(server: AuthServer) -> tuple[str, str]:
+    with pytest.MonkeyPatch.context() as patch:
+        names = (*gate_identity.GATE_ENV, *create_reader.ADMIN_ENV)
+        values = (*GATE, server.admin_username, server.admin_password)
+        for name, value in zip(names, values, strict=True):
+            patch.setenv(name, value)
+        assert gate_identity.main(["--tracking-uri", server.url, "--wait-seconds", "5"]) == 0
+    return GATE
+
+
+@pytest.fixture(autouse=True)
+def client_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in CLIENT_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+
+
+def act_as(user: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", user[0])
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", user[1])
+
+
+def _call(server: AuthServer, method: str, path: str, body: dict, as_admin: bool = False,
+          user: tuple[str, str] | None = None) -> tuple[int, str]:
+    username, password = (server.admin_username, server.admin_password) if as_admin else user
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    request = urllib.request.Request(  # noqa: S310 - the test server's http URL
+        f"{server.url}{path}", data=json.dumps(body).encode(), method=method,
+        headers={"Authorization": f"Basic {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+@pytest.fixture
+def promoted(server: AuthServer, gate_user: tuple[str, str], tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str, str]:
+    """A model the trainer registered and the gate promoted: (project, name, version)."""
+    name = fresh_model_name()
+    outputs = PlatformOutputs(tracking_uri=server.url, registry_uri=server.url,
+                              artifact_store_uri="", environment="local", namespace="local")
+    project = write_project(tmp_path / "project", outputs, name)
+    act_as(TRAINER, monkeypatch)
+    version = register_version(server.url, name, roc_auc=0.95)
+    act_as(gate_user, monkeypatch)
+    assert mlops_policy(["promote", "--project", str(project), "--by", "release-bot"]) == 0
+    assert MlflowClient(server.url).get_registered_model(name).aliases == {
+        ml_contract.ALIAS_CHAMPION: version, ml_contract.ALIAS_CHALLENGER: version}
+    return project, name, version
+
+
+def test_the_gate_identity_promotes_and_an_owner_cannot_move_champion(
+        server: AuthServer, promoted: tuple[Path, str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    project, name, first = promoted
+    act_as(TRAINER, monkeypatch)  # the model's creator: MANAGE on it
+    second = register_version(server.url, name, roc_auc=0.97)  # moves `challenger`: allowed
+    trainer = MlflowClient(server.url)
+    assert trainer.get_registered_model(name).aliases[ml_contract.ALIAS_CHALLENGER] == second
+    trainer.set_registered_model_alias(name, "shadow", second)
+    trainer.delete_registered_model_alias(name, "shadow")
+
+    for move in (lambda: trainer.set_registered_model_alias(name, "champion", second),
+                 lambda: trainer.set_registered_model_alias(name, "Champion", second),
+                 lambda: trainer.delete_registered_model_alias(name, "champion"),
+                 lambda: trainer.delete_model_version(name, first),
+                 lambda: trainer.rename_registered_model(name, f"{name}-renamed"),
+                 lambda: trainer.delete_registered_model(name)):
+        with pytest.raises(MlflowException, match=REFUSAL):
+            move()
+    assert trainer.get_registered_model(name).aliases[ml_contract.ALIAS_CHAMPION] == first
+
+    # A pipeline job: trains as the trainer, holds the gate's identity for the promote stage.
+    for variable, value in zip(gate_identity.GATE_ENV, GATE, strict=True):
+        monkeypatch.setenv(variable, value)
+    assert mlops_policy(["promote", "--project", str(project), "--by", "release-bot"]) == 0
+    assert trainer.get_registered_model(name).aliases[ml_contract.ALIAS_CHAMPION] == second
+    assert os.environ["MLFLOW_TRACKING_USERNAME"] == TRAINER[0], "the gate switched back"
+
+
+def test_editors_and_the_admin_are_refused_on_every_route(
+        server: AuthServer, promoted: tuple[Path, str, str]) -> None:
+    _, name, version = promoted
+    status, _ = _call(server, "POST", "/api/3.0/mlflow/users/permissions/grant", {
+        "username": EDITOR[0], "resource_type": "registered_model", "resource_id": name,
+        "permission": "MANAGE"}, as_admin=True)
+    assert status == 200
+    # MANAGE: MLflow itself lets this user set and delete any alias of the model.
+    for prefix in ("/api/2.0", "/ajax-api/2.0"):
+        path = f"{prefix}/mlflow/registered-models/alias"
+        for caller in ({"user": EDITOR}, {"as_admin": True}):
+            status, body = _call(server, "POST", path,
+                                 {"name": name, "alias": "champion", "version": version},
+                                 **caller)
+            assert (status, REFUSAL in body) == (403, True), (path, caller, body)
+            status, body = _call(server, "DELETE", path, {"name": name, "alias": "champion"},
+                                 **caller)
+            assert (status, REFUSAL in body) == (403, True), (path, caller, body)
+        # The same editor may still move an alias the guard does not protect.
+        status, body = _call(server, "POST", path,
+                             {"name": name, "alias": "staging", "version": version}, user=EDITOR)
+        assert status == 200, body
+
+
+def test_the_gate_run_with_another_identity_is_refused_in_one_line(
+        server: AuthServer, promoted: tuple[Path, str, str], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    project, name, first = promoted
+    act_as(TRAINER, monkeypatch)
+    register_version(server.url, name, roc_auc=0.97)
+    capsys.readouterr()
+
+    assert mlops_policy(["promote", "--project", str(project), "--by", "release-bot"]) == 2
+
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and REFUSAL in error and "Traceback" not in error
+    assert MlflowClient(server.url).get_registered_model(name).aliases[
+        ml_contract.ALIAS_CHAMPION] == first
+
+
+def test_the_platforms_mlflow_image_runs_the_guard(platform_images: str) -> None:
+    """The image `make images` builds serves `--app-name champion-guard` on a read-only root,
+    with the settings infra/tracking_server.py gives it."""
+    port = free_port()
+    admin = ("admin", "admin-password-0123456789")
+    options = ["-p", f"127.0.0.1:{port}:5000",
+               "--env", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false",
+               "--env", f"MLFLOW_AUTH_ADMIN_USERNAME={admin[0]}",
+               "--env", f"MLFLOW_AUTH_ADMIN_PASSWORD={admin[1]}",
+               "--env", "MLFLOW_FLASK_SERVER_SECRET_KEY=test-secret-key",
+               "--env", f"{GATE_USERNAME_ENV}={GATE[0]}"]
+    command = ["mlflow", "server", "--host", "0.0.0.0", "--port", "5000",  # noqa: S104
+               "--backend-store-uri", "sqlite:////tmp/m.db", "--workers", "1",
+               "--app-name", APP_NAME]
+    with detached(image("mlflow-server", platform_images), options, command) as name:
+        server = AuthServer(f"http://127.0.0.1:{port}", *admin)
+        wait_for(lambda: http_ok(f"{server.url}/health"), name, "mlflow server")
+        api = create_reader.AuthApi(server.url, create_reader.Credentials(*admin))
+        assert gate_identity.ensure_gate_user(api, create_reader.Credentials(*GATE))
+        path = "/api/2.0/mlflow/registered-models"
+        assert _call(server, "POST", f"{path}/create", {"name": "churn"}, as_admin=True)[0] == 200
+        created = _call(server, "POST", "/api/2.0/mlflow/model-versions/create",
+                        {"name": "churn", "source": "s3://bucket/churn/model"}, as_admin=True)
+        assert created[0] == 200, created
+        alias = {"name": "churn", "alias": "champion", "version": "1"}
+        status, body = _call(server, "POST", f"{path}/alias", alias, as_admin=True)
+        assert (status, REFUSAL in body) == (403, True), body
+        assert _call(server, "POST", f"{path}/alias", alias, user=GATE)[0] == 200
