@@ -90,9 +90,10 @@ def add_agreed_ci(project: Path, level: int, provider: str) -> None:
 
 
 # Hollowing a project: everything still names what it should do; nothing does it.
-STEP_MODULES = ("prepare", "validate", "train", "evaluate", "register", "promote", "model_card",
-                "monitor")
-IMPORT = re.compile(r"^(?:from \S+ import .*|import .*)$", re.MULTILINE)
+STEP_MODULES = ("prepare", "validate", "tune", "train", "evaluate", "register", "promote",
+                "model_card", "monitor")
+IMPORT = re.compile(r"^(?:from \S+ import \([^)]*\)|from \S+ import .*|import .*)$",
+                    re.MULTILINE)
 SHELL_SAFE = re.compile(r"[^\w ./=$()-]")
 
 

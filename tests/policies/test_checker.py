@@ -27,10 +27,18 @@ from mlops_platform.governance.checker import (
     check_project,
     evaluate_control,
 )
-from mlops_platform.governance.checks import FAILED, NOT_VERIFIED, PASSED, Inspection
+from mlops_platform.governance.checks import (
+    FAILED,
+    NOT_VERIFIED,
+    PASSED,
+    Inspection,
+    door_outcome,
+    run_check,
+)
 from mlops_platform.governance.cli import main as cli
 from mlops_platform.governance.controls import CATALOGUE, CONTROLS_BY_ID
 from mlops_platform.governance.ml_test_score import score_results
+from mlops_platform.governance.probes import read_rows, write_rows
 from mlops_platform.governance.project import Project
 from mlops_platform.governance.promotion_gate import promote_project
 from mlops_platform.governance.scorecard_report import as_json, print_scorecard
@@ -41,8 +49,18 @@ from tests.policies.project_trees import bake, hollow, hollow_makefile, hollow_s
 from tests.template.baking import make
 
 PACKAGE = "breast_cancer_classifier"
-# What a careful reading of the rubric credits a level-2 project with (model: ½, the weakest).
-HONEST_ML_TEST_SCORE = 0.5
+# What a careful reading of the rubric credits a level-2 project with (data and monitoring: 3,
+# the weakest; model 3.5, infrastructure 5.5).
+HONEST_ML_TEST_SCORE = 3.0
+# Items a level-2 project earns from what it really does, and a piece of the evidence each names.
+EARNED_FROM = {
+    "model-3": "was trained with it",  # the registered run used the tune stage's best
+    "model-5": "beats the trivial baseline's",  # the run's metrics on the tracking server
+    "model-6": "logged the accuracy per data slice",
+    "monitoring-2": "refused nulls in column",  # the serving door fed corrupted data
+    "monitoring-4": "with monitor.staleness_problem broken, the tests fail",
+    "monitoring-5": "with train.numerical_problems broken, the tests fail",
+}
 # Evidence that only reads files: it can be checked without running the project.
 STATIC_KINDS = {"files", "params_keys", "dvc_stages", "stage_output", "make_target",
                 "module_code", "ci_runs", "ci_approval", "deploy_manifests", "platform_outputs"}
@@ -115,13 +133,16 @@ def test_the_honest_level2_project_keeps_its_level(honest_card: Scorecard) -> No
 def test_the_honest_project_scores_what_a_careful_reading_gives(honest_card: Scorecard) -> None:
     score = honest_card.ml_test_score
 
-    assert score["final"] == HONEST_ML_TEST_SCORE
-    assert score["weakest"] == ["model"]
+    assert score["final"] == HONEST_ML_TEST_SCORE >= 3
+    assert score["weakest"] == ["data", "monitoring"]
     credited = [test for test in score["tests"] if test["points"]]
     assert credited and all(test["evidence"] for test in credited)
     tests = {test["id"]: test for test in score["tests"]}
     assert any("ran the project's tests" in line for line in tests["data-7"]["evidence"])
     assert any("refused nulls" in line for line in tests["data-1"]["evidence"])
+    for item, evidence in EARNED_FROM.items():
+        assert tests[item]["points"] == 1.0, tests[item]
+        assert any(evidence in line for line in tests[item]["evidence"]), tests[item]["evidence"]
 
 
 @pytest.mark.slow
@@ -223,6 +244,85 @@ def test_validation_that_accepts_corrupted_data_earns_nothing(honest: Path,
 
     assert result.status == FAILED
     assert "accepted nulls in column" in result.reasons[2]
+
+
+@pytest.mark.slow
+def test_a_run_not_trained_with_the_tuned_best_earns_no_tuning_credit(honest: Path,
+                                                                       tmp_path: Path) -> None:
+    project = copy_of(honest, tmp_path)
+    record = project / "reports" / "tuning.json"
+    tuning = json.loads(record.read_text())
+    other = next(candidate["hyperparameters"] for candidate in tuning["candidates"]
+                 if candidate["hyperparameters"] != tuning["best"])
+    record.write_text(json.dumps({**tuning, "best": other}))
+
+    with Inspection(Project.open(project), run_probes=False) as inspection:
+        result = run_check(inspection, "tuned_run", {"record": "reports/tuning.json"})
+
+    assert result.status == FAILED
+    assert "was not trained with the tuned best of reports/tuning.json" in result.reason
+
+
+@pytest.mark.slow
+def test_a_model_that_does_not_beat_a_trivial_one_earns_no_baseline_credit(
+        honest: Path, tmp_path: Path) -> None:
+    """The checker measures the registered model itself: on a test split whose labels are
+    flipped it scores below a model that guesses, whatever the run logged."""
+    project = copy_of(honest, tmp_path)
+    test_file = project / "data" / "prepared" / "test.csv"
+    header, rows = read_rows(test_file)
+    write_rows(test_file, header, [{**row, "target": str(1 - int(row["target"]))}
+                                   for row in rows])
+
+    arguments = {"train_file": "data/prepared/train.csv"}
+    with Inspection(Project.open(honest), run_probes=False) as inspection:
+        honest_result = run_check(inspection, "baseline_beaten", arguments)
+    with Inspection(Project.open(project), run_probes=False) as inspection:
+        result = run_check(inspection, "baseline_beaten", arguments)
+
+    assert honest_result.status == PASSED
+    assert result.status == FAILED
+    assert "it does not beat a trivial model's" in result.reason
+
+
+SMALL_CONTRACT = {"target": "target", "columns": [
+    {"name": "size", "dtype": "float", "min": 0.0, "max": 10.0},
+    {"name": "target", "dtype": "int", "allowed": [0, 1]}]}
+
+
+def small_table(path: Path, sizes: list[str]) -> Path:
+    write_rows(path, ["size", "target"], [{"size": size, "target": str(index % 2)}
+                                          for index, size in enumerate(sizes)])
+    return path
+
+
+def test_the_serving_door_passes_the_projects_data_and_refuses_it_corrupted(
+        tmp_path: Path) -> None:
+    table = small_table(tmp_path / "test.csv", ["1.5", "2.5", "9.0", "0.0", "4.0"])
+
+    outcome = door_outcome(SMALL_CONTRACT, [table])
+
+    assert outcome.status == PASSED
+    assert outcome.reason.startswith("the model server's door (it lets test.csv through): ")
+    assert "refused nulls in column size" in outcome.reason
+    assert "refused out-of-range values in column size" in outcome.reason
+
+
+def test_a_door_with_nothing_to_refuse_or_that_refuses_the_projects_data_earns_nothing(
+        tmp_path: Path) -> None:
+    loose = {**SMALL_CONTRACT, "columns": [{"name": "size", "dtype": "float", "nullable": True},
+                                           SMALL_CONTRACT["columns"][1]]}
+    good = small_table(tmp_path / "good.csv", ["1.5", "2.5", "9.0"])
+    bad = small_table(tmp_path / "bad.csv", ["1.5", "50.0", "9.0"])
+
+    nothing = door_outcome(loose, [good])
+    refused = door_outcome(SMALL_CONTRACT, [bad])
+
+    assert (nothing.status, nothing.reason) == (
+        FAILED, "data_contract.yaml declares no column a probe can break")
+    assert refused.status == FAILED
+    assert refused.reason.startswith("the door refuses the project's own bad.csv: row 1, "
+                                     "column 'size'")
 
 
 def dead_url() -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from cookiecutter.main import cookiecutter
 
+from mlops_platform.scaffold.layout import unused_paths
 from mlops_platform.scaffold.repository import initialise_project
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -84,11 +85,12 @@ def expected_files(level: str, provider: str, package: str = DEFAULT_PACKAGE,
         "data_contract.yaml", "platform_outputs.json", ".cruft.json",
         "requirements.lock", "requirements-serving.lock", "requirements-platform.txt",
         "tests/__init__.py", "tests/conftest.py", "tests/test_contract.py",
-        "tests/test_features.py", "tests/test_model_quality.py", "tests/test_platform.py",
+        "tests/test_features.py", "tests/test_model_quality.py", "tests/test_monitoring.py",
+        "tests/test_platform.py",
     }
     modules = ("__init__", "contract", "data", "errors", "evaluate", "features", "lineage",
                "model_card", "monitor", "params", "platform", "prepare", "promote", "records",
-               "register", "serve", "steps", "train", "validate")
+               "register", "serve", "steps", "train", "tune", "validate")
     files |= {f"src/{package}/{module}.py" for module in modules}
     if raw_data:
         files |= {f"data/raw/{raw_data}.dvc", "data/raw/.gitignore"}
@@ -108,4 +110,6 @@ def files_of_other_parts(level: str, provider: str) -> set[str]:
         elif path.is_dir():
             found |= {str(file.relative_to(PROJECT_TEMPLATE)) for file in path.rglob("*")
                       if file.is_file()}
-    return found
+    unused = unused_paths(int(level), provider)
+    return {file for file in found
+            if not any(file == path or file.startswith(f"{path}/") for path in unused)}

@@ -102,7 +102,7 @@ def test_ruff_passes_on_the_result(baked: Baked) -> None:
 @pytest.mark.slow  # the baked project's own test suite
 def test_the_projects_own_tests_pass(bakery: Bakery) -> None:
     result = make(bakery.get("2", "gitlab").project, "test")
-    assert re.search(r"\b1[0-9] passed\b", result.stdout), result.stdout
+    assert re.search(r"\b2[0-9] passed\b", result.stdout), result.stdout
 
 
 def test_every_combination_runs_the_same_tested_code(bakery: Bakery) -> None:
@@ -146,7 +146,7 @@ def test_params_hold_every_key_the_gate_reads(baked: Baked) -> None:
 
 def test_promotion_is_a_stage_from_level_one(baked: Baked) -> None:
     stages = list(yaml.safe_load((baked.project / "dvc.yaml").read_text())["stages"])
-    expected = ["prepare", "validate", "train", "evaluate", "register"]
+    expected = ["prepare", "validate", "tune", "train", "evaluate", "register"]
     assert stages == expected + (["promote"] if baked.level != "0" else [])
 
 

@@ -24,8 +24,8 @@ NONSENSE = [
     pytest.param("test_size: 0.2", "test_size: 1.5",
                  "data.test_size = 1.5 is not valid: a number above 0 and below 1",
                  id="test-size-above-one"),
-    pytest.param("C: 1.0", "C: banana", "train.C = 'banana' is not valid: a number above 0",
-                 id="C-banana"),
+    pytest.param("folds: 3", "folds: 1", "tune.folds = 1 is not valid: an integer of 2 or more",
+                 id="one-fold"),
     pytest.param("primary_metric: roc_auc", "primary_metric: mse",
                  "promotion.primary_metric = 'mse' is not valid: one of roc_auc, f1, accuracy, "
                  "precision, recall", id="unknown-metric"),
@@ -34,7 +34,8 @@ NONSENSE = [
                  id="threshold-high"),
 ]
 BAD_THRESHOLD = "promotion.threshold = 'high' is not valid: a number between 0 and 1"
-STEPS = ("prepare", "validate", "train", "evaluate", "register", "promote", "serve", "monitor")
+STEPS = ("prepare", "validate", "tune", "train", "evaluate", "register", "promote", "serve",
+         "monitor")
 DRIFT_UNUSABLE = 2  # monitor's exit code for inputs it cannot use (1 means drift)
 
 

@@ -21,6 +21,8 @@ from typing import Any
 from mlops_platform import contract as ml_contract
 from mlops_platform.governance import probes
 from mlops_platform.governance.ci_config import MANUAL, CiJob, ci_jobs
+from mlops_platform.governance.evaluation import measure, test_split
+from mlops_platform.governance.platform_rules import platform_rules
 from mlops_platform.governance.project import OUTPUTS_FILE, Project, read_yaml
 from mlops_platform.governance.promotion_gate import PROMOTED, UNCHANGED
 from mlops_platform.governance.tracking import TrackingServerError, target_for, unreachable_reason
@@ -355,22 +357,31 @@ def stages_current(inspection: Inspection, stages: list[str]) -> Outcome:
     return inspection.probe(("dvc status", tuple(stages)), run)
 
 
-def tracked_run(inspection: Inspection) -> Outcome:
-    """The run the pipeline recorded exists on the tracking server with params, metrics and
-    a registered model version."""
+def recorded_run(inspection: Inspection) -> tuple[Any, Outcome | None]:
+    """The run the pipeline recorded (models/run.json), as the tracking server has it; or
+    None and the outcome that says why not."""
     target, where = inspection.registry_target
     if target is None:
-        return not_verified(where)
+        return None, not_verified(where)
     record, problem = read_yaml(inspection.root / RUN_FILE)
     run_id = record.get("run_id") if isinstance(record, dict) else None
     if not run_id:
-        return failed(problem or f"{RUN_FILE} names no run: run `make pipeline`")
+        return None, failed(problem or f"{RUN_FILE} names no run: run `make pipeline`")
     from mlflow.exceptions import MlflowException
 
     try:
-        run = target.client().get_run(run_id)
+        return target.client().get_run(run_id), None
     except MlflowException as err:
-        return failed(f"run {run_id} ({RUN_FILE}) is not on {where}: {err.message}")
+        return None, failed(f"run {run_id} ({RUN_FILE}) is not on {where}: {err.message}")
+
+
+def tracked_run(inspection: Inspection) -> Outcome:
+    """The run the pipeline recorded exists on the tracking server with params, metrics and
+    a registered model version."""
+    run, problem = recorded_run(inspection)
+    if run is None:
+        return problem
+    run_id, where = run.info.run_id, inspection.registry_target[1]
     params, metrics = run.data.params, run.data.metrics
     versions, _ = inspection.registry_versions
     registered = [v.version for v in versions or [] if v.run_id == run_id]
@@ -379,6 +390,127 @@ def tracked_run(inspection: Inspection) -> Outcome:
                       f"metrics, {len(registered)} registered versions: each must be > 0")
     return passed(f"run {run_id} at {where}: {len(params)} params, {len(metrics)} metrics, "
                   f"registered as version {registered[0]}")
+
+
+def tuned_run(inspection: Inspection, record: str) -> Outcome:
+    """The tune stage's record searched at least two candidates, and the run the pipeline
+    registered was trained with its best (the run's params, on the tracking server)."""
+    tuning, problem = read_yaml(inspection.root / record)
+    candidates = tuning.get("candidates") if isinstance(tuning, dict) else None
+    best = tuning.get("best") if isinstance(tuning, dict) else None
+    if not isinstance(candidates, list) or not isinstance(best, dict) or not best:
+        return failed(problem or f"{record} records no candidates and best hyperparameters")
+    if len(candidates) < 2:
+        return failed(f"{record}: the search tried {len(candidates)} candidate: nothing was "
+                      "tuned (give tune.grid at least two values)")
+    run, unavailable = recorded_run(inspection)
+    if run is None:
+        return unavailable
+    logged = run.data.params
+    differ = [name for name, value in best.items()
+              if not same_number(logged.get(f"train.{name}"), value)]
+    if differ:
+        shown = ", ".join(f"train.{name}={logged.get('train.' + name)}, best {best[name]}"
+                          for name in differ)
+        return failed(f"run {run.info.run_id} was not trained with the tuned best of {record} "
+                      f"({shown})")
+    return passed(f"{record}: best of {len(candidates)} candidates by cross-validated "
+                  f"{tuning.get('metric')} is {best}; run {run.info.run_id} at "
+                  f"{inspection.registry_target[1]} was trained with it")
+
+
+def same_number(logged: Any, value: Any) -> bool:
+    try:
+        return float(logged) == float(value)
+    except (TypeError, ValueError):
+        return False
+
+
+def baseline_beaten(inspection: Inspection, train_file: str) -> Outcome:
+    """The checker's own measurement: the registered version of the recorded run, scored on
+    the test split as the gate scores it, beats a trivial model that guesses by the training
+    split's class frequencies, scored on the same split. Run metrics are not read."""
+    run, unavailable = recorded_run(inspection)
+    if run is None:
+        return unavailable
+    versions, where = inspection.registry_versions
+    version = next((v.version for v in versions or [] if v.run_id == run.info.run_id), None)
+    if version is None:
+        return failed(f"run {run.info.run_id} ({RUN_FILE}) has no registered version at {where}")
+    evaluation = platform_rules().evaluation
+    target = inspection.project.param(evaluation["target_param"]) or evaluation["default_target"]
+    split = test_split(inspection.root, evaluation, target)
+    metric = inspection.project.param(ml_contract.PARAM_PRIMARY_METRIC)
+    name = inspection.project.param(ml_contract.PARAM_MODEL_NAME)
+    measured = measure(inspection.registry_target[0].client(), name, version, metric, split)
+    if measured.value is None:
+        return failed(measured.problem)
+    baseline = probes.trivial_baseline(inspection.root / train_file, target, split, metric,
+                                       inspection.project.param("data.seed") or 0)
+    if isinstance(baseline, str):
+        return failed(baseline)
+    higher = inspection.project.param(ml_contract.PARAM_HIGHER_IS_BETTER) is not False
+    if not (measured.value > baseline if higher else measured.value < baseline):
+        return failed(f"version {version} scores {metric} {measured.value:.4f} on "
+                      f"{evaluation['test_file']}: it does not beat a trivial model's "
+                      f"{baseline:.4f} (guesses by class frequency)")
+    return passed(f"measured version {version} (registry at {where}) on "
+                  f"{evaluation['test_file']}: {metric} {measured.value:.4f} beats the trivial "
+                  f"baseline's {baseline:.4f} (guesses by {train_file}'s class frequencies)")
+
+
+def run_metrics(inspection: Inspection, prefix: str, what: str) -> Outcome:
+    """The registered run logged metrics named `prefix`* (e.g. one per data slice)."""
+    run, unavailable = recorded_run(inspection)
+    if run is None:
+        return unavailable
+    found = {name: value for name, value in sorted(run.data.metrics.items())
+             if name.startswith(prefix)}
+    if not found:
+        return failed(f"run {run.info.run_id} logged nothing for {what} (no metric {prefix}*)")
+    shown = ", ".join(f"{name}={value:.3f}" for name, value in found.items())
+    return passed(f"run {run.info.run_id} at {inspection.registry_target[1]} logged {what}: "
+                  f"{shown}")
+
+
+def serving_contract_refuses(inspection: Inspection) -> Outcome:
+    """The model server's door (mlops_platform.data_contract_rules, which checks every served
+    request against the project's data_contract.yaml) lets the project's own test split
+    through and refuses it corrupted."""
+    def run() -> Outcome:
+        prepared = run_stage(inspection, "prepare")
+        if not prepared.passed:
+            return combined([prepared], "the serving door on the prepared data")
+        contract, problem = read_yaml(inspection.copy / CONTRACT_FILE)
+        if not isinstance(contract, dict):
+            return failed(problem or f"{CONTRACT_FILE} is not a mapping")
+        tables = [path for out in inspection.project.stage_outputs("prepare")
+                  for path in sorted((inspection.copy / out).rglob("*.csv"))]
+        try:
+            return door_outcome(contract, tables)
+        except ValueError as err:  # data_contract_rules.ContractFileError: a broken contract
+            return failed(f"the model server cannot use {CONTRACT_FILE}: {err}")
+    return inspection.probe("serving door", run)
+
+
+def door_outcome(contract: dict[str, Any], tables: list[Path]) -> Outcome:
+    if not tables:
+        return failed("the prepare stage wrote no CSV table to send through the door")
+    for table in tables:
+        found = probes.door_violations(contract, table)
+        if found:
+            return failed(f"the door refuses the project's own {table.name}: {found[0]}")
+    breaks = probes.corruptions(contract)
+    if not breaks:
+        return failed(f"{CONTRACT_FILE} declares no column a probe can break")
+    outcomes = []
+    for what, column, value in breaks:
+        found = probes.door_violations(contract, tables[-1], (column, value))
+        outcomes.append(passed(f"refused {what} in column {column}: {found[0]}") if any(
+            column in line for line in found) else failed(
+            f"let {what} in column {column} through: the door checks nothing there"))
+    names = ", ".join(table.name for table in tables)
+    return combined(outcomes, f"the model server's door (it lets {names} through)")
 
 
 def ci_runs(inspection: Inspection, target: str, trigger: str) -> Outcome:
@@ -479,6 +611,10 @@ CHECKS: dict[str, Check] = {
     "platform_outputs": platform_outputs,
     "registry_lineage": registry_lineage,
     "registry_champion_gated": registry_champion_gated,
+    "tuned_run": tuned_run,
+    "baseline_beaten": baseline_beaten,
+    "run_metrics": run_metrics,
+    "serving_contract_refuses": serving_contract_refuses,
 }
 
 

@@ -9,12 +9,12 @@ the lowest section score. Controls pass only on evidence the checker produced (t
 it ran, probes, the registry), and each credited test names that evidence.
 
 The mapping is a careful reading of the paper, not of our intentions: a test is only
-credited for what the project really does. The gate compares a challenger with the
-champion, not with a simpler baseline (model-5: 0); scheduled retraining bounds a
-model's age but nobody measures what staleness costs (model-4: 0, monitoring-4: ½);
-drift of served inputs is not training/serving skew (monitoring-3: 0) nor a schema check
-of served inputs (monitoring-2: ½); nothing sees the labels of served data
-(monitoring-7: 0); hyperparameters are set by hand, not tuned (model-3: 0).
+credited for what the project really does. A project ages its champion out (monitoring-4)
+but nobody measures what staleness costs (model-4: 0); drift of served inputs is not
+training/serving skew (monitoring-3: 0); nothing sees the labels of served data
+(monitoring-7: 0) nor a protected attribute (model-7: 0). Tuning, the trivial baseline,
+data slices and numerical stability are credited only from the project's tests (they fail
+when the code is broken) and from what the registered run logged.
 """
 
 from __future__ import annotations
@@ -101,7 +101,10 @@ RUBRIC: tuple[RubricTest, ...] = (
     RubricTest(
         "model-3", "model",
         "All hyperparameters have been tuned",
-        to_raise="add a tuning stage (e.g. a DVC experiment grid) to the pipeline"),
+        automated=("L1-tuning", "L1-pipeline"),
+        how="the pipeline's tune stage picks the hyperparameters by cross-validation and the "
+            "registered run was trained with them",
+        to_raise="pass L1-tuning and L1-pipeline"),
     RubricTest(
         "model-4", "model",
         "The impact of model staleness is known",
@@ -109,12 +112,16 @@ RUBRIC: tuple[RubricTest, ...] = (
     RubricTest(
         "model-5", "model",
         "A simpler model is not better",
-        to_raise="compare the model against a trivial baseline in the model-quality tests "
-                 "(the gate compares with the champion only)"),
+        automated=("L1-baseline", "L1-pipeline"),
+        how="the evaluate stage refuses a model that does not beat a trivial baseline on the "
+            "primary metric",
+        to_raise="pass L1-baseline and L1-pipeline"),
     RubricTest(
         "model-6", "model",
         "Model quality is sufficient on all important data slices",
-        to_raise="declare slices in params.yaml and test the metric on each"),
+        automated=("L1-slices", "L0-ci-tests"),
+        how="tests on every pull request hold each slice declared in params.yaml to its floor",
+        to_raise="pass L1-slices and L0-ci-tests"),
     RubricTest(
         "model-7", "model",
         "The model has been tested for considerations of inclusion",
@@ -171,9 +178,11 @@ RUBRIC: tuple[RubricTest, ...] = (
     RubricTest(
         "monitoring-2", "monitoring",
         "Data invariants hold in training and serving inputs",
+        automated=("L1-data-validation", "L2-serving-contract"),
         manual=("L1-data-validation", "L2-drift-retraining"),
-        how="the data contract gates training; served inputs are only watched for drift",
-        to_raise="check served inputs against the data contract and alert"),
+        how="the data contract gates training and the model server refuses requests that "
+            "break it",
+        to_raise="pass L1-data-validation and L2-serving-contract"),
     RubricTest(
         "monitoring-3", "monitoring",
         "Training and serving features compute the same values",
@@ -181,13 +190,18 @@ RUBRIC: tuple[RubricTest, ...] = (
     RubricTest(
         "monitoring-4", "monitoring",
         "Models are not too stale",
+        automated=("L2-staleness", "L2-drift-retraining"),
         manual=("L1-continuous-training",),
-        how="CI retrains on a schedule, which bounds the age of the model",
-        to_raise="alert when the champion is older than a declared age"),
+        how="the scheduled monitoring job fails and retrains when the champion is older "
+            "than the age params.yaml declares",
+        to_raise="pass L2-staleness and L2-drift-retraining"),
     RubricTest(
         "monitoring-5", "monitoring",
         "The model is numerically stable",
-        to_raise="test for NaN/inf in training losses and predictions"),
+        automated=("L1-numerical-stability", "L0-ci-tests"),
+        how="training refuses a model that did not converge or predicts non-finite values, "
+            "and the tests on every pull request check it",
+        to_raise="pass L1-numerical-stability and L0-ci-tests"),
     RubricTest("monitoring-6", "monitoring",
         "The model has not experienced a dramatic or slow-leak regression in training "
         "speed, serving latency, throughput, or RAM usage",

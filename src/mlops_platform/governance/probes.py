@@ -180,6 +180,43 @@ def corrupt_csv(path: Path, column: str, value: str) -> bool:
     return True
 
 
+def door_violations(contract: dict[str, Any], table: Path,
+                    corrupted: tuple[str, str] | None = None) -> list[str]:
+    """What the model server's door (the rules every served request is checked with) says of
+    the table's feature columns, with `corrupted` (column, value) written into three rows."""
+    import pandas as pd
+
+    from mlops_platform import data_contract_rules
+
+    frame = pd.read_csv(table).drop(columns=[contract.get("target")], errors="ignore")
+    if corrupted:
+        column, value = corrupted
+        frame[column] = frame[column].astype(object)
+        frame.loc[frame.index[:3], column] = float(value) if value else None
+    columns = data_contract_rules.input_columns(contract)
+    return [violation.line() for violation in data_contract_rules.check_frame(frame, columns)]
+
+
+def trivial_baseline(train_file: Path, target: str, split: tuple[Any, Any] | str, metric: str,
+                     seed: int) -> float | str:
+    """`metric` on the test split of a model that guesses by the training split's class
+    frequencies (fit on `train_file`), or why it cannot be computed."""
+    import pandas as pd
+    from sklearn.dummy import DummyClassifier
+    from sklearn.metrics import get_scorer
+
+    if isinstance(split, str):
+        return split
+    if not train_file.is_file():
+        return f"{train_file.name} is missing: run the pipeline (or `dvc pull`)"
+    train = pd.read_csv(train_file)
+    if target not in train.columns:
+        return f"{train_file.name} has no target column {target!r}"
+    baseline = DummyClassifier(strategy="stratified", random_state=seed)
+    baseline.fit(train.drop(columns=[target]), train[target])
+    return float(get_scorer(metric)(baseline, *split))
+
+
 def dry_run(root: Path, target: str) -> tuple[int, list[str]]:
     """`make -n <target>`: its exit code and the shell lines the recipe would run."""
     env = {key: value for key, value in os.environ.items()

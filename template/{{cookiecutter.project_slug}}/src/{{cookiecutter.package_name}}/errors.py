@@ -9,3 +9,7 @@ class DataContractError(ValueError):
 
 class TrackingServerUnreachableError(RuntimeError):
     """The tracking server did not answer; the message says where we looked."""
+
+
+class ModelQualityError(ValueError):
+    """The model is not fit to register (unstable, or no better than a trivial baseline)."""

@@ -11,6 +11,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from {{ cookiecutter.package_name }}.params import Train
 
+CLASSIFIER = "classifier"  # the pipeline step the tuned hyperparameters belong to
+
 
 def feature_columns(contract: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Numeric and categorical feature names, the target left out."""
@@ -20,11 +22,13 @@ def feature_columns(contract: dict[str, Any]) -> tuple[list[str], list[str]]:
     return numeric, categorical
 
 
-def build_model(contract: dict[str, Any], train: Train) -> Pipeline:
+def build_model(contract: dict[str, Any], train: Train,
+                hyperparameters: dict[str, float] | None = None) -> Pipeline:
+    """The pipeline; `hyperparameters` (the tune stage's choice) set the classifier's."""
     numeric, categorical = feature_columns(contract)
     preprocess = ColumnTransformer([
         ("numeric", StandardScaler(), numeric),
         ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
     ])
-    classifier = LogisticRegression(C=train.C, max_iter=train.max_iter)
-    return Pipeline([("features", preprocess), ("classifier", classifier)])
+    classifier = LogisticRegression(max_iter=train.max_iter, **(hyperparameters or {}))
+    return Pipeline([("features", preprocess), (CLASSIFIER, classifier)])

@@ -20,7 +20,7 @@ def project_metadata() -> dict[str, Any]:
 
 def render_model_card(params: Params, run: dict[str, Any], tags: dict[str, str],
                       metrics: dict[str, float], importance: list[dict[str, Any]],
-                      rows_test: int) -> str:
+                      rows_test: int, serving: str) -> str:
     promotion = params.promotion
     metric = promotion.primary_metric
     project = project_metadata()
@@ -67,6 +67,10 @@ def render_model_card(params: Params, run: dict[str, Any], tags: dict[str, str],
         "|---|---|---|",
         *[f"| {item['feature']} | {item['mean']:.4f} | {item['std']:.4f} |"
           for item in importance[:TOP_FEATURES]],
+        "",
+        "## Serving",
+        "",
+        f"Served by {serving}.",
         "",
         "## Limits",
         "",

@@ -16,7 +16,7 @@ from typing import Literal
 from mlops_platform import params as platform_params
 from mlops_platform.params import PlatformParams, Section
 from mlops_platform.scaffold.options import PRIMARY_METRICS
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, PositiveFloat
 
 PARAMS_FILE = Path(platform_params.PARAMS_FILE)
 
@@ -30,8 +30,23 @@ class Data(Section):
 
 
 class Train(Section):
-    C: float = Field(gt=0)  # inverse regularisation strength of the logistic regression
     max_iter: int = Field(ge=1)
+
+
+class Tune(Section):
+    # Hyperparameters of the classifier (LogisticRegression) and the values to try.
+    grid: dict[str, list[PositiveFloat]] = Field(min_length=1)
+    folds: int = Field(ge=2)
+
+
+class Slices(Section):
+    column: str | None = None  # None: the first numeric feature of the data contract
+    bins: int = Field(ge=2)
+    min_accuracy: float = Field(ge=0, le=1)
+
+
+class Monitoring(Section):
+    max_model_age_days: float = Field(gt=0)
 
 
 class Explain(Section):
@@ -49,8 +64,11 @@ class Params(PlatformParams):
 
     data: Data
     train: Train
+    tune: Tune
     promotion: Promotion
     explain: Explain
+    slices: Slices
+    monitoring: Monitoring
 
 
 def load_params(path: Path = PARAMS_FILE) -> Params:

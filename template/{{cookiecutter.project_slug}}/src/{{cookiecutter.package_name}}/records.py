@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 VALIDATION_FILE = Path("reports/validation.json")
+TUNING_FILE = Path("reports/tuning.json")
 RUN_FILE = Path("models/run.json")
 METRICS_FILE = Path("reports/metrics.json")
 MODEL_CARD_FILE = Path("reports/model_card.md")

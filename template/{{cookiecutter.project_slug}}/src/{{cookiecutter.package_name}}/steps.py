@@ -13,7 +13,7 @@ from {{ cookiecutter.package_name }} import errors
 from {{ cookiecutter.package_name }}.params import load_params
 
 KNOWN_FAILURES = (ParamsError, errors.DataContractError, errors.TrackingServerUnreachableError,
-                  PlatformOutputsError)
+                  errors.ModelQualityError, PlatformOutputsError)
 
 
 def run_step(name: str, step: Callable[[], int | None], failure_code: int = 1) -> int:
