@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import gc
 import json
 import os
 import random
@@ -115,6 +116,10 @@ class LoggingMLflowRuntime(MLflowRuntime):
             with open(extra["contract"]) as handle:
                 self._columns = rules.input_columns(json.load(handle))
         self._batcher = BusyTimeBatcher(self._predictor(extra), int(extra.get("batch_rows") or 1))
+        # What is alive now (MLServer, the model, pandas) lives as long as the server: frozen,
+        # the collector stops scanning it at every collection, which the many small objects
+        # of a prediction trigger (measured: 1.5 ms of a 1-row request's p50).
+        gc.freeze()
         return loaded
 
     def _predictor(self, extra: dict) -> Callable[[pd.DataFrame], object]:
@@ -316,6 +321,8 @@ class BusyTimeBatcher:
         it with NaN, which a float column takes silently, instead of that request failing.
         """
         batch = [self._queue.pop(0)]
+        if not self._queue:  # alone: the common case at low load, no shape to compare
+            return batch
         shape, rows = _columns_of(batch[0][0]), len(batch[0][0])
         while (self._queue and _columns_of(self._queue[0][0]) == shape
                and rows + len(self._queue[0][0]) <= self._batch_rows):
