@@ -36,6 +36,7 @@ from mlops_platform.kubernetes.topology import (
     REGISTRY_READER_SETUP,
     TRACKING,
 )
+from mlops_platform.tools.create_reader import READER_ENV
 
 SERVER_SECRET = "mlflow-server"  # noqa: S105 - a Secret's name
 READER_SECRET = "mlflow-registry-reader"  # noqa: S105 - a Secret's name
@@ -104,27 +105,11 @@ class TrackingServer(pulumi.ComponentResource):
                 "basic_auth.ini": pulumi.Output.secret(args.database_url).apply(_auth_config),
             },
             opts=child)
-        reader_password = random.RandomPassword(
-            f"{name}-reader-password", length=32, special=False, opts=child).result
-        reader_secret = k8s.core.v1.Secret(
-            f"{name}-reader-secret",
-            metadata={"name": READER_SECRET, "namespace": args.namespace,
-                      "labels": REGISTRY_READER_SETUP.labels},
-            type="Opaque",
-            string_data={"MLFLOW_READER_USERNAME": READER_USERNAME,
-                         "MLFLOW_READER_PASSWORD": reader_password},
-            opts=child)
+        reader_secret, reader_password = _generated_user(
+            f"{name}-reader", READER_SECRET, args.namespace, READER_ENV, READER_USERNAME, child)
         self.gate_username = DEFAULT_GATE_USERNAME
-        self.gate_password = random.RandomPassword(
-            f"{name}-gate-password", length=32, special=False, opts=child).result
-        gate_secret = k8s.core.v1.Secret(
-            f"{name}-gate-secret",
-            metadata={"name": GATE_SECRET, "namespace": args.namespace,
-                      "labels": REGISTRY_READER_SETUP.labels},
-            type="Opaque",
-            string_data=dict(zip(GATE_ENV, (self.gate_username, self.gate_password),
-                                 strict=True)),
-            opts=child)
+        gate_secret, self.gate_password = _generated_user(
+            f"{name}-gate", GATE_SECRET, args.namespace, GATE_ENV, self.gate_username, child)
         for namespace in args.client_namespaces:
             k8s.core.v1.Secret(
                 f"{name}-client-credentials-{namespace}",
@@ -160,6 +145,22 @@ class TrackingServer(pulumi.ComponentResource):
             autoscale(f"{name}-autoscaling", metadata, args.replicas,
                       args.max_replicas or 2 * args.replicas, TRACKING.labels, child)
         self.register_outputs({"uri": self.uri, "internal_uri": self.internal_uri})
+
+
+def _generated_user(resource_name: str, secret_name: str, namespace: pulumi.Input[str],
+                    env_names: tuple[str, str], username: str,
+                    child: pulumi.ResourceOptions) -> tuple[k8s.core.v1.Secret, pulumi.Output[str]]:
+    """A registry user's generated password, and the Secret its setup Job reads both from."""
+    password = random.RandomPassword(
+        f"{resource_name}-password", length=32, special=False, opts=child).result
+    secret = k8s.core.v1.Secret(
+        f"{resource_name}-secret",
+        metadata={"name": secret_name, "namespace": namespace,
+                  "labels": REGISTRY_READER_SETUP.labels},
+        type="Opaque",
+        string_data=dict(zip(env_names, (username, password), strict=True)),
+        opts=child)
+    return secret, password
 
 
 def _auth_config(database_url: str) -> str:

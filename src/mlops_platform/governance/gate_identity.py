@@ -12,18 +12,15 @@ Exit 0 when the user exists as described, 1 with one line saying why not.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
-import sys
 from collections.abc import Iterator, MutableMapping
 
 from mlops_platform.tools.create_reader import (
-    ADMIN_ENV,
-    DEFAULT_WAIT_SECONDS,
     AuthApi,
     Credentials,
-    ReaderSetupError,
+    ensure_user,
+    run_user_setup,
 )
 
 GATE_ENV = ("MLFLOW_GATE_USERNAME", "MLFLOW_GATE_PASSWORD")
@@ -58,54 +55,13 @@ def gate_credentials(environ: MutableMapping[str, str] = os.environ) -> Iterator
 
 def ensure_gate_user(api: AuthApi, gate: Credentials) -> bool:
     """Create the gate's user or reset its password, drop admin, grant; True when created."""
-    status, answer = api.call("GET", f"/api/2.0/mlflow/users/get?username={gate.username}")
-    if status in (401, 403):
-        raise ReaderSetupError(f"the tracking server at {api.base} refused the admin "
-                               f"credentials ({status}); check {' and '.join(ADMIN_ENV)}")
-    created = status == 404
-    if created:
-        _expect(api.call("POST", "/api/2.0/mlflow/users/create",
-                         {"username": gate.username, "password": gate.password}), "create the user")
-    else:
-        _expect(api.call("PATCH", "/api/2.0/mlflow/users/update-password",
-                         {"username": gate.username, "password": gate.password}),
-                "set the user's password")
-    _expect(api.call("PATCH", "/api/2.0/mlflow/users/update-admin",
-                     {"username": gate.username, "is_admin": False}), "drop admin rights")
-    for resource_type, permission in GATE_GRANTS:
-        status, answer = api.call("POST", "/api/3.0/mlflow/users/permissions/grant", {
-            "username": gate.username, "resource_type": resource_type, "resource_id": "*",
-            "permission": permission})
-        if answer.get("error_code") != "RESOURCE_ALREADY_EXISTS":
-            _expect((status, answer), f"grant {permission} on every {resource_type}")
-    return created
-
-
-def _expect(result: tuple[int, dict], what: str) -> None:
-    status, answer = result
-    if status != 200:
-        raise ReaderSetupError(f"could not {what} ({status}: {answer.get('message', answer)})")
+    return ensure_user(api, gate, GATE_GRANTS)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlops_platform.governance.gate_identity",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tracking-uri", required=True)
-    parser.add_argument("--wait-seconds", type=float, default=DEFAULT_WAIT_SECONDS,
-                        help="how long to wait for the tracking server to answer")
-    args = parser.parse_args(argv)
-    try:
-        admin, gate = Credentials.from_env(ADMIN_ENV), Credentials.from_env(GATE_ENV)
-        api = AuthApi(args.tracking_uri, admin)
-        api.wait_until_up(args.wait_seconds)
-        created = ensure_gate_user(api, gate)
-    except ReaderSetupError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    print(f"promotion gate user {gate.username} {'created' if created else 'updated'} at "
-          f"{args.tracking_uri}")
-    return 0
+    return run_user_setup(argv, prog="python -m mlops_platform.governance.gate_identity",
+                          description=__doc__, user_env=GATE_ENV, ensure=ensure_gate_user,
+                          role="promotion gate user")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,25 +89,31 @@ class AuthApi:
 
 def ensure_reader(api: AuthApi, reader: Credentials) -> bool:
     """Create the reader or reset its password, drop admin, grant READ; True when created."""
-    status, answer = api.call("GET", f"/api/2.0/mlflow/users/get?username={reader.username}")
+    return ensure_user(api, reader, [(resource, "READ") for resource in READ_GRANTS])
+
+
+def ensure_user(api: AuthApi, user: Credentials, grants: Sequence[tuple[str, str]]) -> bool:
+    """Create ``user`` or reset its password, drop admin, grant each (resource type,
+    permission) on every resource; True when created."""
+    status, answer = api.call("GET", f"/api/2.0/mlflow/users/get?username={user.username}")
     _refuse_bad_admin(status, answer, api.base)
     created = status == 404
     if created:
         _expect(api.call("POST", "/api/2.0/mlflow/users/create",
-                         {"username": reader.username, "password": reader.password}),
+                         {"username": user.username, "password": user.password}),
                 "create the user")
     else:
         _expect(api.call("PATCH", "/api/2.0/mlflow/users/update-password",
-                         {"username": reader.username, "password": reader.password}),
+                         {"username": user.username, "password": user.password}),
                 "set the user's password")
     _expect(api.call("PATCH", "/api/2.0/mlflow/users/update-admin",
-                     {"username": reader.username, "is_admin": False}), "drop admin rights")
-    for resource_type in READ_GRANTS:
+                     {"username": user.username, "is_admin": False}), "drop admin rights")
+    for resource_type, permission in grants:
         status, answer = api.call("POST", "/api/3.0/mlflow/users/permissions/grant", {
-            "username": reader.username, "resource_type": resource_type,
-            "resource_id": "*", "permission": "READ"})
+            "username": user.username, "resource_type": resource_type,
+            "resource_id": "*", "permission": permission})
         if answer.get("error_code") != "RESOURCE_ALREADY_EXISTS":
-            _expect((status, answer), f"grant READ on every {resource_type}")
+            _expect((status, answer), f"grant {permission} on every {resource_type}")
     return created
 
 
@@ -138,25 +145,32 @@ def _message(raw: bytes) -> str:
     return str(_json(raw).get("message", ""))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlops_platform.tools.create_reader",
-                                     description=__doc__,
+def run_user_setup(argv: list[str] | None, *, prog: str, description: str, user_env: str,
+                   ensure: Callable[[AuthApi, Credentials], bool], role: str) -> int:
+    """The command line of a Job that creates (or re-keys) one user with the admin's login."""
+    parser = argparse.ArgumentParser(prog=prog, description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tracking-uri", required=True)
     parser.add_argument("--wait-seconds", type=float, default=DEFAULT_WAIT_SECONDS,
                         help="how long to wait for the tracking server to answer")
     args = parser.parse_args(argv)
     try:
-        admin, reader = Credentials.from_env(ADMIN_ENV), Credentials.from_env(READER_ENV)
+        admin, user = Credentials.from_env(ADMIN_ENV), Credentials.from_env(user_env)
         api = AuthApi(args.tracking_uri, admin)
         api.wait_until_up(args.wait_seconds)
-        created = ensure_reader(api, reader)
+        created = ensure(api, user)
     except ReaderSetupError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(f"read-only user {reader.username} {'created' if created else 'updated'} at "
+    print(f"{role} {user.username} {'created' if created else 'updated'} at "
           f"{args.tracking_uri}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_user_setup(argv, prog="python -m mlops_platform.tools.create_reader",
+                          description=__doc__, user_env=READER_ENV, ensure=ensure_reader,
+                          role="read-only user")
 
 
 if __name__ == "__main__":
