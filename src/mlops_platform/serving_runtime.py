@@ -415,7 +415,11 @@ def _rows_of(payload: dict) -> list[dict]:
         if not split.get("data"):
             return []
         columns = split.get("columns") or range(len(split["data"][0]))
-        return [dict(zip(columns, row, strict=False)) for row in split["data"]]
+        for index, row in enumerate(split["data"]):
+            if len(row) != len(columns):
+                raise ValueError(f"dataframe_split row {index} has {len(row)} values for "
+                                 f"{len(columns)} columns")
+        return [dict(zip(columns, row, strict=True)) for row in split["data"]]
     if "inputs" not in payload and "instances" not in payload:
         raise ValueError(
             f"no input in keys {sorted(payload)[:5]}: send dataframe_records, dataframe_split, "
