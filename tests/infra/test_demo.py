@@ -21,7 +21,7 @@ import pytest
 from mlops_platform import contract as ml_contract
 from mlops_platform.local_platform import platform
 from tests.support.built import built_environment
-from tests.support.servers import processes_mentioning
+from tests.support.servers import interruptible, processes_mentioning
 
 DEMO = [sys.executable, "-m", "mlops_platform.demo"]
 
@@ -69,7 +69,8 @@ class InterruptedRun:
 def interrupted_run(demo_dir: Path, repo_root: Path) -> InterruptedRun:
     demo = subprocess.Popen([*DEMO, "--output-dir", str(demo_dir)],
                             cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True, env=_wide_terminal())
+                            text=True, start_new_session=True, env=_wide_terminal(),
+                            preexec_fn=interruptible)
     try:
         wait_for(demo_dir / "logs", demo)  # the platform is up, `make pipeline` runs
         os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends

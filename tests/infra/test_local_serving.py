@@ -31,6 +31,7 @@ from mlops_platform.serving import (
     main,
     start_serving,
 )
+from tests.support.servers import interruptible
 
 pytestmark = pytest.mark.slow
 
@@ -230,6 +231,7 @@ def test_cli_serves_unlogged_at_rate_zero_and_stops_its_group_on_ctrl_c(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=interruptible,
     )
     try:
         first_line = process.stdout.readline()

@@ -7,6 +7,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -231,3 +232,13 @@ def running_basic_auth_mlflow(base_dir: Path, app_name: str = "basic-auth",
         yield AuthServer(url, admin.admin_username, admin.admin_password)
     finally:
         stop_process_group(process.pid)
+
+
+def interruptible() -> None:
+    """``preexec_fn`` for a child that a test stops with Ctrl-C's SIGINT.
+
+    A job started in the background by a non-interactive shell (as CI runners may start
+    ``.ci/run``) inherits SIGINT ignored, and Python then installs no KeyboardInterrupt
+    handler; the child gets the default back, as it has in a terminal.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
