@@ -326,7 +326,8 @@ def _run_container(cluster: Cluster, workload: Workload, container: Mapping[str,
                      check=False, timeout=JOB_TIMEOUT)
     if result.returncode != 0:
         raise PodsError(f"{workload.kind} {workload.name}: container {container['name']} "
-                        f"failed (exit {result.returncode}):\n{logs(name)}")
+                        f"failed (exit {result.returncode}): {result.stderr.strip()}\n"
+                        f"{logs(name)}")
 
 
 def run_job(cluster: Cluster, cron_job: str) -> str:
