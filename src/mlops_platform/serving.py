@@ -53,6 +53,7 @@ RULES_MODULE = "mlops_data_contract_rules"
 ONNX_PREDICTOR_MODULE = "mlops_onnx_predictor"
 # auto: ONNX Runtime when the registered version's run carries a checked ONNX export.
 ENGINES = ("auto", "onnx", "mlflow")
+MLFLOW_FLAVOR = "the model's MLflow flavor"
 # The project's contract, written at bake time (mlops_platform.scaffold.data_contract).
 DEFAULT_CONTRACT = Path("data_contract.yaml")
 SERVED_MODEL_NAME = "model"
@@ -125,7 +126,7 @@ class ServingHandle:
     prediction_log: Path
     pid: int
     server_log: Path
-    engine: str = "the model's MLflow flavor"
+    engine: str = MLFLOW_FLAVOR
 
     @property
     def invocations_url(self) -> str:
@@ -184,9 +185,8 @@ def download_model(model_uri: str, destination: Path) -> Path:
 
 def onnx_export_of(settings: ServingSettings, work_dir: Path) -> tuple[Path | None, str]:
     """The ONNX export to serve, if any, and which engine serves, in words."""
-    mlflow_flavor = "the model's MLflow flavor"
     if settings.engine == "mlflow":
-        return None, f"{mlflow_flavor} (engine mlflow)"
+        return None, f"{MLFLOW_FLAVOR} (engine mlflow)"
     if settings.onnx_model is not None:
         return settings.onnx_model, f"ONNX Runtime ({settings.onnx_model})"
     run = _registered_run(settings.model_uri)
@@ -197,7 +197,7 @@ def onnx_export_of(settings: ServingSettings, work_dir: Path) -> tuple[Path | No
         if settings.engine == "onnx":
             raise ServingError(f"{settings.model_uri} has no checked ONNX export ({why}): serve "
                                "it with --engine auto or mlflow")
-        return None, f"{mlflow_flavor} ({why})"
+        return None, f"{MLFLOW_FLAVOR} ({why})"
     import mlflow
 
     local = mlflow.artifacts.download_artifacts(
@@ -208,21 +208,18 @@ def onnx_export_of(settings: ServingSettings, work_dir: Path) -> tuple[Path | No
 
 
 def _registered_run(model_uri: str):
-    """The training run of ``models:/name/version`` or ``models:/name@alias``, else None."""
+    """The training run of a registry version (``models:/name/3``, ``models:/name@alias``),
+    resolved as MLflow resolves it; None for anything else."""
     from mlflow import MlflowClient
+    from mlflow.store.artifact.utils.models import get_model_name_and_version
 
     if not model_uri.startswith("models:/"):
         return None
-    reference = model_uri.removeprefix("models:/")
     client = MlflowClient()
-    if "@" in reference:
-        name, alias = reference.split("@", 1)
-        version = client.get_model_version_by_alias(name, alias)
-    elif "/" in reference:
-        name, number = reference.split("/", 1)
-        version = client.get_model_version(name, number)
-    else:
+    resolved = get_model_name_and_version(client, model_uri)
+    if len(resolved) != 2:  # models:/<model id>: a logged model, no registry version
         return None
+    version = client.get_model_version(*resolved)
     return client.get_run(version.run_id) if version.run_id else None
 
 

@@ -33,13 +33,14 @@ MLServer's main process, before any parallel worker's copy of the model has its 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import gc
 import json
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from io import StringIO
 
 import mlops_data_contract_rules as rules
@@ -141,18 +142,12 @@ class LoggingMLflowRuntime(MLflowRuntime):
             # Other types and charsets: MLflow's own handler answers (and names what it takes).
             return await self._invocations_by_mlflow(raw_body, content_type)
         rows, frame, raw_body = self._admitted(raw_body, mime_type)
-        try:
+        with _client_errors():
             if frame is not None:
                 predictions = await self._batcher.predict(frame)
             else:
                 data, params = self._parsed(raw_body, mime_type)
                 predictions = self._model.predict(data, params=params)
-        except MlflowException as error:
-            raise InferenceError(error.message) from error
-        except (ValueError, TypeError, KeyError) as error:
-            # Payloads MLflow cannot parse (a string in a double column, ragged JSON)
-            # surface as plain exceptions; they are the client's fault, hence 400.
-            raise InferenceError(f"invalid payload: {error}") from error
         result = StringIO()
         predictions_to_json(predictions, result)
         body = result.getvalue()
@@ -161,12 +156,8 @@ class LoggingMLflowRuntime(MLflowRuntime):
         return Response(content=body, media_type=JSON_TYPE)
 
     async def _invocations_by_mlflow(self, raw_body: str, content_type: str) -> Response:
-        try:
+        with _client_errors():
             return await super().invocations(raw_body, content_type)
-        except MlflowException as error:
-            raise InferenceError(error.message) from error
-        except (ValueError, TypeError, KeyError) as error:
-            raise InferenceError(f"invalid payload: {error}") from error
 
     def _parsed(self, raw_body: str, mime_type: str):
         """The model input and params, as MLflow's scoring server parses them."""
@@ -376,6 +367,19 @@ def _settle(future: asyncio.Future, result: object = None,
         future.set_exception(error)
     else:
         future.set_result(result)
+
+
+@contextlib.contextmanager
+def _client_errors() -> Iterator[None]:
+    """MLflow's refusals and unparsable payloads as 400s that say what was wrong."""
+    try:
+        yield
+    except MlflowException as error:
+        raise InferenceError(error.message) from error
+    except (ValueError, TypeError, KeyError) as error:
+        # Payloads MLflow cannot parse (a string in a double column, ragged JSON)
+        # surface as plain exceptions; they are the client's fault, hence 400.
+        raise InferenceError(f"invalid payload: {error}") from error
 
 
 def _size(path: str) -> int:
