@@ -46,6 +46,8 @@ SERVING_SERVICE_ACCOUNT = "mlserver"
 SHIPPING_CREDENTIALS_SECRET = "prediction-log-credentials"  # noqa: S105 - a Secret's name
 PREDICTION_LOG_DIR = "/var/log/predictions"
 SHIPPER_RESOURCES = resources("50m", "64Mi", "200m", "256Mi")
+# What local serving runs by default, so the cluster's pods run the same.
+SERVING_DEFAULTS = ServingSettings(model_uri="")
 READY_ONCE_STARTED_SECONDS = 7 * 24 * 3600.0
 
 
@@ -139,13 +141,13 @@ def _runtime_env(shipping: PredictionLogShipping | None) -> list[dict[str, Any]]
     """The platform's runtime (built into the serving image) with local serving's defaults:
     busy-time batching and the row limit; with shipping, every request is also logged into
     the shared log volume, with local serving's rotation bounds."""
-    defaults = ServingSettings(model_uri="")
-    extra: dict[str, Any] = {"batch_rows": defaults.batch_rows, "max_rows": defaults.max_rows}
+    extra: dict[str, Any] = {"batch_rows": SERVING_DEFAULTS.batch_rows,
+                             "max_rows": SERVING_DEFAULTS.max_rows}
     if shipping is not None:
         extra |= {"prediction_log": f"{PREDICTION_LOG_DIR}/{PREDICTION_LOG_NAME}",
-                  "sample_rate": defaults.sample_rate,
-                  "log_max_bytes": int(defaults.log_max_mb * MB),
-                  "log_backups": defaults.log_backups}
+                  "sample_rate": SERVING_DEFAULTS.sample_rate,
+                  "log_max_bytes": int(SERVING_DEFAULTS.log_max_mb * MB),
+                  "log_backups": SERVING_DEFAULTS.log_backups}
     return [{"name": "MLSERVER_MODEL_IMPLEMENTATION", "value": f"{RUNTIME_MODULE}.{RUNTIME_CLASS}"},
             {"name": "MLSERVER_MODEL_EXTRA", "value": json.dumps(extra, sort_keys=True)}]
 
@@ -215,8 +217,7 @@ def _pod_spec(model: ServedModel, args: ModelServingArgs) -> dict[str, Any]:
         # The runtime's rotation bounds its log to (backups + 1) files of log_max_mb; the
         # shipper's outbox holds at most one such take at a time (it takes no more while an
         # upload is pending), so twice that, and a margin for the lock file.
-        defaults = ServingSettings(model_uri="")
-        limit = f"{int(2 * defaults.log_max_mb * (defaults.log_backups + 1)) + 8}Mi"
+        limit = f"{int(2 * SERVING_DEFAULTS.log_max_mb * (SERVING_DEFAULTS.log_backups + 1)) + 8}Mi"
         volumes.append({"name": "predictions", "emptyDir": {"sizeLimit": limit}})
     return hardened_pod_spec(containers, service_account=args.service_account,
                              volumes=volumes, **spread)
