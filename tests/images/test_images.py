@@ -47,8 +47,12 @@ def image(name: str, version: str) -> str:
 
 
 def run_once(image_ref: str, *command: str) -> subprocess.CompletedProcess[str]:
-    return podman("run", "--rm", "--name", f"test-images-{uuid.uuid4().hex[:10]}",
-                  *HARDENED, image_ref, *command)
+    # `--rm` alone leaves the container behind when podman itself is stopped (a timeout).
+    name = f"test-images-{uuid.uuid4().hex[:10]}"
+    try:
+        return podman("run", "--rm", "--name", name, *HARDENED, image_ref, *command)
+    finally:
+        podman("rm", "--force", "--ignore", "--time", "2", name)
 
 
 @contextmanager
