@@ -10,6 +10,7 @@ from pathlib import Path
 from cookiecutter.main import cookiecutter
 
 from mlops_platform.scaffold.layout import unused_paths
+from mlops_platform.scaffold.options import CI_PROVIDERS, MATURITY_LEVELS
 from mlops_platform.scaffold.repository import initialise_project
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -19,8 +20,8 @@ VENV = Path(sys.executable).parent.parent
 COOKIECUTTER = Path(sys.executable).parent / "cookiecutter"
 DEFAULT_SLUG = "breast-cancer-classifier"
 DEFAULT_PACKAGE = "breast_cancer_classifier"
-LEVELS = ("0", "1", "2")
-PROVIDERS = ("github", "gitlab")
+LEVELS = MATURITY_LEVELS
+PROVIDERS = CI_PROVIDERS
 
 # `{{`, `}}`, `{%`, `%}`, `{#` left by an unrendered template; `${{ }}` is CI syntax.
 LEFTOVER_SYNTAX = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#")

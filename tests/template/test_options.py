@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
+from cookiecutter.generate import generate_context
+from cookiecutter.prompt import prompt_for_config
 
 from mlops_platform.contract import OUTPUT_KEYS
-from mlops_platform.scaffold.options import OptionError, check_options
+from mlops_platform.scaffold.options import (
+    CI_PROVIDERS,
+    MATURITY_LEVELS,
+    PRIMARY_METRICS,
+    PYTHON_VERSIONS,
+    OptionError,
+    check_options,
+)
+from tests.template.baking import TEMPLATE_DIR
+
+COOKIECUTTER_JSON = TEMPLATE_DIR / "cookiecutter.json"
+EXAMPLE_NAME = "Breast Cancer Classifier"
 
 GOOD = {
     "project_name": "Churn Model", "project_slug": "churn-model", "package_name": "churn_model",
@@ -18,6 +32,7 @@ GOOD = {
     "target_column": "target", "platform_outputs": "local",
     "platform_repo": "your-org/mlops-platform-template", "platform_version": "v0.1.0",
     "platform_package": "local", "platform_stack_prefix": "organization/mlops-platform",
+    "_repo_dir": str(TEMPLATE_DIR),
 }
 
 
@@ -71,6 +86,30 @@ def test_a_bad_variable_is_named_with_what_it_accepts(changes: dict[str, str],
     assert expected in problems[0]
 
 
+@pytest.mark.parametrize(("name", "expected"), [
+    pytest.param("Mlflow", "package_name='mlflow' would hide the dependency mlflow from the "
+                 "project's code: choose another project_name (e.g. 'Mlflow Model') or set "
+                 "package_name", id="dependency"),
+    pytest.param("sklearn", "package_name='sklearn' would hide sklearn, the module of the "
+                 "dependency scikit-learn,", id="import-name-of-dependency"),
+    pytest.param("yaml", "package_name='yaml' would hide yaml, the module of the dependency "
+                 "pyyaml,", id="import-name-of-pyyaml"),
+    pytest.param("json", "package_name='json' would hide the standard-library module json",
+                 id="standard-library"),
+    pytest.param("Mlops Platform", "package_name='mlops_platform' would hide the dependency "
+                 "mlops-platform", id="platform-package"),
+    pytest.param("Scikit Learn", "project_slug='scikit-learn' is the name of the dependency "
+                 "scikit-learn, which `make venv` would replace with the project",
+                 id="distribution-name"),
+])
+def test_a_name_that_would_shadow_a_dependency_is_refused(name: str, expected: str) -> None:
+    slug = name.lower().replace(" ", "-")
+    problems = problems_of(project_name=name, project_slug=slug,
+                           package_name=slug.replace("-", "_"))
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(expected)
+
+
 def test_every_problem_is_reported_at_once() -> None:
     problems = problems_of(maturity_level="5", ci_provider="svn", promotion_threshold="2")
     assert [problem.split("=")[0] for problem in problems] == [
@@ -115,3 +154,41 @@ def test_a_csv_too_small_to_train_on_is_refused(tmp_path: Path) -> None:
 def test_an_unreadable_csv_is_named(tmp_path: Path) -> None:
     [problem] = problems_of(dataset=str(tmp_path / "missing.csv"))
     assert problem.startswith(f"dataset={str(tmp_path / 'missing.csv')!r} cannot be read")
+
+
+def template_variables() -> dict:
+    return json.loads(COOKIECUTTER_JSON.read_text())
+
+
+@pytest.mark.parametrize(("name", "allowed"), [
+    ("maturity_level", MATURITY_LEVELS), ("ci_provider", CI_PROVIDERS),
+    ("python_version", PYTHON_VERSIONS), ("primary_metric", PRIMARY_METRICS),
+])
+def test_each_choice_defaults_to_its_first_value_and_its_prompt_lists_them(
+    name: str, allowed: tuple[str, ...]
+) -> None:
+    """Plain variables, not cookiecutter choices: a bad value reaches the hook, which reports
+    it with the others (a choice fails in cookiecutter, alone, with a traceback)."""
+    variables = template_variables()
+    assert variables[name] == allowed[0]
+    prompt = variables["__prompts__"][name]
+    listed = [word for word in re.findall(r"[\w.]+", prompt) if word in allowed]
+    assert listed == list(allowed), prompt
+
+
+def rendered_answers(**extra_context: str) -> dict:
+    context = generate_context(context_file=str(COOKIECUTTER_JSON), extra_context=extra_context)
+    return prompt_for_config(context, no_input=True)
+
+
+def test_the_example_keeps_its_description() -> None:
+    answers = rendered_answers()
+    assert answers["project_name"] == EXAMPLE_NAME
+    assert answers["description"].startswith("Predicts whether a breast tumour is malignant")
+
+
+def test_a_new_project_name_gets_a_description_of_its_own() -> None:
+    description = rendered_answers(project_name="Churn Model")["description"]
+    assert description.startswith("Churn Model: ")
+    assert "breast" not in description.lower()
+    assert problems_of(description=description) == []

@@ -15,6 +15,12 @@ from mlops_platform.contract import (
     PlatformOutputsError,
     read_outputs,
 )
+from mlops_platform.scaffold.shadowing import (
+    PROJECT_LOCK,
+    replaced_by_distribution,
+    shadowed_by_package,
+)
+from mlops_platform.scaffold.template_record import with_repo_dir
 
 BUILTIN_DATASETS = ("breast_cancer",)
 LOCAL_PLATFORM = "local"
@@ -88,6 +94,22 @@ def _package_name(context: Mapping[str, Any]) -> str | None:
         return None
     return (f"package_name={value!r} is not a Python identifier: lower-case letters, digits "
             "and '_', starting with a letter, not a keyword (it derives from project_slug)")
+
+
+def _shadowing(context: Mapping[str, Any]) -> str | None:
+    """One line for a name the project's own package or distribution would take from
+    something it depends on (`Mlflow` would be both)."""
+    package, slug = str(context.get("package_name", "")), str(context.get("project_slug", ""))
+    lock = Path(str(with_repo_dir(context)["_repo_dir"])).parent / PROJECT_LOCK
+    another = (f"choose another project_name (e.g. "
+               f"{str(context.get('project_name', '')).strip() + ' Model'!r})")
+    if hidden := shadowed_by_package(package, lock):
+        return (f"package_name={package!r} would hide {hidden} from the project's code: "
+                f"{another} or set package_name")
+    if replaced := replaced_by_distribution(slug, lock):
+        return (f"project_slug={slug!r} is the name of the dependency {replaced}, which "
+                f"`make venv` would replace with the project: {another} or set project_slug")
+    return None
 
 
 def _description(context: Mapping[str, Any]) -> str | None:
@@ -192,7 +214,7 @@ def _platform_stack_prefix(context: Mapping[str, Any]) -> str | None:
 
 
 _CHECKS: tuple[Callable[[Mapping[str, Any]], str | None], ...] = (
-    _project_name, _project_slug, _package_name, _description, _author,
+    _project_name, _project_slug, _package_name, _shadowing, _description, _author,
     _choice("maturity_level", MATURITY_LEVELS), _choice("ci_provider", CI_PROVIDERS),
     _choice("python_version", PYTHON_VERSIONS), _model_name,
     _choice("primary_metric", PRIMARY_METRICS), _promotion_threshold, _dataset,
