@@ -397,12 +397,19 @@ def _run_container(cluster: Cluster, workload: Workload, container: Mapping[str,
                    detach: bool) -> None:
     name = container_name(cluster, workload, container)
     cluster.containers.append(name)
-    result = _podman(*run_arguments(cluster, workload, container, detach=detach),
-                     check=False, timeout=JOB_TIMEOUT)
+    try:
+        result = _podman(*run_arguments(cluster, workload, container, detach=detach),
+                         check=False, timeout=JOB_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise PodsError(f"{workload.kind} {workload.name}: container {container['name']} did "
+                        f"not finish within {JOB_TIMEOUT:.0f} s; its own log (container "
+                        f"{name}) ends:\n{logs(name)}{failure_context(cluster, workload)}"
+                        ) from None
     if result.returncode != 0:
         raise PodsError(f"{workload.kind} {workload.name}: container {container['name']} "
                         f"failed (exit {result.returncode}): {result.stderr.strip()}\n"
-                        f"{logs(name)}{failure_context(cluster, workload)}")
+                        f"its own log (container {name}) ends:\n{logs(name)}"
+                        f"{failure_context(cluster, workload)}")
 
 
 def run_job(cluster: Cluster, cron_job: str) -> str:
@@ -423,15 +430,15 @@ def wait_until_ready(cluster: Cluster, workload: Workload, container: Mapping[st
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not _is_running(name):
-            raise PodsError(f"{workload.name}: container {container['name']} exited; its log "
-                            f"(podman logs {name}) ends:\n{logs(name)}"
+            raise PodsError(f"{workload.name}: container {container['name']} exited; its "
+                            f"own log (container {name}) ends:\n{logs(name)}"
                             f"{failure_context(cluster, workload)}")
         if probe is None or _probe_passes(cluster, workload, container, probe):
             return
         time.sleep(0.5)  # polling interval of the probe, not a synchronisation
     raise PodsError(f"{workload.name}: not ready after {timeout:.0f} s: its readiness probe "
                     f"({describe_probe(cluster, workload, container, probe)}) never passed; "
-                    f"its log (podman logs {name}) ends:\n{logs(name)}"
+                    f"its own log (container {name}) ends:\n{logs(name)}"
                     f"{failure_context(cluster, workload)}")
 
 
@@ -477,7 +484,7 @@ def failure_context(cluster: Cluster, workload: Workload,
         if first in cluster.containers:
             log_tail = "\n".join(read_log(first).splitlines()[-CALLED_LOG_LINES:])
             parts.append(f"\n--- it calls {service}; the log of {server.name} "
-                         f"(podman logs {first}) ends:\n{log_tail}")
+                         f"(container {first}) ends:\n{log_tail}")
     if not parts:
         return ""
     return "".join(parts) + (

@@ -240,7 +240,7 @@ def test_a_failed_job_shows_the_log_of_the_server_it_calls(cluster: pods.Cluster
     context = pods.failure_context(cluster, named(cluster.manifests, "create-bucket"),
                                    read_log={store_container: server_log}.__getitem__)
     assert (f"it calls object-store.mlops-dev.svc.cluster.local; the log of object-store "
-            f"(podman logs {store_container}) ends:\nline 30\n") in context
+            f"(container {store_container}) ends:\nline 30\n") in context
     assert "line 29\n" not in context and context.count("line ") == pods.CALLED_LOG_LINES
     assert "Service DNS is missing (see docs/troubleshooting.md)" in context
 
