@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import re
 import secrets
 import socket
@@ -33,9 +34,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +51,14 @@ WORKLOAD_ORDER = ("StatefulSet", "Job", "Deployment")
 _VARIABLE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 READY_TIMEOUT = 180.0
 JOB_TIMEOUT = 600.0
+# Service DNS between containers: netavark creates the networks, its aardvark-dns answers
+# the names. Podman looks for the helper in these folders unless containers.conf says others.
+DNS_BACKEND = "netavark"
+DNS_HELPER = "aardvark-dns"
+HELPER_BINARY_DIRS = ("/usr/local/libexec/podman", "/usr/local/lib/podman",
+                      "/usr/libexec/podman", "/usr/lib/podman")
+TROUBLESHOOTING = "docs/troubleshooting.md"
+CALLED_LOG_LINES = 20
 
 
 class PodsError(RuntimeError):
@@ -93,6 +103,71 @@ class Cluster:
     def url(self, workload: str, port: int) -> str:
         """The host address of a workload's container port (published on 127.0.0.1)."""
         return f"http://127.0.0.1:{self.host_ports[(workload, port)]}"
+
+
+@dataclass(frozen=True)
+class NetworkSetup:
+    """What decides whether Service names resolve between containers, read from podman."""
+
+    backend: str  # podman info's network backend ("netavark", "cni"); "" when podman failed
+    podman_error: str  # why `podman info` failed, else ""
+    dns_helper: Path | None  # the aardvark-dns binary podman would run, if any
+    containers_conf: str  # what CONTAINERS_CONF points at ("" when unset)
+
+
+def network_setup(environ: Mapping[str, str] = os.environ) -> NetworkSetup:
+    """Ask this machine's podman: its network backend and where aardvark-dns is."""
+    containers_conf = environ.get("CONTAINERS_CONF", "")
+    try:
+        result = _podman("info", "--format", "{{.Host.NetworkBackend}}", check=False,
+                         env=environ)
+    except FileNotFoundError:
+        return NetworkSetup("", "podman is not installed", None, containers_conf)
+    error = ((result.stderr.strip() or f"exit {result.returncode}").splitlines()[-1]
+             if result.returncode != 0 else "")
+    backend = result.stdout.strip() if result.returncode == 0 else ""
+    directories = helper_binary_dirs(Path(containers_conf) if containers_conf else None)
+    return NetworkSetup(backend, error, find_helper(DNS_HELPER, directories), containers_conf)
+
+
+def helper_binary_dirs(containers_conf: Path | None) -> list[Path]:
+    """`[engine] helper_binaries_dir` of the containers.conf in use, else podman's default."""
+    if containers_conf is not None and containers_conf.is_file():
+        engine = tomllib.loads(containers_conf.read_text()).get("engine", {})
+        if engine.get("helper_binaries_dir"):
+            return [Path(folder) for folder in engine["helper_binaries_dir"]]
+    return [Path(folder) for folder in HELPER_BINARY_DIRS]
+
+
+def find_helper(name: str, directories: list[Path]) -> Path | None:
+    return next((folder / name for folder in directories
+                 if os.access(folder / name, os.X_OK)), None)
+
+
+def service_dns_problem(setup: NetworkSetup) -> str | None:
+    """Why Service names cannot resolve between containers, with the fix; None when they can."""
+    if setup.podman_error:
+        cause = f"podman cannot report its network backend ({setup.podman_error})"
+    elif setup.backend != DNS_BACKEND:
+        cause = f"podman's network backend is {setup.backend or 'unknown'}, not {DNS_BACKEND}"
+    elif setup.dns_helper is None:
+        cause = f"{DNS_HELPER} is not installed (podman's {DNS_BACKEND} needs it for DNS)"
+    else:
+        return None
+    conf = (f"the containers.conf CONTAINERS_CONF points at ({setup.containers_conf})"
+            if setup.containers_conf else
+            "a containers.conf, and point CONTAINERS_CONF at it (the Makefile exports "
+            "infra/images/containers.conf, which has it)")
+    return (f"Service names cannot resolve between containers: {cause}. Install the "
+            f"{DNS_BACKEND} and {DNS_HELPER} packages and set network_backend = "
+            f"\"{DNS_BACKEND}\" under [network] in {conf}; see {TROUBLESHOOTING}")
+
+
+def check_service_dns(setup: NetworkSetup | None = None) -> None:
+    """Refuse to start any pod when Service names could not resolve between them."""
+    problem = service_dns_problem(setup or network_setup())
+    if problem is not None:
+        raise PodsError(problem)
 
 
 def workloads(manifests: list[dict[str, Any]]) -> list[Workload]:
@@ -322,12 +397,19 @@ def _run_container(cluster: Cluster, workload: Workload, container: Mapping[str,
                    detach: bool) -> None:
     name = container_name(cluster, workload, container)
     cluster.containers.append(name)
-    result = _podman(*run_arguments(cluster, workload, container, detach=detach),
-                     check=False, timeout=JOB_TIMEOUT)
+    try:
+        result = _podman(*run_arguments(cluster, workload, container, detach=detach),
+                         check=False, timeout=JOB_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise PodsError(f"{workload.kind} {workload.name}: container {container['name']} did "
+                        f"not finish within {JOB_TIMEOUT:.0f} s; its own log (container "
+                        f"{name}) ends:\n{logs(name)}{failure_context(cluster, workload)}"
+                        ) from None
     if result.returncode != 0:
         raise PodsError(f"{workload.kind} {workload.name}: container {container['name']} "
                         f"failed (exit {result.returncode}): {result.stderr.strip()}\n"
-                        f"{logs(name)}")
+                        f"its own log (container {name}) ends:\n{logs(name)}"
+                        f"{failure_context(cluster, workload)}")
 
 
 def run_job(cluster: Cluster, cron_job: str) -> str:
@@ -348,12 +430,66 @@ def wait_until_ready(cluster: Cluster, workload: Workload, container: Mapping[st
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not _is_running(name):
-            raise PodsError(f"{workload.name}: container {container['name']} exited:\n"
-                            f"{logs(name)}")
+            raise PodsError(f"{workload.name}: container {container['name']} exited; its "
+                            f"own log (container {name}) ends:\n{logs(name)}"
+                            f"{failure_context(cluster, workload)}")
         if probe is None or _probe_passes(cluster, workload, container, probe):
             return
         time.sleep(0.5)  # polling interval of the probe, not a synchronisation
-    raise PodsError(f"{workload.name}: not ready after {timeout:.0f} s:\n{logs(name)}")
+    raise PodsError(f"{workload.name}: not ready after {timeout:.0f} s: its readiness probe "
+                    f"({describe_probe(cluster, workload, container, probe)}) never passed; "
+                    f"its own log (container {name}) ends:\n{logs(name)}"
+                    f"{failure_context(cluster, workload)}")
+
+
+def describe_probe(cluster: Cluster, workload: Workload, container: Mapping[str, Any],
+                   probe: Mapping[str, Any] | None) -> str:
+    """What the probe tried, with the address on this machine."""
+    if probe is None:
+        return "none"
+    if "httpGet" in probe:
+        port = _container_port(container, probe["httpGet"]["port"])
+        return (f"GET {cluster.url(workload.name, port)}{probe['httpGet']['path']}, "
+                f"container port {port}")
+    if "tcpSocket" in probe:
+        port = _container_port(container, probe["tcpSocket"]["port"])
+        return f"connect to {cluster.url(workload.name, port)}, container port {port}"
+    if "exec" in probe:
+        return "exec " + " ".join(probe["exec"]["command"])
+    return str(sorted(probe))
+
+
+def called_services(cluster: Cluster, workload: Workload) -> list[tuple[str, Workload]]:
+    """The Service names the workload's spec and env mention, each with the workload behind it."""
+    text = json.dumps([workload.pod_spec, *[
+        environment(cluster, workload, container)
+        for container in [*workload.pod_spec.get("initContainers", []),
+                          *workload.pod_spec["containers"]]]])
+    called = []
+    for server in workloads(cluster.manifests):
+        names = sorted((alias for alias in service_aliases(cluster.manifests, server)
+                        if "." in alias and alias in text), key=len)
+        if server.name != workload.name and names:
+            called.append((names[-1], server))
+    return called
+
+
+def failure_context(cluster: Cluster, workload: Workload,
+                    read_log: Callable[[str], str] | None = None) -> str:
+    """The likely cause of a failed or unready workload: the Services it calls and their logs."""
+    read_log = read_log or logs
+    parts = []
+    for service, server in called_services(cluster, workload):
+        first = container_name(cluster, server, server.pod_spec["containers"][0])
+        if first in cluster.containers:
+            log_tail = "\n".join(read_log(first).splitlines()[-CALLED_LOG_LINES:])
+            parts.append(f"\n--- it calls {service}; the log of {server.name} "
+                         f"(container {first}) ends:\n{log_tail}")
+    if not parts:
+        return ""
+    return "".join(parts) + (
+        f"\nA Service name that does not resolve means Service DNS is missing (see "
+        f"{TROUBLESHOOTING}); otherwise the log of the server it calls says why.")
 
 
 def _probe_passes(cluster: Cluster, workload: Workload, container: Mapping[str, Any],
@@ -431,6 +567,7 @@ def _is_running(name: str) -> bool:
 def running(manifests: list[dict[str, Any]], image_map: Mapping[str, str], work_dir: Path,
             run_id: str) -> Iterator[Cluster]:
     """Every workload started in order; all containers, volumes and the network removed after."""
+    check_service_dns()
     cluster = Cluster(run_id, manifests, work_dir, image_map)
     _podman("network", "create", cluster.network)
     try:
@@ -453,10 +590,10 @@ def stop(cluster: Cluster) -> None:
     _podman("network", "rm", "--force", cluster.network, check=False)
 
 
-def _podman(*arguments: str, check: bool = True, timeout: float = 120.0
-            ) -> subprocess.CompletedProcess[str]:
+def _podman(*arguments: str, check: bool = True, timeout: float = 120.0,
+            env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     result = subprocess.run([PODMAN, *arguments], capture_output=True, text=True,
-                            timeout=timeout)
+                            timeout=timeout, env=env)
     if check and result.returncode != 0:
         raise PodsError(f"podman {' '.join(arguments[:3])} failed: {result.stderr.strip()}")
     return result

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from mlops_platform.contract import read_outputs
+from mlops_platform.local_platform import state
 from mlops_platform.processes import free_port
 from tests.support.servers import processes_mentioning
 
@@ -112,7 +113,7 @@ def test_s3_without_credentials_is_refused(state_dir: Path) -> None:
 
 @pytest.mark.slow
 def test_up_status_down_cycle(state_dir: Path) -> None:
-    assert platform_cli("status", "--state-dir", str(state_dir)).returncode == 3
+    assert platform_cli("status", "--state-dir", str(state_dir)).returncode == 0
 
     url = up_url(platform_cli("up", "--state-dir", str(state_dir), "--port", "0"))
     assert url.startswith("http://127.0.0.1:")
@@ -151,3 +152,65 @@ def test_a_busy_remembered_port_is_refused_and_stays_remembered(state_dir: Path)
     assert processes_mentioning(str(state_dir)) == []
     assert not (state_dir / "server.json").exists()
     assert read_outputs(state_dir / "outputs.json").tracking_uri == url
+
+
+def test_a_platform_that_is_down_is_an_answer_with_the_way_up(state_dir: Path) -> None:
+    result = platform_cli("status", "--state-dir", str(state_dir))
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == (f"down: not running (state directory {state_dir}); start it "
+                             "with make platform-up\n")
+    as_json = platform_cli("status", "--state-dir", str(state_dir), "--json")
+    assert (as_json.returncode, as_json.stdout) == (0, '{\n  "running": false\n}\n')
+
+
+def record_server(state_dir: Path, pid: int, url: str) -> Path:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    state.write_record(state_dir, state.ServerRecord(
+        pid=pid, pgid=pid, url=url, backend_store_uri_redacted="sqlite:///x.db",
+        artifact_store_uri="file:///artifacts"))
+    return state.record_path(state_dir)
+
+
+def test_a_record_of_a_server_that_is_gone_is_a_broken_state(state_dir: Path) -> None:
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    gone_pid = finished.pid
+    record = record_server(state_dir, gone_pid, f"http://127.0.0.1:{free_port()}")
+
+    result = platform_cli("status", "--state-dir", str(state_dir))
+    assert_one_line_error(result, f"the server recorded in {record} (pid {gone_pid}) is no "
+                          "longer running", "mlflow-server.log", "make platform-up")
+    assert result.returncode == 1
+    assert record.exists(), "status only reports; `up` replaces the record"
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A live process that looks like the MLflow server to `status` but answers nothing."""
+    process = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()",
+                                "mlflow", "server"], stdin=subprocess.PIPE,
+                               start_new_session=True)
+    try:
+        yield process.pid
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_server_that_runs_but_does_not_answer_is_a_broken_state(
+        state_dir: Path, silent_server: int) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    record_server(state_dir, silent_server, url)
+
+    result = platform_cli("status", "--state-dir", str(state_dir))
+    assert_one_line_error(result, f"the server at {url} (pid {silent_server}) runs but does "
+                          f"not answer {url}/health", "make platform-down",
+                          "then `make platform-up`")
+    assert result.returncode == 1
+
+
+def test_an_unreadable_record_is_a_broken_state(state_dir: Path) -> None:
+    state_dir.mkdir(parents=True)
+    state.record_path(state_dir).write_text("{not json")
+    result = platform_cli("status", "--state-dir", str(state_dir))
+    assert_one_line_error(result, "server.json cannot be read", "make platform-up")

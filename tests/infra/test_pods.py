@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +145,114 @@ def test_the_backup_jobs_dump_reaches_its_upload_step_through_one_volume(
         pods.run_arguments(cluster, job, dump, detach=False), "-v")
     assert f"{shared}:ro" in option_values(
         pods.run_arguments(cluster, job, upload, detach=False), "-v")
+
+
+SERVICE_DNS_READY = pods.NetworkSetup("netavark", "", Path("/usr/lib/podman/aardvark-dns"),
+                                      "/repo/infra/images/containers.conf")
+
+
+def test_netavark_with_aardvark_dns_resolves_service_names() -> None:
+    assert pods.service_dns_problem(SERVICE_DNS_READY) is None
+    pods.check_service_dns(SERVICE_DNS_READY)
+
+
+@pytest.mark.parametrize(("setup", "cause"), [
+    (replace(SERVICE_DNS_READY, backend="cni"), "podman's network backend is cni, not netavark"),
+    (replace(SERVICE_DNS_READY, dns_helper=None),
+     "aardvark-dns is not installed (podman's netavark needs it for DNS)"),
+    (replace(SERVICE_DNS_READY, backend="", podman_error='could not find "netavark"'),
+     'podman cannot report its network backend (could not find "netavark")'),
+], ids=["cni", "no-aardvark-dns", "podman-fails"])
+def test_without_service_dns_make_pods_says_what_to_install_and_set(
+        setup: pods.NetworkSetup, cause: str) -> None:
+    with pytest.raises(pods.PodsError) as raised:
+        pods.check_service_dns(setup)
+    message = str(raised.value)
+    assert message.startswith(f"Service names cannot resolve between containers: {cause}.")
+    assert "Install the netavark and aardvark-dns packages" in message
+    assert ('set network_backend = "netavark" under [network] in the containers.conf '
+            "CONTAINERS_CONF points at (/repo/infra/images/containers.conf)") in message
+    assert "\n" not in message
+
+
+def test_without_containers_conf_the_message_says_to_point_at_one() -> None:
+    message = pods.service_dns_problem(replace(SERVICE_DNS_READY, backend="cni",
+                                               containers_conf=""))
+    assert message is not None
+    assert "point CONTAINERS_CONF at it" in message
+    assert "infra/images/containers.conf" in message
+
+
+def test_aardvark_dns_is_looked_up_where_containers_conf_says(tmp_path: Path) -> None:
+    helpers = tmp_path / "helpers"
+    helpers.mkdir()
+    conf = tmp_path / "containers.conf"
+    conf.write_text(f'[engine]\nhelper_binaries_dir = ["{helpers}"]\n')
+    folders = pods.helper_binary_dirs(conf)
+    assert folders == [helpers]
+    assert pods.find_helper("aardvark-dns", folders) is None
+
+    (helpers / "aardvark-dns").write_text("#!/bin/sh\n")
+    assert pods.find_helper("aardvark-dns", folders) is None, "not executable: not usable"
+    (helpers / "aardvark-dns").chmod(0o755)
+    assert pods.find_helper("aardvark-dns", folders) == helpers / "aardvark-dns"
+
+
+def test_without_a_helper_folder_setting_podmans_defaults_are_searched(tmp_path: Path) -> None:
+    conf = tmp_path / "containers.conf"
+    conf.write_text('[network]\nnetwork_backend = "netavark"\n')
+    assert pods.helper_binary_dirs(conf) == [Path(folder) for folder in pods.HELPER_BINARY_DIRS]
+    assert pods.helper_binary_dirs(None) == pods.helper_binary_dirs(conf)
+
+
+def test_the_repositorys_containers_conf_pins_the_dns_backend(repo_root: Path) -> None:
+    conf = tomllib.loads((repo_root / "infra" / "images" / "containers.conf").read_text())
+    assert conf["network"]["network_backend"] == pods.DNS_BACKEND
+
+
+@pytest.mark.slow  # asks this machine's podman, as every test that needs podman
+def test_this_machines_podman_resolves_service_names(repo_root: Path) -> None:
+    setup = pods.network_setup({**os.environ, "CONTAINERS_CONF": str(
+        repo_root / "infra" / "images" / "containers.conf")})
+    assert (setup.backend, setup.podman_error) == ("netavark", "")
+    assert setup.dns_helper is not None
+    assert pods.service_dns_problem(setup) is None
+
+
+def test_a_job_is_known_to_call_the_services_its_spec_and_env_name(
+        cluster: pods.Cluster) -> None:
+    called = {service: server.name for service, server in
+              pods.called_services(cluster, named(cluster.manifests, "create-bucket"))}
+    assert called == {"object-store.mlops-dev.svc.cluster.local": "object-store"}
+    tracking = {service: server.name for service, server in
+                pods.called_services(cluster, named(cluster.manifests, "mlflow"))}
+    assert tracking["postgres.mlops-dev.svc.cluster.local"] == "postgres", \
+        "the database URL comes from a Secret"
+    assert "mlflow" not in tracking.values()
+
+
+def test_a_failed_job_shows_the_log_of_the_server_it_calls(cluster: pods.Cluster) -> None:
+    store = named(cluster.manifests, "object-store")
+    store_container = pods.container_name(cluster, store, store.pod_spec["containers"][0])
+    cluster.containers.append(store_container)
+    server_log = "\n".join(f"line {number}" for number in range(50))
+
+    context = pods.failure_context(cluster, named(cluster.manifests, "create-bucket"),
+                                   read_log={store_container: server_log}.__getitem__)
+    assert (f"it calls object-store.mlops-dev.svc.cluster.local; the log of object-store "
+            f"(container {store_container}) ends:\nline 30\n") in context
+    assert "line 29\n" not in context and context.count("line ") == pods.CALLED_LOG_LINES
+    assert "Service DNS is missing (see docs/troubleshooting.md)" in context
+
+
+def test_no_server_started_yet_means_no_context(cluster: pods.Cluster) -> None:
+    assert pods.failure_context(cluster, named(cluster.manifests, "create-bucket"),
+                                read_log=lambda name: pytest.fail(name)) == ""
+
+
+def test_an_unready_server_names_the_probe_it_tried(cluster: pods.Cluster) -> None:
+    arguments_of(cluster, "mlflow")  # publishes the port, as `podman run` does
+    workload = named(cluster.manifests, "mlflow")
+    container = workload.pod_spec["containers"][0]
+    assert pods.describe_probe(cluster, workload, container, container["readinessProbe"]) == (
+        f"GET {cluster.url('mlflow', 5000)}/health, container port 5000")

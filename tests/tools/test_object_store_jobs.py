@@ -54,7 +54,9 @@ def test_an_endpoint_that_never_answers_fails_after_the_wait(
     assert create_bucket.main(["--bucket", "b", "--endpoint-url", url,
                                "--wait-seconds", "0"]) == 1
     err = capsys.readouterr().err
-    assert f"the object store at {url} did not answer within 0 s" in err
+    assert f"the object store at {url} did not answer within 0 s: " \
+        f"127.0.0.1:{url.rsplit(':', 1)[1]} accepted no connection;" in err
+    assert "its own log says why" in err
     assert err.count("\n") == 1
 
 

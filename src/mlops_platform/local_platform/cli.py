@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
     up = commands.add_parser("up", help="start the tracking server and write the outputs file")
     down = commands.add_parser("down", help="stop every process `up` started")
-    status = commands.add_parser("status", help="say whether the platform is up and where")
+    status = commands.add_parser(
+        "status", help="say whether the platform is up and where (exit 0 up or down, 1 broken)")
     for sub in (up, down, status):
         sub.add_argument(
             "--state-dir",
@@ -101,7 +102,8 @@ def run_down(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    record = platform.status(args.state_dir)
+    """Up or down is an answer (exit 0); a broken state is an error (exit 1)."""
+    record = platform.checked_status(args.state_dir)
     if args.json:
         outputs_file = state.outputs_path(args.state_dir.absolute())
         payload = {"running": record is not None}
@@ -109,12 +111,13 @@ def run_status(args: argparse.Namespace) -> int:
             payload["outputs"] = json.loads(outputs_file.read_text())
         print(json.dumps(payload, indent=2))
     elif record is None:
-        print(f"down (state directory {args.state_dir})")
+        print(f"down: not running (state directory {args.state_dir}); start it with "
+              "make platform-up")
     else:
         print(f"up at {record.url} (pid {record.pid})")
         print(f"backend store: {record.backend_store_uri_redacted}")
         print(f"artifact store: {record.artifact_store_uri}")
-    return 0 if record is not None else 3
+    return 0
 
 
 def _settings_from(args: argparse.Namespace) -> LocalPlatformSettings:

@@ -18,6 +18,7 @@ from mlops_platform.local_platform.settings import LocalPlatformSettings
 from mlops_platform.processes import (
     ServerStartError,
     free_port,
+    http_ok,
     port_is_free,
     start_process_group,
     stop_process_group,
@@ -98,6 +99,30 @@ def down(state_dir: Path) -> bool:
 
 def status(state_dir: Path) -> state.ServerRecord | None:
     return state.running_record(state_dir.absolute())
+
+
+def checked_status(state_dir: Path) -> state.ServerRecord | None:
+    """The record of a server that runs and answers; None when the platform is simply down.
+
+    A broken state raises PlatformError naming it and the fix, and changes nothing: a record
+    that cannot be read, a recorded server that is gone, a server that does not answer.
+    """
+    state_dir = state_dir.absolute()
+    path, log = state.record_path(state_dir), state.log_path(state_dir)
+    if not path.exists():
+        return None
+    record = state.read_record(state_dir)
+    if record is None:
+        raise PlatformError(f"{path} cannot be read; `make platform-up` starts the platform "
+                            "and replaces it")
+    if not state.is_running(record):
+        raise PlatformError(f"the server recorded in {path} (pid {record.pid}) is no longer "
+                            f"running (its log: {log}); `make platform-up` starts it again")
+    if not http_ok(f"{record.url}/health"):
+        raise PlatformError(f"the server at {record.url} (pid {record.pid}) runs but does not "
+                            f"answer {record.url}/health (its log: {log}); restart it: "
+                            "`make platform-down`, then `make platform-up`")
+    return record
 
 
 def redact(url: str) -> str:

@@ -50,10 +50,15 @@ def running_record(state_dir: Path) -> ServerRecord | None:
     record = read_record(state_dir)
     if record is None:
         return None
-    if process_is_running(record.pid) and _is_mlflow_server(record.pid):
+    if is_running(record):
         return record
     forget(state_dir)
     return None
+
+
+def is_running(record: ServerRecord) -> bool:
+    """Whether the recorded process still runs and is the MLflow server (not a recycled pid)."""
+    return process_is_running(record.pid) and _is_mlflow_server(record.pid)
 
 
 def remembered_port(state_dir: Path) -> int | None:

@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mlops_platform.tools.endpoint import unreachable_cause
+
 ADMIN_ENV = ("MLFLOW_AUTH_ADMIN_USERNAME", "MLFLOW_AUTH_ADMIN_PASSWORD")
 READER_ENV = ("MLFLOW_READER_USERNAME", "MLFLOW_READER_PASSWORD")
 # Model versions' artifacts sit in experiments' runs: loading a model reads both.
@@ -82,8 +84,9 @@ class AuthApi:
                     return
             except (urllib.error.URLError, OSError) as err:
                 if time.monotonic() >= deadline:
-                    raise ReaderSetupError(f"the tracking server at {self.base} did not answer "
-                                           f"within {wait_seconds:.0f} s ({err})") from None
+                    raise ReaderSetupError(
+                        f"the tracking server at {self.base} did not answer within "
+                        f"{wait_seconds:.0f} s: {unreachable_cause(self.base)} ({err})") from None
                 time.sleep(2)
 
 

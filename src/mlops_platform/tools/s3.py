@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from mlops_platform.tools.endpoint import unreachable_cause
+
 # Jobs start together with the store: give it this long to answer before failing.
 DEFAULT_WAIT_SECONDS = 300.0
 
@@ -34,8 +36,9 @@ def when_reachable(call: Any, endpoint_url: str | None, wait_seconds: float) -> 
             return call()
         except EndpointConnectionError as err:
             if time.monotonic() >= deadline:
+                cause = f": {unreachable_cause(endpoint_url)}" if endpoint_url else ""
                 raise ObjectStoreError(f"the object store at {endpoint_url} did not answer "
-                                       f"within {wait_seconds:.0f} s ({err})") from None
+                                       f"within {wait_seconds:.0f} s{cause} ({err})") from None
             time.sleep(2)
 
 
