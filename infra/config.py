@@ -17,6 +17,7 @@ from pydantic.fields import FieldInfo
 from infra.images import ImageRef, parse_image, validate_registry
 from mlops_platform import __version__
 from mlops_platform.deploy.manifest import ServedModel, duplicate_object_names
+from mlops_platform.tools.ship_predictions import DEFAULT_INTERVAL_SECONDS
 from mlops_platform.kubernetes.kube_types import (
     CronSchedule,
     DnsLabel,
@@ -138,6 +139,9 @@ class PlatformConfig(BaseModel):
         default_factory=list, description="Models the platform serves itself (projects deploy "
         "theirs from `deploy/<env>.yaml`); list of {name, version or alias, replicas, "
         "resources, drift, approved_by}.")
+    prediction_log_ship_seconds: float = Field(
+        default=DEFAULT_INTERVAL_SECONDS, ge=1, le=3600, description="How often each serving "
+        "pod's log shipper moves its rotated prediction logs to the artifact store.")
     namespace_quota: NamespaceQuota = Field(
         default_factory=NamespaceQuota, description="ResourceQuota of each namespace "
         "{requests_cpu, requests_memory, limits_cpu, limits_memory, pods}.")

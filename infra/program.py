@@ -79,7 +79,8 @@ def build_platform(config: PlatformConfig | None = None) -> dict[str, Any]:
         prediction_log=PredictionLogShipping(
             tools_image=config.image("tools_image"), endpoint_url=store.endpoint_url,
             bucket=store.bucket, access_key_id=store.access_key_id,
-            secret_access_key=store.secret_access_key)),
+            secret_access_key=store.secret_access_key,
+            interval_seconds=config.prediction_log_ship_seconds)),
         pulumi.ResourceOptions(depends_on=[governance, tracking]))
     Monitoring("monitoring", MonitoringArgs(
         namespace=config.platform_ns, tools_image=config.image("tools_image"),

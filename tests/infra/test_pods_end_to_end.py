@@ -43,8 +43,10 @@ REFERENCE_KEY = f"monitoring/{MODEL_NAME}/reference.csv"
 REPORT_KEY = f"monitoring/{MODEL_NAME}/reports/drift_report.json"
 SERVED_MODEL = {"name": MODEL_NAME, "alias": "champion", "drift": {
     "reference": f"s3://{BUCKET}/{REFERENCE_KEY}", "current": f"s3://{BUCKET}/{SERVED_PREFIX}"}}
-# The shipper's interval is 60 s: the served inputs are in the store within two rounds.
-SHIPPED_TIMEOUT = 150.0
+# The shipper runs every few seconds here (60 s by default): the served inputs are in the
+# store within a few rounds.
+SHIP_SECONDS = 3
+SHIPPED_TIMEOUT = 60.0
 # bench/pods.py sets it: the peak memory of each running container, written at the end.
 MEMORY_REPORT_ENV = "MLOPS_PODS_MEMORY_REPORT"
 
@@ -170,7 +172,8 @@ def post_json(url: str, path: str, payload: dict[str, Any]) -> tuple[int, dict[s
 @pytest.fixture(scope="module")
 def serving(cluster: pods.Cluster, registered: Path) -> pods.Workload:
     """The model's serving pod (MLServer and its log shipper) and drift CronJob, added."""
-    served = pods.render("dev", {"served_models": [SERVED_MODEL]})
+    served = pods.render("dev", {"served_models": [SERVED_MODEL],
+                                 "prediction_log_ship_seconds": SHIP_SECONDS})
     workload = next(workload for workload in pods.workloads(served)
                     if workload.kind == "Deployment" and workload.name != "mlflow")
     cluster.manifests = served  # the same objects plus the model's; mocked secrets are equal
