@@ -200,9 +200,9 @@ def test_a_body_over_the_limit_is_a_413_and_serving_goes_on(strict):
 
 def test_a_column_given_twice_is_a_422_in_every_format(strict):
     refusal = "column 'age' is given more than once in the request: send each column once"
-    twice = json.dumps(GOOD)[:-1] + ', "age": 300}'  # json.dumps cannot repeat a key
-    split = {"columns": [*GOOD, "age"], "data": [[*GOOD.values(), 300]]}
-    csv_body = ",".join([*GOOD, "age"]) + "\n" + ",".join(map(str, [*GOOD.values(), 300]))
+    twice = json.dumps(GOOD)[:-1] + ', "age": 42}'  # json.dumps cannot repeat a key
+    split = {"columns": [*GOOD, "age"], "data": [[*GOOD.values(), 42]]}
+    csv_body = ",".join([*GOOD, "age"]) + "\n" + ",".join(map(str, [*GOOD.values(), 42]))
     for body, content_type in [
         ('{"dataframe_records": [' + twice + "]}", "application/json"),
         (json.dumps({"dataframe_split": split}), "application/json"),
