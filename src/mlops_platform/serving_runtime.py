@@ -45,7 +45,6 @@ import gc
 import json
 import os
 import random
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -105,17 +104,21 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
     return row
 
 
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+# Only quotes and brackets matter to the depth: every other byte is dropped at once.
+_NOT_MARKS = bytes(sorted(set(range(256)) - set(b'"[]{}')))
+_DEPTH_STEP = np.zeros(256, np.int64)
+_DEPTH_STEP[list(b"[{")], _DEPTH_STEP[list(b"]}")] = 1, -1
 
 
 def _bounded_depth(body: str) -> None:
     """Refuse JSON nested deeper than MAX_JSON_DEPTH, before any parser recurses into it."""
     if body.count("[") + body.count("{") <= MAX_JSON_DEPTH:  # every table of a few rows
         return
-    brackets = np.frombuffer(_NOT_BRACKET.sub("", _JSON_STRING.sub("", body)).encode(), np.uint8)
-    opens = (brackets == ord("[")) | (brackets == ord("{"))
-    depth = int(np.cumsum(np.where(opens, 1, -1)).max(initial=0))
+    if "\\" in body:  # escaped backslashes and quotes are no string ends
+        body = body.replace("\\\\", "").replace('\\"', "")
+    marks = np.frombuffer(body.encode().translate(None, _NOT_MARKS), np.uint8)
+    outside_strings = np.cumsum(marks == ord('"')) % 2 == 0
+    depth = int(np.cumsum(_DEPTH_STEP[marks] * outside_strings).max(initial=0))
     if depth > MAX_JSON_DEPTH:
         raise InferenceError(
             f"the JSON body nests {depth} levels deep, over the limit of {MAX_JSON_DEPTH}: "
