@@ -14,7 +14,11 @@ A contract is ``{"target": name, "columns": [{"name", "dtype", "nullable", "min"
   a column with a null holds its integers as floats; ``2.5`` and ``"2"`` do not), ``str``
   strings only; booleans are no numbers;
 - ``min``/``max``: numbers within the inclusive range;
-- ``allowed``: values from the listed set.
+- ``allowed``: values from the listed set;
+- ``duplicate``: a contract column appears once in the frame.
+
+``CompiledContract`` is the contract compiled once, for a door that checks every request;
+``check_frame`` compiles it for a single frame. Both say the same, in the same order.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 DTYPES = ("float", "int", "str")
@@ -79,23 +84,193 @@ def input_columns(contract: dict[str, Any]) -> list[dict[str, Any]]:
 def check_frame(
     frame: pd.DataFrame, columns: list[dict[str, Any]], extra: str = "reject"
 ) -> list[Violation]:
-    """Every break of the rules in ``frame``; rows are numbered from 0 in frame order."""
-    if extra not in EXTRA_COLUMNS:
-        raise ContractFileError(f"extra {extra!r} is not one of {', '.join(EXTRA_COLUMNS)}")
-    frame = frame.reset_index(drop=True)
-    known = {column["name"] for column in columns}
-    violations = []
-    if extra == "reject":
-        violations += [
-            Violation(str(name), "extra", "not in the data contract")
-            for name in frame.columns if name not in known
-        ]
-    for column in columns:
-        if column["name"] in frame.columns:
-            violations += check_column(frame[column["name"]], column)
+    """Every break of the rules in ``frame``; rows are numbered from 0 in frame order.
+
+    To check many frames against one contract, compile it once: ``CompiledContract``.
+    """
+    return CompiledContract(columns, extra).check(frame)
+
+
+class CompiledContract:
+    """The contract compiled once into whole-frame checks, for a door that checks every request.
+
+    One numpy pass per group of columns alike in dtype (all the numeric ones at once) finds
+    the columns that may break a rule; only those are checked again value by value, by
+    ``check_column``, which names each row. The pass may suspect a good column (that costs
+    time only), never pass a bad one: what a frame is told is ``check_column``'s word alone.
+    """
+
+    def __init__(self, columns: list[dict[str, Any]], extra: str = "reject"):
+        if extra not in EXTRA_COLUMNS:
+            raise ContractFileError(f"extra {extra!r} is not one of {', '.join(EXTRA_COLUMNS)}")
+        self._columns = columns
+        self._extra = extra
+        self._names = [column["name"] for column in columns]
+        self._index = {name: index for index, name in enumerate(self._names)}
+        self._numbers = _NumberPass(columns)
+        self._objects = [_object_pass(column) for column in columns]
+
+    def check(self, frame: pd.DataFrame) -> list[Violation]:
+        """Every break of the rules in ``frame``, as ``check_frame`` lists them."""
+        names = frame.columns.tolist()
+        if names == self._names:  # the usual request: the contract's columns, in its order
+            extras, where, duplicated = [], list(range(len(names))), set()
         else:
-            violations.append(Violation(column["name"], "missing", "absent, but required"))
-    return violations
+            extras, where, duplicated = self._match(names)
+        violations = [Violation(str(name), "extra", "not in the data contract")
+                      for name in extras] if self._extra == "reject" else []
+        suspects = self._suspects(frame, where, duplicated, in_order=names == self._names)
+        for index, column in enumerate(self._columns):
+            if where[index] is None:
+                violations.append(Violation(column["name"], "missing", "absent, but required"))
+            elif index in duplicated:
+                violations.append(Violation(column["name"], "duplicate",
+                                            "given more than once: send each column once"))
+            elif index in suspects:
+                values = frame.iloc[:, where[index]].reset_index(drop=True)
+                violations += check_column(values, column)
+        return violations
+
+    def _match(self, names: list) -> tuple[list, list[int | None], set[int]]:
+        """The frame's extra columns, each contract column's position, those given twice."""
+        extras, where, duplicated = [], [None] * len(self._names), set()
+        for position, name in enumerate(names):
+            index = self._index.get(name)
+            if index is None:
+                extras.append(name)
+            elif where[index] is None:
+                where[index] = position
+            else:
+                duplicated.add(index)
+        return extras, where, duplicated
+
+    def _suspects(self, frame: pd.DataFrame, where: list[int | None], duplicated: set[int],
+                  in_order: bool) -> set[int]:
+        """The contract columns that may break a rule (at least every one that does)."""
+        present = [(index, position) for index, position in enumerate(where)
+                   if position is not None and index not in duplicated]
+        if not present:
+            return set()
+        values = frame.to_numpy()
+        if not len(values):
+            return set()
+        if values.dtype.kind in "fiu":  # one numeric block: every column in one pass
+            numeric, objects, others = present, [], []
+        else:
+            numeric, objects, others = _by_kind(frame.dtypes.tolist(), present)
+        suspects = {index for index, _ in others}
+        if in_order and len(numeric) == len(self._columns):
+            suspects |= self._numbers.suspects(values.astype(np.float64))
+        elif numeric:
+            block = values[:, [position for _, position in numeric]].astype(np.float64)
+            suspects |= self._numbers.suspects(block, [index for index, _ in numeric])
+        suspects |= {index for index, position in objects
+                     if not self._objects[index](values[:, position])}
+        return suspects
+
+
+def _by_kind(dtypes: list, present: list[tuple[int, int]]) -> tuple[list, list, list]:
+    """The present columns split by the frame's dtype: numeric, object (mixed) and others."""
+    numeric, objects, others = [], [], []
+    for index, position in present:
+        dtype = dtypes[position]
+        if isinstance(dtype, np.dtype) and dtype.kind in "fiu":
+            numeric.append((index, position))
+        elif dtype == np.dtype(object):
+            objects.append((index, position))
+        else:  # booleans, dates, pandas' extension types: checked value by value
+            others.append((index, position))
+    return numeric, objects, others
+
+
+# Integers beyond 2**53 are not exact as float64: such values are always checked one by one.
+_EXACT_LIMIT = 2.0**53
+
+
+class _NumberPass:
+    """The rules of every column as arrays, applied to a block of numeric columns at once."""
+
+    def __init__(self, columns: list[dict[str, Any]]):
+        self._lower = np.array([column.get("min", -math.inf) for column in columns], float)
+        self._upper = np.array([column.get("max", math.inf) for column in columns], float)
+        self._required = np.array([not column.get("nullable") for column in columns])
+        self._text = np.array([column["dtype"] == "str" for column in columns])
+        self._integral = np.array([column["dtype"] == "int" for column in columns])
+        # None: some allowed values are no numbers, and the column is checked one by one.
+        self._allowed = {index: _numbers_of(column["allowed"])
+                         for index, column in enumerate(columns) if "allowed" in column}
+
+    def suspects(self, values: np.ndarray, indexes: list[int] | None = None) -> set[int]:
+        """``values`` holds the contract's columns ``indexes`` (default: all) as float64."""
+        at = slice(None) if indexes is None else indexes
+        nulls = np.isnan(values)
+        bad = (values < self._lower[at]) | (values > self._upper[at])
+        bad |= np.abs(values) >= _EXACT_LIMIT  # and the infinities
+        bad |= nulls & self._required[at]
+        bad |= ~nulls & (self._text[at] | (self._integral[at] & (np.floor(values) != values)))
+        suspect = bad.any(axis=0)
+        indexes = range(values.shape[1]) if indexes is None else indexes
+        if self._allowed:
+            for block_column, index in enumerate(indexes):
+                if index in self._allowed and not suspect[block_column]:
+                    suspect[block_column] = not _all_allowed(
+                        values[~nulls[:, block_column], block_column], self._allowed[index])
+        return {indexes[block_column] for block_column in np.flatnonzero(suspect)}
+
+
+def _all_allowed(values: np.ndarray, allowed: np.ndarray | None) -> bool:
+    return allowed is not None and bool(np.isin(values, allowed).all())
+
+
+def _numbers_of(allowed: list) -> np.ndarray | None:
+    """The allowed values as float64, or None when some are no numbers (checked one by one)."""
+    if not all(_is_number(value) and abs(value) < _EXACT_LIMIT for value in allowed):
+        return None
+    return np.array(allowed, dtype=np.float64)
+
+
+def _object_pass(column: dict[str, Any]) -> Callable[[np.ndarray], bool]:
+    """A test of a column of Python objects: True only if every value keeps the rules."""
+    nullable = bool(column.get("nullable"))
+    allowed = column.get("allowed")
+    if column["dtype"] == "str":
+        if allowed is not None and not all(type(value) is str for value in allowed):
+            return lambda _: False
+        allowed_text = None if allowed is None else set(allowed)
+
+        def texts_ok(values: np.ndarray) -> bool:
+            for value in values:
+                if type(value) is str:
+                    if allowed_text is not None and value not in allowed_text:
+                        return False
+                elif not (nullable and _is_plain_null(value)):
+                    return False
+            return True
+
+        return texts_ok
+    lower, upper = column.get("min", -math.inf), column.get("max", math.inf)
+    integral = column["dtype"] == "int"
+    allowed_numbers = None if allowed is None else _numbers_of(allowed)
+    if allowed is not None and allowed_numbers is None:
+        return lambda _: False
+    allowed_set = None if allowed_numbers is None else set(allowed_numbers.tolist())
+
+    def numbers_ok(values: np.ndarray) -> bool:
+        for value in values:
+            if type(value) is int or (type(value) is float and value == value):
+                if not (abs(value) < _EXACT_LIMIT and lower <= value <= upper) or (
+                    integral and not float(value).is_integer()
+                ) or (allowed_set is not None and value not in allowed_set):
+                    return False
+            elif not (nullable and _is_plain_null(value)):
+                return False
+        return True
+
+    return numbers_ok
+
+
+def _is_plain_null(value: Any) -> bool:
+    return value is None or (type(value) is float and value != value)
 
 
 def extra_columns(frame: pd.DataFrame, columns: list[dict[str, Any]]) -> list[str]:

@@ -14,6 +14,8 @@ is a 422 naming each column, row and rule; unknown columns are refused unless
 ``--extra-columns drop``. The door is bounded (defaults in ``ServingSettings``): a body
 over ``--max-body-mb`` (16) or more than ``--max-rows`` (10,000) rows is a 413, and the
 prediction log rotates past ``--log-max-mb`` (64) keeping ``--log-backups`` (4) older files.
+A request with no rows is a 400, a column given twice a 422, and JSON nested deeper than
+32 levels a 400 before it is parsed.
 
 ``mlops-serve --model-uri models:/name@champion --port 0 --log-dir monitoring/``
 """

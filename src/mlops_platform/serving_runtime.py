@@ -1,16 +1,17 @@
 """The MLServer runtime of local serving: MLServer's MLflow runtime, checked at the door, logged.
 
 This module runs inside MLServer's own virtual environment (``.venv-mlserver``), never in
-the platform's: it may import only the standard library, pandas, MLServer, mlserver-mlflow
-and ``mlops_data_contract_rules`` (a copy of ``mlops_platform.data_contract_rules``), and
-onnxruntime when an ONNX export is served.
+the platform's: it may import only the standard library, pandas and numpy, MLServer,
+mlserver-mlflow and ``mlops_data_contract_rules`` (a copy of
+``mlops_platform.data_contract_rules``), and onnxruntime when an ONNX export is served.
 ``mlops_platform.serving`` puts both on MLServer's path and names this runtime in the model
 settings; it also writes every setting below, with the defaults it documents.
 
 Model settings ``parameters.extra`` (a key left out switches its feature off):
 
-- ``contract``: the data contract as JSON. Each request is checked against it before the
-  model sees it; a break is a 422 with one line per column, row and rule.
+- ``contract``: the data contract as JSON, compiled once at load. Each request is checked
+  against it before the model sees it; a break is a 422 with one line per column, row and
+  rule.
 - ``extra_columns``: ``reject`` (a 422) or ``drop`` (removed before predicting).
 - ``max_rows``: rows per request; more is a 413.
 - ``prediction_log``, ``sample_rate``: every served request is logged with probability
@@ -25,6 +26,10 @@ Model settings ``parameters.extra`` (a key left out switches its feature off):
 - ``batch_rows``: ``/invocations`` requests that arrive while the model is busy are
   predicted together in its next call, up to this many rows (0 or 1: every request alone).
 
+Whatever the settings, ``/invocations`` refuses a request with no rows (400), a column given
+twice (422) and JSON nested deeper than ``MAX_JSON_DEPTH`` levels (400, checked before parsing:
+Python's parser recurses, and its RecursionError would be a 500).
+
 Environment: ``MLOPS_SERVE_MAX_BODY_BYTES`` bounds the body of ``/invocations`` (a 413
 beyond it, read no further). It is an environment variable because the body is read in
 MLServer's main process, before any parallel worker's copy of the model has its settings.
@@ -34,16 +39,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
 import fcntl
 import gc
 import json
 import os
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from io import StringIO
 
 import mlops_data_contract_rules as rules
+import numpy as np
 import pandas as pd
 from fastapi import Depends, Header, Request, Response
 from mlflow.exceptions import MlflowException
@@ -63,6 +71,8 @@ PREDICTION_COLUMN = "prediction"
 TIMESTAMP_COLUMN = "served_at"
 MAX_BODY_ENV = "MLOPS_SERVE_MAX_BODY_BYTES"
 JSON_TYPE, CSV_TYPE = "application/json", "text/csv"
+# Tables and tensors nest a few levels; anything deeper is no model input.
+MAX_JSON_DEPTH = 32
 
 
 class PayloadTooLargeError(MLServerError):
@@ -73,6 +83,47 @@ class PayloadTooLargeError(MLServerError):
 class ContractBrokenError(MLServerError):
     def __init__(self, msg: str):
         super().__init__(msg, status_code=422)
+
+
+class DuplicateColumnError(ContractBrokenError):
+    def __init__(self, name: object):
+        super().__init__(f"column {str(name)!r} is given more than once in the request: "
+                         "send each column once")
+
+
+def _refuse_duplicates(names: list) -> None:
+    if len(set(names)) != len(names):
+        raise DuplicateColumnError(next(n for n, count in Counter(names).items() if count > 1))
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object as a dict, refused when a key repeats (json.loads keeps the last)."""
+    row = dict(pairs)
+    if len(row) != len(pairs):
+        _refuse_duplicates([key for key, _ in pairs])
+    return row
+
+
+# Only quotes and brackets matter to the depth: every other byte is dropped at once.
+_NOT_MARKS = bytes(sorted(set(range(256)) - set(b'"[]{}')))
+_DEPTH_STEP = np.zeros(256, np.int64)
+_DEPTH_STEP[list(b"[{")], _DEPTH_STEP[list(b"]}")] = 1, -1
+
+
+def _bounded_depth(body: str) -> None:
+    """Refuse JSON nested deeper than MAX_JSON_DEPTH, before any parser recurses into it."""
+    if body.count("[") + body.count("{") <= MAX_JSON_DEPTH:  # every table of a few rows
+        return
+    if "\\" in body:  # escaped backslashes and quotes are no string ends
+        body = body.replace("\\\\", "").replace('\\"', "")
+    marks = np.frombuffer(body.encode().translate(None, _NOT_MARKS), np.uint8)
+    outside_strings = np.cumsum(marks == ord('"')) % 2 == 0
+    depth = int(np.cumsum(_DEPTH_STEP[marks] * outside_strings).max(initial=0))
+    if depth > MAX_JSON_DEPTH:
+        raise InferenceError(
+            f"the JSON body nests {depth} levels deep, over the limit of {MAX_JSON_DEPTH}: "
+            "send rows as dataframe_records or dataframe_split"
+        )
 
 
 async def _bounded_body(request: Request) -> str:
@@ -112,10 +163,11 @@ class LoggingMLflowRuntime(MLflowRuntime):
         self._log_backups = int(extra.get("log_backups") or 0)
         self._max_rows = int(extra.get("max_rows") or 0)
         self._extra_columns = extra.get("extra_columns", "reject")
-        self._columns = None
+        self._columns, self._contract = None, None
         if extra.get("contract"):
             with open(extra["contract"]) as handle:
                 self._columns = rules.input_columns(json.load(handle))
+            self._contract = rules.CompiledContract(self._columns, self._extra_columns)
         self._batcher = BusyTimeBatcher(self._predictor(extra), int(extra.get("batch_rows") or 1))
         # What is alive now (MLServer, the model, pandas) lives as long as the server: frozen,
         # the collector stops scanning it at every collection, which the many small objects
@@ -140,6 +192,8 @@ class LoggingMLflowRuntime(MLflowRuntime):
         mime_type, _, parameters = (part.strip().lower() for part in content_type.partition(";"))
         if mime_type not in (JSON_TYPE, CSV_TYPE) or parameters not in ("", "charset=utf-8"):
             # Other types and charsets: MLflow's own handler answers (and names what it takes).
+            if mime_type != CSV_TYPE:
+                _bounded_depth(raw_body)
             return await self._invocations_by_mlflow(raw_body, content_type)
         rows, frame, raw_body = self._admitted(raw_body, mime_type)
         with _client_errors():
@@ -167,6 +221,7 @@ class LoggingMLflowRuntime(MLflowRuntime):
         return infer_and_parse_data(raw_data, self._input_schema), params
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        _refuse_duplicates([tensor.name for tensor in payload.inputs])
         frame = pd.DataFrame(self.decode_request(payload))
         dropped = self._check(frame)
         if dropped:
@@ -196,13 +251,15 @@ class LoggingMLflowRuntime(MLflowRuntime):
         payload = None
         try:
             if mime_type == JSON_TYPE:
-                payload = json.loads(raw_body)
+                _bounded_depth(raw_body)
+                payload = json.loads(raw_body, object_pairs_hook=_unique_keys)
                 rows = _rows_of(payload)
                 frame = pd.DataFrame(rows)
             else:
+                _refuse_duplicates(next(csv.reader(StringIO(raw_body)), []))
                 frame = pd.read_csv(StringIO(raw_body))
                 rows = frame.to_dict("records")
-        except (ValueError, TypeError, KeyError, AttributeError) as error:
+        except (ValueError, TypeError, KeyError, AttributeError, csv.Error) as error:
             raise InferenceError(f"invalid payload: {error}") from error
         dropped = self._check(frame)
         if dropped:
@@ -218,15 +275,17 @@ class LoggingMLflowRuntime(MLflowRuntime):
         return rows, None, json.dumps(body)
 
     def _check(self, frame: pd.DataFrame) -> list[str]:
-        """Refuse too many rows (413) and contract breaks (422); the columns to drop."""
+        """Refuse no rows (400), too many (413) and contract breaks (422); the columns to drop."""
+        if frame.shape[0] == 0:
+            raise InferenceError("the request has no rows: send at least one row to predict")
         if self._max_rows and len(frame) > self._max_rows:
             raise PayloadTooLargeError(
                 f"{len(frame)} rows are over the limit of {self._max_rows} rows per request: "
                 "split the request (or serve with a larger --max-rows)"
             )
-        if self._columns is None:
+        if self._contract is None:
             return []
-        violations = rules.check_frame(frame, self._columns, self._extra_columns)
+        violations = self._contract.check(frame)
         if violations:
             raise ContractBrokenError(
                 f"the request breaks the data contract in {len(violations)} places:\n"
@@ -419,6 +478,7 @@ def _rows_of(payload: dict) -> list[dict]:
         if not split.get("data"):
             return []
         columns = split.get("columns") or range(len(split["data"][0]))
+        _refuse_duplicates(list(columns))
         for index, row in enumerate(split["data"]):
             if len(row) != len(columns):
                 raise ValueError(f"dataframe_split row {index} has {len(row)} values for "

@@ -108,6 +108,12 @@ def error_lines(body: str) -> list[str]:
     return json.loads(body)["error"].splitlines()
 
 
+def says(body: str, message: str) -> bool:
+    """The error is this one line (after the class MLServer's worker may put before it)."""
+    lines = error_lines(body)
+    return len(lines) == 1 and lines[0].endswith(message)
+
+
 @pytest.mark.parametrize(
     ("change", "line"),
     [
@@ -190,6 +196,51 @@ def test_a_body_over_the_limit_is_a_413_and_serving_goes_on(strict):
     assert status == 413, body
     assert f"over the limit of {MAX_BODY_MB * 2**20} bytes" in body
     assert post(strict.invocations_url, records(GOOD))[0] == 200
+
+
+def test_a_column_given_twice_is_a_422_in_every_format(strict):
+    refusal = "column 'age' is given more than once in the request: send each column once"
+    twice = json.dumps(GOOD)[:-1] + ', "age": 42}'  # json.dumps cannot repeat a key
+    split = {"columns": [*GOOD, "age"], "data": [[*GOOD.values(), 42]]}
+    csv_body = ",".join([*GOOD, "age"]) + "\n" + ",".join(map(str, [*GOOD.values(), 42]))
+    for body, content_type in [
+        ('{"dataframe_records": [' + twice + "]}", "application/json"),
+        (json.dumps({"dataframe_split": split}), "application/json"),
+        (csv_body, "text/csv"),
+    ]:
+        status, answer = post(strict.invocations_url, body, content_type)
+        assert status == 422, answer
+        assert says(answer, refusal)
+    request = {"inputs": [{"name": "age", "datatype": "INT64", "shape": [1], "data": [41]}] * 2}
+    status, answer = post(strict.infer_url, json.dumps(request))
+    assert status == 422, answer
+    assert says(answer, refusal)
+
+
+def test_a_deeply_nested_body_is_a_400_before_it_is_parsed(strict):
+    depth = 100_000
+    bomb = '{"dataframe_records": ' + "[" * depth + "]" * depth + "}"
+    for content_type in ("application/json", "application/json; format=pandas-records"):
+        status, body = post(strict.invocations_url, bomb, content_type)
+        assert status == 400, body
+        assert says(body, f"the JSON body nests {depth + 1} levels deep, over the limit of 32: "
+                          "send rows as dataframe_records or dataframe_split")
+    # Brackets inside strings (after an escaped backslash and quote) are no nesting: 40 of
+    # them in a category are a contract break.
+    status, body = post(strict.invocations_url, records({**GOOD, "segment": '\\"' + "[" * 40}))
+    assert status == 422, body
+    assert post(strict.invocations_url, records(GOOD))[0] == 200
+
+
+def test_a_request_with_no_rows_is_a_400_saying_so(strict):
+    split = {"columns": list(GOOD), "data": []}
+    for body in (records(), json.dumps({"dataframe_split": split})):
+        status, answer = post(strict.invocations_url, body)
+        assert status == 400, answer
+        assert says(answer, "the request has no rows: send at least one row to predict")
+    status, answer = post(strict.invocations_url, ",".join(GOOD) + "\n", "text/csv")
+    assert status == 400, answer
+    assert says(answer, "the request has no rows: send at least one row to predict")
 
 
 def test_the_prediction_log_rotates_keeping_a_bounded_number_of_files(strict):
