@@ -59,11 +59,15 @@ venv: $(STAMP)  ## create or update the virtual environment
 	@touch $@
 
 # Tool environments and images are built here, before pytest, never inside a fixture.
+# Test modules run in parallel (pytest-xdist), each module whole on one worker: the tests of
+# a module share its fixtures; modules share nothing but session servers each worker starts.
+TEST_WORKERS ?= 2
+XDIST = -n $(TEST_WORKERS) --dist loadfile
 test: $(STAMP) .venv-mlserver/.installed .venv-checkov/.installed images  ## run every test (what CI runs)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test-fast: $(STAMP)  ## the tests that start no server, bake no project and build no image
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## ruff over the repository
 	$(VENV)/bin/ruff check .
