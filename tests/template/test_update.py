@@ -13,7 +13,7 @@ from cookiecutter.main import cookiecutter
 
 from mlops_platform.scaffold.repository import initialise_project
 from mlops_platform.scaffold.template_record import RECORD_FILE
-from mlops_platform.scaffold.update import conflict_report
+from mlops_platform.scaffold.update import conflict_report, update
 from tests.template.baking import DEFAULT_PACKAGE, REPO_ROOT, make
 
 pytestmark = pytest.mark.slow
@@ -143,3 +143,21 @@ def test_a_rejected_hunk_is_named_with_its_rej_file_and_how_to_drop_it() -> None
     assert "apply the hunks of each .rej file by hand" in report
     assert "markers" not in report
     assert "`git reset --hard` and delete Makefile.rej" in report
+
+
+def test_a_project_without_a_record_or_whose_template_moved_gets_one_error_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    git(tmp_path, "init", "--quiet")
+    assert update(tmp_path) == 1
+    assert f"has no {RECORD_FILE}" in capsys.readouterr().err
+    moved = tmp_path / "moved-platform"
+    (tmp_path / RECORD_FILE).write_text(json.dumps(
+        {"template": str(moved), "commit": "0" * 40, "directory": "template",
+         "context": {"cookiecutter": {}}}))
+    git(tmp_path, "add", RECORD_FILE)
+    git(tmp_path, "commit", "--quiet", "-m", "A project whose template checkout moved")
+    assert update(tmp_path) == 1
+    err = capsys.readouterr().err
+    assert f"records the template as {moved}: if that checkout moved" in err
+    assert "Traceback" not in err

@@ -51,10 +51,16 @@ def run_cruft(project: Path) -> tuple[bool, str]:
     """cruft update, non-interactive; its own words are kept, not printed: its "Good work!"
     also follows a conflict, so the verdict printed is ours."""
     import cruft
+    from cruft.exceptions import CruftError
 
     words = io.StringIO()
-    with contextlib.redirect_stdout(words):
-        applied = cruft.update(project, skip_apply_ask=True, allow_untracked_files=True)
+    try:
+        with contextlib.redirect_stdout(words):
+            applied = cruft.update(project, skip_apply_ask=True, allow_untracked_files=True)
+    except CruftError as error:
+        template = json.loads((project / RECORD_FILE).read_text())["template"]
+        return False, (f"{error.format_message()} ({RECORD_FILE} records the template as "
+                       f"{template}: if that checkout moved, write its new path there)")
     return applied, words.getvalue()
 
 
@@ -62,7 +68,9 @@ def not_updatable(project: Path) -> str | None:
     if not (project / RECORD_FILE).is_file():
         return (f"{project.resolve()} has no {RECORD_FILE}, so it records no template version "
                 "to update from: bake it from a git clone of the platform repository")
-    if not (project / ".git").exists():
+    inside = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=project,
+                            capture_output=True, text=True)
+    if inside.stdout.strip() != "true":
         return f"{project.resolve()} is not a git repository yet: run make venv first"
     return None
 
