@@ -81,6 +81,29 @@ def input_columns(contract: dict[str, Any]) -> list[dict[str, Any]]:
     return [column for column in check_contract(contract) if column["name"] != target]
 
 
+def example_row(contract: dict[str, Any]) -> dict[str, Any]:
+    """One input row that keeps every rule: an allowed value, else the middle of the range."""
+    return {column["name"]: _example_value(column) for column in input_columns(contract)}
+
+
+def _example_value(column: dict[str, Any]) -> Any:
+    if column.get("allowed"):
+        return column["allowed"][0]
+    if column["dtype"] == "str":
+        return "example"
+    low, high = column.get("min"), column.get("max")
+    if column["dtype"] == "int":
+        low = math.ceil(low) if low is not None else None
+        high = math.floor(high) if high is not None else None
+        if low is not None and high is not None:
+            return (low + high) // 2
+        return next((bound for bound in (low, high) if bound is not None), 0)
+    if low is not None and high is not None:
+        middle = round((low + high) / 2, 4)
+        return middle if low <= middle <= high else low  # rounding may leave a narrow range
+    return float(next((bound for bound in (low, high) if bound is not None), 0.0))
+
+
 def check_frame(
     frame: pd.DataFrame, columns: list[dict[str, Any]], extra: str = "reject"
 ) -> list[Violation]:

@@ -2,9 +2,11 @@
 
 ``mlops-drift --reference data/prepared/train.csv --current monitoring/ --report-dir reports/drift``
 writes ``drift_report.html`` and ``drift_report.json`` and exits 0 when the data has not
-drifted, 1 when it has, 2 on an error. The project's ``make drift`` and the platform's
-Monitoring CronJob run this same command; every path may be an ``s3://`` URI (boto3, with
-``MLFLOW_S3_ENDPOINT_URL`` and the ``AWS_*`` variables, as MLflow's artifact store uses).
+drifted, 1 when it has, 2 when it could not check: an input is unusable, or a side has fewer
+than ``--min-rows`` rows (``DEFAULT_MIN_ROWS``, 30), too few for a verdict. The project's
+``make drift`` and the platform's Monitoring CronJob run this same command; every path may
+be an ``s3://`` URI (boto3, with ``MLFLOW_S3_ENDPOINT_URL`` and the ``AWS_*`` variables, as
+MLflow's artifact store uses).
 
 Evidently 0.7 has no dataset-drift boolean: the verdict is "drifted" when the share of
 drifted columns reaches ``drift_share`` (Evidently's own rule for dataset drift).
@@ -27,6 +29,7 @@ import random
 import re
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +44,9 @@ READABLE_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet")
 NOT_FEATURES = frozenset({"served_at"})
 DEFAULT_DRIFT_SHARE = 0.5
 DEFAULT_MAX_ROWS = 100_000
+# Fewer rows than this on either side and the per-column tests cannot tell drift from noise
+# (5 unshifted rows of the breast cancer data already "drift" in some columns): no verdict.
+DEFAULT_MIN_ROWS = 30
 SAMPLE_SEED = 0
 # A rotated backup of a log: predictions.jsonl.1, predictions.jsonl.2, ...
 ROTATED = re.compile(r"\.\d+$")
@@ -320,9 +326,14 @@ def compare(
             "(between 0 and 1, e.g. 0.5) above which the data set counts as drifted"
         )
     columns = shared_columns(reference, current)
-    snapshot = Report([DataDriftPreset(drift_share=drift_share)]).run(
-        current_data=current[columns], reference_data=reference[columns]
-    )
+    with warnings.catch_warnings():
+        # Evidently correlates the columns of each side for its report; a column that is
+        # constant in the sample makes numpy divide by zero there. The verdict comes from the
+        # per-column tests, which do not use those correlations.
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"(numpy|scipy)\.")
+        snapshot = Report([DataDriftPreset(drift_share=drift_share)]).run(
+            current_data=current[columns], reference_data=reference[columns]
+        )
     return _result_of(snapshot.dict(), drift_share, len(reference), len(current)), snapshot
 
 
@@ -357,15 +368,41 @@ def _column_drift(config: dict[str, Any], score: float) -> dict[str, Any]:
             "drifted": drifted}
 
 
+def check_sample_sizes(min_rows: int, max_rows: int) -> None:
+    if not 2 <= min_rows <= max_rows:
+        raise DriftInputError(
+            f"min rows {min_rows} must lie between 2 and max rows {max_rows}: give the fewest "
+            f"rows a side needs for a verdict (default {DEFAULT_MIN_ROWS})"
+        )
+
+
+def ensure_enough_rows(side: Sample, uri: str, role: str, min_rows: int) -> None:
+    if len(side.frame) < min_rows:
+        raise DriftInputError(
+            f"the {role} data {uri} has {side.total_rows} rows, and a drift verdict needs at "
+            f"least {min_rows} (--min-rows): {_what_more_needs(role)}, then run it again"
+        )
+
+
+def _what_more_needs(role: str) -> str:
+    if role == "current":
+        return "serve more predictions first (each logged request adds its rows)"
+    return "give the full training data as the reference"
+
+
 def run(
     reference_uri: str,
     current_uri: str,
     report_dir: str,
     drift_share: float,
     max_rows: int = DEFAULT_MAX_ROWS,
+    min_rows: int = DEFAULT_MIN_ROWS,
 ):
+    check_sample_sizes(min_rows, max_rows)
     reference = read_table(reference_uri, "reference", max_rows)
     current = read_table(current_uri, "current", max_rows)
+    ensure_enough_rows(reference, reference_uri, "reference", min_rows)
+    ensure_enough_rows(current, current_uri, "current", min_rows)
     result, snapshot = compare(reference.frame, current.frame, drift_share)
     read = {role: {"rows_read": len(side.frame), "rows_total": side.total_rows,
                    "files": side.files, "max_rows": max_rows}
@@ -384,7 +421,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="mlops-drift",
         description="Compare served data with the training reference (Evidently). "
-        "Exit 0: no drift, 1: drift, 2: error.",
+        "Exit 0: no drift, 1: drift, 2: could not check (too few rows, unusable inputs).",
     )
     parser.add_argument("--reference", required=True, help="training data: path or s3:// URI")
     parser.add_argument("--current", required=True,
@@ -394,6 +431,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="share of drifted columns from which the data set has drifted")
     parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS,
                         help="rows read of each side at most (a uniform sample beyond it)")
+    parser.add_argument("--min-rows", type=int, default=DEFAULT_MIN_ROWS,
+                        help="rows each side needs at least for a verdict (fewer: exit 2)")
     return parser.parse_args(argv)
 
 
@@ -401,7 +440,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         result, (html_path, json_path), reading = run(
-            args.reference, args.current, args.report_dir, args.drift_share, args.max_rows
+            args.reference, args.current, args.report_dir, args.drift_share, args.max_rows,
+            args.min_rows,
         )
     except DriftInputError as error:
         print(f"mlops-drift: {error}", file=sys.stderr)

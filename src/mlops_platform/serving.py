@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -451,6 +452,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  engine:  {handle.engine}")
             print(f"  logging {settings.sample_rate:.0%} of requests to {handle.prediction_log}")
             print(f"  {_door(settings)}")
+            if settings.contract:
+                print(f"  try:     {example_request(handle, settings.contract)}")
             print("press Ctrl-C to stop", flush=True)
             _block_until_interrupted()
     except (ServingError, ServerStartError) as error:
@@ -459,6 +462,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C while starting: the server is already stopped
         return 130
     return 0
+
+
+def example_request(handle: ServingHandle, contract: Path) -> str:
+    """A curl command predicting one row that keeps the contract (a shell can run it)."""
+    import yaml
+
+    row = data_contract_rules.example_row(yaml.safe_load(contract.read_text()))
+    body = json.dumps({"dataframe_records": [row]})
+    return shlex.join(["curl", "-sS", handle.invocations_url,
+                       "-H", "Content-Type: application/json", "-d", body])
 
 
 def _door(settings: ServingSettings) -> str:

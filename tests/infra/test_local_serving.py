@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -23,7 +24,7 @@ from mlflow import MlflowClient
 from mlflow.models import infer_signature
 from sklearn.ensemble import RandomForestClassifier
 
-from mlops_platform.processes import process_is_running
+from mlops_platform.processes import free_port, process_is_running
 from mlops_platform.serving import (
     ServingError,
     ServingHandle,
@@ -208,9 +209,26 @@ def test_predictions_are_logged_with_their_inputs_as_drift_data(served, champion
     assert mine["prediction"].tolist() == champion.predict(rows).tolist()
 
 
-def test_cli_serves_unlogged_at_rate_zero_and_stops_its_group_on_ctrl_c(
+def write_contract(folder: Path) -> Path:
+    columns = [{"name": name, "dtype": "float", "nullable": False, "min": -5.0, "max": 5.0}
+               for name in FEATURES]
+    path = folder / "data_contract.yaml"
+    path.write_text(json.dumps({"target": "target", "columns": columns}))  # JSON is YAML
+    return path
+
+
+def output_line(process: subprocess.Popen, prefix: str) -> str:
+    """The first line of the server's output that starts with ``prefix`` once stripped."""
+    for line in process.stdout:
+        if line.strip().startswith(prefix):
+            return line.strip()
+    raise AssertionError(f"no line starting with {prefix!r}; stderr: {process.stderr.read()}")
+
+
+def test_cli_serves_on_the_port_given_prints_a_working_curl_and_stops_on_ctrl_c(
     champion, mlserver_installed, tmp_path
 ):
+    port = free_port()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -219,9 +237,11 @@ def test_cli_serves_unlogged_at_rate_zero_and_stops_its_group_on_ctrl_c(
             "--model-uri",
             f"models:/{MODEL_NAME}@champion",
             "--port",
-            "0",
+            str(port),
             "--log-dir",
             str(tmp_path),
+            "--contract",
+            str(write_contract(tmp_path)),
             "--sample-rate",
             "0",
             "--workers",  # in-process inference: the quickest start
@@ -235,8 +255,12 @@ def test_cli_serves_unlogged_at_rate_zero_and_stops_its_group_on_ctrl_c(
     )
     try:
         first_line = process.stdout.readline()
-        assert first_line.startswith(f"serving models:/{MODEL_NAME}@champion at http://127.0.0.1:")
-        url = first_line.split(" at ", 1)[1].strip()
+        url = f"http://127.0.0.1:{port}"
+        assert first_line == f"serving models:/{MODEL_NAME}@champion at {url}\n"
+        example = output_line(process, "try:").removeprefix("try:").strip()
+        answer = subprocess.run(shlex.split(example), capture_output=True, text=True,
+                                timeout=30, check=True)
+        assert len(json.loads(answer.stdout)["predictions"]) == 1
         for seed in range(5):
             assert post(f"{url}/invocations", records(training_frame(2, seed)[0]))[0] == 200
         server_pids = [p for p in _children(process.pid) if process_is_running(p)]

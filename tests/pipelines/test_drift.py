@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import tracemalloc
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_platform.drift import HTML_REPORT, JSON_REPORT, main, read_table
+from mlops_platform.drift import DEFAULT_MIN_ROWS, HTML_REPORT, JSON_REPORT, main, read_table
 from tests.support.servers import S3Endpoint, running_moto_s3
 
 # Real mlops-drift runs (Evidently) and a moto S3 server: seconds per test.
@@ -113,6 +114,7 @@ def test_drift_share_sets_how_many_columns_make_a_drift(tmp_path, reference_csv)
         ("no-shared-column", "share no column"),
         ("bad-share", "drift share 1.5 is out of range"),
         ("not-tabular", "is not valid CSV, JSON lines or Parquet"),
+        ("bad-min-rows", "min rows 1 must lie between 2 and max rows"),
     ],
 )
 def test_bad_input_exits_2_with_the_fix_and_writes_nothing(
@@ -124,10 +126,13 @@ def test_bad_input_exits_2_with_the_fix_and_writes_nothing(
     if case == "empty-current":
         (current / "predictions.jsonl").write_text("")
     elif case == "no-shared-column":
-        serving_log(current, pd.DataFrame({"other": [1.0, 2.0]}))
+        serving_log(current, pd.DataFrame({"other": np.arange(40.0)}))
     elif case == "bad-share":
         serving_log(current, sample(50, seed=4))
         extra = ["--drift-share", "1.5"]
+    elif case == "bad-min-rows":
+        serving_log(current, sample(50, seed=4))
+        extra = ["--min-rows", "1"]
     elif case == "not-tabular":
         (current / "predictions.jsonl").write_text("{not json\n")
     else:
@@ -137,6 +142,34 @@ def test_bad_input_exits_2_with_the_fix_and_writes_nothing(
     assert code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.parametrize(("rows", "options", "needed"), [(2, [], DEFAULT_MIN_ROWS),
+                                                          (40, ["--min-rows", "50"], 50)],
+                         ids=["two-served-rows", "a-higher-minimum"])
+def test_too_few_served_rows_get_no_verdict_but_exit_2_naming_both_counts(
+    tmp_path, reference_csv, capsys, rows, options, needed
+):
+    current = serving_log(tmp_path / "monitoring", sample(rows, seed=2))
+    code = main(["--reference", str(reference_csv), "--current", str(current),
+                 "--report-dir", str(tmp_path / "reports"), *options])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"has {rows} rows, and a drift verdict needs at least {needed} (--min-rows)" in err
+    assert "serve more predictions" in err
+    assert not (tmp_path / "reports").exists()
+
+
+def test_constant_served_columns_get_a_verdict_without_numpy_warnings(tmp_path, reference_csv):
+    # Two copies of one request: numpy divides by zero correlating the constant columns.
+    current = serving_log(tmp_path / "monitoring", pd.concat([sample(1, seed=2)] * 2))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = main(["--reference", str(reference_csv), "--current", str(current),
+                     "--report-dir", str(tmp_path / "reports"), "--min-rows", "2"])
+    assert code in (0, 1)
+    assert report(tmp_path / "reports")["current_rows"] == 2
+    assert [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)] == []
 
 
 def test_the_installed_command_gives_the_verdict_as_exit_status(tmp_path, reference_csv):

@@ -206,6 +206,7 @@ def test_the_cli_prints_the_reasons_and_strict_exits_non_zero(shared_platform, m
     assert result.returncode == 1, result.stderr
     assert "REFUSED" in result.stdout
     assert "roc_auc 0.5000 misses the threshold 0.9" in result.stdout
+    assert f"{ml_contract.AUDIT_LOG_FILE}: commit it with the project" in result.stdout
     assert json.loads((project / ml_contract.AUDIT_LOG_FILE).read_text())["outcome"] == REFUSED
 
 

@@ -11,6 +11,7 @@ from mlops_platform.data_contract_rules import (
     check_contract,
     check_frame,
     describe,
+    example_row,
     input_columns,
 )
 from mlops_platform.scaffold.data_contract import CONTRACTS_DIR, infer_contract
@@ -107,3 +108,17 @@ def test_the_contracts_the_scaffold_writes_are_read_by_the_rules(tmp_path):
         "row 1, column 'age': 300 is above the maximum 50 (max)",
         "row 1, column 'segment': 'z' is not one of 'a', 'b' (allowed)",
     ]
+
+
+@pytest.mark.parametrize("contract", [
+    CONTRACT,
+    yaml.safe_load((CONTRACTS_DIR / "breast_cancer.yaml").read_text()),
+    {"columns": [{"name": "only-min", "dtype": "int", "min": 2.5},
+                 {"name": "only-max", "dtype": "float", "max": -3},
+                 {"name": "narrow", "dtype": "float", "min": 0.00001, "max": 0.00002},
+                 {"name": "free-text", "dtype": "str"}]},
+], ids=["allowed-int-str-nullable", "breast-cancer", "open-and-narrow-ranges"])
+def test_the_example_row_keeps_every_rule_of_its_contract(contract):
+    row = example_row(contract)
+    assert list(row) == [column["name"] for column in input_columns(contract)]
+    assert check_frame(pd.DataFrame([row]), input_columns(contract)) == []

@@ -158,6 +158,19 @@ def test_deploy_targets_exist_only_at_level_two(baked: Baked) -> None:
     assert ({"deploy", "rollback"} <= targets) == (baked.level == "2")
 
 
+def test_help_lists_the_targets_with_the_level_spelled_out(baked: Baked) -> None:
+    listing = make(baked.project, "help").stdout
+    assert f"which controls of level {baked.level} pass" in listing
+    assert "$(LEVEL)" not in listing
+    assert re.search(r"^  serve +serve the champion locally \(PORT=", listing, re.M)
+
+
+def test_serve_takes_the_port_given_else_a_free_one(baked: Baked) -> None:
+    module = f"{DEFAULT_PACKAGE}.serve"
+    assert f"{module} --port 8123" in make(baked.project, "serve", "PORT=8123", "-n").stdout
+    assert f"{module} --port 0" in make(baked.project, "serve", "-n").stdout
+
+
 def test_the_project_installs_from_the_platform_locks(baked: Baked) -> None:
     """No version is written twice: the project's locks are the platform's, byte for byte."""
     project = baked.project

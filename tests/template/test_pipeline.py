@@ -153,8 +153,10 @@ def test_the_champion_moves_only_through_the_gate(pipeline_run: PipelineRun) -> 
         assert decision["outcome"] == "refused"
         assert any("no approval recorded" in reason for reason in decision["reasons"])
         assert pipeline_run.champion() is None
-        make(pipeline_run.project, "approve", "APPROVER=release-manager")
-        make(pipeline_run.project, "promote")
+        approved = make(pipeline_run.project, "approve", "APPROVER=release-manager")
+        promoted = make(pipeline_run.project, "promote")
+        for said in (approved.stdout, promoted.stdout):
+            assert f"{ml_contract.AUDIT_LOG_FILE}: commit it with the project" in said
     assert pipeline_run.champion() == version.version
     audit = (pipeline_run.project / ml_contract.AUDIT_LOG_FILE).read_text().splitlines()
     assert json.loads(audit[-1])["outcome"] == "promoted"

@@ -13,6 +13,7 @@ from cookiecutter.main import cookiecutter
 
 from mlops_platform.scaffold.repository import initialise_project
 from mlops_platform.scaffold.template_record import RECORD_FILE
+from mlops_platform.scaffold.update import conflict_report, update
 from tests.template.baking import DEFAULT_PACKAGE, REPO_ROOT, make
 
 pytestmark = pytest.mark.slow
@@ -22,10 +23,14 @@ TEMPLATE_CHANGE = "A line the template added after the project was baked."
 PROJECT_CHANGE = "# A line the project's team wrote after the bake.\n"
 
 
+PROJECT_README_CHANGE = "A line the project's team added where the template added one."
+
+
 @dataclass(frozen=True)
 class Updatable:
     platform: Path
     project: Path
+    conflicting: Path  # its README.md changed where the newer template's did
     baked_commit: str
     new_commit: str
 
@@ -55,16 +60,24 @@ def platform_clone(target: Path) -> Path:
 def updatable(tmp_path_factory: pytest.TempPathFactory) -> Updatable:
     root = tmp_path_factory.mktemp("update")
     platform = platform_clone(root / "platform")
-    project = Path(cookiecutter(str(platform), no_input=True, output_dir=str(root / "out")))
-    initialise_project(project)
-    features = project / "src" / DEFAULT_PACKAGE / "features.py"
-    features.write_text(features.read_text() + PROJECT_CHANGE)
-    git(project, "commit", "--quiet", "--all", "-m", "The project's own change")
+    project = baked(platform, root / "out", "src/{package}/features.py", PROJECT_CHANGE)
+    conflicting = baked(platform, root / "conflicting", "README.md",
+                        f"\n{PROJECT_README_CHANGE}\n")
     readme = platform / "template" / "{{cookiecutter.project_slug}}" / "README.md"
     readme.write_text(readme.read_text() + f"\n{TEMPLATE_CHANGE}\n")
     git(platform, "commit", "--quiet", "--all", "-m", "A newer template version")
-    return Updatable(platform, project, git(platform, "rev-parse", "HEAD~1"),
+    return Updatable(platform, project, conflicting, git(platform, "rev-parse", "HEAD~1"),
                      git(platform, "rev-parse", "HEAD"))
+
+
+def baked(platform: Path, output_dir: Path, changed: str, appended: str) -> Path:
+    """A project baked from ``platform`` whose team appended to one file and committed it."""
+    project = Path(cookiecutter(str(platform), no_input=True, output_dir=str(output_dir)))
+    initialise_project(project)
+    path = project / changed.format(package=DEFAULT_PACKAGE)
+    path.write_text(path.read_text() + appended)
+    git(project, "commit", "--quiet", "--all", "-m", "The project's own change")
+    return project
 
 
 def recorded_commit(project: Path) -> str:
@@ -95,7 +108,9 @@ def test_update_refuses_a_dirty_working_tree(updatable: Updatable) -> None:
 
 def test_update_brings_the_new_template_in_uncommitted(updatable: Updatable) -> None:
     head_before = git(updatable.project, "rev-parse", "HEAD")
-    make(updatable.project, "update")
+    result = make(updatable.project, "update")
+    assert "Next:" not in result.stdout  # the hook's advice, given from cruft's temporary copy
+    assert "git diff HEAD" in result.stdout
     project = updatable.project
     assert TEMPLATE_CHANGE in (project / "README.md").read_text()
     assert PROJECT_CHANGE in (project / "src" / DEFAULT_PACKAGE / "features.py").read_text()
@@ -103,3 +118,46 @@ def test_update_brings_the_new_template_in_uncommitted(updatable: Updatable) -> 
     assert git(project, "rev-parse", "HEAD") == head_before
     assert set(git(project, "diff", "HEAD", "--name-only").splitlines()) == {
         "README.md", RECORD_FILE}
+
+
+def test_update_fails_on_a_conflict_naming_the_file_and_how_to_resolve_it(
+    updatable: Updatable,
+) -> None:
+    project = updatable.conflicting
+    result = make(project, "update", check=False)
+    assert result.returncode != 0
+    assert "conflicts with the project's own changes in:\n  README.md" in result.stderr
+    assert "`git add`" in result.stderr
+    assert "git reset --hard" in result.stderr
+    assert "Good work" not in result.stdout + result.stderr
+    assert "Next:" not in result.stdout + result.stderr
+    readme = (project / "README.md").read_text()
+    assert "<<<<<<<" in readme
+    assert PROJECT_README_CHANGE in readme
+    assert TEMPLATE_CHANGE in readme
+
+
+def test_a_rejected_hunk_is_named_with_its_rej_file_and_how_to_drop_it() -> None:
+    report = conflict_report([], ["Makefile.rej"])
+    assert "  Makefile   (the hunks git could not apply are in Makefile.rej)" in report
+    assert "apply the hunks of each .rej file by hand" in report
+    assert "markers" not in report
+    assert "`git reset --hard` and delete Makefile.rej" in report
+
+
+def test_a_project_without_a_record_or_whose_template_moved_gets_one_error_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    git(tmp_path, "init", "--quiet")
+    assert update(tmp_path) == 1
+    assert f"has no {RECORD_FILE}" in capsys.readouterr().err
+    moved = tmp_path / "moved-platform"
+    (tmp_path / RECORD_FILE).write_text(json.dumps(
+        {"template": str(moved), "commit": "0" * 40, "directory": "template",
+         "context": {"cookiecutter": {}}}))
+    git(tmp_path, "add", RECORD_FILE)
+    git(tmp_path, "commit", "--quiet", "-m", "A project whose template checkout moved")
+    assert update(tmp_path) == 1
+    err = capsys.readouterr().err
+    assert f"records the template as {moved}: if that checkout moved" in err
+    assert "Traceback" not in err

@@ -169,6 +169,12 @@ def append(log_file: Path, record: AuditRecord) -> dict[str, Any]:
     return entry
 
 
+def commit_note(log_file: Path) -> str:
+    """What to do with the log after a write: it is the project's record, kept in git."""
+    return (f"recorded in {log_file}: commit it with the project, it is the record of the "
+            "gate's decisions (`mlops-policy audit verify` checks its chain)")
+
+
 def read(log_file: Path) -> list[dict[str, Any]]:
     return verify(log_file).entries
 

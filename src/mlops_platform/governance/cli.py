@@ -99,6 +99,7 @@ def run_check(args: argparse.Namespace, console: Console) -> int:
 
 
 def run_promote(args: argparse.Namespace, console: Console) -> int:
+    from mlops_platform.governance import audit_log
     from mlops_platform.governance.promotion_gate import (
         REFUSED,
         promote_project,
@@ -121,10 +122,13 @@ def run_promote(args: argparse.Namespace, console: Console) -> int:
         for check in decision.checks:
             mark = "[green]ok[/green]" if check.passed else "[red]no[/red]"
             console.print(f"  {mark} {check.name}: {check.reason}", highlight=False)
+        console.print(audit_log.commit_note(decision.log_file), highlight=False,
+                      soft_wrap=True)
     return FAILED if args.strict and record.outcome == REFUSED else OK
 
 
 def run_approve(args: argparse.Namespace, console: Console) -> int:
+    from mlops_platform.governance import audit_log
     from mlops_platform.governance.approvals import approve
     from mlops_platform.governance.project import Project
     from mlops_platform.governance.promotion_gate import PromotionRule
@@ -154,8 +158,8 @@ def run_approve(args: argparse.Namespace, console: Console) -> int:
                                 "MLFLOW_TRACKING_URI")
         log_file = args.audit_log or Path(ml_contract.AUDIT_LOG_FILE)
     record = approve(target.client(), model_name, args.version, args.by, log_file)
-    console.print(f"approved {model_name} version {record.version} by {record.actor} "
-                  f"(audit log {log_file})", highlight=False)
+    console.print(f"approved {model_name} version {record.version} by {record.actor}; "
+                  f"{audit_log.commit_note(log_file)}", highlight=False, soft_wrap=True)
     return OK
 
 

@@ -95,6 +95,7 @@ class Decision:
     checks: tuple[GateCheck, ...]
     champion_before: str | None
     champion_after: str | None
+    log_file: Path | None = None  # the audit log the decision was appended to
 
     @property
     def outcome(self) -> str:
@@ -324,7 +325,8 @@ def promote(client: MlflowClient, project: Project, environment: str, log_file: 
              else audit_log.append(log_file, record))
     audit_log.record_in_registry(client, entry, audit_log.promotion_tags(record))
     after = version if outcome == PROMOTED else before
-    return Decision(record=record, checks=checks, champion_before=before, champion_after=after)
+    return Decision(record=record, checks=checks, champion_before=before, champion_after=after,
+                    log_file=log_file)
 
 
 def reset_champion(client: MlflowClient, project: Project, log_file: Path,
@@ -346,7 +348,7 @@ def reset_champion(client: MlflowClient, project: Project, log_file: Path,
     entry = move_champion(client, log_file, record)
     audit_log.record_in_registry(client, entry, audit_log.promotion_tags(record))
     return Decision(record=record, checks=(GateCheck("champion_provenance", True, reason),),
-                    champion_before=before, champion_after=gated)
+                    champion_before=before, champion_after=gated, log_file=log_file)
 
 
 def open_gate(project_path: Path | str, log_file: Path | None

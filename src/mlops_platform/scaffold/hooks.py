@@ -36,8 +36,15 @@ def run_pre_generation(context: Mapping[str, Any]) -> int:
 def run_post_generation(context: Mapping[str, Any], project_dir: Path) -> int:
     """Write the project's files; git, DVC and the first commit come with its first `make`."""
     finish_project(with_repo_dir(context), project_dir)
-    print_next_steps(project_dir)
+    if not is_cruft_rerender(context):
+        print_next_steps(project_dir)
     return 0
+
+
+def is_cruft_rerender(context: Mapping[str, Any]) -> bool:
+    """`cruft update` renders the old and new template in temporary folders, without
+    cookiecutter's `_repo_dir`: "Next: cd <that folder>" would send the user astray."""
+    return "_repo_dir" not in context
 
 
 def finish_project(context: Mapping[str, Any], project_dir: Path) -> None:

@@ -3,7 +3,8 @@ training data by `mlops-drift`, then the champion's age against monitoring.max_m
 
 Thin on purpose: the drift check (Evidently) lives in the pinned platform package.
 Exit 0: no drift and a fresh champion; 1: drift or a stale champion (CI retrains);
-2: the inputs cannot be used.
+2: drift could not be checked (fewer served rows than mlops-drift's minimum, or
+inputs it cannot use; the message says which and what to do).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from mlops_platform.governance.audit_log import commit_note
 from mlops_platform.governance.errors import USER_ERRORS
 from mlops_platform.governance.promotion_gate import promote_project
 
@@ -32,6 +33,7 @@ def promote() -> int:
           f"{decision.champion_after})")
     for reason in record["reasons"]:
         print(f"  {reason}")
+    print(commit_note(decision.log_file))
     return 0
 
 

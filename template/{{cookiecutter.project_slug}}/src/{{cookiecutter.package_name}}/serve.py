@@ -1,10 +1,14 @@
 """Serve the champion locally with the platform's model server (`mlops-serve`).
 
 Thin on purpose: the server, and the log of served inputs that `make drift` reads,
-come from the pinned platform package.
+come from the pinned platform package. Options go on to `mlops-serve` (`make serve`
+passes `--port $(PORT)`); it prints the URL and an example request when it is up.
 """
 
 from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
 
 from mlops_platform import contract as ml_contract
 from mlops_platform.serving import main as serve_cli
@@ -16,17 +20,18 @@ from {{ cookiecutter.package_name }}.steps import run_step
 MONITORING_DIR = "monitoring"
 
 
-def serve() -> None:
+def serve(options: Sequence[str] = ()) -> None:
     connect()  # MLFLOW_TRACKING_URI for the server; stops here when the platform is down
     name = load_params().model.name
     code = serve_cli(["--model-uri", f"models:/{name}@{ml_contract.ALIAS_CHAMPION}",
-                      "--log-dir", MONITORING_DIR])
+                      "--log-dir", MONITORING_DIR, *options])
     if code:
         raise SystemExit(code)
 
 
-def main() -> int:
-    return run_step("serve", serve)
+def main(argv: Sequence[str] | None = None) -> int:
+    options = sys.argv[1:] if argv is None else list(argv)
+    return run_step("serve", lambda: serve(options))
 
 
 if __name__ == "__main__":
