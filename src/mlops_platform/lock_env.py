@@ -95,7 +95,7 @@ def _run(command: list[str], progress: StepProgress, console: Console) -> None:
         if progress.live:
             progress.status(line)
         else:
-            console.print(line, markup=False, highlight=False)
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     if run_streamed(command, on_line) != 0:
         raise StepFailedError(f"`{' '.join(command)}` failed")
@@ -147,18 +147,18 @@ def install(uv: str, lock: Path, venv: Path, cache_dir: Path, console: Console) 
     environment used."""
     cached = cache_dir / cache_key(lock)
     reused = cached.is_dir()
-    build_title = f"install {lock} once into the shared cache (uv, bytecode compiled)"
+    build_title = f"install {lock} once into the shared cache"
     link_title = f"link the packages of {lock} into {venv}"
     console.print(f"{lock}: reusing the environment installed before in {cached}" if reused
                   else f"{lock}: not in the shared cache yet; installing it into {cached}",
-                  markup=False, highlight=False)
+                  markup=False, highlight=False, soft_wrap=True)
     with StepProgress(console, [link_title] if reused else [build_title, link_title]) as steps:
         if not reused:
             install_into_cache(uv, lock, cached, steps, build_title, console)
         with steps.step(link_title):
             count = link_tree(cached, venv)
     console.print(f"{venv}: {count.linked} files linked from the cache, {count.kept} kept",
-                  markup=False, highlight=False)
+                  markup=False, highlight=False, soft_wrap=True)
     return cached
 
 
@@ -184,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         install(args.uv, args.lock, args.venv, args.cache_dir or default_cache_dir(), console)
     except (StepFailedError, OSError) as err:
         console.print(f"error: installing {args.lock} into {args.venv} failed: {err}",
-                      markup=False, highlight=False)
+                      markup=False, highlight=False, soft_wrap=True)
         return 1
     return 0
 
