@@ -118,6 +118,8 @@ def newcomer(base: Path, env: dict[str, str]) -> dict[str, float]:
 
 
 def main() -> None:
+    # The folder holds four environments and the caches: removing it takes minutes on a busy
+    # machine, so the figures are saved first.
     with tempfile.TemporaryDirectory(prefix="bench-newcomer-") as tmp:
         base = Path(tmp)
         env = user_environment(base / "caches")
@@ -126,6 +128,10 @@ def main() -> None:
             (base / kind).mkdir()
             loads[kind] = os.getloadavg()[0]
             runs[kind] = newcomer(base / kind, env)
+        save(runs, loads)
+
+
+def save(runs: dict[str, dict[str, float]], loads: dict[str, float]) -> None:
     totals = {kind: round(sum(steps.values()), 1) for kind, steps in runs.items()}
     results = {"steps_s": runs, "total_s": totals, "targets_s": TARGETS_S,
                "before_s": BEFORE_S, "load_1min_at_start": loads,
