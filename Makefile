@@ -6,6 +6,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
+PLATFORM_VENV := .venv-platform
+PLATFORM_PY := $(PLATFORM_VENV)/bin/python
+PLATFORM_UV := $(PLATFORM_VENV)/bin/uv
+PLATFORM_STAMP := $(PLATFORM_VENV)/.installed
+# uv never downloads an interpreter: the environments use the Python found on PATH.
+export UV_PYTHON_DOWNLOADS := never
 STACKS := dev staging prod
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 
@@ -31,7 +37,8 @@ help:  ## list the targets
 # terminal the step, its seconds and uv's latest line; elsewhere (CI) plain lines. It needs
 # rich, so rich goes in first, checked against the hashes of the same lock; PYTHONPATH=src
 # because the package itself is installed last.
-RICH = rich==$(shell sed -n 's/^rich==\([^ ]*\) .*/\1/p' requirements/dev.txt)
+lock_pin = $(1)==$(shell sed -n 's/^$(1)==\([^ ]*\) .*/\1/p' $(2))
+RICH = $(call lock_pin,rich,requirements/dev.txt)
 PROGRESS := PYTHONPATH=src $(PY) -m mlops_platform.progress
 
 $(STAMP): requirements/dev.txt requirements/bootstrap.txt pyproject.toml
@@ -51,11 +58,30 @@ venv: $(STAMP)  ## create or update the virtual environment
 
 # Tools that would downgrade the main environment's packages (checkov, MLServer)
 # get a virtual environment of their own, from their own hashed lock:
-# `make .venv-checkov/.installed` installs requirements/checkov.txt.
+# `make .venv-checkov/.installed` installs requirements/checkov.txt. mlops_platform.lock_env
+# installs each lock once into a shared cache (~/.cache/mlops-platform/envs, bytecode
+# compiled) and hard-links it into place: a project's .venv-mlserver, from the same lock,
+# reuses the one built here, and the other way round.
 .venv-%/.installed: requirements/%.txt $(STAMP)
-	@test -x .venv-$*/bin/python || $(UV) venv --quiet --python $(PY) .venv-$*
-	@$(PROGRESS) --title "install .venv-$* from $<" -- \
-	    $(UV) pip sync --compile-bytecode --python .venv-$*/bin/python --require-hashes $<
+	@rm -rf .venv-$*
+	@PYTHONPATH=src $(PY) -m mlops_platform.lock_env --uv $(UV) --lock $< --venv .venv-$* \
+	    || { rm -rf .venv-$*; exit 1; }
+	@touch $@
+
+# The embedded local platform runs from a slim environment of its own (requirements/platform.txt:
+# the MLflow server and its auth, the store drivers, cookiecutter), not from the development one:
+# uv (requirements/bootstrap.txt, by pip) and rich first, then the lock from the shared cache.
+$(PLATFORM_STAMP): requirements/platform.txt requirements/bootstrap.txt pyproject.toml
+	@echo "Building $(PLATFORM_VENV) from requirements/platform.txt"
+	@rm -rf $(PLATFORM_VENV)
+	@{ $(PYTHON) -m venv $(PLATFORM_VENV) \
+	  && $(PLATFORM_PY) -m pip install --quiet --require-hashes -r requirements/bootstrap.txt \
+	  && $(PLATFORM_UV) pip install --quiet --python $(PLATFORM_PY) --require-hashes \
+	       -c requirements/platform.txt $(call lock_pin,rich,requirements/platform.txt) \
+	  && PYTHONPATH=src $(PLATFORM_PY) -m mlops_platform.lock_env --uv $(PLATFORM_UV) \
+	       --lock requirements/platform.txt --venv $(PLATFORM_VENV) \
+	  && $(PLATFORM_UV) pip install --quiet --compile-bytecode --python $(PLATFORM_PY) --no-deps -e . ; } \
+	  || { rm -rf $(PLATFORM_VENV); echo "error: building $(PLATFORM_VENV) failed (see above) and removed it" >&2; exit 1; }
 	@touch $@
 
 # Tool environments and images are built here, before pytest, never inside a fixture.
@@ -81,14 +107,14 @@ lock: $(STAMP)  ## recompile every hashed lock after editing requirements/*.in
 	        "$$input" -o "$${input%.in}.txt" || exit 1; \
 	done
 
-platform-up: $(STAMP)  ## start the embedded local platform (ARGS="--port 5000")
-	$(PY) -m mlops_platform.local_platform up $(ARGS)
+platform-up: $(PLATFORM_STAMP)  ## start the embedded local platform (ARGS="--port 5000")
+	$(PLATFORM_PY) -m mlops_platform.local_platform up $(ARGS)
 
-platform-down: $(STAMP)  ## stop the embedded local platform
-	$(PY) -m mlops_platform.local_platform down $(ARGS)
+platform-down: $(PLATFORM_STAMP)  ## stop the embedded local platform
+	$(PLATFORM_PY) -m mlops_platform.local_platform down $(ARGS)
 
-platform-status: $(STAMP)  ## is the embedded local platform up, and where
-	$(PY) -m mlops_platform.local_platform status $(ARGS)
+platform-status: $(PLATFORM_STAMP)  ## is the embedded local platform up, and where
+	$(PLATFORM_PY) -m mlops_platform.local_platform status $(ARGS)
 
 manifests: $(STAMP)  ## render every stack's Kubernetes objects to build/manifests/<stack>/
 	$(PY) -m infra.manifests $(STACKS)

@@ -178,6 +178,8 @@ def test_the_project_installs_from_the_platform_locks(baked: Baked) -> None:
         REPO_ROOT / "requirements/project.txt").read_text()
     assert (project / "requirements-serving.lock").read_text() == (
         REPO_ROOT / "requirements/mlserver.txt").read_text()
+    assert (project / "requirements-bootstrap.lock").read_text() == (
+        REPO_ROOT / "requirements/bootstrap.txt").read_text()
     requirement = (project / "requirements-platform.txt").read_text().splitlines()[-1]
     assert requirement == f"mlops-platform[drift,serving] @ {REPO_ROOT.resolve().as_uri()}"
     assert "==" not in (project / "pyproject.toml").read_text()

@@ -126,3 +126,34 @@ def test_a_failed_make_venv_leaves_no_environment(standalone: Standalone,
     assert result.returncode != 0
     assert "make venv failed" in result.stderr
     assert not (broken / ".venv").exists()
+
+
+@pytest.fixture(scope="module")
+def second(built: Standalone,
+           tmp_path_factory: pytest.TempPathFactory) -> tuple[Standalone, str]:
+    """A second project with the same locks, whose first command is `make lint`, not `make
+    venv`; what that printed."""
+    project = tmp_path_factory.mktemp("second") / PROJECT_NAME.lower()
+    shutil.copytree(built.project, project,
+                    ignore=shutil.ignore_patterns(".venv*", ".git", ".dvc", "reports"))
+    second = Standalone(project, built.env)
+    return second, second.run("make", "lint").stdout
+
+
+def test_a_project_target_before_make_venv_builds_the_environment_first(
+        second: tuple[Standalone, str]) -> None:
+    project, output = second
+    assert (project.project / ".venv" / ".installed").is_file()
+    assert "All checks passed" in output
+
+
+def test_the_second_install_of_the_same_lock_links_the_first_one(
+        built: Standalone, second: tuple[Standalone, str]) -> None:
+    project, output = second
+    assert "requirements.lock: reusing the environment installed before in" in output
+    site = Path(".venv/lib") / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    pyc = f"__init__.cpython-{sys.version_info.major}{sys.version_info.minor}.pyc"
+    for installed in ("sklearn/__init__.py", f"sklearn/__pycache__/{pyc}"):
+        first, again = (root / site / "site-packages" / installed
+                        for root in (built.project, project.project))
+        assert first.stat().st_ino == again.stat().st_ino, installed

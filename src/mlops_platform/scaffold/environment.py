@@ -14,6 +14,7 @@ from pathlib import Path
 LOCKS = {
     Path("requirements/project.txt"): Path("requirements.lock"),
     Path("requirements/mlserver.txt"): Path("requirements-serving.lock"),
+    Path("requirements/bootstrap.txt"): Path("requirements-bootstrap.lock"),  # uv, by pip
 }
 PLATFORM_REQUIREMENT_FILE = Path("requirements-platform.txt")
 LOCAL_PACKAGE = "local"
