@@ -93,7 +93,8 @@ def headline(scorecard: Scorecard) -> str:
     required = scorecard.required_level
     verdict = (f"[green]meets level {required}[/green]" if scorecard.meets_required_level
                else f"[red]does not meet level {required}[/red]")
-    return f"[bold]{escape(scorecard.project.name)}[/bold]: {shown} reached; {verdict}"
+    # The verdict on a line of its own: a long project name never wraps it apart.
+    return f"[bold]{escape(scorecard.project.name)}[/bold]: {shown} reached\n{verdict}"
 
 
 def levels_table(scorecard: Scorecard) -> Table:
