@@ -32,12 +32,14 @@ def project(baked: Path, tmp_path: Path) -> Path:
 
 
 class FakeProbes:
-    """The project's tests and steps, recorded instead of run (they take minutes)."""
+    """The project's tests and steps, recorded instead of run (they take minutes); `dvc
+    status` (never cached) answered at once."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.runs: list[str] = []
         monkeypatch.setattr(probes, "run_tests", self.run_tests)
         monkeypatch.setattr(probes, "run_step", self.run_step)
+        monkeypatch.setattr(probes, "dvc_status", lambda root: ({}, "dvc status"))
 
     def run_tests(self, copy: Path, python: str, *arguments: str) -> probes.TestRun:
         self.runs.append("pytest " + " ".join(arguments))

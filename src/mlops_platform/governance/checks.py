@@ -707,13 +707,15 @@ STEP_KINDS = ("run_stage", "validation_refuses", "serving_contract_refuses")
 def probe_tasks(inspection: Inspection,
                 evidence: Iterable[tuple[str, dict[str, Any]]]) -> list[Callable[[], Any]]:
     """Independent pieces of the slow evidence, to run side by side before the controls
-    read them: the test suite, each mutant (its own working copy per thread; run even
-    before the suite is known green, since only a green suite's mutants are read) and the
-    steps one after the other (they share a working copy)."""
+    read them: `dvc status` and the registry's versions (never cached, so slow on every
+    check), the test suite, the steps one after the other (they share a working copy) and
+    each mutant (its own working copy per thread; run before the suite is known green,
+    since only a green suite's mutants are read)."""
     evidence = list(evidence)
     guards = dict.fromkeys(guard for kind, args in evidence if kind == "tests_guard"
                            for guard in args["guards"])
     steps = [(kind, args) for kind, args in evidence if kind in STEP_KINDS]
-    return [lambda: test_run(inspection),
+    return [lambda: inspection.dvc_status, lambda: inspection.registry_versions,
+            lambda: test_run(inspection),
             lambda: [run_check(inspection, kind, args) for kind, args in steps],
             *[lambda guard=guard: mutant_killed(inspection, guard) for guard in guards]]
