@@ -9,13 +9,23 @@ run) is not passed. When a level-0 control does not pass the level is BELOW_ZERO
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlops_platform.governance import ml_test_score
-from mlops_platform.governance.checks import FAILED, NOT_VERIFIED, PASSED, Inspection, run_check
+from mlops_platform.governance.checks import (
+    FAILED,
+    NOT_VERIFIED,
+    PASSED,
+    Inspection,
+    probe_tasks,
+    run_check,
+)
 from mlops_platform.governance.controls import CATALOGUE, LEVEL_NAMES, LEVELS, Control
+from mlops_platform.governance.probe_cache import ProbeCache
 from mlops_platform.governance.project import Project
 
 BELOW_ZERO = -1
@@ -27,6 +37,7 @@ class ControlResult:
     control: Control
     status: str  # passed, failed or not_verified
     reasons: tuple[str, ...]  # per evidence: what was run or read and what it showed
+    unmet: tuple[str, ...] = ()  # the reasons of the evidence that did not pass: what to do
 
     @property
     def passed(self) -> bool:
@@ -52,6 +63,8 @@ class Scorecard:
     results: tuple[ControlResult, ...]
     ml_test_score: dict[str, Any]
     problems: tuple[str, ...]
+    reused_probes: int = 0  # probe outcomes taken from the local cache
+    cache_directory: Path | None = None
 
     @property
     def level_reached(self) -> int:
@@ -115,11 +128,17 @@ def control_status(statuses: list[str]) -> str:
 def evaluate_control(inspection: Inspection, control: Control) -> ControlResult:
     outcomes = [run_check(inspection, kind, args) for kind, args in control.evidence]
     return ControlResult(control, control_status([o.status for o in outcomes]),
-                         tuple(o.reason for o in outcomes))
+                         tuple(o.reason for o in outcomes),
+                         tuple(o.reason for o in outcomes if not o.passed))
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0))
 
 
 def check_project(path: Path | str, level: int | None = None, use_tracking: bool = True,
-                  run_probes: bool | None = None) -> Scorecard:
+                  run_probes: bool | None = None, cache: ProbeCache | None = None,
+                  jobs: int | None = None) -> Scorecard:
     """Scorecard of the project at `path` against `level` (default: the level it declares).
 
     `use_tracking=False` (--offline) leaves the registry's evidence not verified, so no
@@ -127,13 +146,33 @@ def check_project(path: Path | str, level: int | None = None, use_tracking: bool
     tests, its steps) not verified. Probes run by default only with the registry: an
     offline check is a quick look that cannot claim a level anyway. A params.yaml that
     breaks its schema raises ParamsError before any control runs.
+
+    The probes run side by side in `jobs` threads (default: one per CPU). A `cache` (only
+    `mlops-policy check` passes one) answers probes whose inputs are unchanged.
     """
     project = Project.open(path)
     probing = use_tracking if run_probes is None else run_probes
-    with Inspection(project, use_tracking=use_tracking, run_probes=probing) as inspection:
+    with Inspection(project, use_tracking=use_tracking, run_probes=probing,
+                    cache=cache) as inspection:
+        if probing:
+            run_side_by_side(probe_tasks(inspection, all_evidence()), jobs or default_jobs())
         results = tuple(evaluate_control(inspection, control) for control in CATALOGUE)
     declared = project.declared_level
     required = level if level is not None else declared
     return Scorecard(project=project.root, declared_level=declared, required_level=required,
                      results=results, ml_test_score=ml_test_score.score_results(results),
-                     problems=tuple(dict.fromkeys(project.problems)))
+                     problems=tuple(dict.fromkeys(project.problems)),
+                     reused_probes=len(inspection.reused),
+                     cache_directory=cache.directory if cache else None)
+
+
+def all_evidence() -> list[tuple[str, dict[str, Any]]]:
+    return [evidence for control in CATALOGUE for evidence in control.evidence]
+
+
+def run_side_by_side(tasks: list, jobs: int) -> None:
+    """Run the tasks in `jobs` threads; the first error is raised once all have ended."""
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="probe") as pool:
+        futures = [pool.submit(task) for task in tasks]
+    for future in futures:
+        future.result()

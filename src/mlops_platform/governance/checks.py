@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from mlops_platform import contract as ml_contract
-from mlops_platform.governance import probes
+from mlops_platform.governance import probe_cache, probes
 from mlops_platform.governance.ci_config import MANUAL, CiJob, ci_jobs
 from mlops_platform.governance.evaluation import measure, test_split
 from mlops_platform.governance.platform_rules import platform_rules
@@ -62,19 +64,33 @@ class RegisteredVersion:
     run_id: str = ""
 
 
+# What a probe's outcome depends on, for the cache: the test probes read the whole project,
+# the step probes everything but tests/.
+READS_TESTS, READS_STEPS = "tests", "steps"
+
+
 @dataclass
 class Inspection:
     """A project plus what is derived from it, shared by every check of one run.
 
-    Probes run project code in one temporary working copy, made on first use and removed
-    by close(); each probe's result is kept for the other checks that need it.
+    Probes run project code in temporary working copies, made on first use and removed by
+    close(): the steps share one copy (each builds on the last: prepare writes the data
+    validate reads), each thread running tests has its own (a mutant is written into it and
+    restored). Each probe runs once per inspection, whichever thread asks first; the others
+    wait for its outcome. With a `cache`, an outcome computed by an earlier inspection of the
+    same content is reused (probe_cache says what the key covers).
     """
 
     project: Project
     use_tracking: bool = True
     run_probes: bool = True
+    cache: probe_cache.ProbeCache | None = None
+    reused: list[Any] = field(default_factory=list)  # probe keys answered by the cache
+    ran_in_copy: set[str] = field(default_factory=set)  # stages whose outputs the copy holds
     _workspace: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
-    _probed: dict[Any, Outcome] = field(default_factory=dict, repr=False)
+    _copies: dict[str, Path] = field(default_factory=dict, repr=False)
+    _probed: dict[Any, Future] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __enter__(self) -> Inspection:
         return self
@@ -86,6 +102,7 @@ class Inspection:
         if self._workspace is not None:
             self._workspace.cleanup()
             self._workspace = None
+            self._copies.clear()
 
     @property
     def root(self) -> Path:
@@ -95,18 +112,62 @@ class Inspection:
     def python(self) -> str:
         return probes.project_python(self.root)
 
-    @cached_property
-    def copy(self) -> Path:
-        self._workspace = tempfile.TemporaryDirectory(prefix="mlops-check-")
-        return probes.working_copy(self.root, Path(self._workspace.name))
+    def _working_copy(self, name: str) -> Path:
+        with self._lock:
+            if name not in self._copies:
+                if self._workspace is None:
+                    self._workspace = tempfile.TemporaryDirectory(prefix="mlops-check-")
+                into = Path(self._workspace.name) / name
+                into.mkdir()
+                self._copies[name] = probes.working_copy(self.root, into)
+            return self._copies[name]
 
-    def probe(self, key: Any, run: Callable[[], Outcome]) -> Outcome:
-        """The outcome of a probe, run once per inspection (never when probes are off)."""
+    @property
+    def copy(self) -> Path:
+        """The working copy the pipeline steps run in."""
+        return self._working_copy("steps")
+
+    @property
+    def test_copy(self) -> Path:
+        """This thread's working copy for test runs (a mutant is written in and restored)."""
+        return self._working_copy(f"tests-{threading.get_ident()}")
+
+    def probe(self, key: Any, run: Callable[[], Outcome], reads: str = "") -> Outcome:
+        """The outcome of a probe, run once per inspection (never when probes are off);
+        `reads` (READS_TESTS or READS_STEPS) makes it cacheable."""
         if not self.run_probes:
             return not_verified("probes not run (run_probes=False)")
-        if key not in self._probed:
-            self._probed[key] = run()
-        return self._probed[key]
+        with self._lock:
+            future = self._probed.get(key)
+            owner = future is None
+            if owner:
+                future = self._probed[key] = Future()
+        if owner:
+            try:
+                future.set_result(self._cached(key, run, reads))
+            except BaseException as err:
+                future.set_exception(err)
+        return future.result()
+
+    def _cached(self, key: Any, run: Callable[[], Outcome], reads: str) -> Outcome:
+        if self.cache is None or not reads:
+            return run()
+        cache_key = probe_cache.probe_key(key, self._digests[reads], self._digests["code"])
+        stored = self.cache.load(cache_key)
+        if stored and stored.get("status") in (PASSED, FAILED):
+            self.reused.append(key)
+            return Outcome(stored["status"], str(stored.get("reason", "")))
+        outcome = run()
+        if outcome.status in (PASSED, FAILED):  # not verified may be transient: ask again
+            self.cache.store(cache_key, {"status": outcome.status, "reason": outcome.reason})
+        return outcome
+
+    @cached_property
+    def _digests(self) -> dict[str, str]:
+        return {READS_TESTS: probe_cache.project_digest(self.root, with_tests=True),
+                READS_STEPS: probe_cache.project_digest(self.root, with_tests=False),
+                "code": probe_cache.environment_digest(self.python)
+                + probe_cache.checker_digest()}
 
     @cached_property
     def jobs(self) -> list[CiJob]:
@@ -224,12 +285,12 @@ def test_run(inspection: Inspection) -> Outcome:
     def run() -> Outcome:
         if not inspection.project.test_files:
             return failed("no test under tests/ (tests/test_*.py)")
-        result = probes.run_tests(inspection.copy, inspection.python)
+        result = probes.run_tests(inspection.test_copy, inspection.python)
         if not result.green:
             return failed(f"ran the project's tests (pytest, JUnit XML): {result.summary()}; "
                           f"{result.tail}")
         return passed(f"ran the project's tests (pytest, JUnit XML): {result.summary()}")
-    return inspection.probe("tests", run)
+    return inspection.probe("tests", run, READS_TESTS)
 
 
 def mutant_killed(inspection: Inspection, guard: str) -> Outcome:
@@ -237,7 +298,8 @@ def mutant_killed(inspection: Inspection, guard: str) -> Outcome:
     def run() -> Outcome:
         module, function = guard.rsplit(".", 1)
         package = inspection.project.package_dir
-        path = inspection.copy / "src" / package.name / f"{module}.py" if package else None
+        copy = inspection.test_copy
+        path = copy / "src" / package.name / f"{module}.py" if package else None
         source = path.read_text() if path and path.is_file() else ""
         broken = probes.mutant(source, function) if source else None
         if broken is None:
@@ -246,14 +308,14 @@ def mutant_killed(inspection: Inspection, guard: str) -> Outcome:
                       if function in text]
         path.write_text(broken)
         try:
-            result = probes.run_tests(inspection.copy, inspection.python, "-x", *mentioning)
+            result = probes.run_tests(copy, inspection.python, "-x", *mentioning)
         finally:
             path.write_text(source)
         if result.failed == 0 and result.returncode in (0, 5):
             return failed(f"the tests still pass with {guard} broken (its body replaced by "
                           f"`return None`): they assert nothing about it ({result.summary()})")
         return passed(f"with {guard} broken, the tests fail ({result.summary()})")
-    return inspection.probe(("mutant", guard), run)
+    return inspection.probe(("mutant", guard), run, READS_TESTS)
 
 
 def tests_guard(inspection: Inspection, guards: list[str], what: str) -> Outcome:
@@ -283,24 +345,39 @@ def stage_module(inspection: Inspection, stage: str) -> str | None:
 
 def run_stage(inspection: Inspection, stage: str) -> Outcome:
     """The stage's step, run in the working copy, exits 0 and writes its outputs."""
-    def run() -> Outcome:
-        module = stage_module(inspection, stage)
-        outputs = inspection.project.stage_outputs(stage)
-        if module is None or not outputs:
-            return failed(f"dvc.yaml stage {stage} runs no `python -m <module>` with outputs")
-        for output in outputs:
-            target = inspection.copy / output
-            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
-        result = probes.run_step(inspection.copy, inspection.python, module)
-        missing = [output for output in outputs if not present(inspection.copy / output)]
-        if result.returncode != 0:
-            return failed(f"ran `python -m {module}` (stage {stage}) in a copy: exit "
-                          f"{result.returncode}: {result.stderr.strip()[-300:]}")
-        if missing:
-            return failed(f"ran `python -m {module}` (stage {stage}) in a copy: exit 0 but "
-                          f"it wrote none of {', '.join(missing)}: the step does nothing")
-        return passed(f"ran `python -m {module}` in a copy: exit 0, wrote {', '.join(outputs)}")
-    return inspection.probe(("stage", stage), run)
+    return inspection.probe(("stage", stage), lambda: execute_stage(inspection, stage),
+                            READS_STEPS)
+
+
+def stage_in_copy(inspection: Inspection, stage: str) -> Outcome:
+    """run_stage, and the step's outputs are in the working copy for the probes that read
+    them (an outcome from the cache ran nothing there)."""
+    outcome = run_stage(inspection, stage)
+    if outcome.passed and stage not in inspection.ran_in_copy:
+        return execute_stage(inspection, stage)
+    return outcome
+
+
+def execute_stage(inspection: Inspection, stage: str) -> Outcome:
+    """Run the stage's step in the working copy (no cache): it exits 0 and writes its
+    outputs."""
+    module = stage_module(inspection, stage)
+    outputs = inspection.project.stage_outputs(stage)
+    if module is None or not outputs:
+        return failed(f"dvc.yaml stage {stage} runs no `python -m <module>` with outputs")
+    for output in outputs:
+        target = inspection.copy / output
+        shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+    result = probes.run_step(inspection.copy, inspection.python, module)
+    missing = [output for output in outputs if not present(inspection.copy / output)]
+    if result.returncode != 0:
+        return failed(f"ran `python -m {module}` (stage {stage}) in a copy: exit "
+                      f"{result.returncode}: {result.stderr.strip()[-300:]}")
+    if missing:
+        return failed(f"ran `python -m {module}` (stage {stage}) in a copy: exit 0 but "
+                      f"it wrote none of {', '.join(missing)}: the step does nothing")
+    inspection.ran_in_copy.add(stage)
+    return passed(f"ran `python -m {module}` in a copy: exit 0, wrote {', '.join(outputs)}")
 
 
 def present(path: Path) -> bool:
@@ -310,7 +387,7 @@ def present(path: Path) -> bool:
 def validation_refuses(inspection: Inspection) -> Outcome:
     """The validate step passes the prepared data and refuses it corrupted."""
     def run() -> Outcome:
-        clean = [run_stage(inspection, "prepare"), run_stage(inspection, "validate")]
+        clean = [stage_in_copy(inspection, "prepare"), run_stage(inspection, "validate")]
         if not all(o.passed for o in clean):
             return combined(clean, "validation on the prepared data")
         contract, problem = read_yaml(inspection.copy / CONTRACT_FILE)
@@ -319,7 +396,7 @@ def validation_refuses(inspection: Inspection) -> Outcome:
             return failed(problem or f"{CONTRACT_FILE} declares no column a probe can break")
         return combined([refuses(inspection, *broken) for broken in breaks],
                         "validate fed corrupted data")
-    return inspection.probe("validation", run)
+    return inspection.probe("validation", run, READS_STEPS)
 
 
 def refuses(inspection: Inspection, what: str, column: str, value: str) -> Outcome:
@@ -478,7 +555,7 @@ def serving_contract_refuses(inspection: Inspection) -> Outcome:
     request against the project's data_contract.yaml) lets the project's own test split
     through and refuses it corrupted."""
     def run() -> Outcome:
-        prepared = run_stage(inspection, "prepare")
+        prepared = stage_in_copy(inspection, "prepare")
         if not prepared.passed:
             return combined([prepared], "the serving door on the prepared data")
         contract, problem = read_yaml(inspection.copy / CONTRACT_FILE)
@@ -490,7 +567,7 @@ def serving_contract_refuses(inspection: Inspection) -> Outcome:
             return door_outcome(contract, tables)
         except ValueError as err:  # data_contract_rules.ContractFileError: a broken contract
             return failed(f"the model server cannot use {CONTRACT_FILE}: {err}")
-    return inspection.probe("serving door", run)
+    return inspection.probe("serving door", run, READS_STEPS)
 
 
 def door_outcome(contract: dict[str, Any], tables: list[Path]) -> Outcome:
@@ -620,3 +697,25 @@ CHECKS: dict[str, Check] = {
 
 def run_check(inspection: Inspection, kind: str, arguments: dict[str, Any]) -> Outcome:
     return CHECKS[kind](inspection, **arguments)
+
+
+# The evidence that runs the project's steps in the shared working copy, in an order where
+# each finds there what it builds on.
+STEP_KINDS = ("run_stage", "validation_refuses", "serving_contract_refuses")
+
+
+def probe_tasks(inspection: Inspection,
+                evidence: Iterable[tuple[str, dict[str, Any]]]) -> list[Callable[[], Any]]:
+    """Independent pieces of the slow evidence, to run side by side before the controls
+    read them: `dvc status` and the registry's versions (never cached, so slow on every
+    check), the test suite, the steps one after the other (they share a working copy) and
+    each mutant (its own working copy per thread; run before the suite is known green,
+    since only a green suite's mutants are read)."""
+    evidence = list(evidence)
+    guards = dict.fromkeys(guard for kind, args in evidence if kind == "tests_guard"
+                           for guard in args["guards"])
+    steps = [(kind, args) for kind, args in evidence if kind in STEP_KINDS]
+    return [lambda: inspection.dvc_status, lambda: inspection.registry_versions,
+            lambda: test_run(inspection),
+            lambda: [run_check(inspection, kind, args) for kind, args in steps],
+            *[lambda guard=guard: mutant_killed(inspection, guard) for guard in guards]]

@@ -1,9 +1,11 @@
 """`mlops-policy`: ML governance from the command line (thin: logic lives in policies/).
 
-  mlops-policy check PATH [--level N] [--json] [--offline]
-      Scorecard of the project at PATH: every control with its evidence, the level
-      reached, what the next level needs, the ML Test Score. Exit 1 when the project
-      does not meet --level (default: the level its params.yaml declares).
+  mlops-policy check PATH [--level N] [--verbose | --json] [--offline] [--no-cache] [--jobs N]
+      The level the project at PATH reaches, how many controls of each level pass and
+      what the next level needs; --verbose: every control with its evidence and the ML
+      Test Score's credits. Exit 1 when the project does not meet --level (default: the
+      level its params.yaml declares). Probe outcomes are cached outside the project,
+      keyed by the content they read (not in CI; --no-cache to run every probe).
   mlops-policy promote --project PATH [--version V] [--by WHO] [--strict] [--json]
       The promotion gate on version V (default: the version aliased challenger).
       Exit 0 once the decision is recorded (promoted, refused or unchanged); with
@@ -47,7 +49,14 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("path", type=Path, help="root of the ML project (holds params.yaml)")
     check.add_argument("--level", type=int, choices=(0, 1, 2),
                        help="level to require (default: params.yaml project.maturity_level)")
-    check.add_argument("--json", action="store_true", help="print the scorecard as JSON")
+    output = check.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the scorecard as JSON")
+    output.add_argument("-v", "--verbose", action="store_true",
+                        help="every control with its evidence, and the ML Test Score")
+    check.add_argument("--no-cache", action="store_true",
+                       help="run every probe, reusing no outcome of an earlier check")
+    check.add_argument("--jobs", type=positive, help="probes run side by side "
+                       "(default: one per CPU)")
     check.add_argument("--offline", action="store_true",
                        help="do not consult the tracking server")
 
@@ -86,15 +95,31 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
 def run_check(args: argparse.Namespace, console: Console) -> int:
     from mlops_platform.governance.checker import check_project
-    from mlops_platform.governance.scorecard_report import as_json, print_scorecard
+    from mlops_platform.governance.probe_cache import ProbeCache, default_directory
+    from mlops_platform.governance.scorecard_report import (
+        as_json,
+        print_scorecard,
+        print_summary,
+    )
 
-    scorecard = check_project(args.path, level=args.level, use_tracking=not args.offline)
+    directory = None if args.no_cache else default_directory()
+    scorecard = check_project(args.path, level=args.level, use_tracking=not args.offline,
+                              cache=ProbeCache(directory) if directory else None,
+                              jobs=args.jobs)
     if args.json:
         print(as_json(scorecard))
-    else:
+    elif args.verbose:
         print_scorecard(scorecard, console)
+    else:
+        print_summary(scorecard, Console())
     return OK if scorecard.ok else FAILED
 
 
