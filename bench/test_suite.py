@@ -1,0 +1,114 @@
+"""`make test`, taken apart: installs and images, then pytest, and where pytest's time goes.
+
+Runs what `.ci/run` runs in this checkout, phase by phase (the development environment, the
+tool environments, the images, then pytest with ``--durations=0``), and reads pytest's own
+duration lines: the slowest tests (their call) and the slowest fixtures (the setup a test
+paid for, which is where a module's baked project or server is built). With
+``MLOPS_TEST_SUITE_LOG=<file>`` it reads the output of a run made elsewhere instead (a CI
+log, with ``PYTEST_ARGS=--durations=0`` or ``--durations=N``) and times no phase itself.
+
+The figures depend on how busy the machine is: the 1-minute load average before and after
+each phase is saved beside it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.machine import markdown_table, save_results
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LOG_ENV = "MLOPS_TEST_SUITE_LOG"
+GOAL_SECONDS = 30 * 60
+SHOWN = 20
+PHASES = (
+    ("development environment", ["make", "venv"]),
+    ("tool environments", ["make", ".venv-mlserver/.installed", ".venv-checkov/.installed"]),
+    ("images", ["make", "images"]),
+)
+DURATION = re.compile(r"^\s*([\d.]+)s (setup|call|teardown)\s+(\S+)", re.MULTILINE)
+SUMMARY = re.compile(r"^=+ (.*\d+ passed.*) in ([\d.]+)s", re.MULTILINE)
+
+
+def timed(command: list[str], log: Path) -> dict[str, Any]:
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    with log.open("a") as output:
+        result = subprocess.run(command, cwd=REPO_ROOT, stdout=output,
+                                stderr=subprocess.STDOUT, check=False)
+    return {"seconds": round(time.perf_counter() - started, 1), "exit_status": result.returncode,
+            "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2)}
+
+
+def run_suite(log: Path) -> dict[str, dict[str, Any]]:
+    phases = {name: timed(command, log) for name, command in PHASES}
+    phases["pytest"] = timed(
+        ["make", "--no-print-directory", "test", "PYTEST_ARGS=--durations=0 -p no:cacheprovider"],
+        log)
+    return phases
+
+
+def durations(text: str) -> dict[str, list[tuple[float, str]]]:
+    """pytest's duration lines by kind, slowest first: setup (fixtures), call, teardown."""
+    found: dict[str, list[tuple[float, str]]] = {"setup": [], "call": [], "teardown": []}
+    for seconds, kind, test in DURATION.findall(text):
+        found[kind].append((float(seconds), test))
+    return {kind: sorted(entries, reverse=True) for kind, entries in found.items()}
+
+
+def by_module(entries: list[tuple[float, str]]) -> list[tuple[float, str]]:
+    totals: dict[str, float] = {}
+    for seconds, test in entries:
+        module = test.split("::", 1)[0]
+        totals[module] = totals.get(module, 0.0) + seconds
+    return sorted(((round(total, 1), module) for module, total in totals.items()), reverse=True)
+
+
+def summarise(text: str, phases: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    summary = SUMMARY.findall(text)
+    found = durations(text)
+    everything = [entry for entries in found.values() for entry in entries]
+    return {
+        "phases": phases,
+        "pytest_summary": summary[-1][0] if summary else "",
+        "pytest_seconds": float(summary[-1][1]) if summary else None,
+        "slowest_tests": found["call"][:SHOWN],
+        "slowest_fixtures": found["setup"][:SHOWN],
+        "slowest_modules": by_module(everything)[:SHOWN],
+    }
+
+
+def table(results: dict[str, Any]) -> str:
+    phase_rows = [[name, phase["seconds"], phase["exit_status"], phase["load_before"],
+                   phase["load_after"]] for name, phase in results["phases"].items()]
+    parts = []
+    if phase_rows:
+        parts.append(markdown_table(["phase", "seconds", "exit", "load before", "load after"],
+                                    phase_rows))
+    parts.append(f"pytest: {results['pytest_summary']} in {results['pytest_seconds']} s")
+    for title, key in (("Slowest tests (call)", "slowest_tests"),
+                       ("Slowest fixtures (setup paid by the first test that used them)",
+                        "slowest_fixtures"),
+                       ("Slowest modules (setup + call + teardown of their tests, summed)",
+                        "slowest_modules")):
+        rows = [[f"{seconds:.1f}", f"`{test}`"] for seconds, test in results[key]]
+        parts.append(f"{title}:\n\n" + markdown_table(["seconds", "test"], rows))
+    return "\n\n".join(parts)
+
+
+def main() -> None:
+    given = os.environ.get(LOG_ENV)
+    if given:
+        log, phases = Path(given), {}
+    else:
+        log = REPO_ROOT / "build" / "test-suite.log"
+        log.parent.mkdir(exist_ok=True)
+        log.write_text("")
+        phases = run_suite(log)
+    results = summarise(log.read_text(errors="replace"), phases)
+    save_results("test_suite", results, table(results))
