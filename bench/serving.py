@@ -359,7 +359,6 @@ def project_cells(work_dir: Path, only: str) -> tuple[list[Cell], dict[str, str]
 
     with trained_default_project(work_dir) as project, \
             environment(MLFLOW_TRACKING_URI=project.tracking_uri,
-                        MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR="false",
                         **{MLSERVER_ENV_VAR: str(MLSERVER)}):
         with contextlib.chdir(project.folder):
             onnx_file, engine = onnx_export_of(settings_of(make_serve_arguments(project)),
@@ -389,7 +388,8 @@ def forest_cells(work_dir: Path, only: str) -> tuple[list[Cell], str]:
 
 
 def main(only: str = "") -> None:
-    with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp, \
+            environment(MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR="false"):
         work_dir = Path(tmp)
         (work_dir / "project").mkdir()
         (work_dir / "forest").mkdir()
