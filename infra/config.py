@@ -17,7 +17,6 @@ from pydantic.fields import FieldInfo
 from infra.images import ImageRef, parse_image, validate_registry
 from mlops_platform import __version__
 from mlops_platform.deploy.manifest import ServedModel, duplicate_object_names
-from mlops_platform.tools.ship_predictions import DEFAULT_INTERVAL_SECONDS
 from mlops_platform.kubernetes.kube_types import (
     CronSchedule,
     DnsLabel,
@@ -26,6 +25,7 @@ from mlops_platform.kubernetes.kube_types import (
     Resources,
     resources,
 )
+from mlops_platform.tools.ship_predictions import DEFAULT_INTERVAL_SECONDS
 
 PROJECT = "mlops-platform"
 SEAWEEDFS_VERSION = "4.22"
