@@ -425,26 +425,31 @@ def contract_of(explicit: Path | None) -> Path | None:
     return DEFAULT_CONTRACT if DEFAULT_CONTRACT.is_file() else None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def settings_of(argv: Sequence[str] | None) -> ServingSettings:
+    """The settings ``mlops-serve`` runs with for ``argv``, paths relative to this folder."""
     args = parse_args(argv)
+    return ServingSettings(
+        model_uri=args.model_uri,
+        log_dir=args.log_dir,
+        port=args.port,
+        sample_rate=args.sample_rate,
+        workers=args.workers,
+        batch_rows=args.batch_rows,
+        engine=args.engine,
+        max_batch_size=args.max_batch_size,
+        max_batch_time=args.max_batch_time,
+        contract=contract_of(args.contract),
+        extra_columns=args.extra_columns,
+        max_body_mb=args.max_body_mb,
+        max_rows=args.max_rows,
+        log_max_mb=args.log_max_mb,
+        log_backups=args.log_backups,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     try:
-        settings = ServingSettings(
-            model_uri=args.model_uri,
-            log_dir=args.log_dir,
-            port=args.port,
-            sample_rate=args.sample_rate,
-            workers=args.workers,
-            batch_rows=args.batch_rows,
-            engine=args.engine,
-            max_batch_size=args.max_batch_size,
-            max_batch_time=args.max_batch_time,
-            contract=contract_of(args.contract),
-            extra_columns=args.extra_columns,
-            max_body_mb=args.max_body_mb,
-            max_rows=args.max_rows,
-            log_max_mb=args.log_max_mb,
-            log_backups=args.log_backups,
-        )
+        settings = settings_of(argv)
         with start_serving(settings) as handle:
             print(f"serving {handle.model_uri} at {handle.url}", flush=True)
             print(f"  predict: POST {handle.invocations_url} (MLflow) or {handle.infer_url} (V2)")

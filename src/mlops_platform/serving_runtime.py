@@ -401,8 +401,10 @@ class BusyTimeBatcher:
                 _settle(future, result=predictions)
 
 
-def _columns_of(frame: pd.DataFrame) -> list[tuple[str, str]]:
-    return [(str(name), str(dtype)) for name, dtype in frame.dtypes.items()]
+def _columns_of(frame: pd.DataFrame) -> tuple[tuple, tuple]:
+    # The dtypes themselves, not their names: formatting 30 of them per queued request cost
+    # 6% of the server's time at 16 clients (py-spy, the default project).
+    return tuple(frame.columns), tuple(frame.dtypes)
 
 
 def _resolve_split(batch: list[tuple[pd.DataFrame, asyncio.Future]], predictions: object) -> None:
