@@ -17,7 +17,7 @@ VENV = Path(sys.executable).parent.parent
 EXPECTED = {
     "0": ["make lint test check"],
     "1": ["make lint test check", "make pipeline-sample", "make metrics-diff",
-          ".venv/bin/python -m mlops_platform.ci.pr_comment reports/metrics_diff.md"],
+          ".venv/bin/python -m mlops_platform.ci.pr_comment reports/sample/metrics_diff.md"],
 }
 EXPECTED["2"] = EXPECTED["1"]
 # Variables through which a command would find a real pull request to comment on.
@@ -119,5 +119,5 @@ def test_pull_request_commands_pass_locally_against_the_platform(
     for command in commands:
         run_as_ci(project, command, env)
     if "make metrics-diff" in commands:
-        diff = (project / "reports" / "metrics_diff.md").read_text()
+        diff = (project / "reports" / "sample" / "metrics_diff.md").read_text()
         assert "| **roc_auc** |" in diff

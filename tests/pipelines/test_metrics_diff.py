@@ -1,4 +1,4 @@
-"""`make metrics-diff`: this run's metrics against the champion's, from a real registry."""
+"""`make metrics-diff`: the sample run's metrics against the champion's, from a real registry."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ def project(tmp_path: Path, shared_platform_outputs_file: Path,
 
 
 def write_metrics(project: Path, **metrics: float) -> None:
-    (project / "reports").mkdir(parents=True, exist_ok=True)
-    (project / "reports" / "metrics.json").write_text(json.dumps(metrics))
+    """What `make pipeline-sample` leaves, out of git."""
+    (project / "reports" / "sample").mkdir(parents=True, exist_ok=True)
+    (project / "reports" / "sample" / "metrics.json").write_text(json.dumps(metrics))
 
 
 def test_the_table_compares_with_the_champion_and_names_the_verdict(
@@ -33,7 +34,7 @@ def test_the_table_compares_with_the_champion_and_names_the_verdict(
     write_params(project, name)
     write_metrics(project, roc_auc=0.95, f1=0.85)
     assert main(["--project", str(project)]) == 0
-    markdown = (project / "reports" / "metrics_diff.md").read_text()
+    markdown = (project / "reports" / "sample" / "metrics_diff.md").read_text()
     assert "`roc_auc` is **better** than the champion's (version 1)." in markdown
     assert "| **roc_auc** | 0.9500 | 0.9000 | +0.0500 |" in markdown
     assert "| f1 | 0.8500 | 0.8000 | +0.0500 |" in markdown
@@ -47,7 +48,7 @@ def test_lower_is_better_metrics_judge_the_other_way(
     write_params(project, name, metric="log_loss", higher_is_better=False)
     write_metrics(project, log_loss=0.30)
     assert main(["--project", str(project)]) == 0
-    assert "**worse**" in (project / "reports" / "metrics_diff.md").read_text()
+    assert "**worse**" in (project / "reports" / "sample" / "metrics_diff.md").read_text()
 
 
 def test_without_a_champion_the_run_would_be_the_first(
@@ -66,5 +67,6 @@ def test_missing_metrics_name_the_command_to_run(
         capsys: pytest.CaptureFixture[str]) -> None:
     write_params(project, unique_model_name("diff-none"))
     assert main(["--project", str(project)]) == 2
-    assert "reports/metrics.json is missing: run the pipeline first" in capsys.readouterr().err
-    assert not (project / "reports" / "metrics_diff.md").exists()
+    assert ("reports/sample/metrics.json is missing: run the pipeline on a sample first "
+            "(`make pipeline-sample`)") in capsys.readouterr().err
+    assert not (project / "reports" / "sample" / "metrics_diff.md").exists()

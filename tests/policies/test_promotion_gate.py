@@ -92,6 +92,7 @@ def test_a_worse_model_is_refused_and_the_champion_stays(shared_platform, client
     decision = promote_project(project, actor="release-bot")
 
     assert decision.outcome == REFUSED
+    assert not decision.awaiting_approval  # a refusal on the merits is final
     assert champion(client, model_name) == first
     record = assert_recorded(client, project, model_name, worse, REFUSED)
     assert record["reasons"] == ["roc_auc 0.9300 is worse than champion version "
@@ -154,6 +155,7 @@ def test_level_two_needs_a_recorded_approval(shared_platform, client, model_name
 
     refused = promote_project(project, actor="release-bot")
     assert refused.outcome == REFUSED
+    assert refused.awaiting_approval
     assert champion(client, model_name) is None
     record = assert_recorded(client, project, model_name, version, REFUSED)
     assert record["reasons"][0].startswith("no approval recorded (level 2 requires one)")
@@ -164,9 +166,14 @@ def test_level_two_needs_a_recorded_approval(shared_platform, client, model_name
     assert audit(project)[-1]["action"] == "approval"
     assert audit(project)[-1]["actor"] == "alice"
 
-    assert promote_project(project, actor="release-bot").outcome == PROMOTED
+    record_file = project / "reports" / "promotion.json"
+    assert cli(["promote", "--project", str(project), "--by", "release-bot",
+                "--record", str(record_file)]) == 0
     assert champion(client, model_name) == version
-    assert_recorded(client, project, model_name, version, PROMOTED)
+    last = assert_recorded(client, project, model_name, version, PROMOTED)
+    written = json.loads(record_file.read_text())
+    assert (written["outcome"], written["version"], written["at"]) == (
+        PROMOTED, version, last["at"])
 
 
 def test_the_prod_platform_needs_an_approval_at_any_level(shared_platform, client, model_name,

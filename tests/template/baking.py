@@ -83,7 +83,7 @@ def expected_files(level: str, provider: str, package: str = DEFAULT_PACKAGE,
     files = {
         ".gitignore", ".pre-commit-config.yaml", ".dvcignore", ".dvc/.gitignore", ".dvc/config",
         "Makefile", "README.md", "pyproject.toml", "params.yaml", "dvc.yaml",
-        "data_contract.yaml", "platform_outputs.json", ".cruft.json",
+        "data_contract.yaml", "platform_outputs.json", ".cruft.json", "governance/audit.jsonl",
         "requirements.lock", "requirements-serving.lock", "requirements-platform.txt",
         "requirements-bootstrap.lock",
         "tests/__init__.py", "tests/conftest.py", "tests/test_contract.py",

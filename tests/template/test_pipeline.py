@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from mlflow import MlflowClient
 from mlops_platform import contract as ml_contract
 from mlops_platform.contract import PlatformOutputs
 from mlops_platform.onnx_predictor import OnnxPredictor
-from tests.template.baking import LEVELS, bake, make
+from tests.template.baking import LEVELS, VENV, bake, make
 from tests.template.recovery import Recovery
 
 pytestmark = pytest.mark.slow
@@ -37,6 +38,7 @@ class PipelineRun:
     dataset: str
     client: MlflowClient
     tracking_uri: str
+    first_run: subprocess.CompletedProcess[str]  # the first `make pipeline` that went through
 
     def registration(self) -> dict:
         return json.loads((self.project / "reports/registration.json").read_text())
@@ -61,13 +63,14 @@ def pipeline_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     if level == "1":  # the recovery project: level 1, a CSV data set, its own platform
         tracking_uri = recovery.client.tracking_uri
         return PipelineRun(recovery.project, level, recovery.model_name, recovery.dataset,
-                           recovery.client, tracking_uri)
+                           recovery.client, tracking_uri, recovery.rerun)
     model_name = f"pipeline-level{level}-{uuid.uuid4().hex[:8]}"  # a fresh registry entry
     project = bake(tmp_path_factory.mktemp(f"pipeline-{level}"), maturity_level=level,
                    model_name=model_name, platform_outputs=str(shared_platform_outputs_file))
-    make(project, "pipeline")
+    first_run = make(project, "pipeline")
     return PipelineRun(project, level, model_name, "breast_cancer",
-                       MlflowClient(shared_platform.tracking_uri), shared_platform.tracking_uri)
+                       MlflowClient(shared_platform.tracking_uri), shared_platform.tracking_uri,
+                       first_run)
 
 
 def test_the_run_carries_its_lineage(pipeline_run: PipelineRun) -> None:
@@ -148,18 +151,31 @@ def test_the_champion_moves_only_through_the_gate(pipeline_run: PipelineRun) -> 
     elif pipeline_run.level == "1":  # the promote stage cleared the gate
         decision = json.loads((pipeline_run.project / "reports/promotion.json").read_text())
         assert decision["outcome"] == "promoted"
-    else:  # level 2: the gate refuses until someone approves
+    else:  # level 2: the gate refuses until someone approves, and the stage says what next
         decision = json.loads((pipeline_run.project / "reports/promotion.json").read_text())
         assert decision["outcome"] == "refused"
         assert any("no approval recorded" in reason for reason in decision["reasons"])
+        assert (f"next: version {version.version} waits only for an approval. Someone other than "
+                "you and the run's author runs `make approve APPROVER=<name>`, then `make "
+                "promote` completes the promotion") in pipeline_run.first_run.stdout
         assert pipeline_run.champion() is None
         approved = make(pipeline_run.project, "approve", "APPROVER=release-manager")
+        # The approval is an input of the promote stage: DVC holds the refusal final no more.
+        assert "governance/audit.jsonl" in dvc_status(pipeline_run.project, "promote")
         promoted = make(pipeline_run.project, "promote")
         for said in (approved.stdout, promoted.stdout):
             assert f"{ml_contract.AUDIT_LOG_FILE}: commit it with the project" in said
     assert pipeline_run.champion() == version.version
+    if pipeline_run.level != "0":  # the committed record says what the registry says
+        decision = json.loads((pipeline_run.project / "reports/promotion.json").read_text())
+        assert (decision["outcome"], decision["version"]) == ("promoted", version.version)
     audit = (pipeline_run.project / ml_contract.AUDIT_LOG_FILE).read_text().splitlines()
     assert json.loads(audit[-1])["outcome"] == "promoted"
+
+
+def dvc_status(project: Path, stage: str) -> str:
+    return subprocess.run([str(VENV / "bin" / "python"), "-m", "dvc", "status", stage],
+                          cwd=project, check=True, capture_output=True, text=True).stdout
 
 
 def test_the_project_meets_the_governance_of_its_level(pipeline_run: PipelineRun) -> None:
@@ -168,6 +184,7 @@ def test_the_project_meets_the_governance_of_its_level(pipeline_run: PipelineRun
 
 
 def test_a_second_pipeline_is_a_no_op_that_registers_nothing(pipeline_run: PipelineRun) -> None:
+    """Also after `make promote` (level 2 above): it recorded its decision in dvc.lock."""
     before = pipeline_run.versions()
     result = make(pipeline_run.project, "pipeline")
     assert "Data and pipelines are up to date." in result.stdout

@@ -42,12 +42,14 @@ def corrupted(frame: pd.DataFrame) -> pd.DataFrame:
     return broken
 
 
-def test_corrupted_data_stops_at_validate_naming_each_column(recovery: Recovery) -> None:
+def test_corrupted_data_stops_at_prepare_naming_each_column(recovery: Recovery) -> None:
     runs, versions, aliases = recovery.run_count(), recovery.versions(), recovery.aliases()
     corrupted(recovery.clean).to_csv(recovery.raw_csv, index=False)
     result = make(recovery.project, "pipeline", check=False)
     assert result.returncode != 0
-    assert "error: validate stopped" in result.stderr
+    # Before the prepared data exists: nothing of it reaches dvc.lock or the DVC cache.
+    assert f"error: prepare stopped: data/raw/{recovery.dataset} breaks the data contract" in (
+        result.stderr)
     # Validation is lazy: one run names every broken column.
     for problem in ("column 'mean radius': has nulls",
                     "column 'mean texture': values out of range",

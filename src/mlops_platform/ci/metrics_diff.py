@@ -1,9 +1,11 @@
 """Metrics of this change against the champion's, as a markdown table for a PR comment.
 
 ``python -m mlops_platform.ci.metrics_diff --project .`` (the project's ``make metrics-diff``) reads
-this run's ``reports/metrics.json`` and the metrics of the run behind the registry's
-``champion`` version; it prints the table and writes it to ``reports/metrics_diff.md``,
-which CI posts on the pull request. Exit codes: 0 written, 2 the inputs are unusable.
+the metrics of the sample run (``make pipeline-sample`` writes ``reports/sample/metrics.json``)
+and those of the run behind the registry's ``champion`` version; it prints the table and writes
+it to ``reports/sample/metrics_diff.md``, which CI posts on the pull request. Both files stay out
+of git: comparing changes nothing the project tracks. Exit codes: 0 written, 2 the inputs are
+unusable.
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops_platform.ci.project_files import ProjectFileError, read_metrics
+from mlops_platform.ci.project_files import SAMPLE_DIR, ProjectFileError, read_sample_metrics
 from mlops_platform.governance.project import Project, ProjectError
 from mlops_platform.governance.registry import champion_version
 from mlops_platform.governance.tracking import TrackingServerError, reachable_target
 from mlops_platform.params import ParamsError
 
-DIFF_FILE = Path("reports/metrics_diff.md")
+DIFF_FILE = SAMPLE_DIR / "metrics_diff.md"
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def compare(project: Path) -> Comparison:
     return Comparison(model_name=params.model.name,
                       primary_metric=params.promotion.primary_metric,
                       higher_is_better=params.promotion.higher_is_better,
-                      current=read_metrics(project),
+                      current=read_sample_metrics(project),
                       champion=fetch_champion(project, params.model.name))
 
 

@@ -1,6 +1,6 @@
 """Post a markdown file as a comment on the pull request (GitHub) or merge request (GitLab).
 
-``python -m mlops_platform.ci.pr_comment reports/metrics_diff.md`` finds the request from the
+``python -m mlops_platform.ci.pr_comment reports/sample/metrics_diff.md`` finds the request from the
 CI's own
 variables: GitHub Actions (``GITHUB_TOKEN``, ``GITHUB_REPOSITORY``, ``GITHUB_EVENT_PATH``,
 ``GITHUB_API_URL``) or GitLab CI (``MLOPS_GITLAB_TOKEN``, a project access token with the

@@ -1,4 +1,5 @@
-"""The files of an ML project that the CI/CD commands read: params.yaml and the metrics report.
+"""The files of an ML project that the CI/CD commands read: params.yaml and the metrics of a
+pull request's sample run (`make pipeline-sample`), kept out of git under reports/sample/.
 
 params.yaml comes through the governance Project, which validates it with the project's
 schema (mlops_platform.params) and raises ProjectError or ParamsError.
@@ -11,7 +12,8 @@ from pathlib import Path
 
 from mlops_platform.governance.project import Project
 
-METRICS_FILE = Path("reports/metrics.json")
+SAMPLE_DIR = Path("reports/sample")  # the project's .gitignore lists it
+SAMPLE_METRICS_FILE = SAMPLE_DIR / "metrics.json"
 
 
 class ProjectFileError(ValueError):
@@ -22,14 +24,15 @@ def model_name(project: Path) -> str:
     return Project.open(project).params.model.name
 
 
-def read_metrics(project: Path) -> dict[str, float]:
-    path = project / METRICS_FILE
+def read_sample_metrics(project: Path) -> dict[str, float]:
+    path = project / SAMPLE_METRICS_FILE
     if not path.is_file():
-        raise ProjectFileError(f"{path} is missing: run the pipeline first "
-                               "(`make pipeline` or `make pipeline-sample`)")
+        raise ProjectFileError(f"{path} is missing: run the pipeline on a sample first "
+                               "(`make pipeline-sample`)")
     try:
         metrics = json.loads(path.read_text())
     except json.JSONDecodeError as err:
-        raise ProjectFileError(f"{path} is not valid JSON ({err}): rerun `make pipeline`") from None
+        raise ProjectFileError(f"{path} is not valid JSON ({err}): rerun "
+                               "`make pipeline-sample`") from None
     return {str(name): float(value) for name, value in metrics.items()
             if isinstance(value, int | float)}

@@ -6,10 +6,12 @@
       Test Score's credits. Exit 1 when the project does not meet --level (default: the
       level its params.yaml declares). Probe outcomes are cached outside the project,
       keyed by the content they read (not in CI; --no-cache to run every probe).
-  mlops-policy promote --project PATH [--version V] [--by WHO] [--strict] [--json]
+  mlops-policy promote --project PATH [--version V] [--by WHO] [--record FILE] [--strict]
+      [--json]
       The promotion gate on version V (default: the version aliased challenger).
       Exit 0 once the decision is recorded (promoted, refused or unchanged); with
-      --strict a refusal exits 1.
+      --strict a refusal exits 1. --record also writes the decision to FILE (a project's
+      reports/promotion.json).
   mlops-policy promote --project PATH --reset-champion-from-audit [--by WHO]
       Move a hand-moved champion back to the version the gate last promoted (audited).
   mlops-policy approve [--project PATH | --model-name N] [--version V] [--by WHO]
@@ -67,6 +69,9 @@ def parser() -> argparse.ArgumentParser:
     promote.add_argument("--audit-log", type=Path,
                          help=f"JSON-lines audit log (default: <project>/"
                               f"{ml_contract.AUDIT_LOG_FILE})")
+    promote.add_argument("--record", type=Path,
+                         help="also write the decision to this JSON file (relative to the "
+                              "current directory)")
     promote.add_argument("--strict", action="store_true", help="exit 1 when refused")
     promote.add_argument("--json", action="store_true", help="print the decision as JSON")
     promote.add_argument("--reset-champion-from-audit", action="store_true",
@@ -137,6 +142,8 @@ def run_promote(args: argparse.Namespace, console: Console) -> int:
         decision = promote_project(args.project, version=args.version, actor=args.by,
                                    log_file=args.audit_log)
     record = decision.record
+    if args.record is not None:
+        decision.write_record(args.record)
     if args.json:
         print(record.as_json())
     else:

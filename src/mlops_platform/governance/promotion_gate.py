@@ -15,6 +15,7 @@ is found and settled by the next run.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,6 +101,21 @@ class Decision:
     @property
     def outcome(self) -> str:
         return self.record.outcome
+
+    @property
+    def awaiting_approval(self) -> bool:
+        """Refused only for want of a recorded approval: not final, an approval completes it."""
+        failed = {check.name for check in self.checks if not check.passed}
+        return self.outcome == REFUSED and failed == {"approval"}
+
+    def write_record(self, path: Path) -> None:
+        """The decision as the project commits it (reports/promotion.json), whole or not at
+        all: a crash mid-write leaves the previous record."""
+        text = json.dumps(json.loads(self.record.as_json()), indent=2, sort_keys=True) + "\n"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text(text)
+        partial.replace(path)
 
 
 def verified_value(rule: PromotionRule, candidate: VersionFacts, measured: Measurement,

@@ -15,7 +15,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from mlops_platform.contract import PlatformOutputsError, read_outputs
+from mlops_platform.contract import AUDIT_LOG_FILE, PlatformOutputsError, read_outputs
 from mlops_platform.scaffold.platform_outputs import OUTPUTS_FILE, dvc_remote_url
 
 RAW_DATA_DIR = Path("data/raw")
@@ -55,6 +55,7 @@ def init_repository(project_dir: Path, dvc_remote: str, tracked_data: Path | Non
     if not (project_dir / ".git").exists():
         _git(project_dir, "init", "--quiet", "--initial-branch=main")
     _init_dvc(project_dir, dvc_remote, tracked_data)
+    start_audit_log(project_dir)
     _git(project_dir, "add", "--all")
     _git(project_dir, *_identity(project_dir, author), "commit", "--quiet", "--no-verify",
          "-m", FIRST_COMMIT_MESSAGE)
@@ -79,6 +80,14 @@ def _init_dvc(project_dir: Path, dvc_remote: str, tracked_data: Path | None) -> 
             repo.close()
     except DvcException as err:
         raise RepositoryError(f"DVC set-up failed in {project_dir}: {err}") from err
+
+
+def start_audit_log(project_dir: Path) -> None:
+    """The governance audit log, empty and committed: the promote stage depends on it (the
+    approvals it reads), and DVC refuses to run a stage whose dependency is missing."""
+    log = project_dir / AUDIT_LOG_FILE
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.touch()
 
 
 def _identity(project_dir: Path, author: str) -> list[str]:

@@ -1,10 +1,16 @@
-"""Stage prepare: load the data set, sample it, split it into data/prepared/{train,test}.csv."""
+"""Stage prepare: load the data set, sample it, split it into data/prepared/{train,test}.csv.
+
+Data that breaks the data contract stops it before it writes anything: the stage fails, so DVC
+records neither the bad data nor its split (in dvc.lock or its cache). The validate stage
+checks the prepared splits again and writes the record the later stages depend on.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from {{ cookiecutter.package_name }} import errors
+from {{ cookiecutter.package_name }}.contract import check_frame, load_contract
 from {{ cookiecutter.package_name }}.data import PREPARED_DIR, TEST_FILE, TRAIN_FILE, load_dataset
 from {{ cookiecutter.package_name }}.params import Data, load_params
 from {{ cookiecutter.package_name }}.steps import run_step
@@ -25,9 +31,11 @@ def split(frame: pd.DataFrame, data: Data) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def read_dataset(data: Data) -> pd.DataFrame:
     try:
-        return load_dataset(data)
+        frame = load_dataset(data)
     except pd.errors.EmptyDataError as err:
         raise errors.DataContractError(f"{data.source} holds no data ({err})") from err
+    check_frame(frame, load_contract(), data.source)
+    return frame
 
 
 def prepare() -> None:

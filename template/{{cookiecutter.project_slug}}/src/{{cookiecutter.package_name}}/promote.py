@@ -2,12 +2,13 @@
 
 Thin on purpose: the gate, its checks and its audit record live in the pinned
 platform package (`mlops_platform.governance.promotion_gate`, also `mlops-policy promote`), never in
-a copy here. A refusal is a recorded decision, not a failed pipeline.
+a copy here. A refusal is a recorded decision, not a failed pipeline. A refusal for want of an
+approval is not final: the approval lands in the audit log, a dependency of this stage in
+dvc.yaml, so the next `make pipeline` runs the gate again; `make promote` completes it at once.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -25,14 +26,17 @@ def promote() -> int:
     except USER_ERRORS as err:
         print(f"error: promote stopped: {err}", file=sys.stderr)
         return 1
-    record = json.loads(decision.record.as_json())
-    PROMOTION_FILE.parent.mkdir(parents=True, exist_ok=True)
-    PROMOTION_FILE.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-    print(f"promotion gate: {decision.outcome} {record['model_name']} version "
-          f"{record['version']} (champion {decision.champion_before} -> "
+    decision.write_record(PROMOTION_FILE)
+    record = decision.record
+    print(f"promotion gate: {decision.outcome} {record.model_name} version "
+          f"{record.version} (champion {decision.champion_before} -> "
           f"{decision.champion_after})")
-    for reason in record["reasons"]:
+    for reason in record.reasons:
         print(f"  {reason}")
+    if decision.awaiting_approval:
+        print(f"next: version {record.version} waits only for an approval. Someone other than "
+              "you and the run's author runs `make approve APPROVER=<name>`, then `make promote` "
+              f"completes the promotion and rewrites {PROMOTION_FILE}")
     print(commit_note(decision.log_file))
     return 0
 
