@@ -386,7 +386,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         summary = run_demo(args.output_dir, console)
     except FAILURES as error:
-        console.print(f"[red]demo failed:[/red] {error}")
+        # soft_wrap: the terminal wraps the line; a path in it stays whole to copy.
+        console.print(f"[red]demo failed:[/red] {error}", soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         console.print("[yellow]demo interrupted; every process it started is stopped[/yellow]")
