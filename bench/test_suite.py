@@ -24,6 +24,13 @@ from bench.machine import markdown_table, save_results
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOG_ENV = "MLOPS_TEST_SUITE_LOG"
+# With a log: the whole run's wall-clock seconds (`.ci/run` from its start), if known.
+WALL_ENV = "MLOPS_TEST_SUITE_WALL_SECONDS"
+# Issue #28's figures: a new machine's `.ci/run`, serial pytest; and the last CI of stop 17.
+BEFORE = (
+    ("new machine, serial (issue #28)", 78 * 60, 22 * 60, 56 * 60 + 10, "1,135"),
+    ("warm machine, serial (CI of stop 17)", 2954, None, None, "1,135"),
+)
 GOAL_SECONDS = 30 * 60
 SHOWN = 20
 PHASES = (
@@ -77,16 +84,34 @@ def summarise(text: str, phases: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "phases": phases,
         "pytest_summary": summary[-1][0] if summary else "",
         "pytest_seconds": float(summary[-1][1]) if summary else None,
+        "tests": sum(int(n) for n in re.findall(r"(\d+) (?:passed|failed|errors?)",
+                                                  summary[-1][0])) if summary else 0,
         "slowest_tests": found["call"][:SHOWN],
         "slowest_fixtures": found["setup"][:SHOWN],
         "slowest_modules": by_module(everything)[:SHOWN],
     }
 
 
+def comparison(results: dict[str, Any]) -> str:
+    rows = [[name, _minutes(total), _minutes(installs), _minutes(pytest), tests]
+            for name, total, installs, pytest, tests in BEFORE]
+    total = results.get("wall_seconds") or (
+        sum(phase["seconds"] for phase in results["phases"].values()) or None)
+    pytest_seconds = results["pytest_seconds"]
+    installs = total - pytest_seconds if total and pytest_seconds else None
+    rows.append(["this run (two workers)", _minutes(total), _minutes(installs),
+                 _minutes(pytest_seconds), str(results["tests"])])
+    return markdown_table(["run", "whole", "installs and images", "pytest", "tests"], rows)
+
+
+def _minutes(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds / 60:.1f} min"
+
+
 def table(results: dict[str, Any]) -> str:
     phase_rows = [[name, phase["seconds"], phase["exit_status"], phase["load_before"],
                    phase["load_after"]] for name, phase in results["phases"].items()]
-    parts = []
+    parts = [comparison(results)]
     if phase_rows:
         parts.append(markdown_table(["phase", "seconds", "exit", "load before", "load after"],
                                     phase_rows))
@@ -111,4 +136,6 @@ def main() -> None:
         log.write_text("")
         phases = run_suite(log)
     results = summarise(log.read_text(errors="replace"), phases)
+    if os.environ.get(WALL_ENV):
+        results["wall_seconds"] = float(os.environ[WALL_ENV])
     save_results("test_suite", results, table(results))

@@ -42,6 +42,17 @@ def podman(*arguments: str, timeout: float = 300.0) -> subprocess.CompletedProce
                           timeout=timeout, env=PODMAN_ENV)
 
 
+def remove(name: str, attempts: int = 5) -> None:
+    """Remove the container, asking again while podman still lists it: under load a removal
+    can fail once (the container was left behind, exited, by a full run)."""
+    for _ in range(attempts):
+        podman("rm", "--force", "--ignore", "--time", "2", name)
+        if podman("container", "exists", name).returncode == 1:
+            return
+    raise AssertionError(f"container {name} is still there after {attempts} removals: "
+                         f"{podman('rm', '--force', name).stderr}")
+
+
 def image(name: str, version: str) -> str:
     return f"localhost/mlops-platform/{name}:{version}"
 
@@ -52,7 +63,7 @@ def run_once(image_ref: str, *command: str) -> subprocess.CompletedProcess[str]:
     try:
         return podman("run", "--rm", "--name", name, *HARDENED, image_ref, *command)
     finally:
-        podman("rm", "--force", "--ignore", "--time", "2", name)
+        remove(name)
 
 
 @contextmanager
@@ -65,7 +76,7 @@ def detached(image_ref: str, options: Sequence[str], command: Sequence[str] = ()
         assert started.returncode == 0, started.stderr
         yield name
     finally:
-        podman("rm", "--force", "--time", "2", name)
+        remove(name)
 
 
 def wait_for(check, name: str, what: str) -> None:
