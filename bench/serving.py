@@ -41,6 +41,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from unittest import mock
 
 from bench._project import REPO_ROOT, TrainedProject, trained_default_project
 from bench.machine import markdown_table, save_results
@@ -229,18 +230,9 @@ def in_process_floor(model, records: list[dict]) -> dict[int, dict[str, float]]:
     return floor
 
 
-@contextlib.contextmanager
-def environment(**values: str) -> Iterator[None]:
-    before = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def environment(**values: str):
+    """The variables set for the block, the environment as it was afterwards."""
+    return mock.patch.dict(os.environ, values)
 
 
 @contextlib.contextmanager
