@@ -36,6 +36,12 @@ REGISTRY_READER_SETUP = Part("create-registry-reader", "platform")
 DRIFT_MONITOR = Part("drift-monitor", "platform")
 SERVING = Part("mlserver", "serving", 8080)
 SERVING_GRPC_PORT = 8081
+# Prometheus metrics: MLServer's own metrics server, and the log shipper sidecar's.
+SERVING_METRICS_PORT = 8082
+SHIPPER_METRICS_PORT = 9102
+# Where batch jobs push their last run (Prometheus' Pushgateway), and Prometheus itself.
+PUSHGATEWAY = Part("pushgateway", "platform", 9091)
+PROMETHEUS = Part("prometheus", "platform", 9090)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""What the platform exports to Prometheus, the alerts on it and the dashboards over it."""

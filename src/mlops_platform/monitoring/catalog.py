@@ -1,0 +1,97 @@
+"""Every metric the platform's own code exports: name, type, labels and meaning, declared once.
+
+The serving runtime, the log shipper and the batch jobs create their collectors from
+here; the alert rules and dashboards query these names; a test checks that each one
+follows Prometheus' naming conventions. Label values are bounded: model names and
+versions come from the deployment, codes and rules from the fixed sets below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["counter", "gauge", "histogram"]
+
+# The outcomes a served request can have, as HTTP status codes.
+REQUEST_CODES = ("200", "400", "413", "422", "500", "503")
+# The data contract's rules (mlops_platform.data_contract_rules), one label value each.
+CONTRACT_RULES = ("extra", "missing", "duplicate", "null", "type", "min", "max", "allowed")
+SERVING_PATHS = ("onnx", "mlflow")
+LATENCY_BUCKETS_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                           5.0, 10.0)
+ROW_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 10000)
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    kind: Kind
+    help: str
+    labels: tuple[str, ...] = ()
+    buckets: tuple[float, ...] = ()
+
+
+MODEL = ("model", "version")
+
+# The serving runtime (MLServer with mlops_platform.serving_runtime), on its metrics port.
+SERVING_REQUESTS = Metric(
+    "mlops_serving_requests_total", "counter",
+    "Prediction requests answered, by HTTP status code.", (*MODEL, "serving_path", "code"))
+SERVING_CONTRACT_REJECTIONS = Metric(
+    "mlops_serving_contract_rejections_total", "counter",
+    "Requests refused with 422, by the data-contract rule they broke first.", (*MODEL, "rule"))
+SERVING_LATENCY = Metric(
+    "mlops_serving_request_duration_seconds", "histogram",
+    "Time from a request's arrival to its answer.", (*MODEL, "serving_path"),
+    LATENCY_BUCKETS_SECONDS)
+SERVING_REQUEST_ROWS = Metric(
+    "mlops_serving_request_rows", "histogram", "Rows per prediction request.", MODEL, ROW_BUCKETS)
+SERVING_BATCH_ROWS = Metric(
+    "mlops_serving_batch_rows", "histogram",
+    "Rows per model call of the busy-time batcher (requests merged while the model was busy).",
+    MODEL, ROW_BUCKETS)
+SERVING_MODEL_TRAINED = Metric(
+    "mlops_serving_model_trained_timestamp_seconds", "gauge",
+    "When the served version's training run ended (Unix time): the model's age is "
+    "time() minus this.", (*MODEL, "serving_path"))
+
+# The log shipper sidecar, on its own metrics port.
+SHIPPER_LINES = Metric(
+    "mlops_log_shipper_lines_shipped_total", "counter",
+    "Prediction-log lines uploaded to the artifact store.", ("model",))
+SHIPPER_FAILURES = Metric(
+    "mlops_log_shipper_failures_total", "counter",
+    "Upload attempts that failed (the lines stay and are retried).", ("model",))
+SHIPPER_LAG = Metric(
+    "mlops_log_shipper_lag_seconds", "gauge",
+    "Age of the oldest prediction-log line not yet shipped (0 when all are shipped).",
+    ("model",))
+
+# Batch jobs push these to the Pushgateway when they finish (Prometheus' advice for batch
+# jobs); the `job` label is the Pushgateway grouping key.
+DRIFT_DETECTED = Metric(
+    "mlops_drift_detected", "gauge",
+    "1 when the last drift check found dataset drift on the served inputs, else 0.", ("model",))
+DRIFT_SHARE = Metric(
+    "mlops_drift_share_of_drifted_columns", "gauge",
+    "Share (0 to 1) of the contract's columns that drifted in the last check.", ("model",))
+DATA_STALENESS = Metric(
+    "mlops_drift_data_staleness_seconds", "gauge",
+    "Age of the newest served row the last drift check read.", ("model",))
+DRIFT_LAST_SUCCESS = Metric(
+    "mlops_drift_last_success_timestamp_seconds", "gauge",
+    "When the drift check last finished (Unix time).", ("model",))
+BACKUP_LAST_SUCCESS = Metric(
+    "mlops_backup_last_success_timestamp_seconds", "gauge",
+    "When the metadata database's backup was last uploaded (Unix time).")
+
+METRICS = (SERVING_REQUESTS, SERVING_CONTRACT_REJECTIONS, SERVING_LATENCY, SERVING_REQUEST_ROWS,
+           SERVING_BATCH_ROWS, SERVING_MODEL_TRAINED, SHIPPER_LINES, SHIPPER_FAILURES, SHIPPER_LAG,
+           DRIFT_DETECTED, DRIFT_SHARE, DATA_STALENESS, DRIFT_LAST_SUCCESS, BACKUP_LAST_SUCCESS)
+
+# Scrape jobs, as the `job` label the alerts and dashboards select on.
+TRACKING_JOB = "mlflow-tracking"
+SERVING_JOB = "mlserver"
+SHIPPER_JOB = "log-shipper"
+PUSHGATEWAY_JOB = "pushgateway"
