@@ -62,7 +62,8 @@ def make_targets_table(makefile: Path) -> str:
 TABLES: dict[str, dict[str, Callable[[], str]]] = {
     "reference/configuration.md": {"config": config_table},
     "reference/policies.md": {"policies": policies_table},
-    "monitoring.md": {name: monitoring_table(name) for name in ("metrics", "alerts", "thresholds")},
+    "monitoring.md": {name: monitoring_table(name)
+                      for name in ("metrics", "jobs", "alerts", "thresholds")},
     "reference/make-targets.md": {
         "platform-targets": lambda: make_targets_table(ROOT_MAKEFILE),
         "project-targets": lambda: make_targets_table(TEMPLATE_MAKEFILE),

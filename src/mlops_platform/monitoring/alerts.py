@@ -32,6 +32,8 @@ from mlops_platform.monitoring.catalog import (
 )
 
 RUNBOOK_PAGE = "docs/monitoring.md"
+# The annotation Prometheus' community alerts (kube-prometheus, the operator's runbooks) use.
+RUNBOOK_ANNOTATION = "runbook_url"
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _UNIT_SECONDS = (86400, 3600, 60, 1)
 
@@ -106,7 +108,7 @@ def _rule(alert: str, expr: str, duration: str, severity: str, summary: str,
         "annotations": {
             "summary": summary,
             "description": description,
-            "runbook_url": f"{runbook_page}#{_anchor(alert)}",
+            RUNBOOK_ANNOTATION: f"{runbook_page}#{_anchor(alert)}",
         },
     }
 
