@@ -13,7 +13,12 @@ import pytest
 import yaml
 
 from mlops_platform.monitoring import alerts
-from mlops_platform.monitoring.alerts import AlertThresholds, rule_groups, rules_file
+from mlops_platform.monitoring.alerts import (
+    RUNBOOK_ANNOTATION,
+    AlertThresholds,
+    rule_groups,
+    rules_file,
+)
 from tests.monitoring.alert_cases import CASES, Case
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -102,7 +107,7 @@ def test_every_rule_names_severity_and_its_runbook_section() -> None:
         assert re.fullmatch(r"Mlops[A-Z][A-Za-z]+", name)
         assert rule["labels"]["severity"] in {"warning", "critical"}
         assert {"summary", "description"} <= set(rule["annotations"])
-        page_name, anchor = rule["annotations"]["runbook_url"].split("#")
+        page_name, anchor = rule["annotations"][RUNBOOK_ANNOTATION].split("#")
         assert page_name == "docs/monitoring.md" and anchor in headings, name
 
 

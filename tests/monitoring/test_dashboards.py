@@ -18,7 +18,6 @@ from tests.support.prometheus import Prometheus, running_prometheus
 
 # What Grafana puts in place of the dashboards' variables.
 VARIABLES = {"$__rate_interval": "5m", "$model": samples.MODEL_NAME, "$version": ".*"}
-END = int(time.time()) - 10  # the last sample; rules evaluate at "now", within the lookback
 
 
 def substituted(expr: str) -> str:
@@ -29,9 +28,16 @@ def substituted(expr: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+def end() -> int:
+    # The last sample, just before the server starts: its rules evaluate at "now" and must
+    # find the samples within Prometheus' 5-minute lookback.
+    return int(time.time()) - 10
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory: pytest.TempPathFactory, end: int) -> Iterator[Prometheus]:
     base_dir = tmp_path_factory.mktemp("prometheus")
-    with running_prometheus(base_dir, samples.openmetrics(END), rules_file()) as server:
+    with running_prometheus(base_dir, samples.openmetrics(end), rules_file()) as server:
         yield server
 
 
@@ -42,20 +48,23 @@ QUERIES = [(name, title, expr) for name, dashboard in ALL.items()
 
 @pytest.mark.slow  # the tests that use the real Prometheus
 @pytest.mark.parametrize("metric", catalog.METRICS, ids=lambda metric: metric.name)
-def test_the_tsdb_holds_every_catalog_metric(prometheus: Prometheus,
+def test_the_tsdb_holds_every_catalog_metric(prometheus: Prometheus, end: int,
                                              metric: catalog.Metric) -> None:
     name = f"{metric.name}_bucket" if metric.kind == "histogram" else metric.name
-    assert prometheus.query(f"count({name})", END)
+    assert prometheus.query(f"count({name})", end)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("dashboard", "title", "expr"), QUERIES,
                          ids=[f"{name}:{title}" for name, title, _ in QUERIES])
-def test_every_panel_query_returns_series(prometheus: Prometheus, dashboard: str, title: str,
-                                          expr: str) -> None:
-    result = prometheus.query(substituted(expr), END)
-    assert result, f"{dashboard} / {title}: no series for {expr}"
-    assert all(value != "NaN" for _, value in (series["value"] for series in result)), result
+def test_every_panel_query_returns_series(prometheus: Prometheus, end: int, dashboard: str,
+                                          title: str, expr: str) -> None:
+    # Grafana asks a time series panel for a range, a stat panel for its last value.
+    result = prometheus.query_range(substituted(expr), end - 1800, end, step=60)
+    assert result, f"{dashboard} / {title}: no series over the last 30 minutes for {expr}"
+    latest = prometheus.query(substituted(expr), end)
+    assert latest, f"{dashboard} / {title}: no series at the last sample for {expr}"
+    assert all(series["value"][1] != "NaN" for series in latest), latest
 
 
 def test_every_catalog_metric_is_on_a_dashboard() -> None:

@@ -48,15 +48,22 @@ class Prometheus:
 
     def query(self, expr: str, at: float) -> list[dict[str, Any]]:
         """The instant vector `expr` evaluates to at `at` (Unix seconds); raises on an error."""
-        answer = httpx.get(f"{self.url}/api/v1/query", params={"query": expr, "time": at},
-                           timeout=30).json()
+        return self._get("query", {"query": expr, "time": at})["result"]
+
+    def query_range(self, expr: str, start: float, end: float,
+                    step: float) -> list[dict[str, Any]]:
+        """The range vector of `expr` from `start` to `end`; raises on an error."""
+        return self._get("query_range", {"query": expr, "start": start, "end": end,
+                                         "step": step})["result"]
+
+    def _get(self, endpoint: str, params: dict[str, Any]) -> dict[str, Any]:
+        answer = httpx.get(f"{self.url}/api/v1/{endpoint}", params=params, timeout=30).json()
         if answer["status"] != "success":
-            raise AssertionError(f"{expr}: {answer.get('error')}")
-        return answer["data"]["result"]
+            raise AssertionError(f"{params}: {answer.get('error')}")
+        return answer["data"]
 
     def rules(self) -> list[dict[str, Any]]:
-        answer = httpx.get(f"{self.url}/api/v1/rules", timeout=30).json()
-        return [rule for group in answer["data"]["groups"] for rule in group["rules"]]
+        return [rule for group in self._get("rules", {})["groups"] for rule in group["rules"]]
 
     def evaluated_rules(self, timeout: float = 60) -> list[dict[str, Any]]:
         """The rules once every one has been evaluated at least once."""
