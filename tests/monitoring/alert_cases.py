@@ -38,6 +38,7 @@ class Case:
     eval_time: str
     labels: dict[str, str] = field(default_factory=dict)  # the firing alert's, severity aside
     thresholds: AlertThresholds = field(default_factory=AlertThresholds)
+    evaluation_interval: str = "1m"  # longer for a rule whose `for` is a day
 
     @property
     def fires(self) -> bool:
@@ -118,8 +119,9 @@ CASES = [
     Case("MlopsBackupOverdue", "quiet", backed_up_at(0), "2h"),
     Case("MlopsBackupOverdue", "fires-under-a-shorter-period", backed_up_at(0), "2h",
          thresholds=AlertThresholds(backup_period="1h", backup_for="10m")),
-    Case("MlopsBackupMissing", "fires", OTHER_TARGET, "25h"),
-    Case("MlopsBackupMissing", "quiet", OTHER_TARGET + backed_up_at(0), "25h"),
+    Case("MlopsBackupMissing", "fires", OTHER_TARGET, "25h", evaluation_interval="10m"),
+    Case("MlopsBackupMissing", "quiet", OTHER_TARGET + backed_up_at(0), "25h",
+         evaluation_interval="10m"),
     Case("MlopsTrackingServerDown", "fires", [raw("up", "0", **TRACKING)], "10m", TRACKING),
     Case("MlopsTrackingServerDown", "fires-when-not-scraped", OTHER_TARGET, "10m",
          {"job": TRACKING_JOB}),

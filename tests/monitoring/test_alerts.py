@@ -45,7 +45,7 @@ def expected_alert(case: Case) -> dict[str, Any]:
 def promtool_test_file(case: Case, rules: Path) -> dict[str, Any]:
     return {
         "rule_files": [str(rules)],
-        "evaluation_interval": "1m",
+        "evaluation_interval": case.evaluation_interval,
         "tests": [{
             "interval": "1m",
             "input_series": case.series,
