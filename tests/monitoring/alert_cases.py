@@ -13,6 +13,7 @@ from mlops_platform.monitoring.alerts import AlertThresholds
 from mlops_platform.monitoring.catalog import (
     BACKUP_LAST_SUCCESS,
     DRIFT_DETECTED,
+    DRIFT_LAST_SUCCESS,
     LATENCY_BUCKETS_SECONDS,
     PUSHGATEWAY_JOB,
     SERVING_CONTRACT_REJECTIONS,
@@ -115,6 +116,9 @@ CASES = [
     Case("MlopsDriftDetected", "fires", [series(DRIFT_DETECTED, "1", **DRIFT_JOB)], "10m",
          {"model": "churn"}),
     Case("MlopsDriftDetected", "quiet", [series(DRIFT_DETECTED, "0", **DRIFT_JOB)], "10m"),
+    Case("MlopsDriftCheckOverdue", "fires",
+         [series(DRIFT_LAST_SUCCESS, str(-DAYS_40), **DRIFT_JOB)], "2h", {"model": "churn"}),
+    Case("MlopsDriftCheckOverdue", "quiet", [series(DRIFT_LAST_SUCCESS, "0", **DRIFT_JOB)], "2h"),
     Case("MlopsBackupOverdue", "fires", backed_up_at(-DAYS_40), "2h"),
     Case("MlopsBackupOverdue", "quiet", backed_up_at(0), "2h"),
     Case("MlopsBackupOverdue", "fires-under-a-shorter-period", backed_up_at(0), "2h",

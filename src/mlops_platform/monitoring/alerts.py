@@ -22,6 +22,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from mlops_platform.monitoring.catalog import (
     BACKUP_LAST_SUCCESS,
     DRIFT_DETECTED,
+    DRIFT_LAST_SUCCESS,
     DRIFT_SHARE,
     SERVING_CONTRACT_REJECTIONS,
     SERVING_LATENCY,
@@ -75,6 +76,10 @@ class AlertThresholds(BaseModel):
         "30m", description="A served model that answered no request in this window alerts.")
     drift_for: Duration = Field(
         "0m", description="How long a drift verdict must stand (0m: at the first report).")
+    drift_check_period: Duration = Field(
+        "24h", description="The drift CronJobs' longest schedule: a model whose check has "
+        "not succeeded for longer alerts.")
+    drift_check_for: Duration = Field("1h", description="Grace after a missed drift check.")
     model_max_age: Duration = Field(
         "30d", description="A served version trained longer ago than this alerts.")
     backup_period: Duration = Field(
@@ -162,6 +167,12 @@ def _batch_rules(t: AlertThresholds, page: str) -> list[dict[str, Any]]:
               "The last drift check found dataset drift on the served inputs of "
               f"{{{{ $labels.model }}}} (see {DRIFT_SHARE.name} for the share of drifted "
               "columns).", page),
+        _rule("MlopsDriftCheckOverdue",
+              f"time() - max by (model) ({DRIFT_LAST_SUCCESS.name})"
+              f" > {seconds(t.drift_check_period)}", t.drift_check_for,
+              "warning", "The drift check of {{ $labels.model }} is overdue",
+              f"No drift check of {{{{ $labels.model }}}} succeeded in the last "
+              f"{t.drift_check_period}: its drift verdict is out of date.", page),
         _rule("MlopsBackupOverdue",
               f"time() - max({backup}) > {seconds(t.backup_period)}", t.backup_for,
               "critical", "The metadata database's backup is overdue",
