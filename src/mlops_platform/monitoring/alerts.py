@@ -97,6 +97,10 @@ def _selector(**labels: str) -> str:
     return "{" + ",".join(f'{name}="{value}"' for name, value in labels.items()) + "}"
 
 
+def _percent(ratio: float) -> str:
+    return f"{ratio * 100:g}%"
+
+
 def _anchor(alert: str) -> str:
     # MkDocs' table of contents makes a heading `### MlopsModelStale` into `#mlopsmodelstale`.
     return alert.lower()
@@ -134,14 +138,15 @@ def _serving_rules(t: AlertThresholds, page: str) -> list[dict[str, Any]]:
               f'{by_model} (rate({requests}{{code=~"5.."}}[{window}])) / {all_requests}'
               f" > {t.server_error_ratio}", t.server_error_for,
               "critical", f"{model} fails requests",
-              f"More than {t.server_error_ratio:.0%} of the requests to {model} were answered "
-              "with a 5xx status.", page),
+              f"More than {_percent(t.server_error_ratio)} of the requests to {model} were "
+              "answered with a 5xx status.", page),
         _rule("MlopsContractRejectionsHigh",
               f"{by_model} (rate({SERVING_CONTRACT_REJECTIONS.name}[{window}])) / {all_requests}"
               f" > {t.contract_rejection_ratio}", t.contract_rejection_for,
               "warning", f"{model} refuses many requests by its data contract",
-              f"More than {t.contract_rejection_ratio:.0%} of the requests to {model} broke the "
-              "data contract (422): a client sends inputs the model was not trained on.", page),
+              f"More than {_percent(t.contract_rejection_ratio)} of the requests to {model} "
+              "broke the data contract (422): a client sends inputs the model was not trained "
+              "on.", page),
         _rule("MlopsServingNoTraffic",
               # served for the whole window (not just deployed) and answered nothing in it
               f"count by (model, version) ({SERVING_MODEL_TRAINED.name} offset "
@@ -179,7 +184,7 @@ def _batch_rules(t: AlertThresholds, page: str) -> list[dict[str, Any]]:
               f"No backup of the metadata database succeeded in the last {t.backup_period}.",
               page),
         _rule("MlopsBackupMissing", f"absent({backup})", t.backup_period,
-              "critical", "No backup of the metadata database has ever been reported",
+              "critical", "No backup of the metadata database is reported",
               f"No backup job reported a success for {t.backup_period}.", page),
     ]
 
