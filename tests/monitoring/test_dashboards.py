@@ -96,3 +96,14 @@ def test_the_command_writes_the_dashboards(tmp_path: Path) -> None:
     assert dashboards.main(["--output-dir", str(tmp_path), "--model", "churn"]) == 0
     written = json.loads((tmp_path / "mlops-model-churn.json").read_text())
     assert written == ALL["mlops-model-churn.json"]
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_every_query_uses_the_datasource_variable(name: str) -> None:
+    # A fixed data source uid would break on any Grafana but the one it was written for.
+    panels = [panel for panel in ALL[name]["panels"] if panel["type"] != "row"]
+    refs = [panel["datasource"] for panel in panels]
+    refs += [target["datasource"] for panel in panels for target in panel["targets"]]
+    assert refs and all(ref == {"type": "prometheus", "uid": "${datasource}"} for ref in refs)
+    variables = {v["name"]: v for v in ALL[name]["templating"]["list"]}
+    assert variables["datasource"]["query"] == "prometheus"
