@@ -4,7 +4,6 @@ under `promtool test rules` (Debian's prometheus package; .ci/run installs it)."
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -20,14 +19,14 @@ from mlops_platform.monitoring.alerts import (
     rules_file,
 )
 from tests.monitoring.alert_cases import CASES, Case
+from tests.support.prometheus import tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LABEL_TEMPLATE = re.compile(r"\{\{ \$labels\.(\w+) \}\}")
-PROMTOOL = shutil.which("promtool") or "promtool"
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PROMTOOL, *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run([tool("promtool"), *args], capture_output=True, text=True, timeout=60)
 
 
 def rules_by_name(thresholds: AlertThresholds) -> dict[str, dict[str, Any]]:
