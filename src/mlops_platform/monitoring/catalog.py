@@ -95,3 +95,7 @@ TRACKING_JOB = "mlflow-tracking"
 SERVING_JOB = "mlserver"
 SHIPPER_JOB = "log-shipper"
 PUSHGATEWAY_JOB = "pushgateway"
+# The `job` grouping key of what batch jobs push (scraped through PUSHGATEWAY_JOB with
+# honor_labels, so these names are the `job` label the alerts see).
+DRIFT_JOB = "drift-monitor"
+BACKUP_JOB = "postgres-backup"

@@ -41,11 +41,19 @@ HEARTBEAT = ".shipper-alive"
 DEFAULT_INTERVAL_SECONDS = 60.0
 # The runtime's rotated backups: predictions.jsonl.1, .2, ...
 _ROTATED = re.compile(r"\.\d+$")
+_SERVED_INPUTS = re.compile(r"(?:^|/)monitoring/([^/]+)/served/?$")
 
 
 def served_inputs_prefix(model_name: str) -> str:
     """Where a model's served inputs go in the bucket (beside its drift reports)."""
     return f"monitoring/{model_name}/served"
+
+
+def model_of_served_inputs(location: str) -> str | None:
+    """The model whose served inputs a prefix or URI holds (``served_inputs_prefix``'s
+    inverse), or None when it does not follow that layout."""
+    found = _SERVED_INPUTS.search(location)
+    return found.group(1) if found else None
 
 
 def object_key(prefix: str, pod: str, now: datetime | None = None) -> str:
