@@ -60,13 +60,11 @@ from mlops_platform.monitoring.collectors import (
     default_pushgateway,
     push_job_result,
 )
-from mlops_platform.tools.ship_predictions import model_of_served_inputs
+from mlops_platform.tools.ship_predictions import SERVED_AT, model_of_served_inputs
 
 HTML_REPORT = "drift_report.html"
 JSON_REPORT = "drift_report.json"
 READABLE_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet")
-# When the serving runtime logged a row (Unix time): the data's staleness comes from it.
-SERVED_AT = "served_at"
 # Columns the serving log adds that are not model inputs.
 NOT_FEATURES = frozenset({SERVED_AT})
 DEFAULT_DRIFT_SHARE = 0.5
