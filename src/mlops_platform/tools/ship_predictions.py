@@ -40,12 +40,14 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
-
-from mlops_platform.monitoring.catalog import SHIPPER_FAILURES, SHIPPER_LAG, SHIPPER_LINES
-from mlops_platform.monitoring.collectors import collector_of
 from mlops_platform.tools.s3 import ObjectStoreError, client_error, s3_client
+
+# prometheus_client is imported where the sidecar uses it: infra/ and a project's deploy
+# program import this module's names without it.
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 OUTBOX = "outbox"
 HEARTBEAT = ".shipper-alive"
@@ -176,6 +178,9 @@ class ShipperMetrics:
     """The shipper's collectors, declared in the catalog, for the one model it ships."""
 
     def __init__(self, log: Path, model: str, registry: CollectorRegistry) -> None:
+        from mlops_platform.monitoring.catalog import SHIPPER_FAILURES, SHIPPER_LAG, SHIPPER_LINES
+        from mlops_platform.monitoring.collectors import collector_of
+
         self.lines = collector_of(SHIPPER_LINES, registry).labels(model=model)
         self.failures = collector_of(SHIPPER_FAILURES, registry).labels(model=model)
         collector_of(SHIPPER_LAG, registry).labels(model=model).set_function(
@@ -198,6 +203,8 @@ class ShipperMetrics:
 
 def serve_metrics(log: Path, model: str, host: str, port: int) -> ShipperMetrics:
     """The metrics server (a daemon thread) on ``host:port``; OSError if it cannot bind."""
+    from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
+
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     metrics = ShipperMetrics(log, model, registry)
