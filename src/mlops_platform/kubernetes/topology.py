@@ -39,6 +39,9 @@ SERVING_GRPC_PORT = 8081
 # Prometheus metrics: MLServer's own metrics server, and the log shipper sidecar's.
 SERVING_METRICS_PORT = 8082
 SHIPPER_METRICS_PORT = 9102
+# The tracking server's (mlops_platform.monitoring.tracking_server): MLflow's exporter, served
+# without login apart from the API port, whose basic auth lets only the admin read /metrics.
+TRACKING_METRICS_PORT = 9103
 # Where batch jobs push their last run (Prometheus' Pushgateway), and Prometheus itself.
 PUSHGATEWAY = Part("pushgateway", "platform", 9091)
 PROMETHEUS = Part("prometheus", "platform", 9090)
