@@ -13,8 +13,7 @@ import itertools
 from collections.abc import Iterator
 
 from mlops_platform.monitoring import catalog
-from mlops_platform.monitoring.catalog import Metric
-from mlops_platform.monitoring.dashboards import TRACKING_HTTP_DURATION, TRACKING_HTTP_REQUESTS
+from mlops_platform.monitoring.catalog import TRACKING_LATENCY, TRACKING_REQUESTS, Metric
 
 MODEL_NAME = "churn"
 VERSION = "3"
@@ -103,8 +102,8 @@ def tracking_series(end: int) -> Iterator[str]:
     yield from gauge("up", target, 1.0, end)
     for status, rate in (("200", 5.0), ("404", 0.2)):
         labels = {**target, "method": "GET", "status": status}
-        yield from counter(TRACKING_HTTP_REQUESTS, labels, rate, end)
-        yield from histogram(TRACKING_HTTP_DURATION, labels, FLASK_BUCKETS, rate, end)
+        yield from counter(TRACKING_REQUESTS, labels, rate, end)
+        yield from histogram(TRACKING_LATENCY, labels, FLASK_BUCKETS, rate, end)
 
 
 def openmetrics(end: int) -> str:

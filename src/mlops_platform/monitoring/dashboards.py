@@ -51,12 +51,9 @@ from mlops_platform.monitoring.catalog import (
     SHIPPER_LAG,
     SHIPPER_LINES,
     TRACKING_JOB,
+    TRACKING_LATENCY,
+    TRACKING_REQUESTS,
 )
-
-# MLflow's tracking server exports these through prometheus_flask_exporter
-# (`mlflow server --expose-prometheus`, metric prefix "mlflow").
-TRACKING_HTTP_REQUESTS = "mlflow_http_request_total"
-TRACKING_HTTP_DURATION = "mlflow_http_request_duration_seconds"
 
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 RATE = "$__rate_interval"
@@ -155,10 +152,10 @@ def _platform_panels() -> list[tuple[str, list[Any]]]:
             _stat("Tracking server up", "none", f"min(up{{{TRACKING}}})",
                   mapping={"0": "down", "1": "up"}),
             _graph("Tracking requests per second by status", "reqps", [(
-                f"sum by (status) (rate({TRACKING_HTTP_REQUESTS}{{{TRACKING}}}[{RATE}]))",
+                f"sum by (status) (rate({TRACKING_REQUESTS}{{{TRACKING}}}[{RATE}]))",
                 "{{status}}")], width=9),
             _graph("Tracking latency p50 and p99", "s",
-                   _quantiles(TRACKING_HTTP_DURATION, TRACKING, "job"), width=9),
+                   _quantiles(TRACKING_LATENCY, TRACKING, "job"), width=9),
         ]),
         ("Prediction-log shipping", [
             _graph("Shipper lag (oldest unshipped line)", "s",

@@ -7,8 +7,7 @@ import re
 
 from mlops_platform.monitoring import catalog
 from mlops_platform.monitoring.alerts import RUNBOOK_ANNOTATION, AlertThresholds, rule_groups
-from mlops_platform.monitoring.catalog import METRICS
-from mlops_platform.monitoring.dashboards import TRACKING_HTTP_DURATION, TRACKING_HTTP_REQUESTS
+from mlops_platform.monitoring.catalog import METRICS, TRACKING_LATENCY, TRACKING_REQUESTS
 
 _LABEL = re.compile(r"\{\{ \$labels\.(\w+) \}\}")
 
@@ -46,7 +45,7 @@ def thresholds_table() -> str:
 def jobs_table() -> str:
     jobs = {
         catalog.TRACKING_JOB: "the MLflow tracking server (MLflow's exporter: "
-                              f"`{TRACKING_HTTP_REQUESTS}`, `{TRACKING_HTTP_DURATION}`)",
+                              f"`{TRACKING_REQUESTS}`, `{TRACKING_LATENCY}`)",
         catalog.SERVING_JOB: "the serving runtime's metrics port (`mlops_serving_*`)",
         catalog.SHIPPER_JOB: "the log shipper sidecar (`mlops_log_shipper_*`)",
         catalog.PUSHGATEWAY_JOB: "the Pushgateway the drift and backup jobs push to "
