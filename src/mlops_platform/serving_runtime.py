@@ -480,10 +480,17 @@ class ServedMetrics:
         mlflow_path = catalog.SERVING_PATHS[1]
         self._invocations_path = catalog.SERVING_PATHS[0] if onnx else mlflow_path
         self._infer_path = mlflow_path
-        self._codes = frozenset(catalog.REQUEST_CODES)
-        self._requests = _collector(catalog.SERVING_REQUESTS)
-        self._rejections = _collector(catalog.SERVING_CONTRACT_REJECTIONS)
-        self._latency = _collector(catalog.SERVING_LATENCY)
+        # Each series is looked up once (labels() costs microseconds on every request).
+        requests = _collector(catalog.SERVING_REQUESTS)
+        self._requests = {(path, code): requests.labels(*self._model, path, code)
+                          for path in {self._invocations_path, mlflow_path}
+                          for code in catalog.REQUEST_CODES}
+        rejections = _collector(catalog.SERVING_CONTRACT_REJECTIONS)
+        self._rejections = {rule: rejections.labels(*self._model, rule)
+                            for rule in catalog.CONTRACT_RULES}
+        latency = _collector(catalog.SERVING_LATENCY)
+        self._latency = {path: latency.labels(*self._model, path)
+                         for path in {self._invocations_path, mlflow_path}}
         self._request_rows = _collector(catalog.SERVING_REQUEST_ROWS).labels(*self._model)
         self._batch_rows = _collector(catalog.SERVING_BATCH_ROWS).labels(*self._model)
         if labels.get("trained_at") is not None:
@@ -506,19 +513,19 @@ class ServedMetrics:
             yield measured
         except Exception as error:
             self._answered(path, getattr(error, "status_code", 500), arrived)
-            if isinstance(error, ContractBrokenError):
-                self._rejections.labels(*self._model, error.rule).inc()
+            if isinstance(error, ContractBrokenError) and error.rule in self._rejections:
+                self._rejections[error.rule].inc()
             raise
         self._answered(path, 200, arrived)
         if measured.rows:
             self._request_rows.observe(measured.rows)
 
     def _answered(self, path: str, status: int, arrived: float) -> None:
-        code = str(status)
-        if code not in self._codes:
-            code = "500" if status >= 500 else "400"
-        self._requests.labels(*self._model, path, code).inc()
-        self._latency.labels(*self._model, path).observe(time.perf_counter() - arrived)
+        counter = self._requests.get((path, str(status)))
+        if counter is None:
+            counter = self._requests[path, "500" if status >= 500 else "400"]
+        counter.inc()
+        self._latency[path].observe(time.perf_counter() - arrived)
 
 
 class Unmeasured:

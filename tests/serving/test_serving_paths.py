@@ -139,12 +139,14 @@ def test_a_version_with_a_checked_export_is_served_by_onnx_runtime(
     assert status == 200, body
     assert handle.engine.startswith("ONNX Runtime (the export was checked on 60 test rows")
     assert json.loads(body)["predictions"] == model.predict(test).tolist()
-    # Its metrics say which path answered, and the version's age is the export's too.
-    onnx = {"model": "with-onnx", "version": sklearn_versions["onnx"].rsplit("/", 1)[1],
-            "serving_path": "onnx"}
-    assert named(series, catalog.SERVING_REQUESTS.name) == {
-        frozenset({**onnx, "code": "200"}.items()): 1}
-    assert list(named(series, catalog.SERVING_MODEL_TRAINED.name)) == [frozenset(onnx.items())]
+    # Its metrics say which path answered (V2 would be mlflow's), and the version's age is
+    # the export's too.
+    model = {"model": "with-onnx", "version": sklearn_versions["onnx"].rsplit("/", 1)[1]}
+    answered = {path: sample(series, catalog.SERVING_REQUESTS.name, **model,
+                             serving_path=path, code="200") for path in ("onnx", "mlflow")}
+    assert answered == {"onnx": 1, "mlflow": 0}
+    assert list(named(series, catalog.SERVING_MODEL_TRAINED.name)) == [
+        frozenset({**model, "serving_path": "onnx"}.items())]
 
 
 def test_engine_mlflow_serves_the_flavor_even_with_an_export(sklearn_versions,
