@@ -87,7 +87,7 @@ MLSERVER = REPO_ROOT / ".venv-mlserver" / "bin" / "mlserver"
 NO_DOOR, BOUNDS_ONLY, CONTRACT_DOOR = "off", "bounds only (no contract)", "on (data contract)"
 LOGGING_ON, LOGGING_OFF = "on (every request)", "off"
 METRICS_ON, METRICS_OFF = "on (default)", "off (--no-metrics)"
-METRICS_ROUNDS = 10
+METRICS_ROUNDS = 16
 METRICS_GOAL_PCT, METRICS_GOAL_MS = 5.0, 0.2
 
 
