@@ -3,9 +3,11 @@
 This module runs inside MLServer's own virtual environment (``.venv-mlserver``), never in
 the platform's: it may import only the standard library, pandas and numpy, MLServer,
 mlserver-mlflow and ``mlops_data_contract_rules`` (a copy of
-``mlops_platform.data_contract_rules``), and onnxruntime when an ONNX export is served.
-``mlops_platform.serving`` puts both on MLServer's path and names this runtime in the model
-settings; it also writes every setting below, with the defaults it documents.
+``mlops_platform.data_contract_rules``), onnxruntime when an ONNX export is served, and
+prometheus_client with ``mlops_metrics_catalog`` and ``mlops_metric_collectors`` (copies of
+``mlops_platform.monitoring.catalog`` and ``.metric_collectors``) when metrics are on.
+``mlops_platform.serving`` puts the copies on MLServer's path and names this runtime in the
+model settings; it also writes every setting below, with the defaults it documents.
 
 Model settings ``parameters.extra`` (a key left out switches its feature off):
 
