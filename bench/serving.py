@@ -26,6 +26,12 @@ average when it ended.
 Goals (issues 15 and 20), read on the project as `make serve` serves it (door and logging
 on): its 1-row p50 at 1 client is within 2 ms of the in-process predict of the same model,
 and at 16 clients with 1-row requests it serves >= 2x the req/s of `mlflow models serve`.
+
+Metrics on vs off (issue 21): the project served as `make serve` serves it (Prometheus
+metrics on, the default) and the same with ``--no-metrics``, both up at once and measured in
+alternation, ``METRICS_ROUNDS`` rounds of 1-row requests (p50 at 1 client, req/s at 16),
+so each pair ran under the same load; the medians compare. Goal: metrics cost at most 5% of
+the req/s and 0.2 ms of the p50.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -46,6 +53,7 @@ from unittest import mock
 from bench._project import REPO_ROOT, TrainedProject, trained_default_project
 from bench.machine import markdown_table, save_results
 from mlops_platform import contract as ml_contract
+from mlops_platform.monitoring import catalog
 from mlops_platform.onnx_export import choose_serving_path
 from mlops_platform.onnx_predictor import OnnxPredictor
 from mlops_platform.processes import (
@@ -57,6 +65,7 @@ from mlops_platform.processes import (
 )
 from mlops_platform.serving import (
     MLSERVER_ENV_VAR,
+    ServingHandle,
     ServingSettings,
     onnx_export_of,
     settings_of,
@@ -77,6 +86,9 @@ DEFAULT_SERVER = "ours, default"  # the forest served with ServingSettings' defa
 MLSERVER = REPO_ROOT / ".venv-mlserver" / "bin" / "mlserver"
 NO_DOOR, BOUNDS_ONLY, CONTRACT_DOOR = "off", "bounds only (no contract)", "on (data contract)"
 LOGGING_ON, LOGGING_OFF = "on (every request)", "off"
+METRICS_ON, METRICS_OFF = "on (default)", "off (--no-metrics)"
+METRICS_ROUNDS = 16
+METRICS_GOAL_PCT, METRICS_GOAL_MS = 5.0, 0.2
 
 
 @dataclass(frozen=True)
@@ -163,7 +175,8 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, await reader.readexactly(length)
 
 
-def measure(port: int, path: str, body: bytes, clients: int) -> tuple[list[float], int, float]:
+def measure(port: int, path: str, body: bytes, clients: int,
+            warm_up: bool = True) -> tuple[list[float], int, float]:
     """Latencies in seconds, errors and elapsed seconds of one bounded run."""
     request = (f"POST {path} HTTP/1.1\r\nHost: {LOOPBACK}:{port}\r\n"
                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
@@ -173,8 +186,9 @@ def measure(port: int, path: str, body: bytes, clients: int) -> tuple[list[float
 
     async def run() -> float:
         # A short warm-up, then the measured, bounded run.
-        await asyncio.gather(*(_client(port, request, time.perf_counter() + 0.3, [50], [], [0])
-                               for _ in range(clients)))
+        if warm_up:
+            await asyncio.gather(*(_client(port, request, time.perf_counter() + 0.3, [50], [],
+                                           [0]) for _ in range(clients)))
         started = time.perf_counter()
         deadline, budget = started + CELL_SECONDS, [CELL_MAX_REQUESTS]
         await asyncio.gather(*(_client(port, request, deadline, budget, latencies, errors)
@@ -270,13 +284,26 @@ def make_serve_arguments(project: TrainedProject) -> list[str]:
 @contextlib.contextmanager
 def as_make_serve(project: TrainedProject, work_dir: Path) -> Iterator[int]:
     """The champion served as the project's `make serve` serves it, from its folder."""
+    with make_serve(project, work_dir) as handle:
+        yield _port(handle)
+
+
+@contextlib.contextmanager
+def make_serve(project: TrainedProject, work_dir: Path,
+               more: tuple[str, ...] = ()) -> Iterator[ServingHandle]:
+    """`make serve`'s server of the champion (with ``more`` `mlops-serve` arguments)."""
     serve_dir = Path(tempfile.mkdtemp(prefix="serve-", dir=work_dir))
     with contextlib.chdir(project.folder):
-        settings = settings_of(make_serve_arguments(project))
+        settings = settings_of([*make_serve_arguments(project), *more])
         with start_serving(settings, work_dir=serve_dir) as handle:
-            print(f"{MAKE_SERVE}: engine {handle.engine}; contract {settings.contract}; "
-                  f"logging {settings.sample_rate:.0%} to {handle.prediction_log}", flush=True)
-            yield int(handle.url.rsplit(":", 1)[1])
+            print(f"{MAKE_SERVE}{' ' if more else ''}{' '.join(more)}: engine {handle.engine}; "
+                  f"contract {settings.contract}; logging {settings.sample_rate:.0%} to "
+                  f"{handle.prediction_log}; metrics {handle.metrics_url}", flush=True)
+            yield handle
+
+
+def _port(handle: ServingHandle) -> int:
+    return int(handle.url.rsplit(":", 1)[1])
 
 
 def forest_servers(model_dir: Path, onnx_file: Path, work_dir: Path) -> list[Served]:
@@ -345,8 +372,85 @@ def run_servers(model: str, served: list[Served], predictors: dict, records: lis
     return cells
 
 
-def project_cells(work_dir: Path, only: str) -> tuple[list[Cell], dict[str, str]]:
-    """The template's default project, trained, and its champion served both ways."""
+@dataclass(frozen=True)
+class MetricsRound:
+    metrics: str
+    round: int
+    p50_1_client_ms: float
+    requests_per_s_16_clients: float
+    server_cpu_ms_per_request: float  # at 16 clients: less sensitive to the machine's load
+    errors: int
+    load_1m: float
+
+
+def metrics_rounds(project: TrainedProject, record: dict, work_dir: Path) -> list[MetricsRound]:
+    """1-row requests to `make serve`'s server with metrics on and off, in alternation."""
+    body = INVOCATIONS.body_of([record])
+    rounds = []
+    with make_serve(project, work_dir) as on, make_serve(project, work_dir, ("--no-metrics",)) \
+            as off:
+        servers = {METRICS_ON: on, METRICS_OFF: off}
+        for index in range(METRICS_ROUNDS):
+            # ABBA: neither setting always runs first, after the other has warmed the caches.
+            for metrics in (list(servers) if index % 2 == 0 else list(servers)[::-1]):
+                port, pid = _port(servers[metrics]), servers[metrics].pid
+                single, errors, _ = measure(port, INVOCATIONS.path, body, 1)
+                cpu = _cpu_seconds(pid)
+                many, more_errors, elapsed = measure(port, INVOCATIONS.path, body, 16,
+                                                     warm_up=False)
+                cpu = _cpu_seconds(pid) - cpu
+                rounds.append(MetricsRound(metrics, index, _ms(_percentile(single, 50)),
+                                           round(len(many) / elapsed, 1),
+                                           round(1000 * cpu / len(many), 3),
+                                           errors + more_errors, round(os.getloadavg()[0], 2)))
+                print(rounds[-1], flush=True)
+        counted = served_and_counted(on)
+    print(f"metrics on: the server counted {counted} answered requests", flush=True)
+    return rounds
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time used so far by a server: its process and every child (parallel workers)."""
+    import psutil
+
+    process = psutil.Process(pid)
+    return sum(sum(p.cpu_times()[:2]) for p in [process, *process.children(recursive=True)])
+
+
+def served_and_counted(handle: ServingHandle) -> int:
+    """The 200s the metrics endpoint counted (the bench's requests, warm-ups included)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(handle.metrics_url, timeout=10) as response:  # noqa: S310
+        text = response.read().decode()
+    return int(sum(sample.value for family in text_string_to_metric_families(text)
+                   for sample in family.samples
+                   if sample.name == catalog.SERVING_REQUESTS.name
+                   and sample.labels["code"] == "200"))
+
+
+def metrics_overhead(rounds: list[MetricsRound]) -> dict[str, float]:
+    """Medians of each setting over the rounds, and what metrics cost."""
+    def median(metrics: str, field: str) -> float:
+        return statistics.median(getattr(r, field) for r in rounds if r.metrics == metrics)
+
+    on_rps, off_rps = (median(m, "requests_per_s_16_clients") for m in (METRICS_ON, METRICS_OFF))
+    on_p50, off_p50 = (median(m, "p50_1_client_ms") for m in (METRICS_ON, METRICS_OFF))
+    on_cpu, off_cpu = (median(m, "server_cpu_ms_per_request") for m in (METRICS_ON, METRICS_OFF))
+    return {"rounds": METRICS_ROUNDS, "on_req_per_s_16_clients": on_rps,
+            "off_req_per_s_16_clients": off_rps,
+            "req_per_s_cost_pct": round(100 * (off_rps - on_rps) / off_rps, 1),
+            "on_p50_1_row_ms": round(on_p50, 2), "off_p50_1_row_ms": round(off_p50, 2),
+            "p50_1_row_cost_ms": round(on_p50 - off_p50, 2),
+            "on_server_cpu_ms_per_request": round(on_cpu, 3),
+            "off_server_cpu_ms_per_request": round(off_cpu, 3),
+            "server_cpu_cost_pct": round(100 * (on_cpu - off_cpu) / off_cpu, 1)}
+
+
+def project_cells(work_dir: Path, only: str) \
+        -> tuple[list[Cell], dict[str, str], list[MetricsRound]]:
+    """The template's default project, trained, and its champion served both ways, then
+    with metrics on and off."""
     import mlflow.pyfunc
 
     with trained_default_project(work_dir) as project, \
@@ -364,7 +468,9 @@ def project_cells(work_dir: Path, only: str) -> tuple[list[Cell], dict[str, str]
         model = f"{PROJECT}, v{project.version}"
         cells = run_servers(model, project_servers(project, served_path, work_dir), predictors,
                             project.rows(max(ROWS)), only)
-    return cells, about
+        rounds = metrics_rounds(project, project.rows(1)[0], work_dir) \
+            if not only or "metrics" in only else []
+    return cells, about, rounds
 
 
 def forest_cells(work_dir: Path, only: str) -> tuple[list[Cell], str]:
@@ -385,15 +491,19 @@ def main(only: str = "") -> None:
         work_dir = Path(tmp)
         (work_dir / "project").mkdir()
         (work_dir / "forest").mkdir()
-        project, about = project_cells(work_dir / "project", only)
+        project, about, rounds = project_cells(work_dir / "project", only)
         forest, onnx_check = forest_cells(work_dir / "forest", only)
     if only:
+        if rounds:
+            print(metrics_table(rounds))
         return
     cells = project + forest
     results = [{**asdict(c), "over_floor_ms": c.over_floor_ms} for c in cells]
     save_results("serving", {"cells": results, "goals": goals(cells), "project": about,
-                             "forest_onnx_check": onnx_check},
-                 table(cells, about, onnx_check))
+                             "forest_onnx_check": onnx_check,
+                             "metrics_rounds": [asdict(r) for r in rounds],
+                             "metrics_overhead": metrics_overhead(rounds)},
+                 table(cells, about, onnx_check) + "\n\n" + metrics_table(rounds))
 
 
 def _cell(cells: list[Cell], model: str, server: str, rows: int, clients: int) -> Cell:
@@ -461,6 +571,30 @@ def table(cells: list[Cell], about: dict[str, str], onnx_check: str) -> str:
         f"{summary['forest_onnx_throughput_ratio_16_clients_1_row']}x."
     )
 
+
+
+def metrics_table(rounds: list[MetricsRound]) -> str:
+    overhead = metrics_overhead(rounds)
+    rows = [[r.round, r.metrics, r.p50_1_client_ms, r.requests_per_s_16_clients,
+             r.server_cpu_ms_per_request, r.errors, r.load_1m] for r in rounds]
+    met = (overhead["req_per_s_cost_pct"] <= METRICS_GOAL_PCT
+           and overhead["p50_1_row_cost_ms"] <= METRICS_GOAL_MS)
+    return (
+        "Metrics on vs off: the project as `make serve` serves it (door on, every request "
+        "logged), and the same with `--no-metrics`, both up at once and measured in "
+        "alternation, 1-row requests on /invocations:\n\n"
+        + markdown_table(["round", "metrics", "p50 ms, 1 client", "req/s, 16 clients",
+                          "server CPU ms per request, 16 clients", "errors", "load 1m"], rows)
+        + f"\n\nMedians over {overhead['rounds']} rounds: {overhead['on_req_per_s_16_clients']} "
+        f"req/s with metrics, {overhead['off_req_per_s_16_clients']} without "
+        f"({overhead['req_per_s_cost_pct']}% cost; goal <= {METRICS_GOAL_PCT:g}%); 1-row p50 "
+        f"{overhead['on_p50_1_row_ms']} ms with, {overhead['off_p50_1_row_ms']} ms without "
+        f"({overhead['p50_1_row_cost_ms']} ms cost; goal <= {METRICS_GOAL_MS:g} ms): goal "
+        f"{'met' if met else 'missed'}. The server's CPU per request at 16 clients: "
+        f"{overhead['on_server_cpu_ms_per_request']} ms with, "
+        f"{overhead['off_server_cpu_ms_per_request']} ms without "
+        f"({overhead['server_cpu_cost_pct']}%)."
+    )
 
 if __name__ == "__main__":
     main(*sys.argv[1:])

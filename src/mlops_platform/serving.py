@@ -17,6 +17,12 @@ prediction log rotates past ``--log-max-mb`` (64) keeping ``--log-backups`` (4) 
 A request with no rows is a 400, a column given twice a 422, and JSON nested deeper than
 32 levels a 400 before it is parsed.
 
+Prometheus metrics (``mlops_platform.monitoring.catalog``'s ``SERVING_*``: requests by status
+code and serving path, 422s by contract rule, latency, rows per request and per model call,
+the training run's end) are on MLServer's metrics endpoint, ``http://127.0.0.1:<port>/metrics``
+(``--metrics-port``, a free one by default; ``--no-metrics`` turns them and MLServer's own
+off). Their ``model`` and ``version`` labels are the registered name and version served.
+
 ``mlops-serve --model-uri models:/name@champion --port 0 --log-dir monitoring/``
 """
 
@@ -36,6 +42,7 @@ from pathlib import Path
 
 from mlops_platform import contract as ml_contract
 from mlops_platform import data_contract_rules, onnx_predictor
+from mlops_platform.monitoring import catalog
 from mlops_platform.processes import (
     LOOPBACK,
     ServerStartError,
@@ -54,6 +61,12 @@ RUNTIME_CLASS = "LoggingMLflowRuntime"
 PREDICTION_LOG_NAME = "predictions.jsonl"
 RULES_MODULE = "mlops_data_contract_rules"
 ONNX_PREDICTOR_MODULE = "mlops_onnx_predictor"
+# The runtime creates its collectors from copies of the catalog and its collector maker.
+CATALOG_MODULE = "mlops_metrics_catalog"
+COLLECTORS_MODULE = "mlops_metric_collectors"
+METRICS_PATH = "/metrics"
+# The version label of a model served from a run or a folder rather than the registry.
+UNREGISTERED = "unregistered"
 # auto: ONNX Runtime when the registered version's run carries a checked ONNX export.
 ENGINES = ("auto", "onnx", "mlflow")
 MLFLOW_FLAVOR = "the model's MLflow flavor"
@@ -89,6 +102,8 @@ class ServingSettings:
     max_rows: int = 10_000
     log_max_mb: float = 64.0
     log_backups: int = 4
+    metrics: bool = True
+    metrics_port: int = 0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.sample_rate <= 1.0:
@@ -119,6 +134,11 @@ class ServingSettings:
                 raise ServingError(f"{name} {getattr(self, name)} must be positive")
         if self.log_backups < 0:
             raise ServingError(f"log_backups {self.log_backups} is negative: give 0 or more")
+        if self.metrics_port < 0 or (self.metrics_port and self.metrics_port == self.port):
+            raise ServingError(
+                f"metrics_port {self.metrics_port} must be 0 (a free port) or another port than "
+                f"the HTTP port {self.port}"
+            )
 
 
 @dataclass(frozen=True)
@@ -130,6 +150,7 @@ class ServingHandle:
     pid: int
     server_log: Path
     engine: str = MLFLOW_FLAVOR
+    metrics_url: str | None = None  # None: metrics off
 
     @property
     def invocations_url(self) -> str:
@@ -213,6 +234,13 @@ def onnx_export_of(settings: ServingSettings, work_dir: Path) -> tuple[Path | No
 def _registered_run(model_uri: str):
     """The training run of a registry version (``models:/name/3``, ``models:/name@alias``),
     resolved as MLflow resolves it; None for anything else."""
+    registered = _registry_version(model_uri)
+    return registered[2] if registered else None
+
+
+def _registry_version(model_uri: str):
+    """The registered name, version and training run (or None) a URI serves; None when it
+    names no registry version."""
     from mlflow import MlflowClient
     from mlflow.store.artifact.utils.models import get_model_name_and_version
 
@@ -223,7 +251,21 @@ def _registered_run(model_uri: str):
     if len(resolved) != 2:  # models:/<model id>: a logged model, no registry version
         return None
     version = client.get_model_version(*resolved)
-    return client.get_run(version.run_id) if version.run_id else None
+    return version.name, str(version.version), \
+        client.get_run(version.run_id) if version.run_id else None
+
+
+def metrics_labels(model_uri: str) -> dict[str, object]:
+    """The served version as the metrics label it: registered name and version, and when its
+    training run ended (``trained_at``, Unix time; absent when unknown)."""
+    registered = _registry_version(model_uri)
+    if registered is None:
+        return {"model": Path(model_uri.rstrip("/")).name or SERVED_MODEL_NAME,
+                "version": UNREGISTERED}
+    name, version, run = registered
+    ended = run.info.end_time if run is not None else None
+    return {"model": name, "version": version,
+            **({"trained_at": ended / 1000} if ended else {})}
 
 
 def write_contract_json(contract: Path, work_dir: Path) -> Path:
@@ -252,16 +294,21 @@ def write_mlserver_config(
     prediction_log: Path,
     contract_json: Path | None = None,
     onnx_model: Path | None = None,
-) -> tuple[Path, int]:
-    """Server and model settings for ``mlserver start``; returns the folder and HTTP port."""
+    labels: dict[str, object] | None = None,
+) -> tuple[Path, int, int | None]:
+    """Server and model settings for ``mlserver start``; returns the folder, the HTTP port and
+    the metrics port (None: metrics off). ``labels``: ``metrics_labels`` of the model."""
     config_dir = work_dir / "mlserver"
     config_dir.mkdir(parents=True, exist_ok=True)
     port = settings.port or free_port()
+    metrics_port = (settings.metrics_port or free_port()) if settings.metrics else None
     server = {
         "host": LOOPBACK,
         "http_port": port,
         "grpc_port": free_port(),
-        "metrics_port": free_port(),
+        # Off, MLServer also drops its own request metrics (a middleware on every request).
+        "metrics_endpoint": METRICS_PATH if settings.metrics else None,
+        **({"metrics_port": metrics_port} if metrics_port else {}),
         "metrics_dir": str(work_dir / "metrics"),
         "environments_dir": str(work_dir / "envs"),
         "parallel_workers": settings.workers,
@@ -285,12 +332,13 @@ def write_mlserver_config(
                 "extra_columns": settings.extra_columns,
                 **({"contract": str(contract_json)} if contract_json else {}),
                 **({"onnx": str(onnx_model)} if onnx_model else {}),
+                **({"metrics": labels} if settings.metrics and labels else {}),
             },
         },
     }
     (config_dir / "settings.json").write_text(json.dumps(server, indent=2))
     (config_dir / "model-settings.json").write_text(json.dumps(model, indent=2))
-    return config_dir, port
+    return config_dir, port, metrics_port
 
 
 def runtime_path(work_dir: Path) -> Path:
@@ -300,6 +348,10 @@ def runtime_path(work_dir: Path) -> Path:
     shutil.copyfile(Path(__file__).with_name("serving_runtime.py"), folder / f"{RUNTIME_MODULE}.py")
     shutil.copyfile(data_contract_rules.__file__, folder / f"{RULES_MODULE}.py")
     shutil.copyfile(onnx_predictor.__file__, folder / f"{ONNX_PREDICTOR_MODULE}.py")
+    shutil.copyfile(catalog.__file__, folder / f"{CATALOG_MODULE}.py")
+    # Found beside the catalog, not imported: this side needs no prometheus_client.
+    shutil.copyfile(Path(catalog.__file__).with_name("metric_collectors.py"),
+                    folder / f"{COLLECTORS_MODULE}.py")
     return folder
 
 
@@ -330,8 +382,9 @@ def _launch(settings: ServingSettings, executable: Path, work_dir: Path):
     prediction_log = log_dir / PREDICTION_LOG_NAME
     contract_json = write_contract_json(settings.contract, work_dir) if settings.contract else None
     onnx_model, engine = onnx_export_of(settings, work_dir)
-    config_dir, port = write_mlserver_config(
-        settings, work_dir, model_path, prediction_log, contract_json, onnx_model
+    labels = metrics_labels(settings.model_uri) if settings.metrics else None
+    config_dir, port, metrics_port = write_mlserver_config(
+        settings, work_dir, model_path, prediction_log, contract_json, onnx_model, labels
     )
     server_log = work_dir / "mlserver.log"
     process = start_process_group(
@@ -352,6 +405,7 @@ def _launch(settings: ServingSettings, executable: Path, work_dir: Path):
         pid=process.pid,
         server_log=server_log,
         engine=engine,
+        metrics_url=f"http://{LOOPBACK}:{metrics_port}{METRICS_PATH}" if metrics_port else None,
     )
     return handle, process
 
@@ -415,6 +469,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="size at which the prediction log rotates")
     parser.add_argument("--log-backups", type=int, default=defaults.log_backups,
                         help="rotated prediction logs kept")
+    parser.add_argument("--metrics-port", type=int, default=defaults.metrics_port,
+                        help=f"port of the Prometheus metrics ({METRICS_PATH}; 0: a free one)")
+    parser.add_argument("--no-metrics", dest="metrics", action="store_false",
+                        help="export no Prometheus metrics (MLServer's own included)")
     return parser.parse_args(argv)
 
 
@@ -444,6 +502,8 @@ def settings_of(argv: Sequence[str] | None) -> ServingSettings:
         max_rows=args.max_rows,
         log_max_mb=args.log_max_mb,
         log_backups=args.log_backups,
+        metrics=args.metrics,
+        metrics_port=args.metrics_port,
     )
 
 
@@ -459,6 +519,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {_door(settings)}")
             if settings.contract:
                 print(f"  try:     {example_request(handle, settings.contract)}")
+            print(f"  metrics: {handle.metrics_url or 'off (--no-metrics)'}")
             print("press Ctrl-C to stop", flush=True)
             _block_until_interrupted()
     except (ServingError, ServerStartError) as error:

@@ -3,9 +3,11 @@
 This module runs inside MLServer's own virtual environment (``.venv-mlserver``), never in
 the platform's: it may import only the standard library, pandas and numpy, MLServer,
 mlserver-mlflow and ``mlops_data_contract_rules`` (a copy of
-``mlops_platform.data_contract_rules``), and onnxruntime when an ONNX export is served.
-``mlops_platform.serving`` puts both on MLServer's path and names this runtime in the model
-settings; it also writes every setting below, with the defaults it documents.
+``mlops_platform.data_contract_rules``), onnxruntime when an ONNX export is served, and
+prometheus_client with ``mlops_metrics_catalog`` and ``mlops_metric_collectors`` (copies of
+``mlops_platform.monitoring.catalog`` and ``.metric_collectors``) when metrics are on.
+``mlops_platform.serving`` puts the copies on MLServer's path and names this runtime in the
+model settings; it also writes every setting below, with the defaults it documents.
 
 Model settings ``parameters.extra`` (a key left out switches its feature off):
 
@@ -25,6 +27,12 @@ Model settings ``parameters.extra`` (a key left out switches its feature off):
   ``mlops_platform.onnx_predictor``); the V2 endpoint keeps the MLflow model.
 - ``batch_rows``: ``/invocations`` requests that arrive while the model is busy are
   predicted together in its next call, up to this many rows (0 or 1: every request alone).
+- ``metrics``: ``{"model": name, "version": version, "trained_at": Unix time}``, the served
+  version's labels and its training run's end: every request of both routes is then counted
+  on MLServer's metrics endpoint (``ServedMetrics``; the names, kinds and buckets come from
+  the catalog's copy ``mlops_metrics_catalog``, the collectors from
+  ``mlops_metric_collectors``). MLServer's own ``metrics_endpoint`` must be on for them to be
+  seen; with parallel workers each process writes to MLServer's multiprocess directory.
 
 Whatever the settings, ``/invocations`` refuses a request with no rows (400), a column given
 twice (422) and JSON nested deeper than ``MAX_JSON_DEPTH`` levels (400, checked before parsing:
@@ -41,6 +49,7 @@ import asyncio
 import contextlib
 import csv
 import fcntl
+import functools
 import gc
 import json
 import os
@@ -48,6 +57,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from io import StringIO
 
 import mlops_data_contract_rules as rules
@@ -81,14 +91,15 @@ class PayloadTooLargeError(MLServerError):
 
 
 class ContractBrokenError(MLServerError):
-    def __init__(self, msg: str):
+    def __init__(self, msg: str, rule: str):
         super().__init__(msg, status_code=422)
+        self.rule = rule  # the first rule broken: the one the metrics count
 
 
 class DuplicateColumnError(ContractBrokenError):
     def __init__(self, name: object):
         super().__init__(f"column {str(name)!r} is given more than once in the request: "
-                         "send each column once")
+                         "send each column once", "duplicate")
 
 
 def _refuse_duplicates(names: list) -> None:
@@ -144,6 +155,26 @@ async def _bounded_body(request: Request) -> str:
         raise InferenceError(f"the body is not UTF-8: {error}") from error
 
 
+@dataclass(frozen=True)
+class RequestBody:
+    """An ``/invocations`` body as MLServer's main process read it, for the handler (in a
+    parallel worker when there are some): its text, when it arrived, and the refusal the
+    handler raises instead of answering, so the refusal is counted with the model's requests.
+    """
+
+    text: str
+    arrived: float  # time.perf_counter(): CLOCK_MONOTONIC, one clock for every process
+    refusal: MLServerError | None = None
+
+
+async def _read_body(request: Request) -> RequestBody:
+    arrived = time.perf_counter()
+    try:
+        return RequestBody(await _bounded_body(request), arrived)
+    except MLServerError as refusal:
+        return RequestBody("", arrived, refusal)
+
+
 def _body_too_large(size: int, limit: int) -> PayloadTooLargeError:
     return PayloadTooLargeError(
         f"request body of {size} bytes or more is over the limit of {limit} bytes: "
@@ -168,7 +199,10 @@ class LoggingMLflowRuntime(MLflowRuntime):
             with open(extra["contract"]) as handle:
                 self._columns = rules.input_columns(json.load(handle))
             self._contract = rules.CompiledContract(self._columns, self._extra_columns)
-        self._batcher = BusyTimeBatcher(self._predictor(extra), int(extra.get("batch_rows") or 1))
+        self._metrics = ServedMetrics(extra["metrics"], onnx=bool(extra.get("onnx"))) \
+            if extra.get("metrics") else UNMEASURED
+        self._batcher = BusyTimeBatcher(self._predictor(extra), int(extra.get("batch_rows") or 1),
+                                        on_call=self._metrics.model_call)
         # What is alive now (MLServer, the model, pandas) lives as long as the server: frozen,
         # the collector stops scanning it at every collection, which the many small objects
         # of a prediction trigger (measured: 1.5 ms of a 1-row request's p50).
@@ -186,15 +220,25 @@ class LoggingMLflowRuntime(MLflowRuntime):
     @custom_handler(rest_path="/invocations")
     async def invocations(
         self,
-        raw_body: str = Depends(_bounded_body),
+        # Not Annotated[...]: with parallel workers FastAPI reads this signature through
+        # MLServer's wrapper, whose module cannot resolve the annotation's names.
+        body: RequestBody = Depends(_read_body),  # noqa: B008
         content_type: str = Header(default=""),
     ) -> Response:
+        with self._metrics.invocations(body.arrived) as measured:
+            if body.refusal is not None:
+                raise body.refusal
+            response, measured.rows = await self._answer(body.text, content_type)
+        return response
+
+    async def _answer(self, raw_body: str, content_type: str) -> tuple[Response, int]:
+        """The answer to an ``/invocations`` request and its rows (0 when MLflow parsed it)."""
         mime_type, _, parameters = (part.strip().lower() for part in content_type.partition(";"))
         if mime_type not in (JSON_TYPE, CSV_TYPE) or parameters not in ("", "charset=utf-8"):
             # Other types and charsets: MLflow's own handler answers (and names what it takes).
             if mime_type != CSV_TYPE:
                 _bounded_depth(raw_body)
-            return await self._invocations_by_mlflow(raw_body, content_type)
+            return await self._invocations_by_mlflow(raw_body, content_type), 0
         rows, frame, raw_body = self._admitted(raw_body, mime_type)
         with _client_errors():
             if frame is not None:
@@ -207,7 +251,7 @@ class LoggingMLflowRuntime(MLflowRuntime):
         body = result.getvalue()
         if self._should_log():
             self._log_rows(rows, json.loads(body)["predictions"])
-        return Response(content=body, media_type=JSON_TYPE)
+        return Response(content=body, media_type=JSON_TYPE), len(rows)
 
     async def _invocations_by_mlflow(self, raw_body: str, content_type: str) -> Response:
         with _client_errors():
@@ -221,6 +265,12 @@ class LoggingMLflowRuntime(MLflowRuntime):
         return infer_and_parse_data(raw_data, self._input_schema), params
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        with self._metrics.infer(time.perf_counter()) as measured:
+            response, frame = await self._inferred(payload)
+            measured.rows = len(frame)
+        return response
+
+    async def _inferred(self, payload: InferenceRequest) -> tuple[InferenceResponse, pd.DataFrame]:
         _refuse_duplicates([tensor.name for tensor in payload.inputs])
         frame = pd.DataFrame(self.decode_request(payload))
         dropped = self._check(frame)
@@ -234,7 +284,7 @@ class LoggingMLflowRuntime(MLflowRuntime):
         if self._should_log():
             outputs = [output.data.root for output in response.outputs]
             self._log_rows(frame.to_dict("records"), _flatten(outputs[0]) if outputs else [])
-        return response
+        return response, frame
 
     # --- the door ----------------------------------------------------------------------------
 
@@ -289,7 +339,7 @@ class LoggingMLflowRuntime(MLflowRuntime):
         if violations:
             raise ContractBrokenError(
                 f"the request breaks the data contract in {len(violations)} places:\n"
-                + rules.describe(violations)
+                + rules.describe(violations), violations[0].rule
             )
         return rules.extra_columns(frame, self._columns) if self._extra_columns == "drop" else []
 
@@ -341,8 +391,10 @@ class BusyTimeBatcher:
     parsing it would overlap, and gave a third less throughput here.
     """
 
-    def __init__(self, predict: Callable[[pd.DataFrame], object], batch_rows: int):
+    def __init__(self, predict: Callable[[pd.DataFrame], object], batch_rows: int,
+                 on_call: Callable[[int], None] = lambda rows: None):
         self._predict = predict
+        self._on_call = on_call  # told the rows of each model call
         self._batch_rows = max(batch_rows, 1)
         self._queue: list[tuple[pd.DataFrame, asyncio.Future]] = []
         self._draining = False
@@ -383,8 +435,9 @@ class BusyTimeBatcher:
     def _predict_batch(self, batch: list[tuple[pd.DataFrame, asyncio.Future]]) -> None:
         if len(batch) > 1:
             try:
-                predictions = self._predict(pd.concat([frame for frame, _ in batch],
-                                                      ignore_index=True))
+                merged = pd.concat([frame for frame, _ in batch], ignore_index=True)
+                self._on_call(len(merged))
+                predictions = self._predict(merged)
             except Exception as error:
                 # One bad request must not fail the others: predict them one by one below,
                 # so each request gets its own answer.
@@ -394,11 +447,111 @@ class BusyTimeBatcher:
                 return
         for frame, future in batch:
             try:
+                self._on_call(len(frame))
                 predictions = self._predict(frame)
             except Exception as error:  # the request's own error, raised in its handler
                 _settle(future, error=error)
             else:
                 _settle(future, result=predictions)
+
+
+# --- the metrics -----------------------------------------------------------------------------
+
+
+@dataclass
+class Measured:
+    """What a handler tells the metrics about the request it answered."""
+
+    rows: int = 0
+
+
+class ServedMetrics:
+    """The served version's requests on MLServer's metrics endpoint, by route and outcome.
+
+    ``/invocations`` is served by the ONNX export when there is one, the V2 route always by
+    the MLflow model: each is counted under its serving path. Label values are bounded: the
+    model and version are the settings', codes and rules the catalog's sets (another 4xx
+    counts as 400, another 5xx as 500).
+    """
+
+    def __init__(self, labels: dict, onnx: bool):
+        # Only here: an image or environment that serves without metrics needs neither copy.
+        import mlops_metrics_catalog as catalog
+
+        self._model = (str(labels["model"]), str(labels["version"]))
+        mlflow_path = catalog.SERVING_PATHS[1]
+        self._invocations_path = catalog.SERVING_PATHS[0] if onnx else mlflow_path
+        self._infer_path = mlflow_path
+        # Each series is looked up once (labels() costs microseconds on every request).
+        requests = _collector(catalog.SERVING_REQUESTS)
+        self._requests = {(path, code): requests.labels(*self._model, path, code)
+                          for path in {self._invocations_path, mlflow_path}
+                          for code in catalog.REQUEST_CODES}
+        rejections = _collector(catalog.SERVING_CONTRACT_REJECTIONS)
+        self._rejections = {rule: rejections.labels(*self._model, rule)
+                            for rule in catalog.CONTRACT_RULES}
+        latency = _collector(catalog.SERVING_LATENCY)
+        self._latency = {path: latency.labels(*self._model, path)
+                         for path in {self._invocations_path, mlflow_path}}
+        self._request_rows = _collector(catalog.SERVING_REQUEST_ROWS).labels(*self._model)
+        self._batch_rows = _collector(catalog.SERVING_BATCH_ROWS).labels(*self._model)
+        if labels.get("trained_at") is not None:
+            _collector(catalog.SERVING_MODEL_TRAINED).labels(
+                *self._model, self._invocations_path).set(float(labels["trained_at"]))
+
+    def invocations(self, arrived: float) -> contextlib.AbstractContextManager[Measured]:
+        return self._request(self._invocations_path, arrived)
+
+    def infer(self, arrived: float) -> contextlib.AbstractContextManager[Measured]:
+        return self._request(self._infer_path, arrived)
+
+    def model_call(self, rows: int) -> None:
+        self._batch_rows.observe(rows)
+
+    @contextlib.contextmanager
+    def _request(self, path: str, arrived: float) -> Iterator[Measured]:
+        measured = Measured()
+        try:
+            yield measured
+        except Exception as error:
+            self._answered(path, getattr(error, "status_code", 500), arrived)
+            if isinstance(error, ContractBrokenError) and error.rule in self._rejections:
+                self._rejections[error.rule].inc()
+            raise
+        self._answered(path, 200, arrived)
+        if measured.rows:
+            self._request_rows.observe(measured.rows)
+
+    def _answered(self, path: str, status: int, arrived: float) -> None:
+        counter = self._requests.get((path, str(status)))
+        if counter is None:
+            counter = self._requests[path, "500" if status >= 500 else "400"]
+        counter.inc()
+        self._latency[path].observe(time.perf_counter() - arrived)
+
+
+class Unmeasured:
+    """No ``metrics`` setting: nothing is recorded."""
+
+    @contextlib.contextmanager
+    def invocations(self, arrived: float) -> Iterator[Measured]:
+        yield Measured()
+
+    infer = invocations
+
+    def model_call(self, rows: int) -> None:
+        pass
+
+
+UNMEASURED = Unmeasured()
+
+
+@functools.cache
+def _collector(metric):
+    """The process's one collector of a catalog metric: a reloaded model reuses it."""
+    from mlops_metric_collectors import collector_of
+
+    return collector_of(metric)
 
 
 def _columns_of(frame: pd.DataFrame) -> tuple[tuple, tuple]:

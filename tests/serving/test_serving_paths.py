@@ -15,8 +15,10 @@ import pytest
 from mlflow.models import infer_signature
 
 from mlops_platform import contract
+from mlops_platform.monitoring import catalog
 from mlops_platform.onnx_export import choose_serving_path, log_serving_path
 from mlops_platform.serving import ServingError, ServingSettings, start_serving
+from tests.serving.scraped import named, sample, scrape
 from tests.serving.test_onnx_export import pipeline, table
 from tests.serving.test_serving_door import post, records
 
@@ -72,11 +74,19 @@ def test_requests_that_arrive_while_the_model_is_busy_share_its_next_call(
     bodies = [records({"id": i, "x": 0.1 * i}) for i in range(CONCURRENT)]
     with served(call_size_uri, tmp_path) as handle:
         answers = predict_together(handle.invocations_url, bodies)
+        series = scrape(handle.metrics_url)
     assert [status for status, _ in answers] == [200] * CONCURRENT
     predictions = [json.loads(body)["predictions"] for _, body in answers]
     # Each request gets its own row back, whatever call predicted it.
     assert [p[0]["id"] for p in predictions] == list(range(CONCURRENT))
     assert max(p[0]["call_rows"] for p in predictions) > 1
+    # The metrics count the model calls the answers saw (a call of n rows answered n
+    # requests), and every row once.
+    calls = catalog.SERVING_BATCH_ROWS.name
+    model = {"model": "call-size", "version": call_size_uri.rsplit("/", 1)[1]}
+    assert sample(series, f"{calls}_count", **model) \
+        == round(sum(1 / p[0]["call_rows"] for p in predictions)) < CONCURRENT
+    assert sample(series, f"{calls}_sum", **model) == CONCURRENT
 
 
 def test_without_batching_every_request_is_its_own_call(call_size_uri, mlserver_installed,
@@ -125,9 +135,18 @@ def test_a_version_with_a_checked_export_is_served_by_onnx_runtime(
     with served(sklearn_versions["onnx"], tmp_path) as handle:
         split = test.to_dict(orient="split", index=False)
         status, body = post(handle.invocations_url, json.dumps({"dataframe_split": split}))
+        series = scrape(handle.metrics_url)
     assert status == 200, body
     assert handle.engine.startswith("ONNX Runtime (the export was checked on 60 test rows")
     assert json.loads(body)["predictions"] == model.predict(test).tolist()
+    # Its metrics say which path answered (V2 would be mlflow's), and the version's age is
+    # the export's too.
+    model = {"model": "with-onnx", "version": sklearn_versions["onnx"].rsplit("/", 1)[1]}
+    answered = {path: sample(series, catalog.SERVING_REQUESTS.name, **model,
+                             serving_path=path, code="200") for path in ("onnx", "mlflow")}
+    assert answered == {"onnx": 1, "mlflow": 0}
+    assert list(named(series, catalog.SERVING_MODEL_TRAINED.name)) == [
+        frozenset({**model, "serving_path": "onnx"}.items())]
 
 
 def test_engine_mlflow_serves_the_flavor_even_with_an_export(sklearn_versions,

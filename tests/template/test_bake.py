@@ -165,10 +165,11 @@ def test_help_lists_the_targets_with_the_level_spelled_out(baked: Baked) -> None
     assert re.search(r"^  serve +serve the champion locally \(PORT=", listing, re.M)
 
 
-def test_serve_takes_the_port_given_else_a_free_one(baked: Baked) -> None:
+def test_serve_takes_the_ports_given_else_free_ones(baked: Baked) -> None:
     module = f"{DEFAULT_PACKAGE}.serve"
-    assert f"{module} --port 8123" in make(baked.project, "serve", "PORT=8123", "-n").stdout
-    assert f"{module} --port 0" in make(baked.project, "serve", "-n").stdout
+    assert f"{module} --port 8123 --metrics-port 9123" in make(
+        baked.project, "serve", "PORT=8123", "METRICS_PORT=9123", "-n").stdout
+    assert f"{module} --port 0 --metrics-port 0" in make(baked.project, "serve", "-n").stdout
 
 
 def test_the_project_installs_from_the_platform_locks(baked: Baked) -> None:

@@ -1,0 +1,31 @@
+"""A catalog ``Metric`` as the prometheus_client collector it declares.
+
+A leaf: the standard library and prometheus_client only, so MLServer's environment runs a copy
+of it (``mlops_metric_collectors``, beside ``mlops_metrics_catalog``, the catalog's copy) and
+the serving runtime creates its collectors from the same declarations as everything else.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+
+if TYPE_CHECKING:
+    from mlops_platform.monitoring.catalog import Metric
+
+Collector = Counter | Gauge | Histogram
+# How the values of a gauge set in several processes (MLServer's parallel workers) combine:
+# the largest of the live ones (MLServer removes a stopped worker's files).
+GAUGE_MULTIPROCESS_MODE = "livemax"
+
+
+def collector_of(metric: Metric, registry: CollectorRegistry = REGISTRY) -> Collector:
+    """The collector ``metric`` declares (name, kind, help, labels, buckets), in ``registry``."""
+    if metric.kind == "histogram":
+        return Histogram(metric.name, metric.help, metric.labels, registry=registry,
+                         buckets=metric.buckets)
+    if metric.kind == "gauge":
+        return Gauge(metric.name, metric.help, metric.labels, registry=registry,
+                     multiprocess_mode=GAUGE_MULTIPROCESS_MODE)
+    return Counter(metric.name, metric.help, metric.labels, registry=registry)
