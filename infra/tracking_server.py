@@ -25,6 +25,7 @@ from mlops_platform.governance.champion_guard import GATE_USERNAME_ENV
 from mlops_platform.governance.gate_identity import DEFAULT_GATE_USERNAME, GATE_ENV
 from mlops_platform.kubernetes.kube_types import Resources, resources
 from mlops_platform.kubernetes.scaling import autoscale, spread_over_nodes
+from mlops_platform.kubernetes.scraping import scrape_annotations
 from mlops_platform.kubernetes.security import (
     WRITABLE_TMP,
     hardened_container,
@@ -43,6 +44,8 @@ READER_SECRET = "mlflow-registry-reader"  # noqa: S105 - a Secret's name
 READER_USERNAME = "registry-reader"
 GATE_SECRET = "mlflow-promotion-gate"  # noqa: S105 - a Secret's name
 AUTH_CONFIG_DIR = "/etc/mlflow"
+# MLflow's exporter keeps its workers' metrics here (prometheus_client's multiprocess mode).
+METRICS_DIR = f"{WRITABLE_TMP}/mlflow-metrics"
 MIGRATION_RESOURCES = resources("100m", "256Mi", "1", "1Gi")
 READER_JOB_RESOURCES = resources("50m", "64Mi", "250m", "256Mi")
 
@@ -67,6 +70,7 @@ class TrackingServerArgs:
     tls: bool = True
     tls_issuer: str | None = None
     client_namespaces: list[str] = field(default_factory=list)
+    scrape_mode: str = "annotations"
 
 
 class TrackingServer(pulumi.ComponentResource):
@@ -125,7 +129,7 @@ class TrackingServer(pulumi.ComponentResource):
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment", metadata=metadata,
             spec={"replicas": args.replicas, "selector": {"matchLabels": TRACKING.labels},
-                  "template": {"metadata": {"labels": TRACKING.labels},
+                  "template": {"metadata": _pod_metadata(args.scrape_mode),
                                "spec": _pod_spec(args, server_secret.metadata.name)}},
             # Servers start on a migrated schema: with 2+ replicas, each would otherwise
             # begin the same migration at once.
@@ -145,6 +149,12 @@ class TrackingServer(pulumi.ComponentResource):
             autoscale(f"{name}-autoscaling", metadata, args.replicas,
                       args.max_replicas or 2 * args.replicas, TRACKING.labels, child)
         self.register_outputs({"uri": self.uri, "internal_uri": self.internal_uri})
+
+
+def _pod_metadata(scrape_mode: str) -> dict:
+    # /metrics is on the API port, behind basic auth like every route but /health.
+    annotations = scrape_annotations(scrape_mode, TRACKING.port)
+    return {"labels": TRACKING.labels, **({"annotations": annotations} if annotations else {})}
 
 
 def _generated_user(resource_name: str, secret_name: str, namespace: pulumi.Input[str],
@@ -273,7 +283,9 @@ def _pod_spec(args: TrackingServerArgs, server_secret: pulumi.Input[str]) -> dic
     container = hardened_container(
         "mlflow", args.image, args.resources,
         command=["mlflow", "server", "--host", "0.0.0.0", "--port", str(TRACKING.port),  # noqa: S104
-                 "--serve-artifacts", "--app-name", GUARD_APP, "--workers", "2"],
+                 "--serve-artifacts", "--app-name", GUARD_APP, "--workers", "2",
+                 # MLflow's Prometheus exporter: /metrics on the same port.
+                 "--expose-prometheus", METRICS_DIR],
         ports=[{"name": "http", "containerPort": TRACKING.port}],
         env=env,
         volumeMounts=[{"name": "auth-config", "mountPath": AUTH_CONFIG_DIR, "readOnly": True}],

@@ -124,6 +124,10 @@ def test_a_sidecar_shares_the_first_containers_network_and_the_log_volume(
         f"container:{pods.container_name(cluster, serving, server)}"]
     assert not option_values(shipper_arguments, "--network-alias")
     assert not option_values(shipper_arguments, "-p")
+    # The pod's IP serves the sidecar's metrics port too: the first container publishes it.
+    published = [value.rsplit(":", 1)[-1] for value in option_values(server_arguments, "-p")]
+    assert published == ["8080", "8081", "8082", "9102"]
+    assert cluster.url("model-a", 9102).startswith("http://127.0.0.1:")
     log_volume = f"{cluster.network}-model-a-predictions:/var/log/predictions:U"
     assert log_volume in option_values(server_arguments, "-v")
     assert log_volume in option_values(shipper_arguments, "-v")
