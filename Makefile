@@ -25,7 +25,8 @@ BASE_IMAGE ?= $(LOCAL_BASE_IMAGE)
 IMAGE_BUILD_FLAGS ?= --network host \
     -v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro
 # Folders of infra/images/; standins/<name> builds mlops-platform/standin-<name>.
-IMAGE_DIRS := mlflow-server serving tools standins/postgres standins/object-store
+IMAGE_DIRS := mlflow-server serving tools standins/postgres standins/object-store \
+    standins/prometheus
 
 .PHONY: help venv test lint demo lock platform-up platform-down platform-status \
         manifests base-image images pods bench clean docs test-fast

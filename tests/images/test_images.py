@@ -22,10 +22,11 @@ import mlflow.sklearn
 import numpy as np
 import pandas as pd
 import pytest
+import requests
 from sklearn.ensemble import RandomForestClassifier
 
 from mlops_platform.processes import free_port, http_ok
-from tests.support.images import REPO_ROOT
+from tests.support.images import IMAGES, REPO_ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +34,6 @@ PODMAN_ENV = {**os.environ, "CONTAINERS_CONF": os.environ.get(
     "CONTAINERS_CONF", str(REPO_ROOT / "infra" / "images" / "containers.conf"))}
 HARDENED = ["--read-only", "--tmpfs", "/tmp", "--user", "10001", "--cap-drop", "ALL",
             "--security-opt", "no-new-privileges"]
-IMAGES = ("mlflow-server", "serving", "tools", "standin-postgres", "standin-object-store")
 READY_TIMEOUT = 120.0
 
 
@@ -217,3 +217,55 @@ def test_object_store_standin_serves_s3_on_the_seaweedfs_port(platform_images: s
         s3.create_bucket(Bucket="mlflow")
         s3.put_object(Bucket="mlflow", Key="a/b.txt", Body=b"kept")
         assert s3.get_object(Bucket="mlflow", Key="a/b.txt")["Body"].read() == b"kept"
+
+
+PROMETHEUS_CONFIG = """
+global: {scrape_interval: 1s}
+scrape_configs:
+- job_name: pushgateway
+  honor_labels: true
+  static_configs: [{targets: ["pushgateway:9091"]}]
+"""
+
+
+def test_prometheus_standin_scrapes_what_the_pushgateway_standin_keeps(
+        platform_images: str, tmp_path: Path) -> None:
+    """One image stands in for prom/prometheus (its default entrypoint) and prom/pushgateway
+    (`/bin/pushgateway`, that image's entrypoint): a pushed series reaches Prometheus."""
+    reference = image("standin-prometheus", platform_images)
+    name = f"test-images-{uuid.uuid4().hex[:10]}"
+    config = tmp_path / "prometheus.yml"
+    config.write_text(PROMETHEUS_CONFIG)
+    config.chmod(0o644)
+    gateway_port, prometheus_port = free_port(), free_port()
+    assert podman("network", "create", name).returncode == 0
+    try:
+        with detached(reference, ["--network", name, "--network-alias", "pushgateway",
+                                  "-p", f"127.0.0.1:{gateway_port}:9091",
+                                  "--entrypoint", "/bin/pushgateway"]) as gateway:
+            wait_for(lambda: http_ok(f"http://127.0.0.1:{gateway_port}/-/ready"), gateway,
+                     "pushgateway stand-in")
+            push(f"http://127.0.0.1:{gateway_port}/metrics/job/images-test",
+                 b"mlops_images_test_pushed 42\n")
+            with detached(reference, ["--network", name, "-v", f"{name}:/prometheus",
+                                      "-v", f"{config}:/etc/prometheus/prometheus.yml:ro",
+                                      "-p", f"127.0.0.1:{prometheus_port}:9090"]) as prometheus:
+                query = (f"http://127.0.0.1:{prometheus_port}/api/v1/query"
+                         "?query=mlops_images_test_pushed")
+                wait_for(lambda: query_values(query) == ["42"], prometheus,
+                         "prometheus stand-in's scrape of the pushgateway")
+    finally:
+        podman("network", "rm", "--force", name)
+        podman("volume", "rm", "--force", name)
+
+
+def push(url: str, body: bytes) -> None:
+    assert requests.post(url, data=body, timeout=10).status_code == 200
+
+
+def query_values(url: str) -> list[str]:
+    try:
+        result = requests.get(url, timeout=5).json()["data"]["result"]
+    except requests.RequestException:
+        return []
+    return [sample["value"][1] for sample in result]

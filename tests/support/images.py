@@ -11,7 +11,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PLATFORM_VERSION = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
 
 
-IMAGES = ["mlflow-server", "serving", "tools", "standin-postgres", "standin-object-store"]
+IMAGES = ["mlflow-server", "serving", "tools", "standin-postgres", "standin-object-store",
+          "standin-prometheus"]
 
 
 def build_platform_images() -> str:
