@@ -604,7 +604,7 @@ def _podman(*arguments: str, check: bool = True, timeout: float = 120.0,
 STAND_INS = {
     "postgres": "mlops-platform/standin-postgres",
     "chrislusf/seaweedfs": "mlops-platform/standin-object-store",
-    "prom/pushgateway": "mlops-platform/standin-pushgateway",
+    "prom/pushgateway": "mlops-platform/standin-prometheus",
 }
 LOCAL_PREFIX = "localhost/"
 

@@ -73,7 +73,8 @@ def _pod_spec(args: PushgatewayArgs) -> dict:
 
     container = hardened_container(
         "pushgateway", args.image, PUSHGATEWAY_RESOURCES,
-        args=[f"--web.listen-address=:{PUSHGATEWAY.port}"],
+        # The image's own entrypoint, named so a stand-in with another default runs it too.
+        command=["/bin/pushgateway"], args=[f"--web.listen-address=:{PUSHGATEWAY.port}"],
         ports=[{"name": "http", "containerPort": PUSHGATEWAY.port}],
         readinessProbe=probe("/-/ready", 10), livenessProbe=probe("/-/healthy", 20))
     return hardened_pod_spec([container], service_account=PUSHGATEWAY.name)

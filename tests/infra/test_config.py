@@ -80,8 +80,8 @@ def test_the_committed_prod_stack_stops_on_the_digests_it_leaves_to_fill_in() ->
         'stack config mlops-platform:tracking_image = "mlops-platform/mlflow-server:0.1.0" is '
         "not pinned by digest while require_image_digests is true (nor are database_image, "
         "object_store_image, serving_image, tools_image, pushgateway_image); append the digest "
-        "your registry serves, from `crane digest <registry>/<image>:<tag>` or the image release workflow's "
-        "pull request")
+        "your registry serves, from `crane digest <registry>/<image>:<tag>` or the image "
+        "release workflow's pull request")
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -87,6 +87,9 @@ def test_third_party_images_run_as_named_stand_ins(manifests: list[dict[str, Any
     mapping = pods.local_images(manifests, "0.1.0")
     database = next(image for image in mapping if pods.image_repository(image) == "postgres")
     assert mapping[database] == "localhost/mlops-platform/standin-postgres:0.1.0"
+    pushgateway = next(image for image in mapping
+                       if pods.image_repository(image) == "prom/pushgateway")
+    assert mapping[pushgateway] == "localhost/mlops-platform/standin-prometheus:0.1.0"
 
 
 @pytest.mark.parametrize(("image", "repository"), [
