@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from mlops_platform.contract import SCRAPE_ANNOTATION, SCRAPE_PORT_ANNOTATION
+
 ScrapeMode = Literal["annotations", "operator"]
 SCRAPE_MODES: tuple[ScrapeMode, ...] = ("annotations", "operator")
 METRICS_PATH = "/metrics"
 METRICS_PORT_NAME = "metrics"
 SHIPPER_METRICS_PORT_NAME = "shipper-metrics"  # a pod's port names are at most 15 characters
-SCRAPE_ANNOTATION = "prometheus.io/scrape"
-PORT_ANNOTATION = "prometheus.io/port"
 PATH_ANNOTATION = "prometheus.io/path"
 # Where a batch job pushes its last run (read by mlops_platform's job metrics).
 PUSHGATEWAY_URL_ENV = "MLOPS_PUSHGATEWAY_URL"
@@ -30,7 +30,7 @@ def scrape_annotations(mode: str, port: int, path: str = METRICS_PATH) -> dict[s
     """The pod annotations that ask an annotation-driven Prometheus to scrape ``port``."""
     if mode != "annotations":
         return {}
-    return {SCRAPE_ANNOTATION: "true", PORT_ANNOTATION: str(port), PATH_ANNOTATION: path}
+    return {SCRAPE_ANNOTATION: "true", SCRAPE_PORT_ANNOTATION: str(port), PATH_ANNOTATION: path}
 
 
 def pushgateway_env(url: str | None) -> list[dict[str, str]]:
