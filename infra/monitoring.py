@@ -81,7 +81,9 @@ def _pod_spec(model: ServedModel, args: MonitoringArgs) -> dict:
         "drift", args.tools_image, DRIFT_RESOURCES,
         command=[DRIFT_COMMAND, "--reference", model.drift.reference,
                  "--current", model.drift.current,
-                 "--report-dir", report_dir(args.artifact_bucket, model.name)],
+                 "--report-dir", report_dir(args.artifact_bucket, model.name),
+                 # The `model` label of what the check pushes, whatever its data's path.
+                 "--model", model.name],
         env=[from_secret(ACCESS_KEY), from_secret(SECRET_KEY),
              {"name": "AWS_ENDPOINT_URL", "value": args.artifact_store_endpoint},
              {"name": "MLFLOW_S3_ENDPOINT_URL", "value": args.artifact_store_endpoint},

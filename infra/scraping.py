@@ -1,7 +1,7 @@
 """prometheus-operator's objects that tell a Prometheus what to scrape (`scrape_mode: operator`).
 
-A ServiceMonitor for the tracking server (MLflow's exporter on its API port, read with the
-registry reader's credentials: /metrics is behind basic auth), one PodMonitor for every
+A ServiceMonitor for the tracking server (MLflow's exporter, on a metrics port of its own
+without login), one PodMonitor for every
 serving pod of the serving namespace (MLServer's and the log shipper's ports, so models a
 project deploys are scraped without an object of their own), and a ServiceMonitor for the
 Pushgateway that keeps the labels the jobs pushed. In `annotations` mode the pods carry
@@ -16,7 +16,6 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.tracking_server import READER_SECRET
 from mlops_platform.kubernetes.scraping import (
     METRICS_PORT_NAME,
     MONITORING_API_VERSION,
@@ -31,7 +30,6 @@ from mlops_platform.monitoring.catalog import (
     SHIPPER_JOB,
     TRACKING_JOB,
 )
-from mlops_platform.tools.create_reader import READER_ENV
 
 
 @dataclass
@@ -46,8 +44,7 @@ def monitors(args: ScrapingArgs) -> list[tuple[str, str, dict[str, Any]]]:
     """(kind, name, spec) of every monitor object; none unless the mode is `operator`."""
     if args.scrape_mode != "operator":
         return []
-    tracking = endpoint("http", TRACKING_JOB, basic_auth_secret=READER_SECRET,
-                        basic_auth_keys=READER_ENV)
+    tracking = endpoint(METRICS_PORT_NAME, TRACKING_JOB)
     serving = [endpoint(METRICS_PORT_NAME, SERVING_JOB),
                endpoint(SHIPPER_METRICS_PORT_NAME, SHIPPER_JOB)]
     pushgateway = endpoint("http", PUSHGATEWAY_JOB, honor_labels=True)

@@ -25,7 +25,7 @@ from mlops_platform.governance.champion_guard import GATE_USERNAME_ENV
 from mlops_platform.governance.gate_identity import DEFAULT_GATE_USERNAME, GATE_ENV
 from mlops_platform.kubernetes.kube_types import Resources, resources
 from mlops_platform.kubernetes.scaling import autoscale, spread_over_nodes
-from mlops_platform.kubernetes.scraping import scrape_annotations
+from mlops_platform.kubernetes.scraping import METRICS_PORT_NAME, scrape_annotations
 from mlops_platform.kubernetes.security import (
     WRITABLE_TMP,
     hardened_container,
@@ -36,6 +36,7 @@ from mlops_platform.kubernetes.topology import (
     DATABASE_MIGRATION,
     REGISTRY_READER_SETUP,
     TRACKING,
+    TRACKING_METRICS_PORT,
 )
 from mlops_platform.tools.create_reader import READER_ENV
 
@@ -46,6 +47,9 @@ GATE_SECRET = "mlflow-promotion-gate"  # noqa: S105 - a Secret's name
 AUTH_CONFIG_DIR = "/etc/mlflow"
 # MLflow's exporter keeps its workers' metrics here (prometheus_client's multiprocess mode).
 METRICS_DIR = f"{WRITABLE_TMP}/mlflow-metrics"
+# Runs the server with MLflow's exporter on, and serves its series on a metrics port without
+# login: behind the basic-auth app, /metrics on the API port answers the admin only.
+METRICS_WRAPPER = "mlops_platform.monitoring.tracking_server"
 MIGRATION_RESOURCES = resources("100m", "256Mi", "1", "1Gi")
 READER_JOB_RESOURCES = resources("50m", "64Mi", "250m", "256Mi")
 
@@ -141,7 +145,9 @@ class TrackingServer(pulumi.ComponentResource):
         k8s.core.v1.Service(
             f"{name}-service", metadata=metadata,
             spec={"selector": TRACKING.labels,
-                  "ports": [{"name": "http", "port": TRACKING.port, "targetPort": "http"}]},
+                  "ports": [{"name": "http", "port": TRACKING.port, "targetPort": "http"},
+                            {"name": METRICS_PORT_NAME, "port": TRACKING_METRICS_PORT,
+                             "targetPort": METRICS_PORT_NAME}]},
             opts=child)
         if args.host:
             _ingress(f"{name}-ingress", metadata, args, child)
@@ -152,8 +158,7 @@ class TrackingServer(pulumi.ComponentResource):
 
 
 def _pod_metadata(scrape_mode: str) -> dict:
-    # /metrics is on the API port, behind basic auth like every route but /health.
-    annotations = scrape_annotations(scrape_mode, TRACKING.port)
+    annotations = scrape_annotations(scrape_mode, TRACKING_METRICS_PORT)
     return {"labels": TRACKING.labels, **({"annotations": annotations} if annotations else {})}
 
 
@@ -282,11 +287,12 @@ def _pod_spec(args: TrackingServerArgs, server_secret: pulumi.Input[str]) -> dic
                          "httpHeaders": [{"name": "Host", "value": "localhost"}]}}
     container = hardened_container(
         "mlflow", args.image, args.resources,
-        command=["mlflow", "server", "--host", "0.0.0.0", "--port", str(TRACKING.port),  # noqa: S104
-                 "--serve-artifacts", "--app-name", GUARD_APP, "--workers", "2",
-                 # MLflow's Prometheus exporter: /metrics on the same port.
-                 "--expose-prometheus", METRICS_DIR],
-        ports=[{"name": "http", "containerPort": TRACKING.port}],
+        command=["python", "-m", METRICS_WRAPPER, "--metrics-port", str(TRACKING_METRICS_PORT),
+                 "--metrics-host", "0.0.0.0", "--metrics-dir", METRICS_DIR, "--",  # noqa: S104
+                 "mlflow", "server", "--host", "0.0.0.0", "--port", str(TRACKING.port),  # noqa: S104
+                 "--serve-artifacts", "--app-name", GUARD_APP, "--workers", "2"],
+        ports=[{"name": "http", "containerPort": TRACKING.port},
+               {"name": METRICS_PORT_NAME, "containerPort": TRACKING_METRICS_PORT}],
         env=env,
         volumeMounts=[{"name": "auth-config", "mountPath": AUTH_CONFIG_DIR, "readOnly": True}],
         startupProbe={**probe, "periodSeconds": 5, "failureThreshold": 60},

@@ -70,10 +70,10 @@ def expected_paths(stack: str) -> set[tuple[str, str, int]]:
 
 def scraped_paths(platform: str, serving: str,
                   monitoring: str = "monitoring") -> set[tuple[str, str, int]]:
-    """Prometheus to the metrics ports: MLServer's, the shipper's, the Pushgateway's, and
-    MLflow's API port (its exporter has no port of its own)."""
+    """Prometheus to the metrics ports: MLflow's, MLServer's, the shipper's, the
+    Pushgateway's; never an API or inference port."""
     scraper = f"{monitoring}/prometheus"
-    return {(scraper, f"{platform}/mlflow", 5000), (scraper, f"{serving}/mlserver", 8082),
+    return {(scraper, f"{platform}/mlflow", 9103), (scraper, f"{serving}/mlserver", 8082),
             (scraper, f"{serving}/mlserver", 9102), (scraper, f"{platform}/pushgateway", 9091)}
 
 
@@ -126,10 +126,9 @@ def test_only_the_monitoring_namespaces_prometheus_reaches_the_metrics_ports() -
     paths = allowed_paths(manifests)
     scraped = {path for path in paths if path[0].endswith("/prometheus")}
     assert scraped == scraped_paths("mlops-dev", "mlops-dev-serving", "observability")
-    # Not the inference ports, nor any other source on the metrics ports.
-    assert not {path for path in paths if path[1].endswith("/mlserver")
-                and path[2] in (8080, 8081) and path[0].endswith("/prometheus")}
-    assert {path[0] for path in paths if path[2] in (8082, 9102, 9091)} == {
+    # Not the API or inference ports, nor any other source on the metrics ports.
+    assert not {path for path in scraped if path[2] in (5000, 8080, 8081)}
+    assert {path[0] for path in paths if path[2] in (9103, 8082, 9102, 9091)} == {
         "observability/prometheus", "mlops-dev/drift-monitor", "mlops-dev/postgres-backup"}
 
 

@@ -72,14 +72,15 @@ def test_env_from_secrets_is_resolved_into_a_private_file(cluster: pods.Cluster)
 def test_the_command_replaces_the_image_entrypoint(cluster: pods.Cluster) -> None:
     arguments = arguments_of(cluster, "mlflow")
     entrypoint = option_values(arguments, "--entrypoint")[0]
-    assert entrypoint.startswith('["mlflow", "server"')
+    assert entrypoint.startswith('["python", "-m", "mlops_platform.monitoring.tracking_server"')
+    assert '"--", "mlflow", "server"' in entrypoint
 
 
 def test_each_container_port_is_published_on_loopback_only(cluster: pods.Cluster) -> None:
     published = option_values(arguments_of(cluster, "mlflow"), "-p")
-    assert len(published) == 1
-    assert published[0].startswith("127.0.0.1:")
-    assert published[0].endswith(":5000")
+    assert len(published) == 2
+    assert all(value.startswith("127.0.0.1:") for value in published)
+    assert [value.rsplit(":", 1)[-1] for value in published] == ["5000", "9103"]
     assert cluster.url("mlflow", 5000).startswith("http://127.0.0.1:")
 
 

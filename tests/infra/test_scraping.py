@@ -16,7 +16,7 @@ import pytest
 from infra.config import STACKS
 from infra.manifests import to_manifests
 from infra.mocked_engine import run_stack
-from infra.tracking_server import METRICS_DIR
+from infra.tracking_server import METRICS_DIR, METRICS_WRAPPER
 from mlops_platform.kubernetes.scraping import PUSHGATEWAY_URL_ENV
 from mlops_platform.monitoring.catalog import (
     PUSHGATEWAY_JOB,
@@ -86,11 +86,21 @@ def test_the_serving_service_names_each_metrics_port_the_pod_declares(
     assert ports["shipper-metrics"] == (9102, 9102)
 
 
-def test_the_tracking_server_runs_mlflows_exporter_into_its_writable_tmp(
+def test_the_tracking_server_serves_mlflows_exporter_on_a_metrics_port_of_its_own(
         annotated: list[dict[str, Any]]) -> None:
+    """Behind the basic-auth app /metrics on the API port answers the admin only: the
+    launcher serves the exporter's series without login on 9103, the server runs after --."""
     (server,) = containers(named(annotated, "Deployment", "mlflow"))
     command = server["command"]
-    assert command[command.index("--expose-prometheus") + 1] == METRICS_DIR
+    launcher, served = command[:command.index("--")], command[command.index("--") + 1:]
+    assert launcher[:3] == ["python", "-m", METRICS_WRAPPER]
+    assert launcher[launcher.index("--metrics-port") + 1] == "9103"
+    assert launcher[launcher.index("--metrics-host") + 1] == "0.0.0.0"  # noqa: S104
+    assert launcher[launcher.index("--metrics-dir") + 1] == METRICS_DIR
+    assert served[:2] == ["mlflow", "server"] and "--app-name" in served
+    assert port_names(named(annotated, "Deployment", "mlflow")) == {"http": 5000, "metrics": 9103}
+    service = named(annotated, "Service", "mlflow")
+    assert {"name": "metrics", "port": 9103, "targetPort": "metrics"} in service["spec"]["ports"]
     mounts = {mount["mountPath"] for mount in server["volumeMounts"]}
     assert METRICS_DIR.startswith("/tmp/") and "/tmp" in mounts
     assert server["securityContext"]["readOnlyRootFilesystem"] is True
@@ -124,7 +134,7 @@ def test_the_batch_jobs_push_to_the_pushgateways_service(
 
 def test_annotations_mode_marks_each_metrics_port_on_its_pods_and_creates_no_monitor(
         annotated: list[dict[str, Any]]) -> None:
-    for name, port in (("mlflow", 5000), ("demo-classifier", 8082), ("pushgateway", 9091)):
+    for name, port in (("mlflow", 9103), ("demo-classifier", 8082), ("pushgateway", 9091)):
         workload = named(annotated, "Deployment", name)
         annotations = pod_template(workload)["metadata"]["annotations"]
         assert annotations == {"prometheus.io/scrape": "true", "prometheus.io/port": str(port),
@@ -176,17 +186,6 @@ def test_each_monitor_selects_the_objects_and_names_the_ports_they_have(
                            and selects(selector, pod_template(d)["metadata"]["labels"])]
             assert {endpoint["port"] for endpoint in spec["podMetricsEndpoints"]} == \
                 {"metrics", "shipper-metrics"} <= port_names(workload).keys()
-
-
-def test_the_tracking_servers_monitor_logs_in_as_the_registry_reader(
-        operated: dict[str, list[dict[str, Any]]]) -> None:
-    manifests = operated["dev"]
-    (endpoint,) = named(manifests, "ServiceMonitor", "mlflow")["spec"]["endpoints"]
-    auth = endpoint["basicAuth"]
-    secret = named(manifests, "Secret", auth["username"]["name"], "mlops-dev")
-    assert auth["username"]["name"] == auth["password"]["name"] == "mlflow-registry-reader"
-    assert secret["stringData"][auth["username"]["key"]] == "registry-reader"
-    assert auth["password"]["key"] in secret["stringData"]
 
 
 @pytest.mark.slow  # the operator's models load in seconds

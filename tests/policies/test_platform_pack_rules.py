@@ -99,6 +99,12 @@ CASES = [
     Case("mlflow-auth-enabled", "dev", [obj.tracking_server(), obj.deployment()],
          [obj.tracking_server(app_name=None)], "without authentication",
          "Deployment 'platform/mlflow'"),
+    # The platform's metrics launcher runs the server after its `--`: still read as the server.
+    Case("mlflow-auth-enabled", "dev", [obj.tracking_server()],
+         [obj.with_container(obj.tracking_server(), command=[
+             "python", "-m", "mlops_platform.monitoring.tracking_server", "--metrics-port",
+             "9103", "--", "mlflow", "server", "--port", "5000"])],
+         "without authentication", "Deployment 'platform/mlflow'"),
     Case("default-deny-network-policy", "dev",
          [obj.namespace(), obj.network_policy("default-deny")],
          [obj.namespace(), obj.network_policy("allow-some", deny_all=False),

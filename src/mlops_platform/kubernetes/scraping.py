@@ -38,24 +38,17 @@ def pushgateway_env(url: str | None) -> list[dict[str, str]]:
     return [{"name": PUSHGATEWAY_URL_ENV, "value": url}] if url else []
 
 
-def endpoint(port_name: str, job: str, *, honor_labels: bool = False,
-             basic_auth_secret: str | None = None,
-             basic_auth_keys: tuple[str, str] = ("", "")) -> dict[str, Any]:
+def endpoint(port_name: str, job: str, *, honor_labels: bool = False) -> dict[str, Any]:
     """One scrape endpoint of a ServiceMonitor or PodMonitor, its targets labelled job=``job``.
 
     ``honor_labels`` keeps the labels the target reports (the Pushgateway's pushed `job`
-    and grouping labels); ``basic_auth_secret`` names a Secret in the monitor's namespace
-    whose two keys hold the user and password the target asks for.
+    and grouping labels).
     """
     scraped: dict[str, Any] = {
         "port": port_name, "path": METRICS_PATH, "interval": SCRAPE_INTERVAL,
         "relabelings": [{"action": "replace", "targetLabel": "job", "replacement": job}]}
     if honor_labels:
         scraped["honorLabels"] = True
-    if basic_auth_secret:
-        username_key, password_key = basic_auth_keys
-        scraped["basicAuth"] = {"username": {"name": basic_auth_secret, "key": username_key},
-                                "password": {"name": basic_auth_secret, "key": password_key}}
     return scraped
 
 

@@ -39,6 +39,9 @@ SERVING_GRPC_PORT = 8081
 # Prometheus metrics: MLServer's own metrics server, and the log shipper sidecar's.
 SERVING_METRICS_PORT = 8082
 SHIPPER_METRICS_PORT = 9102
+# The tracking server's (mlops_platform.monitoring.tracking_server): MLflow's exporter, served
+# without login apart from the API port, whose basic auth lets only the admin read /metrics.
+TRACKING_METRICS_PORT = 9103
 # Where batch jobs push their last run (Prometheus' Pushgateway), and Prometheus itself.
 PUSHGATEWAY = Part("pushgateway", "platform", 9091)
 PROMETHEUS = Part("prometheus", "platform", 9090)
@@ -91,9 +94,8 @@ def platform_paths(*, ingress_namespace: str, external_database_port: int | None
     tracking; the backup job -> database and store; the bucket job and the drift
     checks -> store. An external database or store replaces the in-cluster one
     (and its jobs) by an egress-only destination. The monitoring namespace's Prometheus
-    reaches the metrics ports only (MLServer's, the log shipper's, the Pushgateway's; the
-    tracking server has none of its own and serves /metrics on its API port); the drift
-    and backup jobs push their results to the Pushgateway.
+    reaches the metrics ports only (the tracking server's, MLServer's, the log shipper's,
+    the Pushgateway's); the drift and backup jobs push their results to the Pushgateway.
     """
     ingress = IngressController(ingress_namespace)
     database: Destination = (ExternalService("database", external_database_port)
@@ -124,7 +126,7 @@ def platform_paths(*, ingress_namespace: str, external_database_port: int | None
 
 def scrape_paths(scraper: Scraper) -> list[Path]:
     """What Prometheus scrapes: every metrics port, and nothing else."""
-    return [Path(scraper, TRACKING, TRACKING.port),
+    return [Path(scraper, TRACKING, TRACKING_METRICS_PORT),
             Path(scraper, SERVING, SERVING_METRICS_PORT),
             Path(scraper, SERVING, SHIPPER_METRICS_PORT),
             Path(scraper, PUSHGATEWAY, PUSHGATEWAY.port)]
