@@ -8,6 +8,7 @@ against the operator's CRD schemas), and every port or Secret key an object name
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import kubernetes_validate
@@ -63,6 +64,9 @@ def test_mlserver_serves_its_metrics_on_a_named_port_of_its_own(
     server = container_named(serving, "mlserver")
     env = env_of(server)
     assert (env["MLSERVER_METRICS_PORT"], env["MLSERVER_METRICS_ENDPOINT"]) == ("8082", "/metrics")
+    # The platform's runtime measures its requests under the declared model and alias.
+    assert json.loads(env["MLSERVER_MODEL_EXTRA"])["metrics"] == {
+        "model": "demo-classifier", "version": "champion"}
     assert port_names(serving) == {"http": 8080, "grpc": 8081, "metrics": 8082,
                                    "shipper-metrics": 9102}
 

@@ -165,12 +165,15 @@ def _shipping_credentials(name: str, namespace: pulumi.Input[str],
         opts=child)
 
 
-def _runtime_env(shipping: PredictionLogShipping | None) -> list[dict[str, Any]]:
+def _runtime_env(model: ServedModel,
+                 shipping: PredictionLogShipping | None) -> list[dict[str, Any]]:
     """The platform's runtime (built into the serving image) with local serving's defaults:
-    busy-time batching and the row limit; with shipping, every request is also logged into
-    the shared log volume, with local serving's rotation bounds."""
+    busy-time batching, the row limit and its request metrics, labelled with the declared
+    model and version (or alias); with shipping, every request is also logged into the
+    shared log volume, with local serving's rotation bounds."""
+    labels = {"model": model.name, "version": str(model.version or model.alias)}
     extra: dict[str, Any] = {"batch_rows": SERVING_DEFAULTS.batch_rows,
-                             "max_rows": SERVING_DEFAULTS.max_rows}
+                             "max_rows": SERVING_DEFAULTS.max_rows, "metrics": labels}
     if shipping is not None:
         extra |= {"prediction_log": f"{PREDICTION_LOG_DIR}/{PREDICTION_LOG_NAME}",
                   "sample_rate": SERVING_DEFAULTS.sample_rate,
@@ -215,7 +218,7 @@ def _pod_spec(model: ServedModel, args: ModelServingArgs) -> dict[str, Any]:
     shipping = args.prediction_log
     env = [
         {"name": "MLSERVER_MODEL_NAME", "value": model.name},
-        *_runtime_env(shipping),
+        *_runtime_env(model, shipping),
         {"name": MODEL_URI_ENV, "value": model.model_uri},
         {"name": "MLSERVER_HTTP_PORT", "value": str(SERVING.port)},
         {"name": "MLSERVER_GRPC_PORT", "value": str(SERVING_GRPC_PORT)},
