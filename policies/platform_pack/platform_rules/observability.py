@@ -93,8 +93,10 @@ def _declared_ports(workload: PolicyResource) -> dict[str, Any]:
 
 def _annotated(workload: PolicyResource) -> bool:
     annotations = mapping(dig(workload.props, "spec", "template", "metadata", "annotations"))
-    return (str(annotations.get(SCRAPE_ANNOTATION)).lower() == "true"
-            and str(annotations.get(SCRAPE_PORT_ANNOTATION)) in _declared_ports(workload))
+    # The usual scrape job puts the annotation into the target's address: a number only.
+    port = str(annotations.get(SCRAPE_PORT_ANNOTATION))
+    return (str(annotations.get(SCRAPE_ANNOTATION)).lower() == "true" and port.isdigit()
+            and port in _declared_ports(workload))
 
 
 def _monitors_of(workload: PolicyResource,
