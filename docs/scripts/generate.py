@@ -33,6 +33,15 @@ def policies_table() -> str:
     return markdown_table()
 
 
+def monitoring_table(name: str) -> Callable[[], str]:
+    def table() -> str:
+        from mlops_platform.monitoring import reference
+
+        return getattr(reference, f"{name}_table")()
+
+    return table
+
+
 def make_targets(makefile: Path) -> dict[str, str]:
     """Target -> its `## ` help text, in file order (a target defined twice keeps its first)."""
     targets: dict[str, str] = {}
@@ -53,6 +62,8 @@ def make_targets_table(makefile: Path) -> str:
 TABLES: dict[str, dict[str, Callable[[], str]]] = {
     "reference/configuration.md": {"config": config_table},
     "reference/policies.md": {"policies": policies_table},
+    "monitoring.md": {name: monitoring_table(name)
+                      for name in ("metrics", "jobs", "alerts", "thresholds")},
     "reference/make-targets.md": {
         "platform-targets": lambda: make_targets_table(ROOT_MAKEFILE),
         "project-targets": lambda: make_targets_table(TEMPLATE_MAKEFILE),

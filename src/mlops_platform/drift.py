@@ -21,6 +21,13 @@ types are still chosen on every row read, so the sample only estimates the score
 would compute on all of them (a distance, as Evidently uses for more than 1000 rows).
 A file path also takes its rotated backups (``predictions.jsonl.1``, ``.2``, ... as the
 serving runtime rotates them); S3 objects are downloaded to a temporary folder first.
+
+With ``--pushgateway URL`` (or ``MLOPS_PUSHGATEWAY_URL``) a check that reached a verdict
+pushes it to a Prometheus Pushgateway (job ``drift-monitor``, grouped by ``--model``): drift
+detected (0/1), the share of drifted columns, the data's staleness (the age of the newest
+served row read, from its ``served_at``) and the time of this success. A check that could not
+decide pushes nothing, so the last success ages; a push that fails is one line on stderr and
+leaves the exit status as the check's.
 """
 
 from __future__ import annotations
@@ -31,20 +38,35 @@ import os
 import re
 import sys
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from mlops_platform.monitoring.catalog import (
+    DATA_STALENESS,
+    DRIFT_DETECTED,
+    DRIFT_JOB,
+    DRIFT_LAST_SUCCESS,
+    DRIFT_SHARE,
+)
+from mlops_platform.monitoring.collectors import (
+    PUSHGATEWAY_HELP,
+    default_pushgateway,
+    push_job_result,
+)
+from mlops_platform.tools.ship_predictions import SERVED_AT, model_of_served_inputs
+
 HTML_REPORT = "drift_report.html"
 JSON_REPORT = "drift_report.json"
 READABLE_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet")
 # Columns the serving log adds that are not model inputs.
-NOT_FEATURES = frozenset({"served_at"})
+NOT_FEATURES = frozenset({SERVED_AT})
 DEFAULT_DRIFT_SHARE = 0.5
 DEFAULT_MAX_ROWS = 100_000
 # Fewer rows than this on either side and the per-column tests cannot tell drift from noise
@@ -78,6 +100,8 @@ class DriftResult:
     current_rows: int
     # Rows of each side Evidently's tests ran on (all rows read, or a sample), and the limit.
     tested_rows: dict[str, int] = field(default_factory=dict)
+    # The newest served_at of every current row read (not only the sample's), if logged.
+    newest_served_at: float | None = None
 
     def verdict(self) -> str:
         word = "DRIFT" if self.drift_detected else "no drift"
@@ -97,6 +121,7 @@ class DriftResult:
             "reference_rows": self.reference_rows,
             "current_rows": self.current_rows,
             "tested_rows": self.tested_rows,
+            "newest_served_at": self.newest_served_at,
             "per_column": self.per_column,
         }
 
@@ -128,6 +153,7 @@ class Sample:
     frame: pd.DataFrame
     total_rows: int
     files: int
+    newest_served_at: float | None = None
 
     def describe(self, role: str) -> str:
         how = "all of them" if len(self.frame) == self.total_rows else "a uniform sample"
@@ -180,14 +206,29 @@ def read_table(uri: str, role: str, max_rows: int = DEFAULT_MAX_ROWS) -> Sample:
     with tempfile.TemporaryDirectory(prefix="mlops-drift-") as downloads:
         files = _s3_files(uri, role, Path(downloads)) if is_s3(uri) else _local_files(
             Path(uri), role)
-        sample = BlockSample(max_rows)
+        sample, newest = BlockSample(max_rows), None
         for file in files:
             for block in _blocks(file, min(max_rows, BLOCK_ROWS)):
                 if not block.empty:
                     sample.add(block)
+                    newest = _newest_served_at(block, newest)
     if not sample.seen:
         raise DriftInputError(f"the {role} data {uri} holds no rows: {_what_it_needs(role)}")
-    return Sample(sample.frame(), sample.seen, len(files))
+    return Sample(sample.frame(), sample.seen, len(files), newest)
+
+
+def _newest_served_at(block: pd.DataFrame, newest: float | None) -> float | None:
+    if SERVED_AT not in block.columns:
+        return newest
+    column = block[SERVED_AT]
+    if pd.api.types.is_datetime64_any_dtype(column):  # pandas reads a JSON `*_at` as a date
+        epoch = pd.Timestamp(0, tz=column.dt.tz)
+        latest = (column.max() - epoch) / pd.Timedelta(seconds=1)
+    else:
+        latest = pd.to_numeric(column, errors="coerce").max()
+    if pd.isna(latest):
+        return newest
+    return float(latest) if newest is None else max(newest, float(latest))
 
 
 def _local_files(path: Path, role: str) -> list[Path]:
@@ -461,6 +502,7 @@ def run(
     ensure_enough_rows(reference, reference_uri, "reference", min_rows)
     ensure_enough_rows(current, current_uri, "current", min_rows)
     result, snapshot = compare(reference.frame, current.frame, drift_share)
+    result = replace(result, newest_served_at=current.newest_served_at)
     read = {role: {"rows_read": len(side.frame), "rows_total": side.total_rows,
                    "files": side.files, "max_rows": max_rows}
             for role, side in (("reference", reference), ("current", current))}
@@ -490,7 +532,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="rows read of each side at most (a uniform sample beyond it)")
     parser.add_argument("--min-rows", type=int, default=DEFAULT_MIN_ROWS,
                         help="rows each side needs at least for a verdict (fewer: exit 2)")
-    return parser.parse_args(argv)
+    parser.add_argument("--pushgateway", metavar="URL", default=default_pushgateway(),
+                        help=PUSHGATEWAY_HELP)
+    parser.add_argument("--model", help="the served model, the `model` label of what is pushed "
+                        "(default: <model> of a --current under monitoring/<model>/served/)")
+    args = parser.parse_args(argv)
+    args.model = args.model or model_of_served_inputs(args.current)
+    if args.pushgateway and not args.model:
+        parser.error(f"--model is needed to push to {args.pushgateway} (the model label); "
+                     f"--current {args.current} does not name it as monitoring/<model>/served/")
+    return args
+
+
+def push_result(result: DriftResult, gateway: str, model: str) -> bool:
+    """The verdict to the Pushgateway, as the drift-monitor job of ``model``."""
+    now = time.time()
+    values = {DRIFT_DETECTED: float(result.drift_detected), DRIFT_SHARE: result.drifted_share,
+              DRIFT_LAST_SUCCESS: now}
+    if result.newest_served_at is not None:
+        values[DATA_STALENESS] = max(0.0, now - result.newest_served_at)
+    return push_job_result("mlops-drift", gateway, DRIFT_JOB, values, {"model": model})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -506,6 +567,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(result.verdict())
     print("\n".join(reading))
     print(f"reports: {html_path} {json_path}")
+    if args.pushgateway:
+        push_result(result, args.pushgateway, args.model)
     return 1 if result.drift_detected else 0
 
 

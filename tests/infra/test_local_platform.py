@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
+import httpx
 import mlflow
 import pytest
 from mlflow import MlflowClient
@@ -18,8 +19,10 @@ from mlops_platform.contract import OUTPUT_KEYS, read_outputs
 from mlops_platform.governance.tracking import TrackingServerError, reachable_target
 from mlops_platform.local_platform import auth as local_platform_auth
 from mlops_platform.local_platform import state
+from mlops_platform.monitoring.catalog import TRACKING_REQUESTS
 from mlops_platform.processes import free_port, process_is_running
 from mlops_platform.scaffold.platform_outputs import OUTPUTS_FILE, local_platform_outputs
+from tests.support.scrape import scrape, values
 from tests.support.servers import (
     S3Endpoint,
     running_local_platform,
@@ -129,6 +132,18 @@ def test_second_up_says_so_and_changes_nothing(shared_platform_dir: Path, shared
     assert before is not None and process_is_running(before.pid)
 
 
+def test_the_tracking_servers_metrics_count_each_request(shared_platform_dir: Path,
+                                                         shared_platform) -> None:
+    record = state.read_record(shared_platform_dir / "state")
+    assert record is not None and record.metrics_url.startswith("http://127.0.0.1:")
+    ok = {"method": "GET", "status": "200"}
+    before = sum(values(scrape(record.metrics_url), TRACKING_REQUESTS, **ok))
+    searched = httpx.get(f"{shared_platform.tracking_uri}/api/2.0/mlflow/experiments/search",
+                         params={"max_results": 1}, timeout=30)
+    assert searched.status_code == 200
+    assert sum(values(scrape(record.metrics_url), TRACKING_REQUESTS, **ok)) >= before + 1
+
+
 @pytest.mark.slow
 def test_an_explicit_port_wins_and_is_remembered(tmp_path: Path) -> None:
     state_dir = tmp_path / "platform"
@@ -177,6 +192,11 @@ def test_with_auth_only_the_gates_user_moves_champion(
         client = MlflowClient(outputs.tracking_uri)  # credentials from the environment
         with pytest.raises(MlflowException, match=r"401|Unauthorized|credentials"):
             client.search_registered_models()
+        record = state.read_record(state_dir)
+        assert record is not None
+        assert httpx.get(f"{outputs.tracking_uri}/metrics", timeout=30).status_code == 401
+        # The metrics port needs no login, and counts the refusal.
+        assert values(scrape(record.metrics_url), TRACKING_REQUESTS, status="401")
 
         monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", credentials["admin_username"])
         monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", credentials["admin_password"])

@@ -75,6 +75,13 @@ def test_busy_port_is_refused(state_dir: Path, busy_port: int) -> None:
     assert not (state_dir / "server.json").exists()
 
 
+def test_busy_metrics_port_is_refused(state_dir: Path, busy_port: int) -> None:
+    result = platform_cli("up", "--state-dir", str(state_dir), "--port", "0",
+                          "--metrics-port", str(busy_port))
+    assert_one_line_error(result, f"port {busy_port}", "busy", "--metrics-port N")
+    assert processes_mentioning(str(state_dir)) == []
+
+
 def test_unreachable_database_is_refused(state_dir: Path) -> None:
     url = f"postgresql://mlflow:secret-pw@127.0.0.1:{free_port()}/mlflow"
     result = platform_cli("up", "--state-dir", str(state_dir), "--backend-store-uri", url)
@@ -120,6 +127,7 @@ def test_up_status_down_cycle(state_dir: Path) -> None:
 
     status = platform_cli("status", "--state-dir", str(state_dir))
     assert status.returncode == 0 and f"up at {url}" in status.stdout
+    assert "metrics: http://127.0.0.1:" in status.stdout
 
     again = platform_cli("up", "--state-dir", str(state_dir))
     assert again.returncode == 0 and "already running" in again.stdout and url in again.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import tracemalloc
 import warnings
 from collections.abc import Iterator
@@ -24,7 +25,16 @@ from mlops_platform.drift import (
     main,
     read_table,
 )
-from tests.support.servers import S3Endpoint, running_moto_s3
+from mlops_platform.monitoring.catalog import (
+    DATA_STALENESS,
+    DRIFT_DETECTED,
+    DRIFT_JOB,
+    DRIFT_LAST_SUCCESS,
+    DRIFT_SHARE,
+)
+from mlops_platform.processes import free_port
+from tests.support.scrape import scrape, values
+from tests.support.servers import Pushgateway, S3Endpoint, running_moto_s3, running_pushgateway
 
 # Real mlops-drift runs (Evidently) and a moto S3 server: seconds per test.
 pytestmark = pytest.mark.slow
@@ -325,3 +335,71 @@ def test_s3_missing_bucket_exits_2_naming_the_uri(s3, capsys):
                  "--report-dir", "s3://absent/reports"])
     assert code == 2
     assert "s3://absent/train.csv" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def pushgateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pushgateway]:
+    with running_pushgateway(tmp_path_factory.mktemp("pushgateway")) as gateway:
+        yield gateway
+
+
+def test_the_cronjobs_check_pushes_verdict_share_staleness_and_success(s3, pushgateway, capsys):
+    """As the CronJob runs it: shipped served inputs under monitoring/<model>/served/ in S3."""
+    client = boto3.client("s3", endpoint_url=s3.url)
+    client.create_bucket(Bucket="mlops")
+    client.put_object(Bucket="mlops", Key="data/train.csv",
+                      Body=sample(600, seed=6).to_csv(index=False).encode())
+    newest = time.time() - 600
+    for part in range(2):  # two shipped rounds; the second holds the newest row
+        served = shifted(sample(150, seed=30 + part)).assign(served_at=newest - 60 + 60 * part)
+        client.put_object(Bucket="mlops", Key=f"monitoring/iris/served/pod-1/{part}.jsonl",
+                          Body=served.to_json(orient="records", lines=True).encode())
+    before = time.time()
+    code = main(["--reference", "s3://mlops/data/train.csv",
+                 "--current", "s3://mlops/monitoring/iris/served/",
+                 "--report-dir", "s3://mlops/monitoring/iris/drift", "--pushgateway",
+                 pushgateway.url])
+    after = time.time()
+    assert code == 1, capsys.readouterr().err
+    assert capsys.readouterr().err == ""
+    key = f"monitoring/iris/drift/{JSON_REPORT}"
+    stored = json.loads(client.get_object(Bucket="mlops", Key=key)["Body"].read())
+    assert stored["newest_served_at"] == pytest.approx(newest, abs=1e-3)
+    pushed = scrape(f"{pushgateway.url}/metrics")
+    group = {"job": DRIFT_JOB, "model": "iris"}
+    assert values(pushed, DRIFT_DETECTED.name, **group) == [1.0]
+    assert values(pushed, DRIFT_SHARE.name, **group) == [pytest.approx(stored["drifted_share"])]
+    (staleness,) = values(pushed, DATA_STALENESS.name, **group)
+    assert before - newest <= staleness <= after - newest
+    (success,) = values(pushed, DRIFT_LAST_SUCCESS.name, **group)
+    assert before <= success <= after
+
+
+def test_a_check_without_verdict_pushes_nothing(tmp_path, reference_csv, pushgateway):
+    current = serving_log(tmp_path / "monitoring" / "quiet" / "served", sample(5, seed=4))
+    code = main(["--reference", str(reference_csv), "--current", str(current),
+                 "--report-dir", str(tmp_path / "reports"), "--pushgateway", pushgateway.url])
+    assert code == 2
+    assert values(scrape(f"{pushgateway.url}/metrics"), DRIFT_LAST_SUCCESS.name,
+                  model="quiet") == []
+
+
+def test_a_failed_push_is_one_warning_and_the_verdict_stands(tmp_path, reference_csv, capsys,
+                                                             monkeypatch):
+    dead = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("MLOPS_PUSHGATEWAY_URL", dead)  # the CronJob's way to opt in
+    current = serving_log(tmp_path / "monitoring", shifted(sample(400, seed=3)))
+    code = main(["--reference", str(reference_csv), "--current", str(current),
+                 "--report-dir", str(tmp_path / "reports"), "--model", "iris"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"mlops-drift: warning: could not push to the Pushgateway at {dead}")
+    assert err.count("\n") == 1
+
+
+def test_pushing_needs_the_model_label(tmp_path, reference_csv, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--reference", str(reference_csv), "--current", str(tmp_path / "log.jsonl"),
+              "--report-dir", str(tmp_path / "reports"), "--pushgateway", "http://127.0.0.1:1"])
+    assert exited.value.code == 2
+    assert "--model is needed to push" in capsys.readouterr().err

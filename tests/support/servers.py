@@ -234,6 +234,32 @@ def running_basic_auth_mlflow(base_dir: Path, app_name: str = "basic-auth",
         stop_process_group(process.pid)
 
 
+@dataclass(frozen=True)
+class Pushgateway:
+    url: str
+
+
+@contextlib.contextmanager
+def running_pushgateway(base_dir: Path) -> Iterator[Pushgateway]:
+    """Debian's prometheus-pushgateway on 127.0.0.1 (.ci/run installs it), then stopped."""
+    binary = shutil.which("prometheus-pushgateway")
+    if binary is None:
+        raise RuntimeError("the Pushgateway is not installed: `apt-get install "
+                           "prometheus-pushgateway` (.ci/run does)")
+    base_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log = base_dir / "pushgateway.log"
+    process = start_process_group(
+        [binary, f"--web.listen-address=127.0.0.1:{port}",
+         f"--persistence.file={base_dir / 'pushgateway.data'}"], log)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_healthy(f"{url}/-/ready", process, log, timeout=30)
+        yield Pushgateway(url)
+    finally:
+        stop_process_group(process.pid)
+
+
 def interruptible() -> None:
     """``preexec_fn`` for a child that a test stops with Ctrl-C's SIGINT.
 

@@ -9,9 +9,11 @@ from pathlib import Path
 import boto3
 import pytest
 
+from mlops_platform.monitoring.catalog import BACKUP_JOB, BACKUP_LAST_SUCCESS
 from mlops_platform.processes import free_port
 from mlops_platform.tools import create_bucket, upload_file
-from tests.support.servers import S3Endpoint, running_moto_s3
+from tests.support.scrape import scrape, values
+from tests.support.servers import S3Endpoint, running_moto_s3, running_pushgateway
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +88,40 @@ def test_a_missing_dump_is_one_line_with_exit_1(
                              "--endpoint-url", s3.url, "--key", "k"]) == 1
     assert capsys.readouterr().err == f"error: {tmp_path / 'none.dump'} does not exist; " \
         "nothing to upload\n"
+
+
+def test_a_stored_backup_pushes_its_success_and_a_failed_one_nothing(
+        s3: S3Endpoint, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    create_bucket.ensure_bucket("backups", s3.url)
+    dump = tmp_path / "mlflow.dump"
+    dump.write_bytes(b"PGDMP fake dump")
+    with running_pushgateway(tmp_path / "pushgateway") as gateway:
+        failed = upload_file.main([str(tmp_path / "absent.dump"), "--bucket", "backups",
+                                   "--key", "k", "--endpoint-url", s3.url,
+                                   "--pushgateway", gateway.url])
+        assert failed == 1
+        assert values(scrape(f"{gateway.url}/metrics"), BACKUP_LAST_SUCCESS.name) == []
+        before = datetime.now(UTC).timestamp()
+        assert upload_file.main([str(dump), "--bucket", "backups", "--key", "k",
+                                 "--endpoint-url", s3.url, "--pushgateway", gateway.url]) == 0
+        after = datetime.now(UTC).timestamp()
+        (success,) = values(scrape(f"{gateway.url}/metrics"), BACKUP_LAST_SUCCESS.name,
+                            job=BACKUP_JOB)
+    assert before <= success <= after
+    err = capsys.readouterr().err  # the missing dump's error, and no warning
+    assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_a_pushgateway_that_is_down_costs_one_warning_not_the_backup(
+        s3: S3Endpoint, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    create_bucket.ensure_bucket("backups", s3.url)
+    dump = tmp_path / "mlflow.dump"
+    dump.write_bytes(b"PGDMP fake dump")
+    dead = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("MLOPS_PUSHGATEWAY_URL", dead)
+    assert upload_file.main([str(dump), "--bucket", "backups", "--key", "down.dump",
+                             "--endpoint-url", s3.url]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(f"upload_file: warning: could not push to the Pushgateway at {dead}")
+    assert err.count("\n") == 1

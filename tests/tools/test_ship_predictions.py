@@ -5,18 +5,27 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import socket
+import subprocess
+import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client.samples import Sample
 
 from mlops_platform import drift
-from mlops_platform.processes import free_port
+from mlops_platform.monitoring.catalog import SHIPPER_FAILURES, SHIPPER_LAG, SHIPPER_LINES
+from mlops_platform.processes import free_port, start_process_group, stop_process_group
 from mlops_platform.tools import ship_predictions
 from mlops_platform.tools.s3 import ObjectStoreError
+from tests.support.scrape import scrape_until, values
 from tests.support.servers import S3Endpoint, running_moto_s3
 
 BUCKET = "served"
@@ -176,3 +185,125 @@ def test_the_probe_passes_while_rounds_run_and_fails_when_they_stop(
     os.utime(heartbeat, (stale, stale))
     assert ship_predictions.main(probe) == 1
     assert "last round 120 s ago (limit 60 s)" in capsys.readouterr().err
+
+
+def test_the_lag_is_the_age_of_the_oldest_line_not_shipped(tmp_path: Path) -> None:
+    log = tmp_path / "predictions.jsonl"
+    assert ship_predictions.lag_seconds(log, now=1000.0) == 0.0  # nothing logged yet
+    log.write_text(json.dumps({"x": 1.0, "served_at": 990.0}) + "\n")
+    (tmp_path / "predictions.jsonl.1").write_text(json.dumps({"served_at": 900.0}) + "\n")
+    assert ship_predictions.lag_seconds(log, now=1000.0) == 100.0  # the rotated file first
+    pending = ship_predictions.take(log)
+    assert ship_predictions.lag_seconds(log, now=1000.0) == 100.0  # waiting in the outbox
+    for path in pending:
+        path.unlink()
+    assert ship_predictions.lag_seconds(log, now=1000.0) == 0.0
+
+
+def test_a_line_without_its_time_ages_from_its_file(tmp_path: Path) -> None:
+    log = tmp_path / "predictions.jsonl"
+    log.write_text("{}\n")
+    os.utime(log, (500.0, 500.0))
+    assert ship_predictions.lag_seconds(log, now=1000.0) == 500.0
+
+
+def test_metrics_count_lines_stored_and_uploads_refused(s3: S3Endpoint, tmp_path: Path) -> None:
+    log = tmp_path / "predictions.jsonl"
+    registry = CollectorRegistry()
+    metrics = ship_predictions.ShipperMetrics(log, "model-a", registry)
+    write_log(log, range(4))
+    good = metrics.counting(ship_predictions.uploader(BUCKET, s3.url))
+    assert ship_predictions.ship(log, BUCKET, f"{PREFIX}/counted", "pod-1", good) == (1, [])
+    write_log(log, range(2))
+    refused = metrics.counting(ship_predictions.uploader("no-such-bucket", s3.url))
+    ship_predictions.ship(log, BUCKET, PREFIX, "pod-1", refused)
+
+    def sample(metric) -> float | None:
+        return registry.get_sample_value(metric.name, {"model": "model-a"})
+
+    assert (sample(SHIPPER_LINES), sample(SHIPPER_FAILURES)) == (4.0, 1.0)
+    assert sample(SHIPPER_LAG) > 0  # the refused lines wait in the outbox
+
+
+@pytest.fixture
+def sidecar(s3: S3Endpoint, tmp_path: Path) -> Iterator[Callable[[float], Sidecar]]:
+    """The shipper as the pod runs it, its metrics on a free port; stopped after the test."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(interval: float) -> Sidecar:
+        log = tmp_path / "log" / "predictions.jsonl"
+        port, output = free_port(), tmp_path / "shipper.log"
+        started.append(start_process_group(
+            [sys.executable, "-m", "mlops_platform.tools.ship_predictions", str(log),
+             "--bucket", BUCKET, "--prefix", PREFIX, "--endpoint-url", s3.url,
+             "--interval", f"{interval}", "--metrics-port", str(port)],
+            output, env=s3.environment()))
+        return Sidecar(started[-1], f"http://127.0.0.1:{port}/metrics", output)
+
+    try:
+        yield start
+    finally:
+        for process in started:
+            stop_process_group(process.pid)
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    process: subprocess.Popen[bytes]
+    metrics_url: str
+    output: Path
+
+    def scrape_until(self, done: Callable[[list[Sample]], bool]) -> list[Sample]:
+        return scrape_until(self.metrics_url, done, self.process, self.output)
+
+
+MODEL_A = {"model": "model-a"}  # the model of --prefix monitoring/model-a/served
+
+
+def log_an_hour_ago(tmp_path: Path, rows: int) -> float:
+    (tmp_path / "log").mkdir()
+    served_at = time.time() - 3600
+    (tmp_path / "log" / "predictions.jsonl").write_text("".join(
+        json.dumps({"x": float(row), "served_at": served_at}) + "\n" for row in range(rows)))
+    return served_at
+
+
+def test_the_sidecar_serves_the_lag_of_what_it_has_not_shipped(sidecar, tmp_path: Path) -> None:
+    served_at = log_an_hour_ago(tmp_path, 7)
+    shipper = sidecar(3600.0)  # its first round is an hour away
+    samples = shipper.scrape_until(lambda samples: values(samples, SHIPPER_LAG.name, **MODEL_A))
+    (lag,) = values(samples, SHIPPER_LAG.name, **MODEL_A)
+    assert 3600 <= lag <= time.time() - served_at
+    assert values(samples, SHIPPER_LINES.name, **MODEL_A) == [0.0]
+
+
+def test_the_sidecar_counts_shipped_lines_until_caught_up(sidecar, tmp_path: Path) -> None:
+    log_an_hour_ago(tmp_path, 7)
+    shipper = sidecar(0.2)
+    samples = shipper.scrape_until(  # lag 0 once the shipped file left the outbox
+        lambda samples: values(samples, SHIPPER_LAG.name, **MODEL_A) == [0.0])
+    assert values(samples, SHIPPER_LINES.name, **MODEL_A) == [7.0]
+    assert values(samples, SHIPPER_FAILURES.name, **MODEL_A) == [0.0]
+    assert values(samples, "process_start_time_seconds")
+
+
+def test_metrics_need_a_model_label(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        ship_predictions.main([str(tmp_path / "predictions.jsonl"), "--bucket", BUCKET,
+                               "--prefix", "elsewhere", "--metrics-port", str(free_port())])
+    assert exited.value.code == 2
+    assert "--model is needed with --metrics-port" in capsys.readouterr().err
+
+
+def test_a_busy_metrics_port_is_one_line_with_exit_1(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = ship_predictions.main([str(tmp_path / "predictions.jsonl"), "--bucket", BUCKET,
+                                      "--prefix", PREFIX, "--metrics-port", str(port)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot serve metrics on 127.0.0.1:{port}")
+    assert err.count("\n") == 1

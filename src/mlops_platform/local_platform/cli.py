@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="port on 127.0.0.1, kept for the next `up` (default: the last `up`'s port, else "
         f"{LOCAL_PLATFORM_PORT} if free, else a free one; 0: any free one)",
     )
+    up.add_argument("--metrics-port", type=int, default=0,
+                    help="port on 127.0.0.1 of the tracking server's Prometheus metrics "
+                    "(no login; default: a free one, shown by `up` and `status`)")
     up.add_argument(
         "--backend-store-uri",
         default="",
@@ -86,6 +89,9 @@ def run_up(args: argparse.Namespace) -> int:
     else:
         print(f"MLflow tracking server and model registry up at {outputs.tracking_uri}")
     print(f"UI: {outputs.tracking_uri}")
+    record = state.read_record(settings.state_dir)
+    if record is not None and record.metrics_url:
+        print(f"metrics: {record.metrics_url} (MLflow's Prometheus exporter, no login)")
     print(f"platform outputs: {state.outputs_path(settings.state_dir)}")
     if settings.auth:
         print(f"users: {auth.credentials_path(settings.state_dir)} (admin, and the gate's "
@@ -117,6 +123,8 @@ def run_status(args: argparse.Namespace) -> int:
         print(f"up at {record.url} (pid {record.pid})")
         print(f"backend store: {record.backend_store_uri_redacted}")
         print(f"artifact store: {record.artifact_store_uri}")
+        if record.metrics_url:
+            print(f"metrics: {record.metrics_url}")
     return 0
 
 
@@ -129,6 +137,7 @@ def _settings_from(args: argparse.Namespace) -> LocalPlatformSettings:
     return LocalPlatformSettings(
         state_dir=args.state_dir,
         port=args.port,
+        metrics_port=args.metrics_port,
         backend_store_uri=args.backend_store_uri,
         s3=s3,
         startup_timeout=args.timeout,

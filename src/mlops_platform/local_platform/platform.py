@@ -1,7 +1,10 @@
 """`up`, `down` and `status` of the embedded local platform.
 
 One MLflow tracking server (with its model registry) on the loopback interface;
-all state in one directory, so runs, models and artifacts survive a restart.
+all state in one directory, so runs, models and artifacts survive a restart. MLflow's
+Prometheus exporter is on, its metrics on a port of their own without login
+(``mlops_platform.monitoring.tracking_server``, as on Kubernetes), on the loopback interface
+too.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ def up(settings: LocalPlatformSettings) -> UpResult:
             outputs=_outputs(running.url, running.artifact_store_uri), already_running=True
         )
     port = choose_port(settings)
+    metrics_port = choose_metrics_port(settings)
     _check_stores(settings)
     url = f"http://{settings.host}:{port}"
     environment = settings.server_environment()
@@ -52,7 +56,7 @@ def up(settings: LocalPlatformSettings) -> UpResult:
     if credentials is not None:
         environment |= auth.server_environment(settings.state_dir, credentials)
     process = start_process_group(
-        _server_command(settings, port),
+        _server_command(settings, port, metrics_port),
         state.log_path(settings.state_dir),
         env=environment,
     )
@@ -80,6 +84,7 @@ def up(settings: LocalPlatformSettings) -> UpResult:
             url=url,
             backend_store_uri_redacted=redact(settings.effective_backend_store_uri),
             artifact_store_uri=settings.artifact_store_uri,
+            metrics_url=f"http://{settings.host}:{metrics_port}/metrics",
         ),
     )
     outputs = _outputs(url, settings.artifact_store_uri)
@@ -142,8 +147,18 @@ def _outputs(url: str, artifact_store_uri: str) -> PlatformOutputs:
     )
 
 
-def _server_command(settings: LocalPlatformSettings, port: int) -> list[str]:
+def _server_command(settings: LocalPlatformSettings, port: int, metrics_port: int) -> list[str]:
     return [
+        sys.executable,
+        "-m",
+        "mlops_platform.monitoring.tracking_server",
+        "--metrics-port",
+        str(metrics_port),
+        "--metrics-host",
+        settings.host,
+        "--metrics-dir",
+        str(state.metrics_dir(settings.state_dir)),
+        "--",
         sys.executable,
         "-m",
         "mlflow",
@@ -181,11 +196,18 @@ def choose_port(settings: LocalPlatformSettings) -> int:
     return free_port(settings.host)
 
 
-def _free_or_refused(port: int, host: str, why: str) -> int:
+def choose_metrics_port(settings: LocalPlatformSettings) -> int:
+    """The metrics port asked for, else a free one."""
+    if settings.metrics_port == 0:
+        return free_port(settings.host)
+    return _free_or_refused(settings.metrics_port, settings.host, "", flag="--metrics-port")
+
+
+def _free_or_refused(port: int, host: str, why: str, flag: str = "--port") -> int:
     if not port_is_free(port, host):
         raise PlatformError(
             f"port {port} on {host}{why} is busy: stop what listens there or choose another "
-            "with --port N (0 picks a free one)"
+            f"with {flag} N (0 picks a free one)"
         )
     return port
 

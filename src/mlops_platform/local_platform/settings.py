@@ -40,6 +40,8 @@ class LocalPlatformSettings(BaseModel):
     )
     backend_store_uri: str = Field(default="", description="empty: SQLite in the state directory")
     s3: S3ArtifactStore | None = None
+    metrics_port: int = Field(default=0, ge=0, le=65535,
+                              description="the tracking server's metrics port; 0: any free port")
     startup_timeout: float = 90.0
     auth: bool = Field(default=False, description="basic auth and the champion guard: only the "
                        "promotion gate's user moves `champion` (as on Kubernetes)")

@@ -20,6 +20,8 @@ class ServerRecord(BaseModel):
     url: str
     backend_store_uri_redacted: str
     artifact_store_uri: str
+    # MLflow's Prometheus exporter (empty in a record written before it existed).
+    metrics_url: str = ""
 
 
 def record_path(state_dir: Path) -> Path:
@@ -32,6 +34,11 @@ def outputs_path(state_dir: Path) -> Path:
 
 def log_path(state_dir: Path) -> Path:
     return state_dir / "logs" / "mlflow-server.log"
+
+
+def metrics_dir(state_dir: Path) -> Path:
+    """Where MLflow's exporter keeps its per-process files (emptied at each `up`)."""
+    return state_dir / "prometheus"
 
 
 def read_record(state_dir: Path) -> ServerRecord | None:

@@ -90,8 +90,17 @@ METRICS = (SERVING_REQUESTS, SERVING_CONTRACT_REJECTIONS, SERVING_LATENCY, SERVI
            SERVING_BATCH_ROWS, SERVING_MODEL_TRAINED, SHIPPER_LINES, SHIPPER_FAILURES, SHIPPER_LAG,
            DRIFT_DETECTED, DRIFT_SHARE, DATA_STALENESS, DRIFT_LAST_SUCCESS, BACKUP_LAST_SUCCESS)
 
+# MLflow's own series on the tracking server's metrics port (its exporter,
+# prometheus_flask_exporter with the prefix "mlflow"; mlops_platform.monitoring.tracking_server).
+TRACKING_REQUESTS = "mlflow_http_request_total"  # counter: method, status
+TRACKING_LATENCY = "mlflow_http_request_duration_seconds"  # histogram: method, status, version
+
 # Scrape jobs, as the `job` label the alerts and dashboards select on.
 TRACKING_JOB = "mlflow-tracking"
 SERVING_JOB = "mlserver"
 SHIPPER_JOB = "log-shipper"
 PUSHGATEWAY_JOB = "pushgateway"
+# The `job` grouping key of what batch jobs push (scraped through PUSHGATEWAY_JOB with
+# honor_labels, so these names are the `job` label the alerts see).
+DRIFT_JOB = "drift-monitor"
+BACKUP_JOB = "postgres-backup"

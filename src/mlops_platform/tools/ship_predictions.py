@@ -16,12 +16,19 @@ is left before the pod stops.
 
 Each round touches a heartbeat file beside the log; ``--alive-within SECONDS`` is the pod's
 probe: exit 0 when the last round started at most that long ago, 1 when the loop is stuck.
+
+``--metrics-port PORT`` serves Prometheus metrics on ``http://<--metrics-host>:PORT/metrics``
+(host 127.0.0.1 unless given; a pod passes 0.0.0.0): lines shipped, failed uploads and the
+lag, the age of the oldest line not yet shipped (0 when everything is), read when scraped, so
+a stuck loop shows as a growing lag. The ``model`` label is ``--model``, or the model of a
+``--prefix`` laid out as ``monitoring/<model>/served``.
 """
 
 from __future__ import annotations
 
 import argparse
 import fcntl
+import json
 import os
 import re
 import secrets
@@ -33,19 +40,35 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlops_platform.tools.s3 import ObjectStoreError, client_error, s3_client
+
+# prometheus_client is imported where the sidecar uses it: infra/ and a project's deploy
+# program import this module's names without it.
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 OUTBOX = "outbox"
 HEARTBEAT = ".shipper-alive"
 DEFAULT_INTERVAL_SECONDS = 60.0
 # The runtime's rotated backups: predictions.jsonl.1, .2, ...
 _ROTATED = re.compile(r"\.\d+$")
+_SERVED_INPUTS = re.compile(r"(?:^|/)monitoring/([^/]+)/served/?$")
+# When the serving runtime logged a line (mlops_platform.serving_runtime.TIMESTAMP_COLUMN).
+SERVED_AT = "served_at"
 
 
 def served_inputs_prefix(model_name: str) -> str:
     """Where a model's served inputs go in the bucket (beside its drift reports)."""
     return f"monitoring/{model_name}/served"
+
+
+def model_of_served_inputs(location: str) -> str | None:
+    """The model whose served inputs a prefix or URI holds (``served_inputs_prefix``'s
+    inverse), or None when it does not follow that layout."""
+    found = _SERVED_INPUTS.search(location)
+    return found.group(1) if found else None
 
 
 def object_key(prefix: str, pod: str, now: datetime | None = None) -> str:
@@ -68,11 +91,8 @@ def take(log: Path) -> list[Path]:
         return pending
     with open(f"{log}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        rotated = sorted((path for path in log.parent.glob(f"{log.name}.*")
-                          if _ROTATED.search(path.name)),
-                         key=lambda path: -int(path.name.rsplit(".", 1)[1]))
         stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}"
-        for index, path in enumerate([*rotated, log]):
+        for index, path in enumerate([*rotated_oldest_first(log), log]):
             if path.is_file() and path.stat().st_size > 0:
                 path.replace(outbox / f"{stamp}-{index:03d}.jsonl")
     return sorted(outbox.iterdir())
@@ -109,6 +129,87 @@ def uploader(bucket: str, endpoint_url: str | None) -> Callable[[Path, str], Non
                                    ) from None
 
     return upload
+
+
+def unshipped(log: Path) -> list[Path]:
+    """The files whose lines are not shipped yet, oldest first: the outbox, the runtime's
+    rotated backups (highest number first), then its current log."""
+    outbox = log.parent / OUTBOX
+    pending = sorted(outbox.iterdir()) if outbox.is_dir() else []
+    return [*pending, *rotated_oldest_first(log), log]
+
+
+def rotated_oldest_first(log: Path) -> list[Path]:
+    """The runtime's rotated backups of ``log``, the highest number (the oldest) first."""
+    return sorted((path for path in log.parent.glob(f"{log.name}.*")
+                   if _ROTATED.search(path.name)),
+                  key=lambda path: -int(path.name.rsplit(".", 1)[1]))
+
+
+def lag_seconds(log: Path, now: float | None = None) -> float:
+    """Age of the oldest line not yet shipped, from its ``served_at`` (the file's last write
+    when the line has none); 0 when every line is shipped."""
+    for path in unshipped(log):
+        try:
+            with path.open("rb") as handle:
+                first = handle.readline(1 << 20)
+                written = path.stat().st_mtime
+        except FileNotFoundError:  # taken or shipped meanwhile
+            continue
+        if first.strip():
+            return max(0.0, (now or time.time()) - (_served_at(first) or written))
+    return 0.0
+
+
+def _served_at(line: bytes) -> float | None:
+    try:
+        value = json.loads(line).get(SERVED_AT)
+    except (ValueError, AttributeError):
+        return None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def lines_in(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+
+
+class ShipperMetrics:
+    """The shipper's collectors, declared in the catalog, for the one model it ships."""
+
+    def __init__(self, log: Path, model: str, registry: CollectorRegistry) -> None:
+        from mlops_platform.monitoring.catalog import SHIPPER_FAILURES, SHIPPER_LAG, SHIPPER_LINES
+        from mlops_platform.monitoring.collectors import collector_of
+
+        self.lines = collector_of(SHIPPER_LINES, registry).labels(model=model)
+        self.failures = collector_of(SHIPPER_FAILURES, registry).labels(model=model)
+        collector_of(SHIPPER_LAG, registry).labels(model=model).set_function(
+            lambda: lag_seconds(log))
+
+    def counting(self, upload: Callable[[Path, str], None]) -> Callable[[Path, str], None]:
+        """``upload`` that counts the lines it stores and the attempts that fail."""
+
+        def counted(path: Path, key: str) -> None:
+            lines = lines_in(path)
+            try:
+                upload(path, key)
+            except ObjectStoreError:
+                self.failures.inc()
+                raise
+            self.lines.inc(lines)
+
+        return counted
+
+
+def serve_metrics(log: Path, model: str, host: str, port: int) -> ShipperMetrics:
+    """The metrics server (a daemon thread) on ``host:port``; OSError if it cannot bind."""
+    from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
+
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    metrics = ShipperMetrics(log, model, registry)
+    start_http_server(port, addr=host, registry=registry)
+    return metrics
 
 
 def beat(log: Path) -> None:
@@ -152,6 +253,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds between two rounds (the longest the store lags behind)")
     parser.add_argument("--pod", default=os.environ.get("POD_NAME") or socket.gethostname(),
                         help="this pod's name, part of every key (default: POD_NAME, hostname)")
+    parser.add_argument("--metrics-port", type=int, metavar="PORT",
+                        help="serve Prometheus metrics on this port (unset: none)")
+    parser.add_argument("--metrics-host", default="127.0.0.1",
+                        help="address of the metrics server (a pod passes 0.0.0.0)")
+    parser.add_argument("--model", help="the `model` label of the metrics (default: <model> "
+                        "of a --prefix monitoring/<model>/served)")
     args = parser.parse_args(argv)
     if args.alive_within is not None:
         return probe(args.log, args.alive_within)
@@ -159,16 +266,29 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--bucket and --prefix are required (where the log goes)")
     if args.interval <= 0:
         parser.error(f"--interval {args.interval} must be positive (seconds between rounds)")
+    model = args.model or model_of_served_inputs(args.prefix)
+    if args.metrics_port is not None and not model:
+        parser.error(f"--model is needed with --metrics-port (the model label): --prefix "
+                     f"{args.prefix} does not name it as monitoring/<model>/served")
     if not args.log.parent.is_dir():
         print(f"error: {args.log.parent} does not exist: mount the volume the serving "
               "runtime writes its prediction log to", file=sys.stderr)
         return 1
+    upload = uploader(args.bucket, args.endpoint_url)
+    if args.metrics_port is not None:
+        try:
+            upload = serve_metrics(args.log, model, args.metrics_host,
+                                   args.metrics_port).counting(upload)
+        except OSError as error:
+            print(f"error: cannot serve metrics on {args.metrics_host}:{args.metrics_port}: "
+                  f"{error}; choose a free --metrics-port", file=sys.stderr)
+            return 1
+        print(f"metrics on http://{args.metrics_host}:{args.metrics_port}/metrics")
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     print(f"shipping {args.log} to s3://{args.bucket}/{args.prefix.strip('/')}/{args.pod}/ "
-          f"every {args.interval:g} s")
-    run(args.log, args.bucket, args.prefix, args.pod, args.interval,
-        uploader(args.bucket, args.endpoint_url), stopping)
+          f"every {args.interval:g} s", flush=True)
+    run(args.log, args.bucket, args.prefix, args.pod, args.interval, upload, stopping)
     return 0
 
 

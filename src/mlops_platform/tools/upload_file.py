@@ -4,6 +4,11 @@
 --key 'backups/postgres/{timestamp}.dump' /backup/mlflow.dump``; ``{timestamp}`` becomes
 the UTC time (20250101T030000Z), so each run writes a new object. Exit 1 with one line
 when the file or the store fails.
+
+With ``--pushgateway URL`` (or ``MLOPS_PUSHGATEWAY_URL``) an upload that succeeded pushes
+its time to a Prometheus Pushgateway as the backup's last success (job ``postgres-backup``);
+a failed upload pushes nothing, so the alert on the backup's age fires. A push that fails is
+one line on stderr and the exit status stays 0: the backup is stored.
 """
 
 from __future__ import annotations
@@ -13,6 +18,12 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mlops_platform.monitoring.catalog import BACKUP_JOB, BACKUP_LAST_SUCCESS
+from mlops_platform.monitoring.collectors import (
+    PUSHGATEWAY_HELP,
+    default_pushgateway,
+    push_job_result,
+)
 from mlops_platform.tools.s3 import (
     DEFAULT_WAIT_SECONDS,
     ObjectStoreError,
@@ -51,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key", required=True, help="object key; {timestamp} is the UTC time")
     parser.add_argument("--endpoint-url", help="the S3 API's address (unset: AWS S3)")
     parser.add_argument("--wait-seconds", type=float, default=DEFAULT_WAIT_SECONDS)
+    parser.add_argument("--pushgateway", metavar="URL", default=default_pushgateway(),
+                        help=PUSHGATEWAY_HELP)
     args = parser.parse_args(argv)
     key = object_key(args.key)
     try:
@@ -59,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(f"uploaded {args.file} to s3://{args.bucket}/{key}")
+    if args.pushgateway:
+        push_job_result("upload_file", args.pushgateway, BACKUP_JOB,
+                        {BACKUP_LAST_SUCCESS: datetime.now(UTC).timestamp()})
     return 0
 
 

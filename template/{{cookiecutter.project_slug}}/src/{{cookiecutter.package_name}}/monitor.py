@@ -30,9 +30,10 @@ DAY_MS = 24 * 3600 * 1000
 
 
 def check_drift() -> int:
+    # --model labels the result mlops-drift pushes when MLOPS_PUSHGATEWAY_URL is set.
     return drift_cli(["--reference", str(TRAIN_FILE),
                       "--current", f"{MONITORING_DIR}/{PREDICTION_LOG_NAME}",
-                      "--report-dir", REPORT_DIR])
+                      "--report-dir", REPORT_DIR, "--model", load_params().model.name])
 
 
 def staleness_problem(created_ms: int, now_ms: int, max_age_days: float) -> str | None:

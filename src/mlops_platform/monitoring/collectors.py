@@ -1,0 +1,63 @@
+"""Prometheus collectors made from the catalog, and the batch jobs' push to the Pushgateway.
+
+Nothing here names a metric: every name, kind, label and bucket comes from
+``mlops_platform.monitoring.catalog``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, push_to_gateway
+
+from mlops_platform.monitoring.catalog import Metric
+
+PUSHGATEWAY_ENV = "MLOPS_PUSHGATEWAY_URL"
+PUSH_TIMEOUT_SECONDS = 10.0
+PUSHGATEWAY_HELP = (
+    f"push the result to this Prometheus Pushgateway when the job succeeds (default: "
+    f"${PUSHGATEWAY_ENV}; unset: no push). A push that fails is one line on stderr and "
+    "leaves the exit status as the job's own")
+
+Collector = Counter | Gauge | Histogram
+
+
+def collector_of(metric: Metric, registry: CollectorRegistry) -> Collector:
+    """The collector the catalog declares, registered in ``registry``."""
+    if metric.kind == "histogram":
+        return Histogram(metric.name, metric.help, metric.labels, registry=registry,
+                         buckets=metric.buckets)
+    kind = Counter if metric.kind == "counter" else Gauge
+    return kind(metric.name, metric.help, metric.labels, registry=registry)
+
+
+def default_pushgateway() -> str | None:
+    return os.environ.get(PUSHGATEWAY_ENV) or None
+
+
+def push_job_result(program: str, gateway: str, job: str, values: Mapping[Metric, float],
+                    grouping_key: Mapping[str, str] | None = None) -> bool:
+    """Replace the group ``job`` (and ``grouping_key``) on the Pushgateway with ``values``.
+
+    Each metric's labels take their values from the grouping key. Batch jobs push once, when
+    they succeed (Prometheus' advice): a job that failed pushes nothing, so its last-success
+    time ages and the alert on it fires. The push only reports the job's result, so a push
+    that fails is one line on stderr and False, never an exception."""
+    key = dict(grouping_key or {})
+    registry = CollectorRegistry()
+    for metric, value in values.items():
+        gauge = collector_of(metric, registry)
+        assert isinstance(gauge, Gauge), f"{metric.name}: only gauges are pushed"
+        (gauge.labels(**{label: key[label] for label in metric.labels}) if metric.labels
+         else gauge).set(value)
+    try:
+        push_to_gateway(gateway, job=job, registry=registry, grouping_key=key,
+                        timeout=PUSH_TIMEOUT_SECONDS)
+    except (OSError, ValueError) as error:  # urllib's URLError and HTTPError are OSErrors
+        print(f"{program}: warning: could not push to the Pushgateway at {gateway}: {error} "
+              "(the result stands; check --pushgateway or $" + PUSHGATEWAY_ENV + ")",
+              file=sys.stderr)
+        return False
+    return True
