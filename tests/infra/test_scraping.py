@@ -18,8 +18,8 @@ from infra.config import STACKS
 from infra.manifests import to_manifests
 from infra.mocked_engine import run_stack
 from infra.tracking_server import METRICS_DIR, METRICS_WRAPPER
-from mlops_platform.kubernetes.scraping import PUSHGATEWAY_URL_ENV
 from mlops_platform.monitoring.catalog import (
+    PUSHGATEWAY_ENV,
     PUSHGATEWAY_JOB,
     SERVING_JOB,
     SHIPPER_JOB,
@@ -131,7 +131,7 @@ def test_the_pushgateway_is_hardened_probed_and_behind_its_service(
 def test_the_batch_jobs_push_to_the_pushgateways_service(
         annotated: list[dict[str, Any]], cron_job: str) -> None:
     job = named(annotated, "CronJob", cron_job)
-    urls = {env_of(container).get(PUSHGATEWAY_URL_ENV) for container in containers(job)
+    urls = {env_of(container).get(PUSHGATEWAY_ENV) for container in containers(job)
             if container["name"] != "dump"}
     assert urls == {"http://pushgateway.mlops-dev.svc:9091"}
 

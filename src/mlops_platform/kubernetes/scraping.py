@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from mlops_platform.contract import SCRAPE_ANNOTATION, SCRAPE_PORT_ANNOTATION
+from mlops_platform.monitoring.catalog import PUSHGATEWAY_ENV
 
 ScrapeMode = Literal["annotations", "operator"]
 SCRAPE_MODES: tuple[ScrapeMode, ...] = ("annotations", "operator")
@@ -20,8 +21,6 @@ METRICS_PATH = "/metrics"
 METRICS_PORT_NAME = "metrics"
 SHIPPER_METRICS_PORT_NAME = "shipper-metrics"  # a pod's port names are at most 15 characters
 PATH_ANNOTATION = "prometheus.io/path"
-# Where a batch job pushes its last run (read by mlops_platform's job metrics).
-PUSHGATEWAY_URL_ENV = "MLOPS_PUSHGATEWAY_URL"
 MONITORING_API_VERSION = "monitoring.coreos.com/v1"
 SCRAPE_INTERVAL = "30s"
 
@@ -35,7 +34,7 @@ def scrape_annotations(mode: str, port: int, path: str = METRICS_PATH) -> dict[s
 
 def pushgateway_env(url: str | None) -> list[dict[str, str]]:
     """A batch job's env entry naming the Pushgateway it reports to (none without one)."""
-    return [{"name": PUSHGATEWAY_URL_ENV, "value": url}] if url else []
+    return [{"name": PUSHGATEWAY_ENV, "value": url}] if url else []
 
 
 def endpoint(port_name: str, job: str, *, honor_labels: bool = False) -> dict[str, Any]:
