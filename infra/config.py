@@ -25,10 +25,12 @@ from mlops_platform.kubernetes.kube_types import (
     Resources,
     resources,
 )
+from mlops_platform.kubernetes.scraping import ScrapeMode
 from mlops_platform.tools.ship_predictions import DEFAULT_INTERVAL_SECONDS
 
 PROJECT = "mlops-platform"
 SEAWEEDFS_VERSION = "4.22"
+PUSHGATEWAY_VERSION = "v1.11.4"
 STACKS = ("dev", "staging", "prod")
 
 
@@ -95,6 +97,9 @@ class PlatformConfig(BaseModel):
     tools_image: str = Field(default=f"mlops-platform/tools:{__version__}",
                              description="This repository's tools image (drift checks, bucket, "
                              "backup and registry-user jobs; `make images`).")
+    pushgateway_image: str = Field(
+        default=f"prom/pushgateway:{PUSHGATEWAY_VERSION}", description="Prometheus' "
+        "Pushgateway image, where the drift and backup jobs push their last run.")
     tracking_replicas: int = Field(default=1, ge=1, le=20, description="Tracking server "
                                    "replicas; above 1 adds an HPA and a PodDisruptionBudget.")
     tracking_max_replicas: int | None = Field(
@@ -142,6 +147,19 @@ class PlatformConfig(BaseModel):
     prediction_log_ship_seconds: float = Field(
         default=DEFAULT_INTERVAL_SECONDS, ge=1, le=3600, description="How often each serving "
         "pod's log shipper moves its rotated prediction logs to the artifact store.")
+    scrape_mode: ScrapeMode = Field(
+        default="annotations", description="How Prometheus finds the metrics ports: "
+        "`annotations` (`prometheus.io/scrape`, `port`, `path` on the pods) or `operator` "
+        "(prometheus-operator's ServiceMonitor and PodMonitor objects; needs its CRDs, e.g. "
+        "kube-prometheus-stack).")
+    monitoring_namespace: DnsLabel = Field(
+        default="monitoring", description="Namespace of the Prometheus that scrapes the "
+        "platform (pods labelled `app.kubernetes.io/name: prometheus`), the only source let "
+        "in to the metrics ports.")
+    monitor_labels: dict[str, str] = Field(
+        default_factory=dict, description="Labels on the ServiceMonitors and PodMonitors, so "
+        "your Prometheus selects them (kube-prometheus-stack: `{release: <its release "
+        "name>}`, unless it selects every monitor).")
     namespace_quota: NamespaceQuota = Field(
         default_factory=NamespaceQuota, description="ResourceQuota of each namespace "
         "{requests_cpu, requests_memory, limits_cpu, limits_memory, pods}.")
@@ -194,7 +212,7 @@ class PlatformConfig(BaseModel):
 
 
 IMAGE_KEYS = ("tracking_image", "database_image", "object_store_image", "serving_image",
-              "tools_image")
+              "tools_image", "pushgateway_image")
 SECRET_KEYS = tuple(name for name, field in PlatformConfig.model_fields.items()
                     if "SecretStr" in str(field.annotation))
 

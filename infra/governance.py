@@ -2,7 +2,8 @@
 
 Pod Security `restricted` labels, a ResourceQuota and a LimitRange per namespace,
 a default-deny NetworkPolicy per namespace plus exactly the allows of
-`mlops_platform.kubernetes.topology.platform_paths` (and DNS), and the CD identity: a ServiceAccount
+`mlops_platform.kubernetes.topology.platform_paths` (and DNS; the monitoring namespace's
+Prometheus to the metrics ports), and the CD identity: a ServiceAccount
 whose Role manages serving objects in the serving namespace and nothing else.
 """
 
@@ -16,7 +17,15 @@ import pulumi_kubernetes as k8s
 
 from infra.config import NamespaceQuota
 from mlops_platform.kubernetes.security import tokenless_service_account
-from mlops_platform.kubernetes.topology import ExternalService, IngressController, Part, Path
+from mlops_platform.kubernetes.topology import (
+    Destination,
+    ExternalService,
+    IngressController,
+    Part,
+    Path,
+    Scraper,
+    Source,
+)
 
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 CD_SERVICE_ACCOUNT = "mlops-cd"
@@ -136,15 +145,17 @@ def network_policies(role: str, namespaces: dict[str, str],
     return policies
 
 
-def _rule(direction: str, peer: Part | IngressController | ExternalService, port: int,
+def _rule(direction: str, peer: Source | Destination, port: int,
           namespaces: dict[str, str]) -> dict[str, Any]:
     return {direction: [_peer(peer, namespaces)], "ports": [{"protocol": "TCP", "port": port}]}
 
 
-def _peer(peer: Part | IngressController | ExternalService,
-          namespaces: dict[str, str]) -> dict[str, Any]:
+def _peer(peer: Source | Destination, namespaces: dict[str, str]) -> dict[str, Any]:
     if isinstance(peer, IngressController):
         return {"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: peer.namespace}}}
+    if isinstance(peer, Scraper):
+        return {"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: peer.namespace}},
+                "podSelector": {"matchLabels": peer.labels}}
     if isinstance(peer, ExternalService):
         return {"ipBlock": {"cidr": "0.0.0.0/0"}}
     return {"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL:

@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from mlops_platform.kubernetes.kube_types import Resources, resources
+from mlops_platform.kubernetes.scraping import pushgateway_env
 from mlops_platform.kubernetes.security import (
     WRITABLE_TMP,
     hardened_container,
@@ -36,6 +37,8 @@ class BackupTarget:
     endpoint_url: pulumi.Input[str]
     bucket: str
     credentials_secret: pulumi.Input[str]
+    # Where the upload reports its success (a Pushgateway); nowhere when unset.
+    pushgateway_url: str | None = None
 
 
 @dataclass
@@ -166,7 +169,7 @@ def _backup_pod_spec(args: MetadataDatabaseArgs, backup: BackupTarget,
         command=["python", "-m", "mlops_platform.tools.upload_file", "/backup/mlflow.dump",
                  "--bucket", backup.bucket, "--key", "backups/postgres/{timestamp}.dump",
                  "--endpoint-url", backup.endpoint_url],
-        env=[{"name": "HOME", "value": WRITABLE_TMP}],
+        env=[{"name": "HOME", "value": WRITABLE_TMP}, *pushgateway_env(backup.pushgateway_url)],
         envFrom=[{"secretRef": {"name": backup.credentials_secret}}],
         volumeMounts=[{"name": "backup", "mountPath": "/backup", "readOnly": True}])
     return hardened_pod_spec([upload], init_containers=[dump],

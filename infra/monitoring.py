@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 from infra.artifact_store import ACCESS_KEY, SECRET_KEY
 from mlops_platform.deploy.manifest import ServedModel
 from mlops_platform.kubernetes.kube_types import resources
+from mlops_platform.kubernetes.scraping import pushgateway_env
 from mlops_platform.kubernetes.security import (
     WRITABLE_TMP,
     hardened_container,
@@ -34,6 +35,8 @@ class MonitoringArgs:
     artifact_bucket: str
     artifact_store_credentials_secret: pulumi.Input[str]
     models: list[ServedModel]
+    # Where each check pushes its verdict and timings (a Pushgateway); nowhere when unset.
+    pushgateway_url: str | None = None
 
 
 def report_dir(bucket: str, model_name: str) -> str:
@@ -78,10 +81,12 @@ def _pod_spec(model: ServedModel, args: MonitoringArgs) -> dict:
         "drift", args.tools_image, DRIFT_RESOURCES,
         command=[DRIFT_COMMAND, "--reference", model.drift.reference,
                  "--current", model.drift.current,
-                 "--report-dir", report_dir(args.artifact_bucket, model.name)],
+                 "--report-dir", report_dir(args.artifact_bucket, model.name),
+                 # The `model` label of what the check pushes, whatever its data's path.
+                 "--model", model.name],
         env=[from_secret(ACCESS_KEY), from_secret(SECRET_KEY),
              {"name": "AWS_ENDPOINT_URL", "value": args.artifact_store_endpoint},
              {"name": "MLFLOW_S3_ENDPOINT_URL", "value": args.artifact_store_endpoint},
-             {"name": "HOME", "value": WRITABLE_TMP}])
+             {"name": "HOME", "value": WRITABLE_TMP}, *pushgateway_env(args.pushgateway_url)])
     return hardened_pod_spec([container], service_account=DRIFT_MONITOR.name,
                              restart_policy="Never")

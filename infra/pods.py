@@ -318,11 +318,11 @@ def _secret_files(cluster: Cluster, workload: Workload, source: Mapping[str, Any
     return folder
 
 
-def port_options(cluster: Cluster, workload: Workload, container: Mapping[str, Any]
+def port_options(cluster: Cluster, workload: Workload, ports: list[Mapping[str, Any]]
                  ) -> list[str]:
-    """Publish each container port on 127.0.0.1, so probes and tests reach it from here."""
+    """Publish each port on 127.0.0.1, so probes, tests and scrapers reach it from here."""
     options = []
-    for port in container.get("ports", []):
+    for port in ports:
         host_port = free_port("127.0.0.1")
         cluster.host_ports[(workload.name, port["containerPort"])] = host_port
         options += ["-p", f"127.0.0.1:{host_port}:{port['containerPort']}"]
@@ -350,16 +350,16 @@ def run_arguments(cluster: Cluster, workload: Workload, container: Mapping[str, 
 def network_options(cluster: Cluster, workload: Workload, container: Mapping[str, Any], *,
                     detach: bool) -> list[str]:
     """The pod's network: the first container joins the cluster's under the pod's Service
-    names and publishes the pod's ports; a running pod's other containers join the first's."""
+    names and publishes the ports of every container of the pod (its sidecars' too, as a
+    pod's IP serves them all); a running pod's other containers join the first's."""
     first = workload.pod_spec["containers"][0]
     if not detach or container is first or container.get("name") == first.get("name"):
         options = ["--network", cluster.network, "--hostname", workload.name]
         for alias in service_aliases(cluster.manifests, workload):
             options += ["--network-alias", alias]
-        return options + port_options(cluster, workload, container)
-    if container.get("ports"):
-        raise PodsError(f"{workload.name}: container {container['name']} declares ports; make "
-                        "pods publishes only the first container's (list it first)")
+        served = workload.pod_spec["containers"] if detach else [container]
+        ports = [port for each in served for port in each.get("ports", [])]
+        return options + port_options(cluster, workload, ports)
     return ["--network", f"container:{container_name(cluster, workload, first)}"]
 
 
@@ -604,6 +604,7 @@ def _podman(*arguments: str, check: bool = True, timeout: float = 120.0,
 STAND_INS = {
     "postgres": "mlops-platform/standin-postgres",
     "chrislusf/seaweedfs": "mlops-platform/standin-object-store",
+    "prom/pushgateway": "mlops-platform/standin-prometheus",
 }
 LOCAL_PREFIX = "localhost/"
 

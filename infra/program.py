@@ -23,6 +23,8 @@ from infra.config import PROJECT, PlatformConfig, parse_config
 from infra.governance import CD_SERVICE_ACCOUNT, Governance, GovernanceArgs
 from infra.metadata_database import BackupTarget, MetadataDatabase, MetadataDatabaseArgs
 from infra.monitoring import Monitoring, MonitoringArgs
+from infra.pushgateway import Pushgateway, PushgatewayArgs
+from infra.scraping import Scraping, ScrapingArgs
 from infra.tracking_server import TrackingServer, TrackingServerArgs
 from mlops_platform.deploy.model_serving import (
     ModelServing,
@@ -55,12 +57,16 @@ def build_platform(config: PlatformConfig | None = None) -> dict[str, Any]:
         platform_namespace=config.platform_ns, serving_namespace=config.serving_ns,
         paths=platform_paths(ingress_namespace=config.ingress_namespace,
                              external_database_port=_external_database_port(config),
-                             external_store_port=_external_store_port(config)),
+                             external_store_port=_external_store_port(config),
+                             monitoring_namespace=config.monitoring_namespace),
         quota=config.namespace_quota, environment=config.environment))
     after_governance = pulumi.ResourceOptions(depends_on=[governance])
     store = ArtifactStore("artifact-store", _artifact_store_args(config), after_governance)
-    database = MetadataDatabase("metadata-database", _database_args(config, store),
-                                after_governance)
+    pushgateway = Pushgateway("pushgateway", PushgatewayArgs(
+        namespace=config.platform_ns, image=config.image("pushgateway_image"),
+        scrape_mode=config.scrape_mode), after_governance)
+    database = MetadataDatabase("metadata-database",
+                                _database_args(config, store, pushgateway.url), after_governance)
     tracking = TrackingServer("tracking-server", TrackingServerArgs(
         namespace=config.platform_ns, image=config.image("tracking_image"),
         resources=config.tracking_resources, database_url=database.url,
@@ -72,7 +78,8 @@ def build_platform(config: PlatformConfig | None = None) -> dict[str, Any]:
         admin_username=config.tracking_admin_username, host=config.tracking_host,
         ingress_class=config.ingress_class, max_body_size=config.ingress_max_body_size,
         tls=config.tls, tls_issuer=config.tls_issuer,
-        client_namespaces=[config.serving_ns]), after_governance)
+        client_namespaces=[config.serving_ns], scrape_mode=config.scrape_mode),
+        after_governance)
     serving = ModelServing("model-serving", ModelServingArgs(
         namespace=config.serving_ns, tracking_uri=tracking.internal_uri,
         image=config.image("serving_image"), models=config.served_models,
@@ -80,13 +87,17 @@ def build_platform(config: PlatformConfig | None = None) -> dict[str, Any]:
             tools_image=config.image("tools_image"), endpoint_url=store.endpoint_url,
             bucket=store.bucket, access_key_id=store.access_key_id,
             secret_access_key=store.secret_access_key,
-            interval_seconds=config.prediction_log_ship_seconds)),
+            interval_seconds=config.prediction_log_ship_seconds),
+        scrape_mode=config.scrape_mode),
         pulumi.ResourceOptions(depends_on=[governance, tracking]))
     Monitoring("monitoring", MonitoringArgs(
         namespace=config.platform_ns, tools_image=config.image("tools_image"),
         artifact_store_endpoint=store.endpoint_url, artifact_bucket=store.bucket,
         artifact_store_credentials_secret=store.credentials_secret_name,
-        models=config.served_models), after_governance)
+        models=config.served_models, pushgateway_url=pushgateway.url), after_governance)
+    Scraping("scraping", ScrapingArgs(
+        platform_namespace=config.platform_ns, serving_namespace=config.serving_ns,
+        scrape_mode=config.scrape_mode, labels=config.monitor_labels), after_governance)
     first_endpoint = next(iter(serving.endpoints.values()), "")
     return {
         "tracking_uri": tracking.uri,
@@ -124,7 +135,8 @@ def _artifact_store_args(config: PlatformConfig) -> ArtifactStoreArgs:
         resources=config.artifact_store_resources, external=external)
 
 
-def _database_args(config: PlatformConfig, store: ArtifactStore) -> MetadataDatabaseArgs:
+def _database_args(config: PlatformConfig, store: ArtifactStore,
+                   pushgateway_url: str) -> MetadataDatabaseArgs:
     if config.database_mode == "external":
         assert config.database_url is not None
         return MetadataDatabaseArgs(
@@ -137,7 +149,8 @@ def _database_args(config: PlatformConfig, store: ArtifactStore) -> MetadataData
         backup=BackupTarget(schedule=config.database_backup_schedule,
                             tools_image=config.image("tools_image"),
                             endpoint_url=store.endpoint_url, bucket=store.bucket,
-                            credentials_secret=store.credentials_secret_name))
+                            credentials_secret=store.credentials_secret_name,
+                            pushgateway_url=pushgateway_url))
 
 
 def _external_database_port(config: PlatformConfig) -> int | None:

@@ -25,6 +25,7 @@ from mlops_platform.governance.champion_guard import GATE_USERNAME_ENV
 from mlops_platform.governance.gate_identity import DEFAULT_GATE_USERNAME, GATE_ENV
 from mlops_platform.kubernetes.kube_types import Resources, resources
 from mlops_platform.kubernetes.scaling import autoscale, spread_over_nodes
+from mlops_platform.kubernetes.scraping import METRICS_PORT_NAME, scrape_annotations
 from mlops_platform.kubernetes.security import (
     WRITABLE_TMP,
     hardened_container,
@@ -35,6 +36,7 @@ from mlops_platform.kubernetes.topology import (
     DATABASE_MIGRATION,
     REGISTRY_READER_SETUP,
     TRACKING,
+    TRACKING_METRICS_PORT,
 )
 from mlops_platform.tools.create_reader import READER_ENV
 
@@ -43,6 +45,11 @@ READER_SECRET = "mlflow-registry-reader"  # noqa: S105 - a Secret's name
 READER_USERNAME = "registry-reader"
 GATE_SECRET = "mlflow-promotion-gate"  # noqa: S105 - a Secret's name
 AUTH_CONFIG_DIR = "/etc/mlflow"
+# MLflow's exporter keeps its workers' metrics here (prometheus_client's multiprocess mode).
+METRICS_DIR = f"{WRITABLE_TMP}/mlflow-metrics"
+# Runs the server with MLflow's exporter on, and serves its series on a metrics port without
+# login: behind the basic-auth app, /metrics on the API port answers the admin only.
+METRICS_WRAPPER = "mlops_platform.monitoring.tracking_server"
 MIGRATION_RESOURCES = resources("100m", "256Mi", "1", "1Gi")
 READER_JOB_RESOURCES = resources("50m", "64Mi", "250m", "256Mi")
 
@@ -67,6 +74,7 @@ class TrackingServerArgs:
     tls: bool = True
     tls_issuer: str | None = None
     client_namespaces: list[str] = field(default_factory=list)
+    scrape_mode: str = "annotations"
 
 
 class TrackingServer(pulumi.ComponentResource):
@@ -125,7 +133,7 @@ class TrackingServer(pulumi.ComponentResource):
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment", metadata=metadata,
             spec={"replicas": args.replicas, "selector": {"matchLabels": TRACKING.labels},
-                  "template": {"metadata": {"labels": TRACKING.labels},
+                  "template": {"metadata": _pod_metadata(args.scrape_mode),
                                "spec": _pod_spec(args, server_secret.metadata.name)}},
             # Servers start on a migrated schema: with 2+ replicas, each would otherwise
             # begin the same migration at once.
@@ -137,7 +145,9 @@ class TrackingServer(pulumi.ComponentResource):
         k8s.core.v1.Service(
             f"{name}-service", metadata=metadata,
             spec={"selector": TRACKING.labels,
-                  "ports": [{"name": "http", "port": TRACKING.port, "targetPort": "http"}]},
+                  "ports": [{"name": "http", "port": TRACKING.port, "targetPort": "http"},
+                            {"name": METRICS_PORT_NAME, "port": TRACKING_METRICS_PORT,
+                             "targetPort": METRICS_PORT_NAME}]},
             opts=child)
         if args.host:
             _ingress(f"{name}-ingress", metadata, args, child)
@@ -145,6 +155,11 @@ class TrackingServer(pulumi.ComponentResource):
             autoscale(f"{name}-autoscaling", metadata, args.replicas,
                       args.max_replicas or 2 * args.replicas, TRACKING.labels, child)
         self.register_outputs({"uri": self.uri, "internal_uri": self.internal_uri})
+
+
+def _pod_metadata(scrape_mode: str) -> dict:
+    annotations = scrape_annotations(scrape_mode, TRACKING_METRICS_PORT)
+    return {"labels": TRACKING.labels, **({"annotations": annotations} if annotations else {})}
 
 
 def _generated_user(resource_name: str, secret_name: str, namespace: pulumi.Input[str],
@@ -272,9 +287,12 @@ def _pod_spec(args: TrackingServerArgs, server_secret: pulumi.Input[str]) -> dic
                          "httpHeaders": [{"name": "Host", "value": "localhost"}]}}
     container = hardened_container(
         "mlflow", args.image, args.resources,
-        command=["mlflow", "server", "--host", "0.0.0.0", "--port", str(TRACKING.port),  # noqa: S104
+        command=["python", "-m", METRICS_WRAPPER, "--metrics-port", str(TRACKING_METRICS_PORT),
+                 "--metrics-host", "0.0.0.0", "--metrics-dir", METRICS_DIR, "--",  # noqa: S104
+                 "mlflow", "server", "--host", "0.0.0.0", "--port", str(TRACKING.port),  # noqa: S104
                  "--serve-artifacts", "--app-name", GUARD_APP, "--workers", "2"],
-        ports=[{"name": "http", "containerPort": TRACKING.port}],
+        ports=[{"name": "http", "containerPort": TRACKING.port},
+               {"name": METRICS_PORT_NAME, "containerPort": TRACKING_METRICS_PORT}],
         env=env,
         volumeMounts=[{"name": "auth-config", "mountPath": AUTH_CONFIG_DIR, "readOnly": True}],
         startupProbe={**probe, "periodSeconds": 5, "failureThreshold": 60},

@@ -149,3 +149,6 @@ AUDIT_LOG_FILE = "governance/audit.jsonl"
 APPROVED_BY_ANNOTATION = "mlops.platform/approved-by"
 MODEL_URI_ENV = "MLSERVER_MODEL_URI"
 POD_SECURITY_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
+# The pod annotations an annotation-driven Prometheus scrapes by (the policy pack reads them).
+SCRAPE_ANNOTATION = "prometheus.io/scrape"
+SCRAPE_PORT_ANNOTATION = "prometheus.io/port"

@@ -79,16 +79,17 @@ def test_the_committed_prod_stack_stops_on_the_digests_it_leaves_to_fill_in() ->
     assert str(raised.value) == (
         'stack config mlops-platform:tracking_image = "mlops-platform/mlflow-server:0.1.0" is '
         "not pinned by digest while require_image_digests is true (nor are database_image, "
-        "object_store_image, serving_image, tools_image); append the digest your registry "
-        "serves, from `crane digest <registry>/<image>:<tag>` or the image release workflow's "
-        "pull request")
+        "object_store_image, serving_image, tools_image, pushgateway_image); append the digest "
+        "your registry serves, from `crane digest <registry>/<image>:<tag>` or the image "
+        "release workflow's pull request")
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_no_stack_serves_a_model_until_a_project_declares_one(stack: str) -> None:
     assert "served_models" not in stack_settings(stack)
     manifests = to_manifests(run_stack(stack, pinned_images(stack)).resources)
-    assert [d["metadata"]["name"] for d in of_kind(manifests, "Deployment")] == ["mlflow"]
+    assert [d["metadata"]["name"] for d in of_kind(manifests, "Deployment")] == [
+        "pushgateway", "mlflow"]
     assert not [c for c in of_kind(manifests, "CronJob")
                 if c["metadata"]["labels"]["app.kubernetes.io/name"] == "drift-monitor"]
 

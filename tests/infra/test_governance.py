@@ -61,8 +61,20 @@ def expected_paths(stack: str) -> set[tuple[str, str, int]]:
         (f"{platform}/postgres-backup", f"{platform}/object-store", 8333),
         (f"{platform}/create-bucket", f"{platform}/object-store", 8333),
         (f"{platform}/drift-monitor", f"{platform}/object-store", 8333),
+        (f"{platform}/drift-monitor", f"{platform}/pushgateway", 9091),
+        (f"{platform}/postgres-backup", f"{platform}/pushgateway", 9091),
+        *scraped_paths(platform, serving),
     }
     return edges
+
+
+def scraped_paths(platform: str, serving: str,
+                  monitoring: str = "monitoring") -> set[tuple[str, str, int]]:
+    """Prometheus to the metrics ports: MLflow's, MLServer's, the shipper's, the
+    Pushgateway's; never an API or inference port."""
+    scraper = f"{monitoring}/prometheus"
+    return {(scraper, f"{platform}/mlflow", 9103), (scraper, f"{serving}/mlserver", 8082),
+            (scraper, f"{serving}/mlserver", 9102), (scraper, f"{platform}/pushgateway", 9091)}
 
 
 def test_the_network_policies_allow_exactly_the_listed_paths(
@@ -103,7 +115,21 @@ def test_external_database_and_store_are_reached_by_egress_only() -> None:
         ("mlops-dev-serving/mlserver", "mlops-dev/mlflow", 5000),
         ("mlops-dev-serving/mlserver", "external", 443),
         ("mlops-dev/drift-monitor", "external", 443),
+        ("mlops-dev/drift-monitor", "mlops-dev/pushgateway", 9091),
+        *scraped_paths("mlops-dev", "mlops-dev-serving"),
     }
+
+
+def test_only_the_monitoring_namespaces_prometheus_reaches_the_metrics_ports() -> None:
+    manifests = to_manifests(run_stack("dev", {"monitoring_namespace": "observability"}
+                                       ).resources)
+    paths = allowed_paths(manifests)
+    scraped = {path for path in paths if path[0].endswith("/prometheus")}
+    assert scraped == scraped_paths("mlops-dev", "mlops-dev-serving", "observability")
+    # Not the API or inference ports, nor any other source on the metrics ports.
+    assert not {path for path in scraped if path[2] in (5000, 8080, 8081)}
+    assert {path[0] for path in paths if path[2] in (9103, 8082, 9102, 9091)} == {
+        "observability/prometheus", "mlops-dev/drift-monitor", "mlops-dev/postgres-backup"}
 
 
 def test_namespaces_enforce_the_restricted_pod_security_level(

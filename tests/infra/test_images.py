@@ -60,6 +60,7 @@ def test_pointing_mlflow_at_its_own_registry_leaves_the_others_on_the_mirror() -
     assert images == {"reg.example.com/acme/mlflow-server:0.1.0",
                       "mirror.example.com/hub/postgres:15.8-alpine",
                       "mirror.example.com/hub/chrislusf/seaweedfs:4.22",
+                      "mirror.example.com/hub/prom/pushgateway:v1.11.4",
                       "mirror.example.com/hub/mlops-platform/tools:0.1.0"}
 
 
@@ -73,6 +74,7 @@ def test_the_defaults_are_the_platforms_own_images_at_the_packages_version(
         "tools_image": f"mlops-platform/tools:{version}",
         "database_image": "postgres:15.8-alpine",
         "object_store_image": "chrislusf/seaweedfs:4.22",
+        "pushgateway_image": "prom/pushgateway:v1.11.4",
     }
 
 

@@ -34,10 +34,9 @@ def test_make_manifests_writes_dev_and_staging_and_refuses_prod_naming_the_missi
     assert captured.err == (
         'prod: stack config mlops-platform:tracking_image = "mlops-platform/mlflow-server:0.1.0" '
         "is not pinned by digest while require_image_digests is true (nor are "
-        "database_image, object_store_image, serving_image, tools_image); append the digest "
-        "your registry serves, from `crane digest <registry>/<image>:<tag>` or the image "
-        "release workflow's "
-        "pull request\n")
+        "database_image, object_store_image, serving_image, tools_image, pushgateway_image); "
+        "append the digest your registry serves, from `crane digest <registry>/<image>:<tag>` "
+        "or the image release workflow's pull request\n")
     assert "dev: " in captured.out and "staging: " in captured.out
     assert sorted(path.name for path in tmp_path.iterdir()) == ["dev", "staging"]
 

@@ -17,7 +17,8 @@ def test_the_drift_job_runs_the_check_on_the_models_data_and_reports_to_the_stor
         "mlops-drift",
         "--reference", "s3://mlflow/monitoring/demo-classifier/reference.parquet",
         "--current", "s3://mlflow/monitoring/demo-classifier/current.parquet",
-        "--report-dir", "s3://mlflow/monitoring/demo-classifier/reports"]
+        "--report-dir", "s3://mlflow/monitoring/demo-classifier/reports",
+        "--model", "demo-classifier"]
     assert container["image"].startswith("mlops-platform/tools:0.1.0")
     env = env_of(container)
     assert env["AWS_ENDPOINT_URL"] == \

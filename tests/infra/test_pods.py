@@ -72,14 +72,15 @@ def test_env_from_secrets_is_resolved_into_a_private_file(cluster: pods.Cluster)
 def test_the_command_replaces_the_image_entrypoint(cluster: pods.Cluster) -> None:
     arguments = arguments_of(cluster, "mlflow")
     entrypoint = option_values(arguments, "--entrypoint")[0]
-    assert entrypoint.startswith('["mlflow", "server"')
+    assert entrypoint.startswith('["python", "-m", "mlops_platform.monitoring.tracking_server"')
+    assert '"--", "mlflow", "server"' in entrypoint
 
 
 def test_each_container_port_is_published_on_loopback_only(cluster: pods.Cluster) -> None:
     published = option_values(arguments_of(cluster, "mlflow"), "-p")
-    assert len(published) == 1
-    assert published[0].startswith("127.0.0.1:")
-    assert published[0].endswith(":5000")
+    assert len(published) == 2
+    assert all(value.startswith("127.0.0.1:") for value in published)
+    assert [value.rsplit(":", 1)[-1] for value in published] == ["5000", "9103"]
     assert cluster.url("mlflow", 5000).startswith("http://127.0.0.1:")
 
 
@@ -87,6 +88,9 @@ def test_third_party_images_run_as_named_stand_ins(manifests: list[dict[str, Any
     mapping = pods.local_images(manifests, "0.1.0")
     database = next(image for image in mapping if pods.image_repository(image) == "postgres")
     assert mapping[database] == "localhost/mlops-platform/standin-postgres:0.1.0"
+    pushgateway = next(image for image in mapping
+                       if pods.image_repository(image) == "prom/pushgateway")
+    assert mapping[pushgateway] == "localhost/mlops-platform/standin-prometheus:0.1.0"
 
 
 @pytest.mark.parametrize(("image", "repository"), [
@@ -124,6 +128,10 @@ def test_a_sidecar_shares_the_first_containers_network_and_the_log_volume(
         f"container:{pods.container_name(cluster, serving, server)}"]
     assert not option_values(shipper_arguments, "--network-alias")
     assert not option_values(shipper_arguments, "-p")
+    # The pod's IP serves the sidecar's metrics port too: the first container publishes it.
+    published = [value.rsplit(":", 1)[-1] for value in option_values(server_arguments, "-p")]
+    assert published == ["8080", "8081", "8082", "9102"]
+    assert cluster.url("model-a", 9102).startswith("http://127.0.0.1:")
     log_volume = f"{cluster.network}-model-a-predictions:/var/log/predictions:U"
     assert log_volume in option_values(server_arguments, "-v")
     assert log_volume in option_values(shipper_arguments, "-v")

@@ -5,7 +5,9 @@ hardening, Services resolve by their cluster DNS names, the tracking server acce
 login through its Service name, a baked project registers a model through the proxy
 into the object store, the serving pod's sidecar ships the served inputs into the store,
 the drift CronJob reads them and writes its report there, the backup CronJob's dump
-restores into an empty database, and a restart of the tracking server loses nothing.
+restores into an empty database, and a restart of the tracking server loses nothing. Every
+metrics port answers where a scraper would look for it (the tracking server's without
+login), and the CronJobs' results reach the Pushgateway.
 """
 
 from __future__ import annotations
@@ -28,6 +30,13 @@ from infra import pods
 from infra.artifact_store import CREDENTIALS_SECRET
 from infra.tracking_server import GATE_SECRET
 from mlops_platform.governance.gate_identity import GATE_ENV
+from mlops_platform.kubernetes.topology import (
+    PUSHGATEWAY,
+    SERVING_METRICS_PORT,
+    SHIPPER_METRICS_PORT,
+    TRACKING_METRICS_PORT,
+)
+from mlops_platform.monitoring import catalog
 from tests.support.images import PLATFORM_VERSION
 from tests.support.servers import postgres_bin_dir, running_postgres
 from tests.template.baking import bake, make
@@ -111,6 +120,26 @@ def test_without_credentials_the_api_refuses(cluster: pods.Cluster) -> None:
     status, _ = api(cluster, "/api/2.0/mlflow/experiments/search?max_results=5",
                     host=SERVICE_HOST, auth=None)
     assert status == 401
+
+
+def scraped(cluster: pods.Cluster, workload: str, port: int) -> str:
+    """What Prometheus would read from a metrics port: no credentials, the pod's address."""
+    with urllib.request.urlopen(  # noqa: S310 - http://127.0.0.1 only
+            cluster.url(workload, port) + "/metrics", timeout=10) as response:
+        return response.read().decode()
+
+
+def test_the_tracking_servers_metrics_need_no_login_on_their_own_port(
+        cluster: pods.Cluster) -> None:
+    # The exporter counts API requests (not /health): make one, as any client would.
+    status, _ = api(cluster, "/api/2.0/mlflow/experiments/search?max_results=1",
+                    host=SERVICE_HOST, auth=admin(cluster))
+    assert status == 200
+    assert catalog.TRACKING_REQUESTS in scraped(cluster, "mlflow", TRACKING_METRICS_PORT)
+
+
+def test_the_pushgateway_answers_on_its_service_port(cluster: pods.Cluster) -> None:
+    assert "pushgateway_build_info" in scraped(cluster, PUSHGATEWAY.name, PUSHGATEWAY.port)
 
 
 def test_the_smoke_test_passes_with_the_generated_credentials(cluster: pods.Cluster) -> None:
@@ -260,6 +289,16 @@ def test_the_served_inputs_reach_the_object_store(
     assert all("prediction" in line and "served_at" in line for line in stored)
 
 
+def test_the_serving_pod_and_its_shipper_serve_their_metrics(
+        cluster: pods.Cluster, serving: pods.Workload,
+        shipped: tuple[list[dict[str, float]], int]) -> None:
+    served = scraped(cluster, serving.name, SERVING_METRICS_PORT)
+    assert f'{catalog.SERVING_REQUESTS.name}{{' in served
+    assert f'model="{MODEL_NAME}"' in served
+    shipper = scraped(cluster, serving.name, SHIPPER_METRICS_PORT)
+    assert f"{catalog.SHIPPER_LINES.name}{{" in shipper
+
+
 def test_the_drift_cronjob_reads_them_and_writes_its_report_to_the_store(
         cluster: pods.Cluster, registered: Path,
         shipped: tuple[list[dict[str, float]], int]) -> None:
@@ -273,11 +312,16 @@ def test_the_drift_cronjob_reads_them_and_writes_its_report_to_the_store(
     assert report["read"]["current"]["rows_read"] == stored
     assert report["current"] == f"s3://{BUCKET}/{SERVED_PREFIX}"
     client.head_object(Bucket=BUCKET, Key=REPORT_KEY.replace(".json", ".html"))
+    pushed = scraped(cluster, PUSHGATEWAY.name, PUSHGATEWAY.port)
+    assert f'{catalog.DRIFT_LAST_SUCCESS.name}{{' in pushed
+    assert f'model="{MODEL_NAME}"' in pushed
 
 
 def test_the_backup_cronjobs_dump_restores_into_an_empty_database(
         cluster: pods.Cluster, registered: Path, tmp_path: Path) -> None:
     pods.run_job(cluster, "postgres-backup")
+    assert f"{catalog.BACKUP_LAST_SUCCESS.name}{{" in scraped(
+        cluster, PUSHGATEWAY.name, PUSHGATEWAY.port)
     client = object_store(cluster)
     listed = client.list_objects_v2(Bucket=BUCKET, Prefix="backups/postgres/")["Contents"]
     newest = max(listed, key=lambda item: item["Key"])["Key"]

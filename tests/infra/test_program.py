@@ -27,6 +27,7 @@ COMPONENT_TYPES = {
     "mlops:governance:Governance", "mlops:metadata_database:MetadataDatabase",
     "mlops:artifact_store:ArtifactStore", "mlops:tracking_server:TrackingServer",
     "mlops:model_serving:ModelServing", "mlops:monitoring:Monitoring",
+    "mlops:pushgateway:Pushgateway", "mlops:scraping:Scraping",
 }
 
 

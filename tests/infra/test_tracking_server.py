@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from infra.mocked_engine import MOCK_PASSWORD, RecordedResource, RecordedStack, run_stack
-from mlops_platform.kubernetes.topology import TRACKING
+from mlops_platform.kubernetes.topology import TRACKING, TRACKING_METRICS_PORT
 from tests.infra.k8s_objects import containers, env_of, named, of_kind, secret_ref
 
 
@@ -70,9 +70,10 @@ def test_the_service_and_the_probes_use_the_container_port(
     manifests = stack_manifests[stack]
     container = tracking_container(manifests)
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
-    assert ports == {"http": TRACKING.port}
-    (service_port,) = named(manifests, "Service", "mlflow")["spec"]["ports"]
-    assert service_port["targetPort"] in ports and service_port["port"] == TRACKING.port
+    assert ports == {"http": TRACKING.port, "metrics": TRACKING_METRICS_PORT}
+    service_ports = named(manifests, "Service", "mlflow")["spec"]["ports"]
+    assert {port["name"]: port["port"] for port in service_ports} == ports
+    assert all(ports[port["targetPort"]] == port["port"] for port in service_ports)
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"]["port"] in ports
         assert container[probe]["httpGet"]["path"] == "/health"

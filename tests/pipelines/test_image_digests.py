@@ -61,14 +61,15 @@ def test_a_release_pins_the_three_images_in_the_prod_stack(prod_copy: Path) -> N
 
 def test_the_pinned_prod_stack_is_accepted_by_the_platform_config(prod_copy: Path) -> None:
     assert pin(prod_copy, RELEASED).returncode == 0
-    # PostgreSQL and the object store are third-party images the release does not build:
-    # still to pin, and nothing else is refused.
+    # PostgreSQL, the object store and the Pushgateway are third-party images the release
+    # does not build: still to pin, and nothing else is refused.
     with pytest.raises(ConfigError) as raised:
         parse_config(settings(prod_copy))
     assert raised.value.key == "database_image"
-    assert str(raised.value).count("nor are object_store_image") == 1
+    assert str(raised.value).count("nor are object_store_image, pushgateway_image)") == 1
     third_party = {"database_image": f"postgres:15.8-alpine@{STAND_IN_DIGEST}",
-                   "object_store_image": f"chrislusf/seaweedfs:4.22@{STAND_IN_DIGEST}"}
+                   "object_store_image": f"chrislusf/seaweedfs:4.22@{STAND_IN_DIGEST}",
+                   "pushgateway_image": f"prom/pushgateway:v1.11.4@{STAND_IN_DIGEST}"}
     assert pin(prod_copy, third_party).returncode == 0
     config = parse_config(settings(prod_copy))
     assert {key: config.image(key) for key in RELEASED} == RELEASED

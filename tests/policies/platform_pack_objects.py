@@ -163,3 +163,57 @@ def raw_network_policy(name: str, spec: dict[str, Any],
                        namespace_name: str = "serving") -> Resource:
     return resource(k8s.NETWORK_POLICY, {"metadata": {"name": name, "namespace": namespace_name},
                                          "spec": spec}, name)
+
+
+# --- what a scraper sees: metrics ports, scrape annotations, the operator's objects ---------
+
+METRICS_PORT = {"name": "metrics", "containerPort": 8082.0}
+
+
+def scraped_model_server(*, port: str = "8082", scrape: str = "true") -> Resource:
+    """A model server with a metrics port its pods mark for an annotation-driven Prometheus."""
+    server = with_container(model_server(), ports=[METRICS_PORT])
+    props = copy.deepcopy(server.props)
+    props["spec"]["template"]["metadata"]["annotations"] = {
+        "prometheus.io/scrape": scrape, "prometheus.io/port": port}
+    return Resource(server.type_, server.name, server.urn, props)
+
+
+def model_server_with_metrics_port() -> Resource:
+    return with_container(model_server(), ports=[METRICS_PORT])
+
+
+def operator_object(kind: str, spec: dict[str, Any], namespace_name: str = "serving",
+                    name: str = "mlserver") -> Resource:
+    return resource(f"kubernetes:monitoring.coreos.com/v1:{kind}",
+                    {"apiVersion": "monitoring.coreos.com/v1", "kind": kind,
+                     "metadata": {"name": name, "namespace": namespace_name}, "spec": spec},
+                    f"{kind.lower()}-{name}")
+
+
+def pod_monitor(port: str = "metrics", labels: dict[str, str] | None = None) -> Resource:
+    return operator_object("PodMonitor", {
+        "selector": {"matchLabels": labels or {"app.kubernetes.io/name": "mlserver"}},
+        "namespaceSelector": {"matchNames": ["serving"]},
+        "podMetricsEndpoints": [{"port": port, "path": "/metrics"}]})
+
+
+def service_monitor(port: str = "metrics") -> Resource:
+    return operator_object("ServiceMonitor", {
+        "selector": {"matchLabels": {"app.kubernetes.io/name": "mlserver"}},
+        "endpoints": [{"port": port}]})
+
+
+def metrics_service(target_port: Any = "metrics") -> Resource:
+    return resource(k8s.SERVICE, {
+        "metadata": {"name": "model", "namespace": "serving",
+                     "labels": {"app.kubernetes.io/name": "mlserver"}},
+        "spec": {"selector": LABELS, "ports": [
+            {"name": "metrics", "port": 8082.0, "targetPort": target_port}]}}, "model-svc")
+
+
+def prometheus_rule(*, alert: bool = True) -> Resource:
+    rule = ({"alert": "ServingErrors", "expr": 'rate(x{job="mlserver"}[5m]) > 0'} if alert
+            else {"record": "job:x:rate5m", "expr": "rate(x[5m])"})
+    return operator_object("PrometheusRule", {"groups": [{"name": "serving", "rules": [rule]}]},
+                           name="alerts")

@@ -110,3 +110,25 @@ def test_values_unknown_during_preview_are_reported_not_crashed_on(
     assert set(found) == {"images-pinned"}
     assert "can't be known during preview" in found["images-pinned"][0].message
     assert found["images-pinned"][0].enforcementLevel == proto.ADVISORY
+
+
+def test_a_served_model_must_be_scraped_and_in_operator_mode_alerted_on(
+        pack: proto.AnalyzerStub) -> None:
+    configure(pack, config_file("prod"))
+    observability = {"served-model-scraped", "served-model-alerted"}
+
+    def found(*resources: obj.Resource) -> dict[str, list[proto.AnalyzeDiagnostic]]:
+        response = analyze_stack(pack, [(r.type_, r.name, r.props) for r in resources])
+        return {name: d for name, d in by_policy(response).items() if name in observability}
+
+    server = obj.model_server_with_metrics_port()
+    unscraped = found(server)
+    assert set(unscraped) == {"served-model-scraped"}
+    assert unscraped["served-model-scraped"][0].urn == urn(server.type_, server.name)
+    assert unscraped["served-model-scraped"][0].enforcementLevel == proto.MANDATORY
+    monitor = obj.pod_monitor()
+    unalerted = found(server, monitor)
+    assert set(unalerted) == {"served-model-alerted"}
+    assert "PodMonitor 'serving/mlserver'" in unalerted["served-model-alerted"][0].message
+    assert found(server, monitor, obj.prometheus_rule()) == {}
+    assert found(obj.scraped_model_server()) == {}

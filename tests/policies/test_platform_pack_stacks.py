@@ -149,6 +149,12 @@ def namespace_label(resources: list[Resource]) -> str:
     return item.name
 
 
+def unscraped_model(resources: list[Resource]) -> str:
+    item = _model_servers(resources)[0]
+    item.props["spec"]["template"]["metadata"].pop("annotations")
+    return ""  # a stack rule: it names the model server, reported on the stack
+
+
 def claim_without_class(resources: list[Resource]) -> str:
     item = workload(resources, "postgres")
     item.props["spec"]["volumeClaimTemplates"][0]["spec"].pop("storageClassName")
@@ -195,6 +201,7 @@ MUTATIONS: dict[str, tuple[Mutation, str]] = {
     "no database backup": (drop_resources(k8s.CRON_JOB, "postgres-backup"), "database-backups"),
     "unpinned model URI": (model_uri("runs:/4f1d/model"), "served-model-pinned"),
     "unapproved model": (unapproved_model, "served-model-approved"),
+    "unscraped model": (unscraped_model, "served-model-scraped"),
 }
 
 
@@ -218,3 +225,18 @@ def test_the_same_flaw_is_advisory_in_dev_and_mandatory_in_staging(stack: str,
     violations = evaluate(resources, stack)
     assert [(v.policy, v.urn.rsplit("::", 1)[-1], v.mandatory) for v in violations] == [
         ("no-privileged-containers", broken, mandatory)]
+
+
+def test_in_operator_mode_the_monitors_scrape_and_a_prometheus_rule_must_alert() -> None:
+    """Until the stack carries a PrometheusRule, its scraped models are reported unalerted."""
+    resources = [from_wire(r.type_, r.name, r.urn, r.inputs) for r in record_stack(
+        "prod", {**with_a_model("prod"), "scrape_mode": "operator"})]
+    violations = evaluate(resources, "prod")
+    assert [(v.policy, v.urn.rsplit("::", 1)[-1]) for v in violations] == [
+        ("served-model-alerted", "model-serving-demo-classifier")]
+    rule = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
+            "metadata": {"name": "mlops-alerts", "namespace": "mlops-prod"},
+            "spec": {"groups": [{"name": "serving", "rules": [
+                {"alert": "ServingErrors", "expr": 'rate(x{job="mlserver"}[5m]) > 0'}]}]}}
+    add_resource("kubernetes:monitoring.coreos.com/v1:PrometheusRule", rule)(resources)
+    assert evaluate(resources, "prod") == []

@@ -8,12 +8,12 @@ from typing import Any
 
 from pulumi_policy import Policy
 
-from . import ml, reliability, security
+from . import ml, observability, reliability, security
 from .environments import ENVIRONMENT_KEY, PROFILES, Profile
 from .rule import Rule
 
 PACK_NAME = "mlops-platform"
-RULES: list[Rule] = [*security.RULES, *reliability.RULES, *ml.RULES]
+RULES: list[Rule] = [*security.RULES, *reliability.RULES, *ml.RULES, *observability.RULES]
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
 

@@ -1,8 +1,8 @@
 """What a container runs, read the way a shell would.
 
 A server can be started as `mlflow server`, inside `sh -c "… && exec mlflow server"`,
-as `python -m mlflow server`, from `/opt/venv/bin/mlflow`, or by pointing a web
-server at MLflow's app. The rules ask for the commands a container runs, with
+as `python -m mlflow server`, from `/opt/venv/bin/mlflow`, after a launcher's `--`, or by
+pointing a web server at MLflow's app. The rules ask for the commands a container runs, with
 scripts split into their commands and wrappers (shells, `exec`, `env`, variable
 assignments, `python -m`) taken off, so every spelling reads the same.
 """
@@ -53,16 +53,22 @@ def shell_words(word: str) -> list[str]:
 
 
 def invocations(container: Mapping[str, Any]) -> Iterator[list[str]]:
-    """Each command the container runs: program (a bare name) first, then its arguments."""
+    """Each command the container runs: program (a bare name) first, then its arguments.
+
+    A launcher that runs the command after its `--` (`timeout 60 -- mlflow server`, the
+    platform's `python -m mlops_platform.monitoring.tracking_server … -- mlflow server`)
+    runs that command too: both are yielded.
+    """
     current: list[str] = []
     for word in [*words(container), ";"]:
         if word not in SEPARATORS:
             current.append(word)
             continue
-        invocation = _unwrapped(current)
-        if invocation:
-            yield invocation
-        current = []
+        while current:
+            invocation = _unwrapped(current)
+            if invocation:
+                yield invocation
+            current = invocation[invocation.index("--") + 1:] if "--" in invocation else []
 
 
 def _unwrapped(invocation: list[str]) -> list[str]:

@@ -12,3 +12,6 @@ APPROVED_BY_ANNOTATION = "mlops.platform/approved-by"
 # The environment variable through which MLServer's MLflow runtime gets its model.
 MODEL_URI_ENV = "MLSERVER_MODEL_URI"
 POD_SECURITY_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
+# The pod annotations an annotation-driven Prometheus scrapes by.
+SCRAPE_ANNOTATION = "prometheus.io/scrape"
+SCRAPE_PORT_ANNOTATION = "prometheus.io/port"

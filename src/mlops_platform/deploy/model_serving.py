@@ -22,13 +22,24 @@ from mlops_platform.contract import (
 from mlops_platform.deploy.manifest import ServedModel
 from mlops_platform.kubernetes.kube_types import resources
 from mlops_platform.kubernetes.scaling import autoscale, spread_over_nodes
+from mlops_platform.kubernetes.scraping import (
+    METRICS_PATH,
+    METRICS_PORT_NAME,
+    SHIPPER_METRICS_PORT_NAME,
+    scrape_annotations,
+)
 from mlops_platform.kubernetes.security import (
     WRITABLE_TMP,
     hardened_container,
     hardened_pod_spec,
     tokenless_service_account,
 )
-from mlops_platform.kubernetes.topology import SERVING, SERVING_GRPC_PORT
+from mlops_platform.kubernetes.topology import (
+    SERVING,
+    SERVING_GRPC_PORT,
+    SERVING_METRICS_PORT,
+    SHIPPER_METRICS_PORT,
+)
 from mlops_platform.serving import (
     MB,
     PREDICTION_LOG_NAME,
@@ -78,6 +89,9 @@ class ModelServingArgs:
     extra_env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     # Without it the pods log nothing: no sidecar, MLServer's plain MLflow runtime.
     prediction_log: PredictionLogShipping | None = None
+    # The platform's `scrape_mode`: `annotations` puts prometheus.io/* on the pods; with
+    # `operator` the platform's PodMonitor selects every serving pod of the namespace.
+    scrape_mode: str = "annotations"
 
 
 class ModelServing(pulumi.ComponentResource):
@@ -105,14 +119,12 @@ class ModelServing(pulumi.ComponentResource):
         k8s.apps.v1.Deployment(
             f"{name}-{model.object_name}", metadata={**metadata, **approval},
             spec={"replicas": model.replicas, "selector": {"matchLabels": labels},
-                  "template": {"metadata": {"labels": labels},
+                  "template": {"metadata": _pod_metadata(labels, args.scrape_mode),
                                "spec": _pod_spec(model, args)}},
             opts=child)
         service = k8s.core.v1.Service(
             f"{name}-{model.object_name}", metadata=metadata,
-            spec={"selector": labels, "ports": [
-                {"name": "http", "port": SERVING.port, "targetPort": "http"},
-                {"name": "grpc", "port": SERVING_GRPC_PORT, "targetPort": "grpc"}]},
+            spec={"selector": labels, "ports": _service_ports(args.prediction_log is not None)},
             opts=child)
         if model.autoscaled:
             autoscale(f"{name}-{model.object_name}", metadata, model.replicas, model.ceiling,
@@ -123,6 +135,22 @@ class ModelServing(pulumi.ComponentResource):
 
 def model_labels(object_name: str) -> dict[str, str]:
     return {**SERVING.labels, "app.kubernetes.io/instance": object_name}
+
+
+def _pod_metadata(labels: dict[str, str], scrape_mode: str) -> dict[str, Any]:
+    annotations = scrape_annotations(scrape_mode, SERVING_METRICS_PORT)
+    return {"labels": labels, **({"annotations": annotations} if annotations else {})}
+
+
+def _service_ports(shipping: bool) -> list[dict[str, Any]]:
+    ports = [{"name": "http", "port": SERVING.port, "targetPort": "http"},
+             {"name": "grpc", "port": SERVING_GRPC_PORT, "targetPort": "grpc"},
+             {"name": METRICS_PORT_NAME, "port": SERVING_METRICS_PORT,
+              "targetPort": METRICS_PORT_NAME}]
+    if shipping:
+        ports.append({"name": SHIPPER_METRICS_PORT_NAME, "port": SHIPPER_METRICS_PORT,
+                      "targetPort": SHIPPER_METRICS_PORT_NAME})
+    return ports
 
 
 def _shipping_credentials(name: str, namespace: pulumi.Input[str],
@@ -137,12 +165,15 @@ def _shipping_credentials(name: str, namespace: pulumi.Input[str],
         opts=child)
 
 
-def _runtime_env(shipping: PredictionLogShipping | None) -> list[dict[str, Any]]:
+def _runtime_env(model: ServedModel,
+                 shipping: PredictionLogShipping | None) -> list[dict[str, Any]]:
     """The platform's runtime (built into the serving image) with local serving's defaults:
-    busy-time batching and the row limit; with shipping, every request is also logged into
-    the shared log volume, with local serving's rotation bounds."""
+    busy-time batching, the row limit and its request metrics, labelled with the declared
+    model and version (or alias); with shipping, every request is also logged into the
+    shared log volume, with local serving's rotation bounds."""
+    labels = {"model": model.name, "version": str(model.version or model.alias)}
     extra: dict[str, Any] = {"batch_rows": SERVING_DEFAULTS.batch_rows,
-                             "max_rows": SERVING_DEFAULTS.max_rows}
+                             "max_rows": SERVING_DEFAULTS.max_rows, "metrics": labels}
     if shipping is not None:
         extra |= {"prediction_log": f"{PREDICTION_LOG_DIR}/{PREDICTION_LOG_NAME}",
                   "sample_rate": SERVING_DEFAULTS.sample_rate,
@@ -160,10 +191,14 @@ def _shipper(model: ServedModel, shipping: PredictionLogShipping) -> dict[str, A
                  f"{PREDICTION_LOG_DIR}/{PREDICTION_LOG_NAME}", "--bucket", shipping.bucket,
                  "--prefix", served_inputs_prefix(model.name),
                  "--endpoint-url", shipping.endpoint_url,
-                 "--interval", f"{shipping.interval_seconds:g}"],
+                 "--interval", f"{shipping.interval_seconds:g}",
+                 # Every address: Prometheus scrapes it from outside the pod.
+                 "--metrics-port", str(SHIPPER_METRICS_PORT),
+                 "--metrics-host", "0.0.0.0"],  # noqa: S104
         env=[{"name": "HOME", "value": WRITABLE_TMP},
              {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
         envFrom=[{"secretRef": {"name": SHIPPING_CREDENTIALS_SECRET}}],
+        ports=[{"name": SHIPPER_METRICS_PORT_NAME, "containerPort": SHIPPER_METRICS_PORT}],
         volumeMounts=[{"name": "predictions", "mountPath": PREDICTION_LOG_DIR}],
         # A stuck loop restarts the shipper; readiness asks only that it started, so a
         # shipping problem never takes the model out of its Service.
@@ -183,10 +218,13 @@ def _pod_spec(model: ServedModel, args: ModelServingArgs) -> dict[str, Any]:
     shipping = args.prediction_log
     env = [
         {"name": "MLSERVER_MODEL_NAME", "value": model.name},
-        *_runtime_env(shipping),
+        *_runtime_env(model, shipping),
         {"name": MODEL_URI_ENV, "value": model.model_uri},
         {"name": "MLSERVER_HTTP_PORT", "value": str(SERVING.port)},
         {"name": "MLSERVER_GRPC_PORT", "value": str(SERVING_GRPC_PORT)},
+        # MLServer's own metrics server (Prometheus format), apart from the inference ports.
+        {"name": "MLSERVER_METRICS_PORT", "value": str(SERVING_METRICS_PORT)},
+        {"name": "MLSERVER_METRICS_ENDPOINT", "value": METRICS_PATH},
         {"name": "MLFLOW_TRACKING_URI", "value": args.tracking_uri},
         *({"name": key, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
           for key in TRACKING_CREDENTIALS_KEYS),
@@ -200,7 +238,8 @@ def _pod_spec(model: ServedModel, args: ModelServingArgs) -> dict[str, Any]:
     container = hardened_container(
         "mlserver", args.image, model.resources,
         ports=[{"name": "http", "containerPort": SERVING.port},
-               {"name": "grpc", "containerPort": SERVING_GRPC_PORT}],
+               {"name": "grpc", "containerPort": SERVING_GRPC_PORT},
+               {"name": METRICS_PORT_NAME, "containerPort": SERVING_METRICS_PORT}],
         env=env, volumeMounts=[{"name": "models", "mountPath": "/mnt/models"},
                                *([{"name": "predictions", "mountPath": PREDICTION_LOG_DIR}]
                                  if shipping else [])],

@@ -55,6 +55,17 @@ class IngressController:
 
 
 @dataclass(frozen=True)
+class Scraper:
+    """Prometheus in the monitoring namespace (kube-prometheus-stack's labels its pods so)."""
+
+    namespace: str
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {"app.kubernetes.io/name": PROMETHEUS.name}
+
+
+@dataclass(frozen=True)
 class ExternalService:
     """A managed service outside the cluster (database or S3), reached on one port."""
 
@@ -62,7 +73,7 @@ class ExternalService:
     port: int
 
 
-Source = Part | IngressController
+Source = Part | IngressController | Scraper
 Destination = Part | ExternalService
 
 
@@ -74,14 +85,17 @@ class Path:
 
 
 def platform_paths(*, ingress_namespace: str, external_database_port: int | None,
-                   external_store_port: int | None) -> list[Path]:
+                   external_store_port: int | None,
+                   monitoring_namespace: str = "monitoring") -> list[Path]:
     """Exactly the connections the platform needs, besides DNS.
 
     ingress -> tracking and serving; tracking and its migration job -> database;
     tracking -> store; serving -> tracking and store; the registry-reader job ->
     tracking; the backup job -> database and store; the bucket job and the drift
     checks -> store. An external database or store replaces the in-cluster one
-    (and its jobs) by an egress-only destination.
+    (and its jobs) by an egress-only destination. The monitoring namespace's Prometheus
+    reaches the metrics ports only (the tracking server's, MLServer's, the log shipper's,
+    the Pushgateway's); the drift and backup jobs push their results to the Pushgateway.
     """
     ingress = IngressController(ingress_namespace)
     database: Destination = (ExternalService("database", external_database_port)
@@ -98,13 +112,24 @@ def platform_paths(*, ingress_namespace: str, external_database_port: int | None
         Path(SERVING, TRACKING, TRACKING.port),
         Path(SERVING, store, _port(store)),
         Path(DRIFT_MONITOR, store, _port(store)),
+        Path(DRIFT_MONITOR, PUSHGATEWAY, PUSHGATEWAY.port),
+        *scrape_paths(Scraper(monitoring_namespace)),
     ]
     if not external_database_port:
         paths += [Path(DATABASE_BACKUP, DATABASE, DATABASE.port),
-                  Path(DATABASE_BACKUP, store, _port(store))]
+                  Path(DATABASE_BACKUP, store, _port(store)),
+                  Path(DATABASE_BACKUP, PUSHGATEWAY, PUSHGATEWAY.port)]
     if not external_store_port:
         paths.append(Path(BUCKET_SETUP, OBJECT_STORE, OBJECT_STORE.port))
     return paths
+
+
+def scrape_paths(scraper: Scraper) -> list[Path]:
+    """What Prometheus scrapes: every metrics port, and nothing else."""
+    return [Path(scraper, TRACKING, TRACKING_METRICS_PORT),
+            Path(scraper, SERVING, SERVING_METRICS_PORT),
+            Path(scraper, SERVING, SHIPPER_METRICS_PORT),
+            Path(scraper, PUSHGATEWAY, PUSHGATEWAY.port)]
 
 
 def _port(destination: Destination) -> int:

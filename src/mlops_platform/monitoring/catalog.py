@@ -95,6 +95,10 @@ METRICS = (SERVING_REQUESTS, SERVING_CONTRACT_REJECTIONS, SERVING_LATENCY, SERVI
 TRACKING_REQUESTS = "mlflow_http_request_total"  # counter: method, status
 TRACKING_LATENCY = "mlflow_http_request_duration_seconds"  # histogram: method, status, version
 
+# Where a batch job pushes its result: the Pushgateway's URL, read from the environment (the
+# platform's CronJobs get it from the rendered stack).
+PUSHGATEWAY_ENV = "MLOPS_PUSHGATEWAY_URL"
+
 # Scrape jobs, as the `job` label the alerts and dashboards select on.
 TRACKING_JOB = "mlflow-tracking"
 SERVING_JOB = "mlserver"

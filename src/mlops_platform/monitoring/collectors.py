@@ -12,9 +12,8 @@ from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, push_to_gateway
 
-from mlops_platform.monitoring.catalog import Metric
+from mlops_platform.monitoring.catalog import PUSHGATEWAY_ENV, Metric
 
-PUSHGATEWAY_ENV = "MLOPS_PUSHGATEWAY_URL"
 PUSH_TIMEOUT_SECONDS = 10.0
 PUSHGATEWAY_HELP = (
     f"push the result to this Prometheus Pushgateway when the job succeeds (default: "
