@@ -1,4 +1,4 @@
-"""Prometheus collectors made from the catalog, and the batch jobs' push to the Pushgateway.
+"""The batch jobs' push of their result to the Pushgateway, and its command-line help.
 
 Nothing here names a metric: every name, kind, label and bucket comes from
 ``mlops_platform.monitoring.catalog``.
@@ -10,27 +10,16 @@ import os
 import sys
 from collections.abc import Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, push_to_gateway
+from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 
 from mlops_platform.monitoring.catalog import PUSHGATEWAY_ENV, Metric
+from mlops_platform.monitoring.metric_collectors import collector_of
 
 PUSH_TIMEOUT_SECONDS = 10.0
 PUSHGATEWAY_HELP = (
     f"push the result to this Prometheus Pushgateway when the job succeeds (default: "
     f"${PUSHGATEWAY_ENV}; unset: no push). A push that fails is one line on stderr and "
     "leaves the exit status as the job's own")
-
-Collector = Counter | Gauge | Histogram
-
-
-def collector_of(metric: Metric, registry: CollectorRegistry) -> Collector:
-    """The collector the catalog declares, registered in ``registry``."""
-    if metric.kind == "histogram":
-        return Histogram(metric.name, metric.help, metric.labels, registry=registry,
-                         buckets=metric.buckets)
-    kind = Counter if metric.kind == "counter" else Gauge
-    return kind(metric.name, metric.help, metric.labels, registry=registry)
-
 
 def default_pushgateway() -> str | None:
     return os.environ.get(PUSHGATEWAY_ENV) or None

@@ -179,7 +179,7 @@ class ShipperMetrics:
 
     def __init__(self, log: Path, model: str, registry: CollectorRegistry) -> None:
         from mlops_platform.monitoring.catalog import SHIPPER_FAILURES, SHIPPER_LAG, SHIPPER_LINES
-        from mlops_platform.monitoring.collectors import collector_of
+        from mlops_platform.monitoring.metric_collectors import collector_of
 
         self.lines = collector_of(SHIPPER_LINES, registry).labels(model=model)
         self.failures = collector_of(SHIPPER_FAILURES, registry).labels(model=model)
