@@ -26,6 +26,7 @@ from mlops_platform.kubernetes.kube_types import (
     resources,
 )
 from mlops_platform.kubernetes.scraping import ScrapeMode
+from mlops_platform.monitoring.alerts import RUNBOOK_PAGE, AlertThresholds
 from mlops_platform.tools.ship_predictions import DEFAULT_INTERVAL_SECONDS
 
 PROJECT = "mlops-platform"
@@ -160,6 +161,15 @@ class PlatformConfig(BaseModel):
         default_factory=dict, description="Labels on the ServiceMonitors and PodMonitors, so "
         "your Prometheus selects them (kube-prometheus-stack: `{release: <its release "
         "name>}`, unless it selects every monitor).")
+    alert_thresholds: AlertThresholds = Field(
+        default_factory=AlertThresholds, description="When each alert fires {latency_p99_"
+        "seconds, server_error_ratio, contract_rejection_ratio, no_traffic_window, "
+        "model_max_age, backup_period, shipper_max_lag, …}; every key and its default in "
+        "docs/monitoring.md.")
+    runbook_page: str = Field(
+        default=RUNBOOK_PAGE, description="Address of the monitoring page the alerts' "
+        "`runbook_url` links to (each alert adds its own `#anchor`); point it at your "
+        "published docs.")
     namespace_quota: NamespaceQuota = Field(
         default_factory=NamespaceQuota, description="ResourceQuota of each namespace "
         "{requests_cpu, requests_memory, limits_cpu, limits_memory, pods}.")

@@ -23,6 +23,7 @@ from infra.config import PROJECT, PlatformConfig, parse_config
 from infra.governance import CD_SERVICE_ACCOUNT, Governance, GovernanceArgs
 from infra.metadata_database import BackupTarget, MetadataDatabase, MetadataDatabaseArgs
 from infra.monitoring import Monitoring, MonitoringArgs
+from infra.observability import Observability, ObservabilityArgs
 from infra.pushgateway import Pushgateway, PushgatewayArgs
 from infra.scraping import Scraping, ScrapingArgs
 from infra.tracking_server import TrackingServer, TrackingServerArgs
@@ -98,6 +99,12 @@ def build_platform(config: PlatformConfig | None = None) -> dict[str, Any]:
     Scraping("scraping", ScrapingArgs(
         platform_namespace=config.platform_ns, serving_namespace=config.serving_ns,
         scrape_mode=config.scrape_mode, labels=config.monitor_labels), after_governance)
+    Observability("observability", ObservabilityArgs(
+        platform_namespace=config.platform_ns, monitoring_namespace=config.monitoring_namespace,
+        scrape_mode=config.scrape_mode, thresholds=config.alert_thresholds,
+        runbook_page=config.runbook_page,
+        models=[model.name for model in config.served_models], labels=config.monitor_labels),
+        after_governance)
     first_endpoint = next(iter(serving.endpoints.values()), "")
     return {
         "tracking_uri": tracking.uri,
