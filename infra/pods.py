@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.pods_prometheus import scraper_manifests
+from mlops_platform.kubernetes.topology import PROMETHEUS
 from mlops_platform.processes import free_port
 
 PODMAN = "podman"
@@ -50,6 +52,10 @@ CLUSTER_DOMAIN = "svc.cluster.local"
 WORKLOAD_ORDER = ("StatefulSet", "Job", "Deployment")
 _VARIABLE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 READY_TIMEOUT = 180.0
+# Where make pods runs its Prometheus, and how often it scrapes and evaluates the rules
+# (a cluster's 30 s would make a run wait minutes for the first series).
+MONITORING_NAMESPACE = "monitoring"
+SCRAPE_INTERVAL = "2s"
 JOB_TIMEOUT = 600.0
 # Service DNS between containers: netavark creates the networks, its aardvark-dns answers
 # the names. Podman looks for the helper in these folders unless containers.conf says others.
@@ -93,16 +99,21 @@ class Cluster:
         return f"mlops-pods-{self.run_id}"
 
     def secret(self, namespace: str, name: str) -> dict[str, str]:
-        for manifest in self.manifests:
-            meta = manifest["metadata"]
-            if (manifest["kind"], meta["name"], meta.get("namespace")) == (
-                    "Secret", name, namespace):
-                return {**manifest.get("data", {}), **manifest.get("stringData", {})}
-        raise PodsError(f"Secret {namespace}/{name} is not among the rendered objects")
+        return rendered_secret(self.manifests, namespace, name)
 
     def url(self, workload: str, port: int) -> str:
         """The host address of a workload's container port (published on 127.0.0.1)."""
         return f"http://127.0.0.1:{self.host_ports[(workload, port)]}"
+
+
+def rendered_secret(manifests: list[dict[str, Any]], namespace: str, name: str
+                    ) -> dict[str, str]:
+    """A rendered Secret's values (the mocked engine renders them in the clear)."""
+    for manifest in manifests:
+        meta = manifest["metadata"]
+        if (manifest["kind"], meta["name"], meta.get("namespace")) == ("Secret", name, namespace):
+            return {**manifest.get("data", {}), **manifest.get("stringData", {})}
+    raise PodsError(f"Secret {namespace}/{name} is not among the rendered objects")
 
 
 @dataclass(frozen=True)
@@ -605,6 +616,7 @@ STAND_INS = {
     "postgres": "mlops-platform/standin-postgres",
     "chrislusf/seaweedfs": "mlops-platform/standin-object-store",
     "prom/pushgateway": "mlops-platform/standin-prometheus",
+    "prom/prometheus": "mlops-platform/standin-prometheus",
 }
 LOCAL_PREFIX = "localhost/"
 
@@ -648,6 +660,18 @@ def render(stack: str, config_overrides: Mapping[str, Any] | None = None
     from infra.mocked_engine import record_stack
 
     return to_manifests(record_stack(stack, config_overrides), redact=False)
+
+
+def render_scraped(stack: str, config_overrides: Mapping[str, Any] | None = None
+                   ) -> list[dict[str, Any]]:
+    """The stack in `operator` scrape mode, plus the Prometheus its monitors and rules
+    configure (what kube-prometheus-stack would run), in the monitoring namespace."""
+    overrides = {**(config_overrides or {}), "scrape_mode": "operator",
+                 "monitoring_namespace": MONITORING_NAMESPACE}
+    manifests = render(stack, overrides)
+    return manifests + scraper_manifests(
+        manifests, MONITORING_NAMESPACE, SCRAPE_INTERVAL,
+        lambda namespace, name: rendered_secret(manifests, namespace, name))
 
 
 def smoke_test(cluster: Cluster, namespace: str) -> None:
@@ -694,7 +718,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_and_check(stack: str, version: str, *, keep: bool) -> int:
     """Start the stack's pods, run the smoke test, report; everything is removed after."""
-    manifests = render(stack)
+    manifests = render_scraped(stack)
     namespace = next(w.namespace for w in workloads(manifests) if w.name == "mlflow")
     with tempfile.TemporaryDirectory(prefix="mlops-pods-") as work_dir, running(
             manifests, local_images(manifests, version), Path(work_dir),
@@ -703,6 +727,8 @@ def run_and_check(stack: str, version: str, *, keep: bool) -> int:
         print(f"{stack}: {len(cluster.containers)} containers ran; smoke test passed.")
         print(f"MLflow: {cluster.url('mlflow', 5000)} (Host header "
               f"mlflow.{namespace}.{CLUSTER_DOMAIN}:5000)")
+        print(f"Prometheus: {cluster.url(PROMETHEUS.name, PROMETHEUS.port)} (targets, alerts "
+              "and queries of the pods' metrics)")
         if keep:
             with contextlib.suppress(KeyboardInterrupt, EOFError):
                 input("Running; press Enter to stop everything. ")

@@ -15,10 +15,20 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
 from mlops_platform.kubernetes.scraping import METRICS_PATH
+from mlops_platform.kubernetes.topology import PROMETHEUS
 
 CLUSTER_DOMAIN = "svc.cluster.local"
 MONITOR_KINDS = ("ServiceMonitor", "PodMonitor")
+# The image a cluster's Prometheus runs (make pods runs its stand-in, see infra/pods.py).
+PROMETHEUS_IMAGE = "prom/prometheus:v2.53.2"
+CONFIG_DIR = "/etc/prometheus"
+CONFIG_SECRET = "prometheus-config"  # noqa: S105 - a Secret's name
+RULES_KEY = "rules.yml"
+HARDENED = {"runAsNonRoot": True, "readOnlyRootFilesystem": True,
+            "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
 
 Manifest = dict[str, Any]
 # (namespace, Secret name) -> that Secret's values, as the kubelet would read them.
@@ -47,9 +57,11 @@ class ScrapeJob:
 
 
 def scrape_jobs(manifests: list[Manifest], secret: SecretReader) -> list[ScrapeJob]:
-    """Every endpoint of every rendered monitor, as a static job on the pods' network."""
+    """Every endpoint of every rendered monitor, as a static job on the pods' network; a
+    monitor that selects nothing yet (the serving namespace before a model) has no job."""
     return [_job(monitor, scraped, manifests, secret)
-            for monitor in manifests if monitor["kind"] in MONITOR_KINDS
+            for monitor in manifests if monitor["kind"] in MONITOR_KINDS and _selects(monitor,
+                                                                                    manifests)
             for scraped in _endpoints(monitor)]
 
 
@@ -90,8 +102,8 @@ def _job(monitor: Manifest, scraped: dict[str, Any], manifests: list[Manifest],
         monitor, scraped["port"], manifests)
     if not targets:
         raise ScrapeConfigError(
-            f"{monitor['kind']} {namespace}/{monitor['metadata']['name']}: no rendered object "
-            f"it selects has a port named {scraped['port']!r}; name the port or fix the selector")
+            f"{monitor['kind']} {namespace}/{monitor['metadata']['name']}: no object it selects "
+            f"has a port named {scraped['port']!r}; name the port or fix the endpoint")
     return ScrapeJob(_job_label(monitor, scraped), tuple(targets),
                      scraped.get("path", METRICS_PATH), bool(scraped.get("honorLabels")),
                      _basic_auth(scraped, namespace, secret))
@@ -135,6 +147,16 @@ def _pod_targets(monitor: Manifest, port_name: str, manifests: list[Manifest]) -
     return targets
 
 
+def _selects(monitor: Manifest, manifests: list[Manifest]) -> bool:
+    if monitor["kind"] == "ServiceMonitor":
+        return any(_selected(monitor, service["metadata"].get("labels", {}),
+                             service["metadata"].get("namespace"))
+                   for service in manifests if service["kind"] == "Service")
+    return any(_selected(monitor, template["metadata"].get("labels", {}),
+                         workload["metadata"].get("namespace"))
+               for workload in manifests if (template := _pod_template(workload)) is not None)
+
+
 def _pod_template(workload: Manifest) -> dict[str, Any] | None:
     if workload["kind"] in ("Deployment", "StatefulSet"):
         return workload["spec"]["template"]
@@ -166,3 +188,44 @@ def _basic_auth(scraped: dict[str, Any], namespace: str, secret: SecretReader
     username, password = auth["username"], auth["password"]
     return BasicAuth(secret(namespace, username["name"])[username["key"]],
                      secret(namespace, password["name"])[password["key"]])
+
+
+def scraper_manifests(manifests: list[Manifest], namespace: str, interval: str,
+                      secret: SecretReader) -> list[Manifest]:
+    """A Prometheus StatefulSet in ``namespace`` and the Secret holding its configuration
+    (as prometheus-operator keeps it): every monitor's job and every PrometheusRule's group.
+    A target that does not run yet (a model served later) is scraped once it answers."""
+    jobs = scrape_jobs(manifests, secret)
+    config = prometheus_config(jobs, lambda job: f"{CONFIG_DIR}/{job.job}.password",
+                               [f"{CONFIG_DIR}/{RULES_KEY}"], interval)
+    files = {"prometheus.yml": yaml.safe_dump(config, sort_keys=False),
+             RULES_KEY: yaml.safe_dump({"groups": rule_groups(manifests)}, sort_keys=False),
+             **{f"{job.job}.password": job.basic_auth.password for job in jobs if job.basic_auth}}
+    metadata = {"namespace": namespace, "labels": PROMETHEUS.labels}
+    return [{"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+             "metadata": {**metadata, "name": CONFIG_SECRET}, "stringData": files},
+            {"apiVersion": "apps/v1", "kind": "StatefulSet",
+             "metadata": {**metadata, "name": PROMETHEUS.name},
+             "spec": {"serviceName": PROMETHEUS.name, "replicas": 1,
+                      "selector": {"matchLabels": PROMETHEUS.labels},
+                      "template": {"metadata": {"labels": PROMETHEUS.labels},
+                                   "spec": _prometheus_pod()},
+                      "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+                          "accessModes": ["ReadWriteOnce"],
+                          "resources": {"requests": {"storage": "1Gi"}}}}]}}]
+
+
+def _prometheus_pod() -> dict[str, Any]:
+    return {"securityContext": {"runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001},
+            "containers": [{
+                "name": PROMETHEUS.name, "image": PROMETHEUS_IMAGE,
+                "args": [f"--config.file={CONFIG_DIR}/prometheus.yml",
+                         "--storage.tsdb.path=/prometheus",
+                         f"--web.listen-address=:{PROMETHEUS.port}"],
+                "ports": [{"name": "http", "containerPort": PROMETHEUS.port}],
+                "readinessProbe": {"httpGet": {"path": "/-/ready", "port": "http"},
+                                   "periodSeconds": 2},
+                "securityContext": HARDENED,
+                "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+                                 {"name": "data", "mountPath": "/prometheus"}]}],
+            "volumes": [{"name": "config", "secret": {"secretName": CONFIG_SECRET}}]}

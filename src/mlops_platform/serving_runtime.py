@@ -199,7 +199,9 @@ class LoggingMLflowRuntime(MLflowRuntime):
             with open(extra["contract"]) as handle:
                 self._columns = rules.input_columns(json.load(handle))
             self._contract = rules.CompiledContract(self._columns, self._extra_columns)
-        self._metrics = ServedMetrics(extra["metrics"], onnx=bool(extra.get("onnx"))) \
+        uri = self._settings.parameters.uri if self._settings.parameters else None
+        self._metrics = ServedMetrics(_registered_labels(extra["metrics"], uri),
+                                      onnx=bool(extra.get("onnx"))) \
             if extra.get("metrics") else UNMEASURED
         self._batcher = BusyTimeBatcher(self._predictor(extra), int(extra.get("batch_rows") or 1),
                                         on_call=self._metrics.model_call)
@@ -544,6 +546,27 @@ class Unmeasured:
 
 
 UNMEASURED = Unmeasured()
+
+
+def _registered_labels(labels: dict, uri: str | None) -> dict:
+    """A pod names its model by alias (``models:/<name>@champion``): its metrics carry the
+    version the alias pointed at when the model loaded, and when that version's training run
+    ended, so staleness is measured in a cluster too. Labels that say when already stay."""
+    if labels.get("trained_at") is not None or not (uri or "").startswith("models:/"):
+        return labels
+    from mlflow import MlflowClient
+    from mlflow.store.artifact.utils.models import get_model_name_and_version
+
+    client = MlflowClient()
+    try:
+        name, version = get_model_name_and_version(client, uri)
+        run_id = client.get_model_version(name, version).run_id
+        ended = client.get_run(run_id).info.end_time if run_id else None
+    except (MlflowException, ValueError) as error:
+        logger.warning("metrics keep the labels %s: the registry did not say which version "
+                       "%s serves (%s)", labels, uri, error)
+        return labels
+    return {**labels, "version": str(version), **({"trained_at": ended / 1000} if ended else {})}
 
 
 @functools.cache

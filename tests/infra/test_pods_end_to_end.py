@@ -19,6 +19,7 @@ import secrets
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +32,7 @@ from infra.artifact_store import CREDENTIALS_SECRET
 from infra.tracking_server import GATE_SECRET
 from mlops_platform.governance.gate_identity import GATE_ENV
 from mlops_platform.kubernetes.topology import (
+    PROMETHEUS,
     PUSHGATEWAY,
     SERVING_METRICS_PORT,
     SHIPPER_METRICS_PORT,
@@ -66,10 +68,27 @@ def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
         yield patch
 
 
+# Scraped through prometheus-operator's objects, as make pods does; the contract-rejection
+# alert fires at the first spike, so a run sees it reach the firing state.
+SCRAPED = {"scrape_mode": "operator", "monitoring_namespace": pods.MONITORING_NAMESPACE,
+           "alert_thresholds": {"contract_rejection_ratio": 0.1, "contract_rejection_for": "0m"}}
+PROMETHEUS_TIMEOUT = 90.0
+
+
+def rendered(served_models: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return pods.render("dev", {**SCRAPED, "served_models": served_models,
+                               "prediction_log_ship_seconds": SHIP_SECONDS})
+
+
 @pytest.fixture(scope="module")
 def cluster(platform_images: str, tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[pods.Cluster]:
-    manifests = pods.render("dev", {"served_models": []})
+    # The platform starts without the model (it is registered first, then served); the
+    # Prometheus is configured from the stack with it, so it scrapes the model once it runs.
+    served = rendered([SERVED_MODEL])
+    manifests = rendered([]) + pods.scraper_manifests(
+        served, pods.MONITORING_NAMESPACE, pods.SCRAPE_INTERVAL,
+        lambda namespace, name: pods.rendered_secret(served, namespace, name))
     work_dir = tmp_path_factory.mktemp("pods")
     with pods.running(manifests, pods.local_images(manifests, PLATFORM_VERSION), work_dir,
                       secrets.token_hex(3)) as running:
@@ -201,11 +220,13 @@ def post_json(url: str, path: str, payload: dict[str, Any]) -> tuple[int, dict[s
 @pytest.fixture(scope="module")
 def serving(cluster: pods.Cluster, registered: Path) -> pods.Workload:
     """The model's serving pod (MLServer and its log shipper) and drift CronJob, added."""
-    served = pods.render("dev", {"served_models": [SERVED_MODEL],
-                                 "prediction_log_ship_seconds": SHIP_SECONDS})
+    served = rendered([SERVED_MODEL])
     workload = next(workload for workload in pods.workloads(served)
-                    if workload.kind == "Deployment" and workload.name != "mlflow")
-    cluster.manifests = served  # the same objects plus the model's; mocked secrets are equal
+                    if workload.kind == "Deployment" and workload.name == "pods-classifier")
+    # The same objects plus the model's (mocked secrets are equal), and the Prometheus.
+    cluster.manifests = served + [manifest for manifest in cluster.manifests
+                                  if manifest["metadata"].get("namespace")
+                                  == pods.MONITORING_NAMESPACE]
     cluster.image_map = {**cluster.image_map, **pods.local_images(served, PLATFORM_VERSION)}
     pods.start(cluster, workload)
     return workload
@@ -339,3 +360,89 @@ def test_the_backup_cronjobs_dump_restores_into_an_empty_database(
              "--command", "SELECT name FROM registered_models"],
             capture_output=True, text=True, timeout=60, check=True).stdout.split()
     assert MODEL_NAME in names
+
+
+def prometheus(cluster: pods.Cluster, path: str, **params: str) -> Any:
+    query = urllib.parse.urlencode(params)
+    with urllib.request.urlopen(  # noqa: S310 - http://127.0.0.1 only
+            f"{cluster.url(PROMETHEUS.name, PROMETHEUS.port)}{path}?{query}",
+            timeout=10) as response:
+        return json.loads(response.read())["data"]
+
+
+def values_when(cluster: pods.Cluster, query: str, holds: Any) -> dict[str, float]:
+    """The query's series (labels -> value) once ``holds`` them, polling Prometheus' API
+    until a deadline: it scrapes every 2 s, so the traffic shows up within a few rounds."""
+    deadline = time.monotonic() + PROMETHEUS_TIMEOUT
+    while True:
+        found = {json.dumps(series["metric"], sort_keys=True): float(series["value"][1])
+                 for series in prometheus(cluster, "/api/v1/query", query=query)["result"]}
+        if holds(found) or time.monotonic() > deadline:
+            return found
+        time.sleep(1)  # polling interval of the API, not a synchronisation
+
+
+@pytest.fixture(scope="module")
+def traffic(cluster: pods.Cluster, registered: Path, serving: pods.Workload) -> dict[str, int]:
+    """Requests of each outcome sent to the served model: good, out of contract, too many rows."""
+    url, row = cluster.url(serving.name, 8080), registered_test_row(registered)
+    sent = {"200": 4, "422": 3, "413": 1}
+    for _ in range(sent["200"]):
+        assert post_json(url, "/invocations", {"dataframe_records": [row]})[0] == 200
+    wrong_type = {**row, next(iter(row)): "not a number"}
+    for _ in range(sent["422"]):
+        assert post_json(url, "/invocations", {"dataframe_records": [wrong_type]})[0] == 422
+    too_many = {"dataframe_records": [row] * 10_001}
+    assert post_json(url, "/invocations", too_many)[0] == 413
+    return sent
+
+
+def test_prometheus_counts_the_served_versions_requests_by_outcome(
+        cluster: pods.Cluster, traffic: dict[str, int]) -> None:
+    query = (f'sum by (code) ({catalog.SERVING_REQUESTS.name}{{model="{MODEL_NAME}", '
+             f'job="{catalog.SERVING_JOB}"}})')
+    def code(name: str) -> str:
+        return json.dumps({"code": name})
+
+    counted = values_when(cluster, query, lambda found: found.get(code("413")) == 1.0)
+    # The earlier tests' requests were answered 200 too.
+    assert counted[code("200")] >= traffic["200"], counted
+    assert counted[code("422")] == traffic["422"], counted
+    assert counted[code("413")] == traffic["413"], counted
+
+
+def test_prometheus_has_the_rejections_by_rule_and_the_latency(
+        cluster: pods.Cluster, traffic: dict[str, int]) -> None:
+    rejections = values_when(
+        cluster, f'sum by (rule) ({catalog.SERVING_CONTRACT_REJECTIONS.name}'
+                 f'{{model="{MODEL_NAME}"}}) > 0', lambda found: bool(found))
+    assert rejections == {json.dumps({"rule": "type"}): float(traffic["422"])}
+    latency = values_when(
+        cluster, f'sum({catalog.SERVING_LATENCY.name}_count{{model="{MODEL_NAME}"}})',
+        lambda found: bool(found))
+    assert next(iter(latency.values())) >= sum(traffic.values())
+
+
+def test_prometheus_scrapes_the_tracking_server_and_the_served_versions_age(
+        cluster: pods.Cluster, serving: pods.Workload) -> None:
+    up = values_when(cluster, f'up{{job="{catalog.TRACKING_JOB}"}}',
+                     lambda found: list(found.values()) == [1.0])
+    assert list(up.values()) == [1.0]
+    trained = values_when(cluster, f'{catalog.SERVING_MODEL_TRAINED.name}{{model="{MODEL_NAME}"}}',
+                          lambda found: bool(found))
+    [(labels, ended)] = trained.items()
+    assert json.loads(labels)["version"] == "1"  # the alias resolved to the version it names
+    assert time.time() - 3600 < ended <= time.time()
+
+
+def test_a_contract_rejection_spike_reaches_the_firing_state(
+        cluster: pods.Cluster, traffic: dict[str, int]) -> None:
+    deadline = time.monotonic() + PROMETHEUS_TIMEOUT
+    while True:
+        alerts = prometheus(cluster, "/api/v1/alerts")["alerts"]
+        firing = [alert for alert in alerts if alert["state"] == "firing"
+                  and alert["labels"]["alertname"] == "MlopsContractRejectionsHigh"]
+        if firing or time.monotonic() > deadline:
+            break
+        time.sleep(1)  # polling interval of the API, not a synchronisation
+    assert [alert["labels"]["model"] for alert in firing] == [MODEL_NAME], alerts

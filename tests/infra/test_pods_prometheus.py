@@ -109,3 +109,9 @@ def test_rule_groups_come_from_every_rendered_prometheus_rule() -> None:
     rule = {"kind": "PrometheusRule", "metadata": {"name": "r", "namespace": "mlops-dev"},
             "spec": {"groups": [{"name": "a", "rules": []}, {"name": "b", "rules": []}]}}
     assert [group["name"] for group in rule_groups([rule, service("s", "n", [])])] == ["a", "b"]
+
+
+def test_a_monitor_that_selects_nothing_yet_has_no_job() -> None:
+    """The serving namespace's PodMonitor before any model is served, as in a cluster."""
+    manifests = [monitor("PodMonitor", "serve", [relabelled("metrics", "mlserver")])]
+    assert scrape_jobs(manifests, no_secrets) == []
