@@ -124,6 +124,10 @@ def test_the_summary_links_only_to_what_is_still_there(first_run: DemoRun) -> No
     assert summary["serving_url"] not in out
     assert f'make platform-up ARGS="--state-dir {summary["platform_state_dir"]}"' in out
     assert summary["reports"]["model card"] in out
+    # The Prometheus exporters were there while the demo ran, and the summary says so.
+    assert summary["tracking_metrics_url"].startswith("http://127.0.0.1:")
+    assert summary["serving_metrics_url"].startswith("http://127.0.0.1:")
+    assert "make platform-up and make serve print where theirs are" in out
 
 
 def test_the_champion_serves_and_answers_every_prediction(first_run: DemoRun) -> None:

@@ -172,7 +172,9 @@ def refuse_foreign_folder(root: Path) -> None:
 
 def start_platform(run: DemoRun) -> None:
     settings = LocalPlatformSettings(state_dir=run.paths.platform_state, port=0)
-    run.outputs = platform.up(settings).outputs
+    started = platform.up(settings)
+    run.outputs = started.outputs
+    run.summary.tracking_metrics_url = started.metrics_url
     run.summary.mlflow_ui_url = run.outputs.tracking_uri
     run.summary.mlflow_health_url = f"{run.outputs.tracking_uri}/health"
     run.summary.platform_state_dir = str(run.paths.platform_state)
@@ -225,6 +227,7 @@ def serving_champion(run: DemoRun) -> Iterator[ServingHandle]:
             start_serving(settings, work_dir=work_dir) as handle:
         run.summary.serving_url = handle.url
         run.summary.serving_health_url = handle.ready_url
+        run.summary.serving_metrics_url = handle.metrics_url or ""
         run.summary.served_champion = run.summary.champion
         yield handle
 

@@ -38,6 +38,8 @@ class DemoSummary:
     champion: str | None = None
     serving_url: str = ""
     serving_health_url: str = ""
+    tracking_metrics_url: str = ""
+    serving_metrics_url: str = ""
     served_champion: str | None = None
     seconds_to_first_prediction: float | None = None
     predictions_sent: int = 0
@@ -88,6 +90,9 @@ def summary_table(summary: DemoSummary) -> Table:
                       f"{version.metric} {value} ({aliases})")
     table.add_row("champion", f"v{summary.first_champion} -> v{summary.champion}")
     table.add_row("served", served_cell(summary))
+    metrics = metrics_cell(summary)
+    if metrics:
+        table.add_row("Prometheus metrics", metrics)
     table.add_row("first prediction", _seconds(summary.seconds_to_first_prediction)
                   + " after start")
     table.add_row("predictions", f"{summary.predictions_answered}/{summary.predictions_sent} "
@@ -110,6 +115,18 @@ def mlflow_ui_cell(summary: DemoSummary) -> str:
         return ("stopped with the demo; its registry is kept, open it again with "
                 f'make platform-up ARGS="--state-dir {summary.platform_state_dir}"')
     return ""
+
+
+def metrics_cell(summary: DemoSummary) -> str:
+    """Where Prometheus would scrape the tracking server and the model server, while they
+    answer (docs/monitoring.md lists the series)."""
+    recorded = [(what, url) for what, url in (("tracking", summary.tracking_metrics_url),
+                                                ("serving", summary.serving_metrics_url)) if url]
+    live = [f"{what} {url}" for what, url in recorded if http_ok(url)]
+    if live or not recorded:
+        return ", ".join(live)
+    return ("stopped with the demo; make platform-up and make serve print where theirs are "
+            "(docs/monitoring.md)")
 
 
 def served_cell(summary: DemoSummary) -> str:

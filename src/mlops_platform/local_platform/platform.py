@@ -37,6 +37,7 @@ class PlatformError(RuntimeError):
 class UpResult:
     outputs: PlatformOutputs
     already_running: bool
+    metrics_url: str = ""  # MLflow's Prometheus exporter, no login
 
 
 def up(settings: LocalPlatformSettings) -> UpResult:
@@ -45,8 +46,8 @@ def up(settings: LocalPlatformSettings) -> UpResult:
     running = state.running_record(settings.state_dir)
     if running is not None:
         return UpResult(
-            outputs=_outputs(running.url, running.artifact_store_uri), already_running=True
-        )
+            outputs=_outputs(running.url, running.artifact_store_uri), already_running=True,
+            metrics_url=running.metrics_url)
     port = choose_port(settings)
     metrics_port = choose_metrics_port(settings)
     _check_stores(settings)
@@ -76,6 +77,7 @@ def up(settings: LocalPlatformSettings) -> UpResult:
         # Ctrl-C while waiting: no record is written yet, so `down` could not find it later.
         stop_process_group(process.pid)
         raise
+    metrics_url = f"http://{settings.host}:{metrics_port}/metrics"
     state.write_record(
         settings.state_dir,
         state.ServerRecord(
@@ -84,12 +86,12 @@ def up(settings: LocalPlatformSettings) -> UpResult:
             url=url,
             backend_store_uri_redacted=redact(settings.effective_backend_store_uri),
             artifact_store_uri=settings.artifact_store_uri,
-            metrics_url=f"http://{settings.host}:{metrics_port}/metrics",
+            metrics_url=metrics_url,
         ),
     )
     outputs = _outputs(url, settings.artifact_store_uri)
     outputs.write(state.outputs_path(settings.state_dir))
-    return UpResult(outputs=outputs, already_running=False)
+    return UpResult(outputs=outputs, already_running=False, metrics_url=metrics_url)
 
 
 def down(state_dir: Path) -> bool:
