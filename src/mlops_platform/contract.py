@@ -113,6 +113,10 @@ ALIAS_CHAMPION = "champion"
 # Artifact path of the model card inside the training run.
 MODEL_CARD_ARTIFACT = "model_card.md"
 
+# The data contract the version was trained under, inside its training run: a cluster's
+# serving pod reads its door's rules from here (make serve reads the project's file).
+DATA_CONTRACT_ARTIFACT = "data_contract.json"
+
 # The compiled serving path: the ONNX export of the run's model, checked equal to it on the
 # test set, and the run tags that say which path serves it ("onnx" or "mlflow") and why.
 ONNX_ARTIFACT = "onnx/model.onnx"

@@ -32,7 +32,10 @@ Model settings ``parameters.extra`` (a key left out switches its feature off):
   on MLServer's metrics endpoint (``ServedMetrics``; the names, kinds and buckets come from
   the catalog's copy ``mlops_metrics_catalog``, the collectors from
   ``mlops_metric_collectors``). MLServer's own ``metrics_endpoint`` must be on for them to be
-  seen; with parallel workers each process writes to MLServer's multiprocess directory.
+  seen; with parallel workers each process writes to MLServer's multiprocess directory. For
+  a ``models:/`` URI the version an alias names and its training end replace the labels'.
+- ``contract_artifact``: without ``contract``, the data contract is read from this artifact
+  of the served version's training run (a cluster's pods: the template logs it at training).
 
 Whatever the settings, ``/invocations`` refuses a request with no rows (400), a column given
 twice (422) and JSON nested deeper than ``MAX_JSON_DEPTH`` levels (400, checked before parsing:
@@ -194,13 +197,16 @@ class LoggingMLflowRuntime(MLflowRuntime):
         self._log_backups = int(extra.get("log_backups") or 0)
         self._max_rows = int(extra.get("max_rows") or 0)
         self._extra_columns = extra.get("extra_columns", "reject")
+        uri = self._settings.parameters.uri if self._settings.parameters else None
+        served = _served_version(uri) if (
+            extra.get("contract_artifact") or extra.get("metrics")) else None
         self._columns, self._contract = None, None
-        if extra.get("contract"):
-            with open(extra["contract"]) as handle:
+        contract = extra.get("contract") or _run_contract(served, extra.get("contract_artifact"))
+        if contract:
+            with open(contract) as handle:
                 self._columns = rules.input_columns(json.load(handle))
             self._contract = rules.CompiledContract(self._columns, self._extra_columns)
-        uri = self._settings.parameters.uri if self._settings.parameters else None
-        self._metrics = ServedMetrics(_registered_labels(extra["metrics"], uri),
+        self._metrics = ServedMetrics(_registered_labels(extra["metrics"], served),
                                       onnx=bool(extra.get("onnx"))) \
             if extra.get("metrics") else UNMEASURED
         self._batcher = BusyTimeBatcher(self._predictor(extra), int(extra.get("batch_rows") or 1),
@@ -548,12 +554,12 @@ class Unmeasured:
 UNMEASURED = Unmeasured()
 
 
-def _registered_labels(labels: dict, uri: str | None) -> dict:
-    """A pod names its model by alias (``models:/<name>@champion``): its metrics carry the
-    version the alias pointed at when the model loaded, and when that version's training run
-    ended, so staleness is measured in a cluster too. Labels that say when already stay."""
-    if labels.get("trained_at") is not None or not (uri or "").startswith("models:/"):
-        return labels
+def _served_version(uri: str | None):
+    """A pod names its model by alias (``models:/<name>@champion``): the version it resolved
+    to when the model loaded, and that version's training run; None for a path or run URI,
+    or when the registry does not answer (logged)."""
+    if not (uri or "").startswith("models:/"):
+        return None
     from mlflow import MlflowClient
     from mlflow.store.artifact.utils.models import get_model_name_and_version
 
@@ -561,12 +567,40 @@ def _registered_labels(labels: dict, uri: str | None) -> dict:
     try:
         name, version = get_model_name_and_version(client, uri)
         run_id = client.get_model_version(name, version).run_id
-        ended = client.get_run(run_id).info.end_time if run_id else None
+        return str(version), client.get_run(run_id) if run_id else None
     except (MlflowException, ValueError) as error:
-        logger.warning("metrics keep the labels %s: the registry did not say which version "
-                       "%s serves (%s)", labels, uri, error)
+        logger.warning("the registry did not say which version %s serves: %s", uri, error)
+        return None
+
+
+def _registered_labels(labels: dict, served) -> dict:
+    """The metrics carry the version an alias named and when its training ended, so model
+    staleness is measured in a cluster too. Labels that say when already stay."""
+    if labels.get("trained_at") is not None or served is None:
         return labels
-    return {**labels, "version": str(version), **({"trained_at": ended / 1000} if ended else {})}
+    version, run = served
+    ended = run.info.end_time if run is not None else None
+    return {**labels, "version": version, **({"trained_at": ended / 1000} if ended else {})}
+
+
+def _run_contract(served, artifact: str | None) -> str | None:
+    """The data contract the served version was trained under, from its run's artifacts
+    (the door's rules in a cluster); None, logged, when that run has none."""
+    if not artifact or served is None or served[1] is None:
+        return None
+    import tempfile
+
+    from mlflow.artifacts import download_artifacts
+
+    run_id = served[1].info.run_id
+    try:
+        return download_artifacts(run_id=run_id, artifact_path=artifact,
+                                  dst_path=tempfile.mkdtemp(prefix="contract-"))
+    except (MlflowException, OSError) as error:
+        logger.warning("serving WITHOUT a data contract: run %s has no %s (%s); retrain the "
+                       "version with the current template, which logs it", run_id, artifact,
+                       error)
+        return None
 
 
 @functools.cache

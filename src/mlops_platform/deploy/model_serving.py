@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 
 from mlops_platform.contract import (
     APPROVED_BY_ANNOTATION,
+    DATA_CONTRACT_ARTIFACT,
     MODEL_URI_ENV,
 )
 from mlops_platform.deploy.manifest import ServedModel
@@ -173,7 +174,8 @@ def _runtime_env(model: ServedModel,
     shared log volume, with local serving's rotation bounds."""
     labels = {"model": model.name, "version": str(model.version or model.alias)}
     extra: dict[str, Any] = {"batch_rows": SERVING_DEFAULTS.batch_rows,
-                             "max_rows": SERVING_DEFAULTS.max_rows, "metrics": labels}
+                             "max_rows": SERVING_DEFAULTS.max_rows, "metrics": labels,
+                             "contract_artifact": DATA_CONTRACT_ARTIFACT}
     if shipping is not None:
         extra |= {"prediction_log": f"{PREDICTION_LOG_DIR}/{PREDICTION_LOG_NAME}",
                   "sample_rate": SERVING_DEFAULTS.sample_rate,

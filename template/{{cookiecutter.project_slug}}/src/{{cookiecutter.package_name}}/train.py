@@ -13,6 +13,7 @@ import sklearn
 import skops
 import skops.io
 from mlflow.models import infer_signature
+from mlops_platform import contract as ml_contract
 from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.package_name }}.contract import load_contract
@@ -85,6 +86,8 @@ def train() -> None:
             mlflow.log_params({f"train.{key}": value for key, value in hyperparameters.items()})
             mlflow.log_params({"data.sample_fraction": params.data.sample_fraction,
                                "data.rows_train": len(train_frame)})
+            # The serving pods check requests against the contract the version was trained on.
+            mlflow.log_dict(contract, ml_contract.DATA_CONTRACT_ARTIFACT)
             info = mlflow.sklearn.log_model(
                 model, name=MODEL_ARTIFACT,
                 signature=infer_signature(features, model.predict(features)),
