@@ -28,6 +28,7 @@ COMPONENT_TYPES = {
     "mlops:artifact_store:ArtifactStore", "mlops:tracking_server:TrackingServer",
     "mlops:model_serving:ModelServing", "mlops:monitoring:Monitoring",
     "mlops:pushgateway:Pushgateway", "mlops:scraping:Scraping",
+    "mlops:observability:Observability",
 }
 
 

@@ -227,16 +227,14 @@ def test_the_same_flaw_is_advisory_in_dev_and_mandatory_in_staging(stack: str,
         ("no-privileged-containers", broken, mandatory)]
 
 
-def test_in_operator_mode_the_monitors_scrape_and_a_prometheus_rule_must_alert() -> None:
-    """Until the stack carries a PrometheusRule, its scraped models are reported unalerted."""
+def test_in_operator_mode_the_monitors_scrape_and_the_prometheus_rule_alerts() -> None:
+    """The stack's PrometheusRule is what keeps its scraped models from being unalerted."""
     resources = [from_wire(r.type_, r.name, r.urn, r.inputs) for r in record_stack(
         "prod", {**with_a_model("prod"), "scrape_mode": "operator"})]
-    violations = evaluate(resources, "prod")
+    assert evaluate(resources, "prod") == []
+    without_rule = [resource for resource in resources
+                    if not resource.type_.endswith(":PrometheusRule")]
+    assert len(without_rule) == len(resources) - 1
+    violations = evaluate(without_rule, "prod")
     assert [(v.policy, v.urn.rsplit("::", 1)[-1]) for v in violations] == [
         ("served-model-alerted", "model-serving-demo-classifier")]
-    rule = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
-            "metadata": {"name": "mlops-alerts", "namespace": "mlops-prod"},
-            "spec": {"groups": [{"name": "serving", "rules": [
-                {"alert": "ServingErrors", "expr": 'rate(x{job="mlserver"}[5m]) > 0'}]}]}}
-    add_resource("kubernetes:monitoring.coreos.com/v1:PrometheusRule", rule)(resources)
-    assert evaluate(resources, "prod") == []
