@@ -68,6 +68,7 @@ from mlops_platform.serving import (
     ServingHandle,
     ServingSettings,
     onnx_export_of,
+    registry_version,
     settings_of,
     start_serving,
 )
@@ -457,8 +458,9 @@ def project_cells(work_dir: Path, only: str) \
             environment(MLFLOW_TRACKING_URI=project.tracking_uri,
                         **{MLSERVER_ENV_VAR: str(MLSERVER)}):
         with contextlib.chdir(project.folder):
-            onnx_file, engine = onnx_export_of(settings_of(make_serve_arguments(project)),
-                                               work_dir / "floor")
+            settings = settings_of(make_serve_arguments(project))
+            onnx_file, engine = onnx_export_of(settings, work_dir / "floor",
+                                               registry_version(settings.model_uri))
         predictors = {"sklearn": mlflow.pyfunc.load_model(project.version_uri)}
         if onnx_file is not None:
             predictors["onnx"] = OnnxPredictor(str(onnx_file))

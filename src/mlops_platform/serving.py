@@ -67,6 +67,8 @@ COLLECTORS_MODULE = "mlops_metric_collectors"
 METRICS_PATH = "/metrics"
 # The version label of a model served from a run or a folder rather than the registry.
 UNREGISTERED = "unregistered"
+# (registered name, version, its training run or None), as registry_version resolves them.
+RegistryVersion = tuple[str, str, object]
 # auto: ONNX Runtime when the registered version's run carries a checked ONNX export.
 ENGINES = ("auto", "onnx", "mlflow")
 MLFLOW_FLAVOR = "the model's MLflow flavor"
@@ -207,13 +209,15 @@ def download_model(model_uri: str, destination: Path) -> Path:
     return Path(local)
 
 
-def onnx_export_of(settings: ServingSettings, work_dir: Path) -> tuple[Path | None, str]:
-    """The ONNX export to serve, if any, and which engine serves, in words."""
+def onnx_export_of(settings: ServingSettings, work_dir: Path,
+                   registered: RegistryVersion | None) -> tuple[Path | None, str]:
+    """The ONNX export to serve, if any, and which engine serves, in words. ``registered``:
+    ``registry_version`` of the model URI."""
     if settings.engine == "mlflow":
         return None, f"{MLFLOW_FLAVOR} (engine mlflow)"
     if settings.onnx_model is not None:
         return settings.onnx_model, f"ONNX Runtime ({settings.onnx_model})"
-    run = _registered_run(settings.model_uri)
+    run = registered[2] if registered else None
     tags = run.data.tags if run is not None else {}
     if tags.get(ml_contract.TAG_SERVING_PATH) != ml_contract.SERVING_PATH_ONNX:
         why = tags.get(ml_contract.TAG_SERVING_PATH_REASON, "no ONNX export was checked") \
@@ -231,16 +235,11 @@ def onnx_export_of(settings: ServingSettings, work_dir: Path) -> tuple[Path | No
     return Path(local), f"ONNX Runtime ({reason})" if reason else "ONNX Runtime"
 
 
-def _registered_run(model_uri: str):
-    """The training run of a registry version (``models:/name/3``, ``models:/name@alias``),
-    resolved as MLflow resolves it; None for anything else."""
-    registered = _registry_version(model_uri)
-    return registered[2] if registered else None
-
-
-def _registry_version(model_uri: str):
-    """The registered name, version and training run (or None) a URI serves; None when it
-    names no registry version."""
+def registry_version(model_uri: str) -> RegistryVersion | None:
+    """The registered name, version and training run (or None) a URI serves
+    (``models:/name/3``, ``models:/name@alias``), resolved as MLflow resolves it; None when
+    it names no registry version. Resolved once per launch: the ONNX choice and the metrics
+    labels then describe the same version, even if the alias moves meanwhile."""
     from mlflow import MlflowClient
     from mlflow.store.artifact.utils.models import get_model_name_and_version
 
@@ -255,10 +254,10 @@ def _registry_version(model_uri: str):
         client.get_run(version.run_id) if version.run_id else None
 
 
-def metrics_labels(model_uri: str) -> dict[str, object]:
+def metrics_labels(model_uri: str, registered: RegistryVersion | None) -> dict[str, object]:
     """The served version as the metrics label it: registered name and version, and when its
-    training run ended (``trained_at``, Unix time; absent when unknown)."""
-    registered = _registry_version(model_uri)
+    training run ended (``trained_at``, Unix time; absent when unknown). ``registered``:
+    ``registry_version`` of the model URI."""
     if registered is None:
         return {"model": Path(model_uri.rstrip("/")).name or SERVED_MODEL_NAME,
                 "version": UNREGISTERED}
@@ -381,8 +380,9 @@ def _launch(settings: ServingSettings, executable: Path, work_dir: Path):
     log_dir.mkdir(parents=True, exist_ok=True)
     prediction_log = log_dir / PREDICTION_LOG_NAME
     contract_json = write_contract_json(settings.contract, work_dir) if settings.contract else None
-    onnx_model, engine = onnx_export_of(settings, work_dir)
-    labels = metrics_labels(settings.model_uri) if settings.metrics else None
+    registered = registry_version(settings.model_uri)
+    onnx_model, engine = onnx_export_of(settings, work_dir, registered)
+    labels = metrics_labels(settings.model_uri, registered) if settings.metrics else None
     config_dir, port, metrics_port = write_mlserver_config(
         settings, work_dir, model_path, prediction_log, contract_json, onnx_model, labels
     )

@@ -17,6 +17,7 @@ from mlops_platform.serving import (
     ServingSettings,
     metrics_labels,
     parse_args,
+    registry_version,
     settings_of,
     write_mlserver_config,
 )
@@ -171,9 +172,11 @@ def test_the_metrics_port_is_the_one_asked_for(tmp_path):
 
 def test_labels_name_the_registered_version_or_say_unregistered(version):
     uri, number, trained_at = version
-    assert metrics_labels(uri) == {"model": MODEL_NAME, "version": number,
-                                   "trained_at": trained_at}
-    assert metrics_labels("/srv/models/forest") == {"model": "forest", "version": "unregistered"}
+    assert metrics_labels(uri, registry_version(uri)) == {
+        "model": MODEL_NAME, "version": number, "trained_at": trained_at}
+    path = "/srv/models/forest"
+    assert metrics_labels(path, registry_version(path)) == {
+        "model": "forest", "version": "unregistered"}
 
 
 def test_a_server_without_metrics_answers_both_routes(version, contract_file,
