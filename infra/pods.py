@@ -43,12 +43,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.pods_prometheus import scraper_manifests
+from infra.pods_prometheus import CLUSTER_DOMAIN, scraper_manifests, selecting_services
 from mlops_platform.kubernetes.topology import PROMETHEUS
 from mlops_platform.processes import free_port
 
 PODMAN = "podman"
-CLUSTER_DOMAIN = "svc.cluster.local"
 WORKLOAD_ORDER = ("StatefulSet", "Job", "Deployment")
 _VARIABLE = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 READY_TIMEOUT = 180.0
@@ -218,16 +217,10 @@ def _workload(manifest: dict[str, Any]) -> Workload:
 def service_aliases(manifests: list[dict[str, Any]], workload: Workload) -> list[str]:
     """The DNS names of every Service that selects the workload's pods."""
     aliases = []
-    for manifest in manifests:
-        if manifest["kind"] != "Service":
-            continue
-        selector = manifest["spec"].get("selector") or {}
-        if selector and manifest["metadata"].get("namespace") == workload.namespace and all(
-                workload.labels.get(key) == value for key, value in selector.items()):
-            name = manifest["metadata"]["name"]
-            namespace = workload.namespace
-            aliases += [name, f"{name}.{namespace}", f"{name}.{namespace}.svc",
-                        f"{name}.{namespace}.{CLUSTER_DOMAIN}"]
+    for service in selecting_services(manifests, workload.namespace, workload.labels):
+        name, namespace = service["metadata"]["name"], workload.namespace
+        aliases += [name, f"{name}.{namespace}", f"{name}.{namespace}.svc",
+                    f"{name}.{namespace}.{CLUSTER_DOMAIN}"]
     return aliases
 
 

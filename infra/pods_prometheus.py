@@ -163,14 +163,21 @@ def _pod_template(workload: Manifest) -> dict[str, Any] | None:
     return None
 
 
+def selecting_services(manifests: list[Manifest], namespace: str | None,
+                       pod_labels: Mapping[str, str]) -> list[Manifest]:
+    """The Services of ``namespace`` whose selector matches pods labelled ``pod_labels``."""
+    return [service for service in manifests if service["kind"] == "Service"
+            and (selector := service["spec"].get("selector"))
+            and service["metadata"].get("namespace") == namespace
+            and all(pod_labels.get(key) == value for key, value in selector.items())]
+
+
 def _service_of(workload: Manifest, template: dict[str, Any], manifests: list[Manifest]
                 ) -> Manifest:
-    labels = template["metadata"].get("labels", {})
-    for service in manifests:
-        selector = service["spec"].get("selector") if service["kind"] == "Service" else None
-        if selector and service["metadata"].get("namespace") == workload["metadata"].get(
-                "namespace") and all(labels.get(k) == v for k, v in selector.items()):
-            return service
+    services = selecting_services(manifests, workload["metadata"].get("namespace"),
+                                  template["metadata"].get("labels", {}))
+    if services:
+        return services[0]
     raise ScrapeConfigError(
         f"{workload['kind']} {workload['metadata']['name']}: no Service selects its pods, so "
         "make pods has no name to scrape them by; add a Service for it")
