@@ -59,9 +59,9 @@ class ScrapeJob:
 def scrape_jobs(manifests: list[Manifest], secret: SecretReader) -> list[ScrapeJob]:
     """Every endpoint of every rendered monitor, as a static job on the pods' network; a
     monitor that selects nothing yet (the serving namespace before a model) has no job."""
-    return [_job(monitor, scraped, manifests, secret)
-            for monitor in manifests if monitor["kind"] in MONITOR_KINDS and _selects(monitor,
-                                                                                    manifests)
+    return [_job(monitor, scraped, selected, manifests, secret)
+            for monitor in manifests if monitor["kind"] in MONITOR_KINDS
+            if (selected := _selected_objects(monitor, manifests))
             for scraped in _endpoints(monitor)]
 
 
@@ -95,11 +95,11 @@ def _endpoints(monitor: Manifest) -> list[dict[str, Any]]:
     return monitor["spec"][key]
 
 
-def _job(monitor: Manifest, scraped: dict[str, Any], manifests: list[Manifest],
-         secret: SecretReader) -> ScrapeJob:
+def _job(monitor: Manifest, scraped: dict[str, Any], selected: list[Manifest],
+         manifests: list[Manifest], secret: SecretReader) -> ScrapeJob:
     namespace = monitor["metadata"]["namespace"]
-    targets = (_service_targets if monitor["kind"] == "ServiceMonitor" else _pod_targets)(
-        monitor, scraped["port"], manifests)
+    targets = (_service_targets(selected, scraped["port"]) if monitor["kind"] == "ServiceMonitor"
+               else _pod_targets(selected, scraped["port"], manifests))
     if not targets:
         raise ScrapeConfigError(
             f"{monitor['kind']} {namespace}/{monitor['metadata']['name']}: no object it selects "
@@ -125,36 +125,33 @@ def _selected(monitor: Manifest, labels: Mapping[str, str], namespace: str | Non
     return namespace in namespaces and all(labels.get(k) == v for k, v in wanted.items())
 
 
-def _service_targets(monitor: Manifest, port_name: str, manifests: list[Manifest]) -> list[str]:
-    return [f"{_dns_name(service)}:{port['port']}"
-            for service in manifests if service["kind"] == "Service"
-            and _selected(monitor, service["metadata"].get("labels", {}),
-                          service["metadata"].get("namespace"))
+def _selected_objects(monitor: Manifest, manifests: list[Manifest]) -> list[Manifest]:
+    """The Services a ServiceMonitor selects, or the workloads whose pods a PodMonitor does."""
+    if monitor["kind"] == "ServiceMonitor":
+        return [service for service in manifests if service["kind"] == "Service"
+                and _selected(monitor, service["metadata"].get("labels", {}),
+                              service["metadata"].get("namespace"))]
+    return [workload for workload in manifests
+            if (template := _pod_template(workload)) is not None
+            and _selected(monitor, template["metadata"].get("labels", {}),
+                          workload["metadata"].get("namespace"))]
+
+
+def _service_targets(services: list[Manifest], port_name: str) -> list[str]:
+    return [f"{_dns_name(service)}:{port['port']}" for service in services
             for port in service["spec"].get("ports", []) if port.get("name") == port_name]
 
 
-def _pod_targets(monitor: Manifest, port_name: str, manifests: list[Manifest]) -> list[str]:
+def _pod_targets(workloads: list[Manifest], port_name: str, manifests: list[Manifest]
+                 ) -> list[str]:
     targets = []
-    for workload in manifests:
-        template = _pod_template(workload)
-        if template is None or not _selected(monitor, template["metadata"].get("labels", {}),
-                                             workload["metadata"].get("namespace")):
-            continue
+    for workload in workloads:
+        template = workload["spec"]["template"]
         service = _service_of(workload, template, manifests)
         targets += [f"{_dns_name(service)}:{port['containerPort']}"
                     for container in template["spec"]["containers"]
                     for port in container.get("ports", []) if port.get("name") == port_name]
     return targets
-
-
-def _selects(monitor: Manifest, manifests: list[Manifest]) -> bool:
-    if monitor["kind"] == "ServiceMonitor":
-        return any(_selected(monitor, service["metadata"].get("labels", {}),
-                             service["metadata"].get("namespace"))
-                   for service in manifests if service["kind"] == "Service")
-    return any(_selected(monitor, template["metadata"].get("labels", {}),
-                         workload["metadata"].get("namespace"))
-               for workload in manifests if (template := _pod_template(workload)) is not None)
 
 
 def _pod_template(workload: Manifest) -> dict[str, Any] | None:
