@@ -23,10 +23,12 @@ from mlops_platform.processes import (
 )
 
 
-def tool(name: str) -> str:
+def tool(name: str, package: str = "prometheus") -> str:
+    """The path of one of Debian's Prometheus programs, or how to install it."""
     found = shutil.which(name)
     if found is None:
-        raise RuntimeError(f"{name} is not installed: `apt-get install prometheus` (.ci/run does)")
+        raise RuntimeError(f"{name} is not installed: `apt-get install {package}` "
+                           "(.ci/run does)")
     return found
 
 

@@ -25,6 +25,7 @@ from mlops_platform.processes import (
     stop_process_group,
     wait_until_healthy,
 )
+from tests.support.prometheus import tool
 
 
 def processes_mentioning(text: str) -> list[str]:
@@ -242,10 +243,7 @@ class Pushgateway:
 @contextlib.contextmanager
 def running_pushgateway(base_dir: Path) -> Iterator[Pushgateway]:
     """Debian's prometheus-pushgateway on 127.0.0.1 (.ci/run installs it), then stopped."""
-    binary = shutil.which("prometheus-pushgateway")
-    if binary is None:
-        raise RuntimeError("the Pushgateway is not installed: `apt-get install "
-                           "prometheus-pushgateway` (.ci/run does)")
+    binary = tool("prometheus-pushgateway", package="prometheus-pushgateway")
     base_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = base_dir / "pushgateway.log"
