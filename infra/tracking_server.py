@@ -38,6 +38,8 @@ from mlops_platform.kubernetes.topology import (
     TRACKING,
     TRACKING_METRICS_PORT,
 )
+from mlops_platform.monitoring.tracking_server import MODULE as WRAPPER_MODULE
+from mlops_platform.monitoring.tracking_server import wrapped
 from mlops_platform.tools.create_reader import READER_ENV
 
 SERVER_SECRET = "mlflow-server"  # noqa: S105 - a Secret's name
@@ -49,7 +51,7 @@ AUTH_CONFIG_DIR = "/etc/mlflow"
 METRICS_DIR = f"{WRITABLE_TMP}/mlflow-metrics"
 # Runs the server with MLflow's exporter on, and serves its series on a metrics port without
 # login: behind the basic-auth app, /metrics on the API port answers the admin only.
-METRICS_WRAPPER = "mlops_platform.monitoring.tracking_server"
+METRICS_WRAPPER = WRAPPER_MODULE
 MIGRATION_RESOURCES = resources("100m", "256Mi", "1", "1Gi")
 READER_JOB_RESOURCES = resources("50m", "64Mi", "250m", "256Mi")
 
@@ -287,10 +289,12 @@ def _pod_spec(args: TrackingServerArgs, server_secret: pulumi.Input[str]) -> dic
                          "httpHeaders": [{"name": "Host", "value": "localhost"}]}}
     container = hardened_container(
         "mlflow", args.image, args.resources,
-        command=["python", "-m", METRICS_WRAPPER, "--metrics-port", str(TRACKING_METRICS_PORT),
-                 "--metrics-host", "0.0.0.0", "--metrics-dir", METRICS_DIR, "--",  # noqa: S104
-                 "mlflow", "server", "--host", "0.0.0.0", "--port", str(TRACKING.port),  # noqa: S104
-                 "--serve-artifacts", "--app-name", GUARD_APP, "--workers", "2"],
+        command=wrapped(
+            "python", ["mlflow", "server", "--host", "0.0.0.0",  # noqa: S104
+                       "--port", str(TRACKING.port), "--serve-artifacts", "--app-name", GUARD_APP,
+                       "--workers", "2"],
+            metrics_port=TRACKING_METRICS_PORT, metrics_host="0.0.0.0",  # noqa: S104
+            metrics_dir=METRICS_DIR),
         ports=[{"name": "http", "containerPort": TRACKING.port},
                {"name": METRICS_PORT_NAME, "containerPort": TRACKING_METRICS_PORT}],
         env=env,

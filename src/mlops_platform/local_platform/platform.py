@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, exc, make_url
 from mlops_platform.contract import LOCAL_ENVIRONMENT, LOCAL_PLATFORM_PORT, PlatformOutputs
 from mlops_platform.local_platform import auth, state
 from mlops_platform.local_platform.settings import LocalPlatformSettings
+from mlops_platform.monitoring import tracking_server
 from mlops_platform.processes import (
     ServerStartError,
     free_port,
@@ -150,17 +151,7 @@ def _outputs(url: str, artifact_store_uri: str) -> PlatformOutputs:
 
 
 def _server_command(settings: LocalPlatformSettings, port: int, metrics_port: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "mlops_platform.monitoring.tracking_server",
-        "--metrics-port",
-        str(metrics_port),
-        "--metrics-host",
-        settings.host,
-        "--metrics-dir",
-        str(state.metrics_dir(settings.state_dir)),
-        "--",
+    server = [
         sys.executable,
         "-m",
         "mlflow",
@@ -178,6 +169,9 @@ def _server_command(settings: LocalPlatformSettings, port: int, metrics_port: in
         settings.artifacts_destination,
         *(auth.SERVER_ARGS if settings.auth else ()),
     ]
+    return tracking_server.wrapped(sys.executable, server, metrics_port=metrics_port,
+                                   metrics_host=settings.host,
+                                   metrics_dir=str(state.metrics_dir(settings.state_dir)))
 
 
 def choose_port(settings: LocalPlatformSettings) -> int:

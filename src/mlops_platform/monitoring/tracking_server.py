@@ -27,11 +27,17 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, start_http_server
-from prometheus_client.multiprocess import MultiProcessCollector
-
 # mlflow server's environment variable for --expose-prometheus.
 EXPOSE_ENV = "MLFLOW_EXPOSE_PROMETHEUS"
+MODULE = "mlops_platform.monitoring.tracking_server"
+
+
+def wrapped(python: str, server: Sequence[str], *, metrics_port: int, metrics_host: str,
+            metrics_dir: str) -> list[str]:
+    """The command line that runs ``server`` (``mlflow server ...``) under this wrapper: how
+    the local platform and the tracking server's pod start it."""
+    return [python, "-m", MODULE, "--metrics-port", str(metrics_port),
+            "--metrics-host", metrics_host, "--metrics-dir", metrics_dir, "--", *server]
 
 
 def fresh(folder: Path) -> None:
@@ -41,6 +47,10 @@ def fresh(folder: Path) -> None:
 
 def serve_metrics(folder: Path, host: str, port: int) -> None:
     """Every process's series under ``folder``, on ``host:port`` (a daemon thread)."""
+    # Here, not at the top: the local platform and infra/ import wrapped() without them.
+    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client.multiprocess import MultiProcessCollector
+
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=str(folder))
     start_http_server(port, addr=host, registry=registry)
@@ -56,7 +66,7 @@ def run_server(command: Sequence[str], folder: Path) -> int:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m mlops_platform.monitoring.tracking_server",
+    parser = argparse.ArgumentParser(prog=f"python -m {MODULE}",
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--metrics-port", type=int, required=True, metavar="PORT")
