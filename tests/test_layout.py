@@ -68,7 +68,9 @@ def test_import_contracts_hold() -> None:
 @pytest.mark.parametrize(("module", "allowed"), [
     ("mlops_platform.contract", CONTRACT_ONLY),
     ("mlops_platform.scaffold.hooks", SCAFFOLD_ONLY),
-], ids=["contract-stdlib-only", "scaffold-in-plain-cookiecutter"])
+    # Copied into MLServer's environment and the serving image as mlops_prediction_log.
+    ("mlops_platform.prediction_log", ("mlops_platform", "mlops_platform.prediction_log")),
+], ids=["contract-stdlib-only", "scaffold-in-plain-cookiecutter", "prediction-log-stdlib-only"])
 def test_module_imports_with_only_what_its_users_have(
     module: str, allowed: tuple[str, ...]
 ) -> None:

@@ -60,13 +60,13 @@ from mlops_platform.monitoring.collectors import (
     default_pushgateway,
     push_job_result,
 )
-from mlops_platform.tools.ship_predictions import SERVED_AT, model_of_served_inputs
+from mlops_platform.prediction_log import RECORD_FIELDS, SERVED_AT, model_of_served
 
 HTML_REPORT = "drift_report.html"
 JSON_REPORT = "drift_report.json"
 READABLE_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet")
-# Columns the serving log adds that are not model inputs.
-NOT_FEATURES = frozenset({SERVED_AT})
+# Columns the prediction log adds that are not model inputs.
+NOT_FEATURES = frozenset(RECORD_FIELDS)
 DEFAULT_DRIFT_SHARE = 0.5
 DEFAULT_MAX_ROWS = 100_000
 # Fewer rows than this on either side and the per-column tests cannot tell drift from noise
@@ -537,7 +537,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", help="the served model, the `model` label of what is pushed "
                         "(default: <model> of a --current under monitoring/<model>/served/)")
     args = parser.parse_args(argv)
-    args.model = args.model or model_of_served_inputs(args.current)
+    args.model = args.model or model_of_served(args.current)
     if args.pushgateway and not args.model:
         parser.error(f"--model is needed to push to {args.pushgateway} (the model label); "
                      f"--current {args.current} does not name it as monitoring/<model>/served/")

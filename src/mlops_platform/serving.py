@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_platform import contract as ml_contract
-from mlops_platform import data_contract_rules, onnx_predictor
+from mlops_platform import data_contract_rules, onnx_predictor, prediction_log
 from mlops_platform.monitoring import catalog
 from mlops_platform.processes import (
     LOOPBACK,
@@ -64,6 +64,7 @@ ONNX_PREDICTOR_MODULE = "mlops_onnx_predictor"
 # The runtime creates its collectors from copies of the catalog and its collector maker.
 CATALOG_MODULE = "mlops_metrics_catalog"
 COLLECTORS_MODULE = "mlops_metric_collectors"
+PREDICTION_LOG_MODULE = "mlops_prediction_log"
 METRICS_PATH = "/metrics"
 # The version label of a model served from a run or a folder rather than the registry.
 UNREGISTERED = "unregistered"
@@ -347,6 +348,7 @@ def runtime_path(work_dir: Path) -> Path:
     shutil.copyfile(Path(__file__).with_name("serving_runtime.py"), folder / f"{RUNTIME_MODULE}.py")
     shutil.copyfile(data_contract_rules.__file__, folder / f"{RULES_MODULE}.py")
     shutil.copyfile(onnx_predictor.__file__, folder / f"{ONNX_PREDICTOR_MODULE}.py")
+    shutil.copyfile(prediction_log.__file__, folder / f"{PREDICTION_LOG_MODULE}.py")
     shutil.copyfile(catalog.__file__, folder / f"{CATALOG_MODULE}.py")
     # Found beside the catalog, not imported: this side needs no prometheus_client.
     shutil.copyfile(Path(catalog.__file__).with_name("metric_collectors.py"),

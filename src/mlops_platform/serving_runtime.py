@@ -2,8 +2,9 @@
 
 This module runs inside MLServer's own virtual environment (``.venv-mlserver``), never in
 the platform's: it may import only the standard library, pandas and numpy, MLServer,
-mlserver-mlflow and ``mlops_data_contract_rules`` (a copy of
-``mlops_platform.data_contract_rules``), onnxruntime when an ONNX export is served, and
+mlserver-mlflow, ``mlops_data_contract_rules`` and ``mlops_prediction_log`` (copies of
+``mlops_platform.data_contract_rules`` and ``.prediction_log``), onnxruntime when an ONNX
+export is served, and
 prometheus_client with ``mlops_metrics_catalog`` and ``mlops_metric_collectors`` (copies of
 ``mlops_platform.monitoring.catalog`` and ``.metric_collectors``) when metrics are on.
 ``mlops_platform.serving`` puts the copies on MLServer's path and names this runtime in the
@@ -17,8 +18,11 @@ Model settings ``parameters.extra`` (a key left out switches its feature off):
 - ``extra_columns``: ``reject`` (a 422) or ``drop`` (removed before predicting).
 - ``max_rows``: rows per request; more is a 413.
 - ``prediction_log``, ``sample_rate``: every served request is logged with probability
-  ``sample_rate`` as one JSON line per row, the input columns and the model's
-  ``prediction``. That file is the current data ``mlops-drift`` compares with the reference.
+  ``sample_rate`` as one JSON line per row in the format of ``mlops_prediction_log`` (a copy
+  of ``mlops_platform.prediction_log``): the input columns, the ``prediction``, the row's
+  ``prediction_id``, the model's name and version, the serving path, ``served_at`` and, where
+  the contract names an ``entity_key`` column, its value. That file is the current data
+  ``mlops-drift`` compares with the reference, and what labels join by id.
 - ``log_max_bytes``, ``log_backups``: the log rotates when a write would take it past
   ``log_max_bytes``: ``predictions.jsonl`` becomes ``predictions.jsonl.1`` (``.1`` becomes
   ``.2``, ...) and at most ``log_backups`` rotated files are kept.
@@ -36,6 +40,11 @@ Model settings ``parameters.extra`` (a key left out switches its feature off):
   a ``models:/`` URI the version an alias names and its training end replace the labels'.
 - ``contract_artifact``: without ``contract``, the data contract is read from this artifact
   of the served version's training run (a cluster's pods: the template logs it at training).
+
+Every row answered gets a prediction id, logged or not: ``/invocations`` answers
+``{"predictions": [...], "prediction_ids": [...]}`` (MLflow's own ``metadata`` beside the
+predictions; a type MLflow's handler answers gets none), the V2 route puts them in the
+response's ``parameters.prediction_ids``.
 
 Whatever the settings, ``/invocations`` refuses a request with no rows (400), a column given
 twice (422) and JSON nested deeper than ``MAX_JSON_DEPTH`` levels (400, checked before parsing:
@@ -64,6 +73,7 @@ from dataclasses import dataclass
 from io import StringIO
 
 import mlops_data_contract_rules as rules
+import mlops_prediction_log as prediction_log
 import numpy as np
 import pandas as pd
 from fastapi import Depends, Header, Request, Response
@@ -77,11 +87,9 @@ from mlflow.pyfunc.scoring_server import (
 from mlserver.errors import InferenceError, MLServerError
 from mlserver.handlers import custom_handler
 from mlserver.logging import logger
-from mlserver.types import InferenceRequest, InferenceResponse
+from mlserver.types import InferenceRequest, InferenceResponse, Parameters
 from mlserver_mlflow.runtime import MLflowRuntime
 
-PREDICTION_COLUMN = "prediction"
-TIMESTAMP_COLUMN = "served_at"
 MAX_BODY_ENV = "MLOPS_SERVE_MAX_BODY_BYTES"
 JSON_TYPE, CSV_TYPE = "application/json", "text/csv"
 # Tables and tensors nest a few levels; anything deeper is no model input.
@@ -199,13 +207,16 @@ class LoggingMLflowRuntime(MLflowRuntime):
         self._extra_columns = extra.get("extra_columns", "reject")
         uri = self._settings.parameters.uri if self._settings.parameters else None
         served = _served_version(uri) if (
-            extra.get("contract_artifact") or extra.get("metrics")) else None
-        self._columns, self._contract = None, None
+            extra.get("contract_artifact") or extra.get("metrics") or self._log_path) else None
+        self._columns, self._contract, entity_key = None, None, None
         contract = extra.get("contract") or _run_contract(served, extra.get("contract_artifact"))
         if contract:
             with open(contract) as handle:
-                self._columns = rules.input_columns(json.load(handle))
+                document = json.load(handle)
+            self._columns = rules.input_columns(document)
             self._contract = rules.CompiledContract(self._columns, self._extra_columns)
+            entity_key = document.get("entity_key")
+        self._logged_as = _predictors(extra, uri, served, entity_key)
         self._metrics = ServedMetrics(_registered_labels(extra["metrics"], served),
                                       onnx=bool(extra.get("onnx"))) \
             if extra.get("metrics") else UNMEASURED
@@ -254,11 +265,12 @@ class LoggingMLflowRuntime(MLflowRuntime):
             else:
                 data, params = self._parsed(raw_body, mime_type)
                 predictions = self._model.predict(data, params=params)
+        ids = prediction_log.new_ids(len(rows))
         result = StringIO()
-        predictions_to_json(predictions, result)
+        predictions_to_json(predictions, result, metadata={prediction_log.RESPONSE_IDS: ids})
         body = result.getvalue()
         if self._should_log():
-            self._log_rows(rows, json.loads(body)["predictions"])
+            self._log_rows(rows, json.loads(body)["predictions"], ids, self._logged_as[0])
         return Response(content=body, media_type=JSON_TYPE), len(rows)
 
     async def _invocations_by_mlflow(self, raw_body: str, content_type: str) -> Response:
@@ -289,9 +301,13 @@ class LoggingMLflowRuntime(MLflowRuntime):
             response = await super().predict(payload)
         except MlflowException as error:
             raise InferenceError(error.message) from error
+        ids = prediction_log.new_ids(len(frame))
+        response.parameters = response.parameters or Parameters()
+        setattr(response.parameters, prediction_log.RESPONSE_IDS, ids)
         if self._should_log():
             outputs = [output.data.root for output in response.outputs]
-            self._log_rows(frame.to_dict("records"), _flatten(outputs[0]) if outputs else [])
+            self._log_rows(frame.to_dict("records"), _flatten(outputs[0]) if outputs else [],
+                           ids, self._logged_as[1])
         return response, frame
 
     # --- the door ----------------------------------------------------------------------------
@@ -356,20 +372,14 @@ class LoggingMLflowRuntime(MLflowRuntime):
     def _should_log(self) -> bool:
         return bool(self._log_path) and random.random() < self._sample_rate  # noqa: S311
 
-    def _log_rows(self, rows: list[dict], predictions: list) -> None:
+    def _log_rows(self, rows: list[dict], predictions: list, ids: list[str],
+                  predictor: prediction_log.Predictor) -> None:
         # Plain dicts and json.dumps, not pandas: this runs on every sampled request, and
         # json.dumps keeps every digit (pandas' to_json rounds to 10).
-        served_at = time.time()
-        with_predictions = len(predictions) == len(rows)
-        lines = []
-        for index, row in enumerate(rows):
-            line = dict(row)
-            if with_predictions:
-                line[PREDICTION_COLUMN] = _scalar(predictions[index])
-            line[TIMESTAMP_COLUMN] = served_at
-            lines.append(json.dumps(line, default=str) + "\n")
+        lines = prediction_log.prediction_lines(
+            rows, [_scalar(value) for value in predictions], ids, predictor, time.time())
         try:
-            self._append("".join(lines).encode())
+            self._append(lines)
         except OSError as error:
             # A full disk must not fail predictions: the log is a sample anyway.
             logger.warning("prediction log %s not written: %s", self._log_path, error)
@@ -581,6 +591,26 @@ def _registered_labels(labels: dict, served) -> dict:
     version, run = served
     ended = run.info.end_time if run is not None else None
     return {**labels, "version": version, **({"trained_at": ended / 1000} if ended else {})}
+
+
+def _predictors(extra: dict, uri: str | None, served, entity_key: str | None
+                ) -> tuple[prediction_log.Predictor, prediction_log.Predictor]:
+    """What the log says predicted a row of ``/invocations`` and of the V2 route: the
+    served model's name and version, and the engine of each route."""
+    labels = _registered_labels(extra.get("metrics") or {}, served)
+    name = str(labels.get("model") or _model_name(uri))
+    version = str(labels.get("version") or (served[0] if served else "unknown"))
+    invocations_path = "onnx" if extra.get("onnx") else "mlflow"
+    return (prediction_log.Predictor(name, version, invocations_path, entity_key),
+            prediction_log.Predictor(name, version, "mlflow", entity_key))
+
+
+def _model_name(uri: str | None) -> str:
+    """The registered name in a ``models:/<name>/<version>`` or ``models:/<name>@alias``
+    URI; ``model`` for a path or run URI."""
+    if not (uri or "").startswith("models:/"):
+        return "model"
+    return uri.removeprefix("models:/").split("/")[0].split("@")[0]
 
 
 def _run_contract(served, artifact: str | None) -> str | None:

@@ -24,6 +24,15 @@ from mlflow import MlflowClient
 from mlflow.models import infer_signature
 from sklearn.ensemble import RandomForestClassifier
 
+from mlops_platform.prediction_log import (
+    MODEL_NAME as MODEL_NAME_FIELD,
+)
+from mlops_platform.prediction_log import (
+    MODEL_VERSION,
+    PREDICTION_ID,
+    RESPONSE_IDS,
+    SERVING_PATH,
+)
 from mlops_platform.processes import free_port, process_is_running
 from mlops_platform.serving import (
     ServingError,
@@ -207,6 +216,33 @@ def test_predictions_are_logged_with_their_inputs_as_drift_data(served, champion
     mine = logged[logged["age"].isin(rows["age"])].reset_index(drop=True)
     assert mine[FEATURES].to_numpy().tolist() == rows.to_numpy().tolist()
     assert mine["prediction"].tolist() == champion.predict(rows).tolist()
+
+
+def test_every_row_gets_an_id_returned_and_logged_with_the_version_that_predicted_it(served):
+    rows, _ = training_frame(rows=4, seed=12)
+    rows = rows.assign(age=[111.0, 112.0, 113.0, 114.0])
+    status, body = post(served.invocations_url, records(rows))
+    assert status == 200, body
+    answer = json.loads(body)
+    ids = answer[RESPONSE_IDS]
+    assert len(answer["predictions"]) == len(ids) == 4 and len(set(ids)) == 4
+    logged = pd.read_json(served.prediction_log, lines=True, precise_float=True,
+                          dtype={PREDICTION_ID: str, MODEL_VERSION: str})
+    mine = logged[logged["age"].isin(rows["age"])].set_index("age").loc[rows["age"]]
+    assert mine[PREDICTION_ID].tolist() == ids
+    assert set(mine[MODEL_NAME_FIELD]) == {MODEL_NAME}
+    assert set(mine[MODEL_VERSION]) == {"1"}  # the alias resolved, not "champion"
+    assert set(mine[SERVING_PATH]) == {"mlflow"}
+
+
+def test_the_v2_route_returns_its_ids_in_the_response_parameters(served):
+    rows, _ = training_frame(rows=2, seed=13)
+    request = {"inputs": [{"name": name, "datatype": "FP64", "shape": [2],
+                           "data": rows[name].tolist()} for name in FEATURES]}
+    status, body = post(served.infer_url, json.dumps(request))
+    assert status == 200, body
+    ids = json.loads(body)["parameters"][RESPONSE_IDS]
+    assert len(ids) == 2 and len(set(ids)) == 2
 
 
 def write_contract(folder: Path) -> Path:

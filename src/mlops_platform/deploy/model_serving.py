@@ -41,6 +41,7 @@ from mlops_platform.kubernetes.topology import (
     SERVING_METRICS_PORT,
     SHIPPER_METRICS_PORT,
 )
+from mlops_platform.prediction_log import served_prefix
 from mlops_platform.serving import (
     MB,
     PREDICTION_LOG_NAME,
@@ -48,7 +49,7 @@ from mlops_platform.serving import (
     RUNTIME_MODULE,
     ServingSettings,
 )
-from mlops_platform.tools.ship_predictions import DEFAULT_INTERVAL_SECONDS, served_inputs_prefix
+from mlops_platform.tools.ship_predictions import DEFAULT_INTERVAL_SECONDS
 
 TRACKING_CREDENTIALS_KEYS = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
 # The platform writes the tracking credentials into this Secret of the serving namespace.
@@ -191,7 +192,7 @@ def _shipper(model: ServedModel, shipping: PredictionLogShipping) -> dict[str, A
         "log-shipper", shipping.tools_image, SHIPPER_RESOURCES,
         command=["python", "-m", "mlops_platform.tools.ship_predictions",
                  f"{PREDICTION_LOG_DIR}/{PREDICTION_LOG_NAME}", "--bucket", shipping.bucket,
-                 "--prefix", served_inputs_prefix(model.name),
+                 "--prefix", served_prefix(model.name),
                  "--endpoint-url", shipping.endpoint_url,
                  "--interval", f"{shipping.interval_seconds:g}",
                  # Every address: Prometheus scrapes it from outside the pod.

@@ -42,6 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlops_platform.prediction_log import SERVED_AT, model_of_served
 from mlops_platform.tools.s3 import ObjectStoreError, client_error, s3_client
 
 # prometheus_client is imported where the sidecar uses it: infra/ and a project's deploy
@@ -54,21 +55,6 @@ HEARTBEAT = ".shipper-alive"
 DEFAULT_INTERVAL_SECONDS = 60.0
 # The runtime's rotated backups: predictions.jsonl.1, .2, ...
 _ROTATED = re.compile(r"\.\d+$")
-_SERVED_INPUTS = re.compile(r"(?:^|/)monitoring/([^/]+)/served/?$")
-# When the serving runtime logged a line (mlops_platform.serving_runtime.TIMESTAMP_COLUMN).
-SERVED_AT = "served_at"
-
-
-def served_inputs_prefix(model_name: str) -> str:
-    """Where a model's served inputs go in the bucket (beside its drift reports)."""
-    return f"monitoring/{model_name}/served"
-
-
-def model_of_served_inputs(location: str) -> str | None:
-    """The model whose served inputs a prefix or URI holds (``served_inputs_prefix``'s
-    inverse), or None when it does not follow that layout."""
-    found = _SERVED_INPUTS.search(location)
-    return found.group(1) if found else None
 
 
 def object_key(prefix: str, pod: str, now: datetime | None = None) -> str:
@@ -266,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--bucket and --prefix are required (where the log goes)")
     if args.interval <= 0:
         parser.error(f"--interval {args.interval} must be positive (seconds between rounds)")
-    model = args.model or model_of_served_inputs(args.prefix)
+    model = args.model or model_of_served(args.prefix)
     if args.metrics_port is not None and not model:
         parser.error(f"--model is needed with --metrics-port (the model label): --prefix "
                      f"{args.prefix} does not name it as monitoring/<model>/served")

@@ -1,0 +1,124 @@
+"""The prediction log and its labels: one format, written and read through this module only.
+
+A served or batch-scored row is logged as one JSON line: its input columns as sent, then the
+record fields below. Its ``prediction_id`` is also returned to the caller (``/invocations``
+answers ``{"predictions": [...], "prediction_ids": [...]}``, MLflow's shape with one key
+more), so a label sent back later joins the row it is the outcome of. A label is one JSON
+line of ``prediction_id``, ``label`` and ``labelled_at``.
+
+Writers: the serving runtime (a copy of this module, ``mlops_prediction_log``, on MLServer's
+path) and batch scoring. Readers: the log shipper (``served_at``, for its lag), the drift
+check (the input columns), the label intake and the performance check (the join).
+
+Standard library only: the copy runs in MLServer's environment and in the serving image.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+# The record fields of a prediction line. A data contract may not name a column after one.
+PREDICTION_ID = "prediction_id"
+PREDICTION = "prediction"
+MODEL_NAME = "model_name"
+MODEL_VERSION = "model_version"
+SERVING_PATH = "serving_path"
+SERVED_AT = "served_at"
+ENTITY_KEY = "entity_key"
+RECORD_FIELDS = (PREDICTION_ID, PREDICTION, MODEL_NAME, MODEL_VERSION, SERVING_PATH, SERVED_AT,
+                 ENTITY_KEY)
+
+# How a row was predicted: the two routes of a serving pod, and batch scoring.
+SERVING_PATHS = ("onnx", "mlflow", "batch")
+
+# A label line.
+LABEL = "label"
+LABELLED_AT = "labelled_at"
+LABEL_FIELDS = (PREDICTION_ID, LABEL, LABELLED_AT)
+
+# The key of an /invocations answer that holds the rows' ids, in the rows' order.
+RESPONSE_IDS = "prediction_ids"
+
+# Where a model's logs live in the artifact store (the shipper's and the checks' layout).
+MONITORING_PREFIX = "monitoring"
+_SERVED = re.compile(rf"(?:^|/){MONITORING_PREFIX}/([^/]+)/served/?$")
+
+
+def served_prefix(model_name: str) -> str:
+    """The store prefix of a model's prediction logs."""
+    return f"{MONITORING_PREFIX}/{model_name}/served"
+
+
+def model_of_served(location: str) -> str | None:
+    """The model whose prediction logs a prefix or URI holds (``served_prefix``'s inverse),
+    or None when it does not follow that layout."""
+    found = _SERVED.search(location)
+    return found.group(1) if found else None
+
+
+def labels_prefix(model_name: str) -> str:
+    """The store prefix of a model's labels, beside its prediction logs."""
+    return f"{MONITORING_PREFIX}/{model_name}/labels"
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """What predicted a row: the record fields every line of one server or job shares."""
+
+    model_name: str
+    model_version: str
+    serving_path: str
+    # The contract's entity key column (e.g. a customer id), logged as ``entity_key``.
+    entity_key_column: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.serving_path not in SERVING_PATHS:
+            raise ValueError(f"serving path {self.serving_path!r} is not one of "
+                             f"{', '.join(SERVING_PATHS)}")
+
+
+def new_ids(count: int) -> list[str]:
+    """Ids no other row gets (random UUIDs, 32 hex digits)."""
+    return [uuid.uuid4().hex for _ in range(count)]
+
+
+def prediction_lines(rows: Sequence[dict], predictions: Sequence | None, ids: Sequence[str],
+                     predictor: Predictor, served_at: float) -> bytes:
+    """The log lines of one request's rows (``predictions`` None when they were not kept)."""
+    with_predictions = predictions is not None and len(predictions) == len(rows)
+    lines = []
+    for index, row in enumerate(rows):
+        line = dict(row)
+        line[PREDICTION_ID] = ids[index]
+        if with_predictions:
+            line[PREDICTION] = predictions[index]
+        line[MODEL_NAME] = predictor.model_name
+        line[MODEL_VERSION] = predictor.model_version
+        line[SERVING_PATH] = predictor.serving_path
+        line[SERVED_AT] = served_at
+        if predictor.entity_key_column is not None:
+            line[ENTITY_KEY] = row.get(predictor.entity_key_column)
+        # default=str: numpy scalars and dates of a parsed CSV; json keeps every float digit.
+        lines.append(json.dumps(line, default=str) + "\n")
+    return "".join(lines).encode()
+
+
+def label_lines(labels: Iterable[tuple[str, object]], labelled_at: float) -> bytes:
+    """The lines of accepted labels, each ``(prediction_id, label)``."""
+    return "".join(json.dumps({PREDICTION_ID: prediction_id, LABEL: label,
+                               LABELLED_AT: labelled_at}, default=str) + "\n"
+                   for prediction_id, label in labels).encode()
+
+
+def input_columns(columns: Iterable[str]) -> list[str]:
+    """The model input columns of a prediction log's columns (its record fields dropped)."""
+    return [column for column in columns if column not in RECORD_FIELDS]
+
+
+def reserved_names(columns: Iterable[str]) -> list[str]:
+    """The columns of a data contract that would collide with a record field."""
+    return [column for column in columns if column in RECORD_FIELDS]
