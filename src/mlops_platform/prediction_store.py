@@ -1,0 +1,130 @@
+"""Where the prediction log and its labels are kept, read whole and appended to.
+
+A location is a local file or folder (a project's ``monitoring/``) or an S3 prefix (a
+cluster's store, ``s3://<bucket>/monitoring/<model>/served/`` and ``.../labels/``, where
+the log shipper puts them). Reading takes every JSON-lines file there, rotated ones
+(``predictions.jsonl.1``) included; labels are appended as a new file (S3) or to
+``labels.jsonl`` under a lock (a folder), so no writer rewrites what another wrote.
+
+The S3 endpoint is ``MLFLOW_S3_ENDPOINT_URL`` (the platform's store), credentials the
+``AWS_*`` variables, as for every other client of the store.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from mlops_platform.prediction_log import LABEL, LABELLED_AT, MODEL_VERSION, PREDICTION_ID
+from mlops_platform.tools.s3 import client_error, s3_client
+from mlops_platform.tools.ship_predictions import object_key
+
+LABELS_FILE = "labels.jsonl"
+_JSON_LINES = re.compile(r"\.jsonl(\.\d+)?$")
+# Read as text: an id of digits only, or a version "1", must not become a number.
+_TEXT_COLUMNS = {PREDICTION_ID: str, MODEL_VERSION: str}
+
+
+class StoreError(RuntimeError):
+    """A location that cannot be read or written; the message says which and what to check."""
+
+
+def is_s3(location: str) -> bool:
+    return location.startswith("s3://")
+
+
+def read_lines(location: str) -> pd.DataFrame:
+    """Every JSON line under ``location`` as one frame (empty when there is none)."""
+    with tempfile.TemporaryDirectory(prefix="mlops-store-") as downloads:
+        files = _s3_files(location, Path(downloads)) if is_s3(location) else _local_files(
+            Path(location))
+        frames = [_read(file) for file in files if file.stat().st_size]
+    frames = [frame for frame in frames if not frame.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def read_labels(location: str) -> pd.DataFrame:
+    """The labels under ``location``: ``prediction_id``, ``label``, ``labelled_at``."""
+    labels = read_lines(location)
+    return labels if not labels.empty else pd.DataFrame(
+        columns=[PREDICTION_ID, LABEL, LABELLED_AT])
+
+
+def append(location: str, data: bytes) -> str:
+    """Add ``data`` (JSON lines) at ``location``; where it went."""
+    if not data:
+        return location
+    return _put_object(location, data) if is_s3(location) else _append_local(Path(location), data)
+
+
+def _read(file: Path) -> pd.DataFrame:
+    try:
+        return pd.read_json(file, lines=True, dtype=_TEXT_COLUMNS, precise_float=True,
+                            convert_dates=False)
+    except ValueError as error:
+        raise StoreError(f"{file} is not JSON lines: {error}") from error
+
+
+def _local_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path, *sorted(path.parent.glob(f"{path.name}.[0-9]*"))]
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.is_file() and _JSON_LINES.search(p.name))
+    return []  # nothing logged yet
+
+
+def _split(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not bucket:
+        raise StoreError(f"{uri} names no bucket: give s3://<bucket>/<prefix>")
+    return bucket, key
+
+
+def _client():
+    return s3_client(os.environ.get("MLFLOW_S3_ENDPOINT_URL") or None)
+
+
+def _s3_files(uri: str, folder: Path) -> list[Path]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, prefix = _split(uri)
+    client = _client()
+    try:
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        keys = [item["Key"] for page in pages for item in page.get("Contents", [])
+                if _JSON_LINES.search(item["Key"])]
+        files = [folder / f"{index}.jsonl" for index in range(len(keys))]
+        for key, file in zip(keys, files, strict=True):
+            client.download_file(bucket, key, str(file))
+        return files
+    except (BotoCoreError, ClientError) as error:
+        raise StoreError(f"cannot read {uri}: {client_error(error)} (check "
+                         "MLFLOW_S3_ENDPOINT_URL and the AWS_* credentials)") from error
+
+
+def _put_object(uri: str, data: bytes) -> str:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, prefix = _split(uri)
+    key = object_key(prefix, "labels")
+    try:
+        _client().put_object(Bucket=bucket, Key=key, Body=data)
+    except (BotoCoreError, ClientError) as error:
+        raise StoreError(f"cannot write {uri}: {client_error(error)} (check "
+                         "MLFLOW_S3_ENDPOINT_URL and the AWS_* credentials)") from error
+    return f"s3://{bucket}/{key}"
+
+
+def _append_local(folder: Path, data: bytes) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LABELS_FILE
+    with open(f"{path}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with open(path, "ab") as handle:
+            handle.write(data)
+    return str(path)
