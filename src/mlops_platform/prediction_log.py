@@ -43,6 +43,10 @@ LABEL_FIELDS = (PREDICTION_ID, LABEL, LABELLED_AT)
 # The key of an /invocations answer that holds the rows' ids, in the rows' order.
 RESPONSE_IDS = "prediction_ids"
 
+# The files of a log folder (a project's monitoring/, a serving pod's log volume).
+PREDICTIONS_FILE = "predictions.jsonl"
+LABELS_FILE = "labels.jsonl"
+
 # Where a model's logs live in the artifact store (the shipper's and the checks' layout).
 MONITORING_PREFIX = "monitoring"
 _SERVED = re.compile(rf"(?:^|/){MONITORING_PREFIX}/([^/]+)/served/?$")

@@ -20,11 +20,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlops_platform.prediction_log import LABEL, LABELLED_AT, MODEL_VERSION, PREDICTION_ID
+from mlops_platform.prediction_log import (
+    LABEL,
+    LABELLED_AT,
+    LABELS_FILE,
+    MODEL_VERSION,
+    PREDICTION_ID,
+    PREDICTIONS_FILE,
+)
 from mlops_platform.tools.s3 import client_error, s3_client
 from mlops_platform.tools.ship_predictions import object_key
 
-LABELS_FILE = "labels.jsonl"
 _JSON_LINES = re.compile(r"\.jsonl(\.\d+)?$")
 # Read as text: an id of digits only, or a version "1", must not become a number.
 _TEXT_COLUMNS = {PREDICTION_ID: str, MODEL_VERSION: str}
@@ -55,11 +61,23 @@ def read_labels(location: str) -> pd.DataFrame:
         columns=[PREDICTION_ID, LABEL, LABELLED_AT])
 
 
-def append(location: str, data: bytes) -> str:
-    """Add ``data`` (JSON lines) at ``location``; where it went."""
+def append_labels(location: str, data: bytes) -> str:
+    """Add label lines at ``location`` (a folder's ``labels.jsonl``); where they went."""
+    return _append(location, data, LABELS_FILE, "labels")
+
+
+def append_predictions(location: str, data: bytes) -> str:
+    """Add prediction lines at ``location`` (a folder's ``predictions.jsonl``, under the
+    serving runtime's own lock); where they went."""
+    return _append(location, data, PREDICTIONS_FILE, "batch")
+
+
+def _append(location: str, data: bytes, file_name: str, writer: str) -> str:
     if not data:
         return location
-    return _put_object(location, data) if is_s3(location) else _append_local(Path(location), data)
+    if is_s3(location):
+        return _put_object(location, data, writer)
+    return _append_local(Path(location) / file_name, data)
 
 
 def _read(file: Path) -> pd.DataFrame:
@@ -107,11 +125,11 @@ def _s3_files(uri: str, folder: Path) -> list[Path]:
                          "MLFLOW_S3_ENDPOINT_URL and the AWS_* credentials)") from error
 
 
-def _put_object(uri: str, data: bytes) -> str:
+def _put_object(uri: str, data: bytes, writer: str) -> str:
     from botocore.exceptions import BotoCoreError, ClientError
 
     bucket, prefix = _split(uri)
-    key = object_key(prefix, "labels")
+    key = object_key(prefix, writer)
     try:
         _client().put_object(Bucket=bucket, Key=key, Body=data)
     except (BotoCoreError, ClientError) as error:
@@ -120,9 +138,11 @@ def _put_object(uri: str, data: bytes) -> str:
     return f"s3://{bucket}/{key}"
 
 
-def _append_local(folder: Path, data: bytes) -> str:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / LABELS_FILE
+def _append_local(path: Path, data: bytes) -> str:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError(f"cannot write {path}: {error}") from error
     with open(f"{path}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         with open(path, "ab") as handle:

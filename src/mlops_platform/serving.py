@@ -58,7 +58,7 @@ MLSERVER_ENV_VAR = "MLOPS_MLSERVER"
 DEFAULT_MLSERVER = Path(".venv-mlserver") / "bin" / "mlserver"
 RUNTIME_MODULE = "mlops_serving_runtime"
 RUNTIME_CLASS = "LoggingMLflowRuntime"
-PREDICTION_LOG_NAME = "predictions.jsonl"
+PREDICTION_LOG_NAME = prediction_log.PREDICTIONS_FILE
 RULES_MODULE = "mlops_data_contract_rules"
 ONNX_PREDICTOR_MODULE = "mlops_onnx_predictor"
 # The runtime creates its collectors from copies of the catalog and its collector maker.

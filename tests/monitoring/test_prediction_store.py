@@ -11,7 +11,13 @@ import boto3
 import pytest
 
 from mlops_platform.prediction_log import Predictor, label_lines, prediction_lines
-from mlops_platform.prediction_store import StoreError, append, read_labels, read_lines
+from mlops_platform.prediction_store import (
+    StoreError,
+    append_labels,
+    append_predictions,
+    read_labels,
+    read_lines,
+)
 from tests.support.servers import S3Endpoint, running_moto_s3
 
 PREDICTOR = Predictor("churn", "2", "mlflow")
@@ -33,8 +39,8 @@ def test_a_log_file_is_read_with_its_rotated_files_and_ids_stay_text(tmp_path: P
 
 
 def test_labels_appended_to_a_folder_are_read_back(tmp_path: Path) -> None:
-    append(str(tmp_path / "labels"), label_lines([("a", 1)], 10.0))
-    append(str(tmp_path / "labels"), label_lines([("b", 0)], 11.0))
+    append_labels(str(tmp_path / "labels"), label_lines([("a", 1)], 10.0))
+    append_labels(str(tmp_path / "labels"), label_lines([("b", 0)], 11.0))
     labels = read_labels(str(tmp_path / "labels"))
     assert labels[["prediction_id", "label"]].values.tolist() == [["a", 1], ["b", 0]]
 
@@ -55,8 +61,8 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Endpoint]:
 
 def test_labels_appended_to_s3_are_new_objects_read_back_whole(s3: S3Endpoint) -> None:
     where = "s3://mlflow/monitoring/churn/labels/"
-    first = append(where, label_lines([("a", 1)], 10.0))
-    second = append(where, label_lines([("b", 0), ("c", 1)], 11.0))
+    first = append_labels(where, label_lines([("a", 1)], 10.0))
+    second = append_labels(where, label_lines([("b", 0), ("c", 1)], 11.0))
     assert first != second and first.startswith(where)
     assert sorted(read_labels(where)["prediction_id"]) == ["a", "b", "c"]
 
@@ -65,3 +71,10 @@ def test_an_unreadable_bucket_names_the_location_and_what_to_check(s3: S3Endpoin
     with pytest.raises(StoreError, match=r"cannot read s3://no-such-bucket/x/: NoSuchBucket.*"
                                          r"MLFLOW_S3_ENDPOINT_URL"):
         read_lines("s3://no-such-bucket/x/")
+
+
+def test_batch_predictions_join_the_serving_log_of_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "predictions.jsonl").write_bytes(logged(["served"]))
+    append_predictions(str(tmp_path), logged(["batch-1", "batch-2"]))
+    assert read_lines(str(tmp_path / "predictions.jsonl"))["prediction_id"].tolist() == [
+        "served", "batch-1", "batch-2"]

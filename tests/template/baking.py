@@ -92,7 +92,7 @@ def expected_files(level: str, provider: str, package: str = DEFAULT_PACKAGE,
     }
     modules = ("__init__", "contract", "data", "errors", "evaluate", "features", "lineage",
                "model_card", "monitor", "params", "platform", "prepare", "promote", "records",
-               "register", "serve", "steps", "train", "tune", "validate")
+               "register", "score", "serve", "steps", "train", "tune", "validate")
     files |= {f"src/{package}/{module}.py" for module in modules}
     if raw_data:
         files |= {f"data/raw/{raw_data}.dvc", "data/raw/.gitignore"}

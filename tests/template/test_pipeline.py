@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 import yaml
 from mlflow import MlflowClient
@@ -16,6 +17,7 @@ from mlflow import MlflowClient
 from mlops_platform import contract as ml_contract
 from mlops_platform.contract import PlatformOutputs
 from mlops_platform.onnx_predictor import OnnxPredictor
+from mlops_platform.prediction_store import read_lines
 from tests.template.baking import LEVELS, VENV, bake, make
 from tests.template.recovery import Recovery
 
@@ -190,3 +192,21 @@ def test_a_second_pipeline_is_a_no_op_that_registers_nothing(pipeline_run: Pipel
     assert "Data and pipelines are up to date." in result.stdout
     assert "Running stage" not in result.stdout
     assert len(pipeline_run.versions()) == len(before) == 1
+
+
+def test_make_score_scores_a_table_with_the_champion_and_logs_it_for_labels(
+        pipeline_run: PipelineRun) -> None:
+    """After the champion moved through the gate (above): the test split, target included
+    (not an input of the contract: dropped), scored and logged with ids."""
+    project = pipeline_run.project
+    make(project, "score", "INPUT=data/prepared/test.csv")
+    scored = pd.read_csv(project / "monitoring" / "scored.csv", dtype={"prediction_id": str})
+    test_rows = pd.read_csv(project / "data" / "prepared" / "test.csv")
+    assert len(scored) == len(test_rows) and scored["prediction_id"].is_unique
+    logged = read_lines(str(project / "monitoring"))
+    assert logged["prediction_id"].tolist() == scored["prediction_id"].tolist()
+    assert set(logged["model_version"]) == {pipeline_run.champion()}
+    assert set(logged["serving_path"]) == {"batch"}
+    refused = make(project, "score", check=False)
+    assert refused.returncode != 0
+    assert "make score INPUT=rows.csv" in refused.stderr

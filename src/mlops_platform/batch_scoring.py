@@ -1,0 +1,174 @@
+"""Batch scoring: a table scored by a registered model, every row logged like a served one.
+
+``mlops-score --model-uri models:/<name>@champion --input rows.csv --output scored.csv
+--log monitoring/`` checks the table against the data contract the version was trained
+under (``--contract``, else the version's run artifact ``data_contract.json``), predicts,
+and writes ``scored.csv``: the rows with their ``prediction`` and ``prediction_id``. The
+same rows go to the prediction log (``--log``: a folder, or ``s3://<bucket>/monitoring/
+<model>/served/`` in a cluster) in the format of ``mlops_platform.prediction_log``, serving
+path ``batch``, so labels sent back for them join as they do for served predictions.
+
+A table that breaks the contract is refused whole (exit 1), with one line per column, row
+and rule, and nothing is written. Exit 2: the model, the table or the log location could
+not be used; the message names it and the fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from mlops_platform import data_contract_rules as rules
+from mlops_platform.contract import DATA_CONTRACT_ARTIFACT
+from mlops_platform.prediction_log import (
+    PREDICTION,
+    PREDICTION_ID,
+    Predictor,
+    new_ids,
+    prediction_lines,
+)
+from mlops_platform.prediction_store import StoreError, append_predictions
+
+CONTRACT_BROKEN, UNUSABLE = 1, 2
+
+
+class ScoringError(RuntimeError):
+    """Something scoring needs cannot be used; the message names it and the fix."""
+
+
+class ContractBrokenError(ScoringError):
+    """The table breaks the data contract; the message lists where."""
+
+
+@dataclass(frozen=True)
+class Scored:
+    rows: int
+    output: Path
+    logged_to: str
+    predictor: Predictor
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise ScoringError(f"no table {path}: give a CSV or Parquet file of rows to score")
+    try:
+        return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except (ValueError, OSError) as error:
+        raise ScoringError(f"{path} is not a readable CSV or Parquet table: {error}") from error
+
+
+def registered_version(model_uri: str) -> tuple[str, str, str | None]:
+    """The registered name, version and training run id a ``models:/`` URI names now."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+    from mlflow.store.artifact.utils.models import get_model_name_and_version
+
+    if not model_uri.startswith("models:/"):
+        raise ScoringError(f"{model_uri} is no registry URI: give models:/<name>@champion or "
+                           "models:/<name>/<version>, so the log names the version that scored")
+    client = MlflowClient()
+    try:
+        name, version = get_model_name_and_version(client, model_uri)
+        return name, str(version), client.get_model_version(name, version).run_id
+    except (MlflowException, ValueError) as error:
+        raise ScoringError(f"the registry cannot resolve {model_uri}: {error}") from error
+
+
+def load_contract(contract: Path | None, run_id: str | None) -> dict:
+    """The data contract given, else the one the version's training run logged."""
+    if contract is not None:
+        import yaml
+
+        return yaml.safe_load(contract.read_text())
+    if run_id is None:
+        raise ScoringError("the version has no training run to read its data contract from: "
+                           "give --contract data_contract.yaml")
+    from mlflow.artifacts import download_artifacts
+    from mlflow.exceptions import MlflowException
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="mlops-score-") as folder:
+            path = download_artifacts(run_id=run_id, artifact_path=DATA_CONTRACT_ARTIFACT,
+                                      dst_path=folder)
+            return json.loads(Path(path).read_text())
+    except (MlflowException, OSError) as error:
+        raise ScoringError(f"run {run_id} logged no {DATA_CONTRACT_ARTIFACT} ({error}): "
+                           "give --contract data_contract.yaml") from error
+
+
+def checked_inputs(table: pd.DataFrame, contract: dict) -> pd.DataFrame:
+    """The table's model inputs, once every row keeps the contract (extra columns dropped)."""
+    try:
+        columns = rules.input_columns(contract)
+    except rules.ContractFileError as error:
+        raise ScoringError(f"the data contract is unusable: {error}") from error
+    violations = rules.check_frame(table, columns, extra="drop")
+    if violations:
+        raise ContractBrokenError(f"the table breaks the data contract in {len(violations)} "
+                                  f"places; nothing was scored:\n{rules.describe(violations)}")
+    return table[[column["name"] for column in columns]]
+
+
+def score(model_uri: str, input_path: Path, output: Path, log: str,
+          contract: Path | None = None) -> Scored:
+    """Score ``input_path`` with the version ``model_uri`` names; write and log the rows."""
+    import mlflow
+
+    name, version, run_id = registered_version(model_uri)
+    document = load_contract(contract, run_id)
+    inputs = checked_inputs(read_table(input_path), document)
+    predictor = Predictor(name, version, "batch", document.get("entity_key"))
+    model = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    predictions = pd.Series(model.predict(inputs)).tolist()
+    ids = new_ids(len(inputs))
+    lines = prediction_lines(inputs.to_dict("records"), predictions, ids, predictor, time.time())
+    output.parent.mkdir(parents=True, exist_ok=True)
+    inputs.assign(**{PREDICTION: predictions, PREDICTION_ID: ids}).to_csv(output, index=False)
+    try:
+        logged_to = append_predictions(log, lines)
+    except StoreError:
+        output.unlink()  # scored rows no label could join: not left behind
+        raise
+    return Scored(len(inputs), output, logged_to, predictor)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="mlops-score", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model-uri", required=True,
+                        help="the version to score with, e.g. models:/<name>@champion")
+    parser.add_argument("--input", required=True, type=Path, help="CSV or Parquet rows")
+    parser.add_argument("--output", required=True, type=Path,
+                        help="CSV written: the rows, their prediction and prediction_id")
+    parser.add_argument("--log", required=True,
+                        help="the prediction log location: a folder or s3://bucket/prefix/")
+    parser.add_argument("--contract", type=Path, default=None,
+                        help="data_contract.yaml (default: the version's logged contract)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        scored = score(args.model_uri, args.input, args.output, args.log, args.contract)
+    except ContractBrokenError as error:
+        print(f"mlops-score: {error}", file=sys.stderr)
+        return CONTRACT_BROKEN
+    except (ScoringError, StoreError) as error:
+        print(f"mlops-score: {error}", file=sys.stderr)
+        return UNUSABLE
+    predictor = scored.predictor
+    print(f"scored {scored.rows} rows with {predictor.model_name} version "
+          f"{predictor.model_version}: {scored.output}; logged to {scored.logged_to}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
