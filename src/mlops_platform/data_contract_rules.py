@@ -81,6 +81,16 @@ def input_columns(contract: dict[str, Any]) -> list[dict[str, Any]]:
     return [column for column in check_contract(contract) if column["name"] != target]
 
 
+def target_column(contract: dict[str, Any]) -> dict[str, Any]:
+    """The contract's target column: the rule a label (a row's outcome) must keep."""
+    target = contract.get("target")
+    for column in check_contract(contract):
+        if column["name"] == target:
+            return column
+    raise ContractFileError(f"the contract's target {target!r} is not one of its columns: "
+                            "name the target in `target` and describe it under `columns`")
+
+
 def example_row(contract: dict[str, Any]) -> dict[str, Any]:
     """One input row that keeps every rule: an allowed value, else the middle of the range."""
     return {column["name"]: _example_value(column) for column in input_columns(contract)}

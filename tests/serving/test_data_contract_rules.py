@@ -13,6 +13,7 @@ from mlops_platform.data_contract_rules import (
     describe,
     example_row,
     input_columns,
+    target_column,
 )
 from mlops_platform.scaffold.data_contract import CONTRACTS_DIR, infer_contract
 from tests.serving.contracts import CONTRACT, GOOD
@@ -122,3 +123,12 @@ def test_the_example_row_keeps_every_rule_of_its_contract(contract):
     row = example_row(contract)
     assert list(row) == [column["name"] for column in input_columns(contract)]
     assert check_frame(pd.DataFrame([row]), input_columns(contract)) == []
+
+
+def test_the_target_column_is_the_rule_a_label_keeps() -> None:
+    contract = yaml.safe_load((CONTRACTS_DIR / "breast_cancer.yaml").read_text())
+    assert target_column(contract) == {"name": "target", "nullable": False, "dtype": "int",
+                                       "allowed": [0, 1]}
+    with pytest.raises(ContractFileError, match="the contract's target 'outcome' is not one of "
+                                                "its columns"):
+        target_column({**contract, "target": "outcome"})

@@ -153,7 +153,7 @@ def test_promotion_is_a_stage_from_level_one(baked: Baked) -> None:
 def test_deploy_targets_exist_only_at_level_two(baked: Baked) -> None:
     targets = set(re.findall(r"^([a-z-]+):", (baked.project / "Makefile").read_text(), re.M))
     common = {"venv", "lint", "test", "check", "pipeline", "pipeline-sample", "metrics-diff",
-              "promote", "approve", "serve", "drift", "retrain"}
+              "promote", "approve", "serve", "drift", "labels", "retrain"}
     assert common <= targets
     assert ({"deploy", "rollback"} <= targets) == (baked.level == "2")
 
