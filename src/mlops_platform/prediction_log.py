@@ -46,6 +46,9 @@ RESPONSE_IDS = "prediction_ids"
 # The files of a log folder (a project's monitoring/, a serving pod's log volume).
 PREDICTIONS_FILE = "predictions.jsonl"
 LABELS_FILE = "labels.jsonl"
+# Labels sit in a folder of their own beside the log: a reader of the log folder's lines
+# (drift, the label intake) must never take a label for a prediction.
+LABELS_FOLDER = "labels"
 
 # Where a model's logs live in the artifact store (the shipper's and the checks' layout).
 MONITORING_PREFIX = "monitoring"

@@ -160,6 +160,10 @@ class ServingHandle:
         return f"{self.url}/invocations"
 
     @property
+    def labels_url(self) -> str:
+        return f"{self.url}/labels"
+
+    @property
     def infer_url(self) -> str:
         return f"{self.url}/v2/models/{SERVED_MODEL_NAME}/infer"
 

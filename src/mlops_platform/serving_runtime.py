@@ -208,7 +208,7 @@ class LoggingMLflowRuntime(MLflowRuntime):
         uri = self._settings.parameters.uri if self._settings.parameters else None
         served = _served_version(uri) if (
             extra.get("contract_artifact") or extra.get("metrics") or self._log_path) else None
-        self._columns, self._contract, entity_key = None, None, None
+        self._columns, self._contract, entity_key, self._target = None, None, None, None
         contract = extra.get("contract") or _run_contract(served, extra.get("contract_artifact"))
         if contract:
             with open(contract) as handle:
@@ -216,6 +216,7 @@ class LoggingMLflowRuntime(MLflowRuntime):
             self._columns = rules.input_columns(document)
             self._contract = rules.CompiledContract(self._columns, self._extra_columns)
             entity_key = document.get("entity_key")
+            self._target = _target_column(document)
         self._logged_as = _predictors(extra, uri, served, entity_key)
         self._metrics = ServedMetrics(_registered_labels(extra["metrics"], served),
                                       onnx=bool(extra.get("onnx"))) \
@@ -272,6 +273,29 @@ class LoggingMLflowRuntime(MLflowRuntime):
         if self._should_log():
             self._log_rows(rows, json.loads(body)["predictions"], ids, self._logged_as[0])
         return Response(content=body, media_type=JSON_TYPE), len(rows)
+
+    @custom_handler(rest_path="/labels")
+    async def labels(
+        self,
+        body: RequestBody = Depends(_read_body),  # noqa: B008
+    ) -> Response:
+        """Outcomes sent back by prediction id: ``{"labels": [{"prediction_id": ..., "label":
+        ...}]}``. Each label must keep the contract's rule for the target column; all are
+        appended to ``labels/labels.jsonl`` beside the prediction log, or none (a 422 naming
+        the rows). Ids are joined later, where the whole log is: an unknown, late or repeated id
+        is answered by ``mlops-labels`` and the performance check, never joined."""
+        if body.refusal is not None:
+            raise body.refusal
+        if not self._log_path:
+            raise InferenceError("labels are not kept: this server has no prediction log "
+                                 "(serve with a log folder)")
+        received = _labels_of(body.text)
+        _check_labels(received, self._target)
+        folder = os.path.join(os.path.dirname(self._log_path), prediction_log.LABELS_FOLDER)
+        os.makedirs(folder, exist_ok=True)
+        self._append(prediction_log.label_lines(received, time.time()),
+                     os.path.join(folder, prediction_log.LABELS_FILE))
+        return Response(content=json.dumps({"accepted": len(received)}), media_type=JSON_TYPE)
 
     async def _invocations_by_mlflow(self, raw_body: str, content_type: str) -> Response:
         with _client_errors():
@@ -384,14 +408,16 @@ class LoggingMLflowRuntime(MLflowRuntime):
             # A full disk must not fail predictions: the log is a sample anyway.
             logger.warning("prediction log %s not written: %s", self._log_path, error)
 
-    def _append(self, data: bytes) -> None:
+    def _append(self, data: bytes, path: str | None = None) -> None:
         # One locked O_APPEND write per request: the lines of concurrent workers never
-        # interleave, and only one of them rotates.
-        with open(f"{self._log_path}.lock", "a") as lock:
+        # interleave, and only one of them rotates. Labels are few and never rotated away.
+        path = path or self._log_path
+        with open(f"{path}.lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if self._log_max_bytes and _size(self._log_path) + len(data) > self._log_max_bytes:
-                _rotate(self._log_path, self._log_backups)
-            fd = os.open(self._log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            if (path == self._log_path and self._log_max_bytes
+                    and _size(path) + len(data) > self._log_max_bytes):
+                _rotate(path, self._log_backups)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
             try:
                 os.write(fd, data)
             finally:
@@ -591,6 +617,50 @@ def _registered_labels(labels: dict, served) -> dict:
     version, run = served
     ended = run.info.end_time if run is not None else None
     return {**labels, "version": version, **({"trained_at": ended / 1000} if ended else {})}
+
+
+def _target_column(document: dict) -> dict | None:
+    """The rule labels must keep; None when the contract does not describe its target."""
+    try:
+        return rules.target_column(document)
+    except rules.ContractFileError:
+        return None
+
+
+def _labels_of(text: str) -> list[tuple[str, object]]:
+    """The ``(prediction_id, label)`` pairs of a ``/labels`` body, or a 400 saying what a
+    body must hold."""
+    try:
+        _bounded_depth(text)
+        items = json.loads(text)["labels"]
+        pairs = [(item[prediction_log.PREDICTION_ID], item[prediction_log.LABEL])
+                 for item in items]
+    except (ValueError, TypeError, KeyError) as error:
+        raise InferenceError(
+            f"invalid labels ({error!r}): send {{\"labels\": [{{\"prediction_id\": <id>, "
+            "\"label\": <outcome>}, ...]}") from error
+    if not pairs:
+        raise InferenceError("the request has no labels: send at least one")
+    return pairs
+
+
+def _check_labels(pairs: list[tuple[str, object]], target: dict | None) -> None:
+    """A 422 naming every id that is no string, given twice, or whose label breaks the
+    target column's rule; nothing is kept then."""
+    problems = [f"label {index}: prediction_id must be a string, not {type(pid).__name__}"
+                for index, (pid, _) in enumerate(pairs) if not isinstance(pid, str)]
+    repeated = [pid for pid, count in Counter(pid for pid, _ in pairs
+                                              if isinstance(pid, str)).items() if count > 1]
+    problems += [f"prediction_id {pid!r} is labelled more than once in the request"
+                 for pid in repeated]
+    if target is not None:
+        frame = pd.DataFrame({target["name"]: [label for _, label in pairs]})
+        violations = rules.check_frame(frame, [target], extra="ignore")
+        if violations:
+            problems.append(rules.describe(violations))
+    if problems:
+        raise ContractBrokenError("the labels are refused, none was kept:\n"
+                                  + "\n".join(problems), "label")
 
 
 def _predictors(extra: dict, uri: str | None, served, entity_key: str | None

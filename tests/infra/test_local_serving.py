@@ -245,6 +245,57 @@ def test_the_v2_route_returns_its_ids_in_the_response_parameters(served):
     assert len(ids) == 2 and len(set(ids)) == 2
 
 
+@pytest.fixture(scope="module")
+def served_with_target(champion, mlserver_installed, tmp_path_factory) -> Iterator[ServingHandle]:
+    """Served under a contract that describes its target: 0 or 1."""
+    folder = tmp_path_factory.mktemp("labelled")
+    contract = folder / "data_contract.yaml"
+    contract.write_text(json.dumps({"target": "target", "columns": [
+        *({"name": name, "dtype": "float", "nullable": False} for name in FEATURES),
+        {"name": "target", "dtype": "int", "nullable": False, "allowed": [0, 1]}]}))
+    settings = ServingSettings(model_uri=f"models:/{MODEL_NAME}@champion",
+                               log_dir=folder / "monitoring", contract=contract)
+    with start_serving(settings, work_dir=tmp_path_factory.mktemp("serve")) as handle:
+        yield handle
+
+
+def labels_body(*pairs: tuple[object, object]) -> str:
+    return json.dumps({"labels": [{"prediction_id": pid, "label": label}
+                                  for pid, label in pairs]})
+
+
+def stored_labels(handle: ServingHandle) -> list[dict]:
+    path = handle.prediction_log.parent / "labels" / "labels.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_labels_sent_back_for_returned_ids_are_kept_beside_the_log(served_with_target):
+    rows, _ = training_frame(rows=2, seed=21)
+    status, body = post(served_with_target.invocations_url, records(rows))
+    assert status == 200, body
+    ids = json.loads(body)[RESPONSE_IDS]
+    status, body = post(served_with_target.labels_url, labels_body((ids[0], 1), (ids[1], 0)))
+    assert (status, json.loads(body)) == (200, {"accepted": 2})
+    kept = stored_labels(served_with_target)
+    assert [(line["prediction_id"], line["label"]) for line in kept[-2:]] == [
+        (ids[0], 1), (ids[1], 0)]
+
+
+@pytest.mark.parametrize(("body", "status", "said"), [
+    (labels_body(("a", 1), ("a", 0)), 422, "'a' is labelled more than once"),
+    (labels_body(("b", 7)), 422, "target"),
+    (labels_body((3, 1)), 422, "prediction_id must be a string"),
+    (json.dumps({"labels": []}), 400, "has no labels"),
+    (json.dumps({"rows": []}), 400, "send {\"labels\""),
+], ids=["repeated-id", "out-of-contract", "id-not-text", "empty", "no-labels-key"])
+def test_bad_labels_are_refused_whole_naming_the_problem(served_with_target, body, status, said):
+    before = stored_labels(served_with_target)
+    answer_status, answer = post(served_with_target.labels_url, body)
+    assert answer_status == status, answer
+    assert said in json.loads(answer)["error"]
+    assert stored_labels(served_with_target) == before
+
+
 def write_contract(folder: Path) -> Path:
     columns = [{"name": name, "dtype": "float", "nullable": False, "min": -5.0, "max": 5.0}
                for name in FEATURES]
