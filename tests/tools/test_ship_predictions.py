@@ -22,6 +22,7 @@ from prometheus_client.samples import Sample
 
 from mlops_platform import drift
 from mlops_platform.monitoring.catalog import SHIPPER_FAILURES, SHIPPER_LAG, SHIPPER_LINES
+from mlops_platform.prediction_log import label_lines
 from mlops_platform.processes import free_port, start_process_group, stop_process_group
 from mlops_platform.tools import ship_predictions
 from mlops_platform.tools.s3 import ObjectStoreError
@@ -137,6 +138,23 @@ def test_sigterm_ships_what_is_left(s3: S3Endpoint, tmp_path: Path) -> None:
     ship_predictions.run(log, BUCKET, prefix, "pod-1", 3600.0,
                          ship_predictions.uploader(BUCKET, s3.url), stopping)
     assert len(stored(s3, prefix)) == 1
+
+
+def test_labels_sent_to_the_server_are_shipped_under_their_own_prefix(
+        s3: S3Endpoint, tmp_path: Path) -> None:
+    log = tmp_path / "predictions.jsonl"
+    write_log(log, range(2))
+    labels = ship_predictions.labels_log(log)
+    labels.parent.mkdir()
+    labels.write_bytes(label_lines([("a", 1), ("b", 0)], 5.0))
+    stopping = threading.Event()
+    stopping.set()
+    upload = ship_predictions.uploader(BUCKET, s3.url)
+    ship_predictions.run(log, BUCKET, f"{PREFIX}/with-labels", "pod-1", 3600.0, upload, stopping,
+                         ship_predictions.Destination(labels, f"{PREFIX}/labels", upload))
+    assert len(stored(s3, f"{PREFIX}/with-labels")) == 1
+    assert len(stored(s3, f"{PREFIX}/labels")) == 1
+    assert not labels.exists()
 
 
 def test_a_missing_log_folder_is_one_line_with_exit_1(tmp_path: Path,

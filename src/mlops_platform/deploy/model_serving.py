@@ -41,7 +41,7 @@ from mlops_platform.kubernetes.topology import (
     SERVING_METRICS_PORT,
     SHIPPER_METRICS_PORT,
 )
-from mlops_platform.prediction_log import served_prefix
+from mlops_platform.prediction_log import labels_prefix, served_prefix
 from mlops_platform.serving import (
     MB,
     PREDICTION_LOG_NAME,
@@ -193,6 +193,7 @@ def _shipper(model: ServedModel, shipping: PredictionLogShipping) -> dict[str, A
         command=["python", "-m", "mlops_platform.tools.ship_predictions",
                  f"{PREDICTION_LOG_DIR}/{PREDICTION_LOG_NAME}", "--bucket", shipping.bucket,
                  "--prefix", served_prefix(model.name),
+                 "--labels-prefix", labels_prefix(model.name),
                  "--endpoint-url", shipping.endpoint_url,
                  "--interval", f"{shipping.interval_seconds:g}",
                  # Every address: Prometheus scrapes it from outside the pod.

@@ -14,6 +14,10 @@ nothing more is taken, so a long outage of the store costs the log's oldest line
 runtime's rotation drops them), never the pod's volume or a prediction. SIGTERM ships what
 is left before the pod stops.
 
+With ``--labels-prefix monitoring/<model>/labels`` each round also ships the labels sent to
+the server (``POST /labels``: ``labels/labels.jsonl`` beside the log) the same way, where the
+label intake and the performance check read them.
+
 Each round touches a heartbeat file beside the log; ``--alive-within SECONDS`` is the pod's
 probe: exit 0 when the last round started at most that long ago, 1 when the loop is stuck.
 
@@ -38,11 +42,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlops_platform.prediction_log import SERVED_AT, model_of_served
+from mlops_platform.prediction_log import (
+    LABELS_FILE,
+    LABELS_FOLDER,
+    SERVED_AT,
+    model_of_served,
+)
 from mlops_platform.tools.s3 import ObjectStoreError, client_error, s3_client
 
 # prometheus_client is imported where the sidecar uses it: infra/ and a project's deploy
@@ -209,20 +219,45 @@ def seconds_since_beat(log: Path) -> float | None:
         return None
 
 
+def labels_log(log: Path) -> Path:
+    """Where the serving runtime keeps the labels sent to it (``POST /labels``)."""
+    return log.parent / LABELS_FOLDER / LABELS_FILE
+
+
+@dataclass(frozen=True)
+class Destination:
+    """One log and where its lines go."""
+
+    log: Path
+    prefix: str
+    upload: Callable[[Path, str], None]
+
+
 def run(log: Path, bucket: str, prefix: str, pod: str, interval: float,
-        upload: Callable[[Path, str], None], stopping: threading.Event) -> None:
-    """Ship every ``interval`` seconds until ``stopping`` is set, then once more."""
+        upload: Callable[[Path, str], None], stopping: threading.Event,
+        labels: Destination | None = None) -> None:
+    """Ship every ``interval`` seconds until ``stopping`` is set, then once more; the
+    labels sent to the server too, when ``labels`` says where."""
+    destinations = [Destination(log, prefix, upload), *([labels] if labels else [])]
     while True:
         beat(log)
         stopped = stopping.wait(interval)
         beat(log)
-        shipped, errors = ship(log, bucket, prefix, pod, upload)
-        for error in errors:
-            print(f"error: {error}", file=sys.stderr)
-        if shipped:
-            print(f"shipped {shipped} file(s) to s3://{bucket}/{prefix.strip('/')}/{pod}/")
+        for destination in destinations:
+            _ship_round(destination, bucket, pod)
         if stopped:
             return
+
+
+def _ship_round(destination: Destination, bucket: str, pod: str) -> None:
+    if not destination.log.parent.is_dir():  # no label has come yet
+        return
+    shipped, errors = ship(destination.log, bucket, destination.prefix, pod, destination.upload)
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    if shipped:
+        print(f"shipped {shipped} file(s) to "
+              f"s3://{bucket}/{destination.prefix.strip('/')}/{pod}/")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="probe only: exit 0 if a round started at most SECONDS ago")
     parser.add_argument("--bucket")
     parser.add_argument("--prefix", help="key prefix, e.g. monitoring/<model>/served")
+    parser.add_argument("--labels-prefix", help="ship the labels sent to the server "
+                        "(labels/labels.jsonl beside the log) under this key prefix, e.g. "
+                        "monitoring/<model>/labels (unset: labels stay in the pod)")
     parser.add_argument("--endpoint-url", help="the S3 API's address (unset: AWS S3)")
     parser.add_argument("--interval", type=float, default=DEFAULT_INTERVAL_SECONDS,
                         help="seconds between two rounds (the longest the store lags behind)")
@@ -261,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
               "runtime writes its prediction log to", file=sys.stderr)
         return 1
     upload = uploader(args.bucket, args.endpoint_url)
+    # Labels are not predictions: the metrics count only the log's lines.
+    labels = Destination(labels_log(args.log), args.labels_prefix, upload) \
+        if args.labels_prefix else None
     if args.metrics_port is not None:
         try:
             upload = serve_metrics(args.log, model, args.metrics_host,
@@ -274,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     print(f"shipping {args.log} to s3://{args.bucket}/{args.prefix.strip('/')}/{args.pod}/ "
           f"every {args.interval:g} s", flush=True)
-    run(args.log, args.bucket, args.prefix, args.pod, args.interval, upload, stopping)
+    run(args.log, args.bucket, args.prefix, args.pod, args.interval, upload, stopping, labels)
     return 0
 
 
