@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 from mlops_platform.contract import PlatformOutputs
 
+from {{ cookiecutter.package_name }} import monitor
 from {{ cookiecutter.package_name }}.monitor import (
     DAY_MS,
     SERVED_LOG,
     STORE,
+    UNUSABLE,
     served_inputs,
     staleness_problem,
 )
@@ -41,3 +43,13 @@ def test_the_store_is_where_this_models_served_inputs_are_shipped(
     monkeypatch.setenv("PLATFORM_OUTPUTS", str(outputs))
     assert served_inputs(STORE) == f"s3://team-platform/monitoring/{params.model.name}/served/"
     assert served_inputs(SERVED_LOG) == "monitoring/predictions.jsonl"
+
+
+def test_an_unexpected_error_is_no_verdict_not_drift(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def broken(current: str) -> int:
+        raise RuntimeError("the store answered garbage")
+
+    monkeypatch.setattr(monitor, "monitor", broken)
+    assert monitor.main([]) == UNUSABLE  # Python's own exit would be 1: retrain
+    assert "error: monitor stopped: the store answered garbage" in capsys.readouterr().err
