@@ -44,6 +44,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import numpy as np
 import pandas as pd
@@ -60,7 +61,12 @@ from mlops_platform.monitoring.collectors import (
     default_pushgateway,
     push_job_result,
 )
-from mlops_platform.prediction_log import RECORD_FIELDS, SERVED_AT, model_of_served
+from mlops_platform.prediction_log import (
+    RECORD_FIELDS,
+    SERVED_AT,
+    model_of_served,
+    served_prefix,
+)
 
 HTML_REPORT = "drift_report.html"
 JSON_REPORT = "drift_report.json"
@@ -138,6 +144,20 @@ def split_s3(uri: str) -> tuple[str, str]:
     if not bucket:
         raise DriftInputError(f"{uri} names no bucket: write s3://<bucket>/<key>")
     return bucket, key
+
+
+def served_location(artifact_store_uri: str, model_name: str) -> str:
+    """Where the platform's artifact store keeps a model's served inputs, as the log shipper
+    writes them: ``s3://<bucket>/monitoring/<model>/served/``, or that folder of a ``file://``
+    store (the embedded local platform's)."""
+    if is_s3(artifact_store_uri):
+        bucket, _ = split_s3(artifact_store_uri)
+        return f"s3://{bucket}/{served_prefix(model_name)}/"
+    if artifact_store_uri.startswith("file://"):
+        return str(Path(unquote(urlparse(artifact_store_uri).path)) / served_prefix(model_name))
+    raise DriftInputError(
+        f"artifact store {artifact_store_uri!r} is neither s3:// nor file://, so its served "
+        "inputs cannot be read: check artifact_store_uri in the platform outputs")
 
 
 def s3_client():

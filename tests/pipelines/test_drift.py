@@ -21,9 +21,11 @@ from mlops_platform.drift import (
     HTML_REPORT,
     JSON_REPORT,
     SAMPLE_SEED,
+    DriftInputError,
     compare,
     main,
     read_table,
+    served_location,
 )
 from mlops_platform.monitoring.catalog import (
     DATA_STALENESS,
@@ -403,3 +405,20 @@ def test_pushing_needs_the_model_label(tmp_path, reference_csv, capsys):
               "--report-dir", str(tmp_path / "reports"), "--pushgateway", "http://127.0.0.1:1"])
     assert exited.value.code == 2
     assert "--model is needed to push" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("store", "expected"), [
+    ("s3://platform", "s3://platform/monitoring/churn/served/"),
+    ("s3://platform/", "s3://platform/monitoring/churn/served/"),
+    # The log shipper writes at the bucket's root, whatever path the store's URI adds.
+    ("s3://platform/artifacts", "s3://platform/monitoring/churn/served/"),
+    ("file:///srv/my%20platform/artifacts", "/srv/my platform/artifacts/monitoring/churn/served"),
+])
+def test_the_served_inputs_are_where_the_log_shipper_puts_them(store: str, expected: str) -> None:
+    assert served_location(store, "churn") == expected
+
+
+@pytest.mark.parametrize("store", ["gs://platform", "/srv/artifacts", "s3://"])
+def test_a_store_that_cannot_hold_served_inputs_is_named(store: str) -> None:
+    with pytest.raises(DriftInputError, match=r"artifact_store_uri|names no bucket"):
+        served_location(store, "churn")

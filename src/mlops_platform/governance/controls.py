@@ -172,7 +172,7 @@ CATALOGUE: tuple[Control, ...] = (
              ("make_target", {"target": "drift"}),
              ("module_code", {"module": "monitor", "names": ["drift_cli"]}))),
     Control("L2-staleness", 2, "A stale champion triggers retraining",
-            "The scheduled monitoring job fails, which retrains, when the champion is older "
+            "The scheduled monitoring job exits 1, which retrains, when the champion is older "
             "than params.yaml's monitoring.max_model_age_days.",
             (("params_keys", {"keys": ["monitoring.max_model_age_days"]}),
              ("module_code", {"module": "monitor", "names": ["check_staleness"]}),

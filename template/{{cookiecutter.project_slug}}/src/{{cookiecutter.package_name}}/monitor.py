@@ -1,38 +1,64 @@
-"""Monitoring, run by `make drift` (scheduled in CI): served inputs (monitoring/) against the
-training data by `mlops-drift`, then the champion's age against monitoring.max_model_age_days.
+"""Monitoring, run by `make drift` (scheduled in CI): served inputs against the training data
+by `mlops-drift`, then the champion's age against monitoring.max_model_age_days.
+
+The served inputs are `make serve`'s log (monitoring/predictions.jsonl) unless `--current`
+(`make drift CURRENT=...`) names another file, folder or s3:// URI, or `store`: what the
+platform's log shippers put in its artifact store for this model
+(`s3://<bucket>/monitoring/<model>/served/`), which the scheduled CI job reads.
 
 Thin on purpose: the drift check (Evidently) lives in the pinned platform package.
 Exit 0: no drift and a fresh champion; 1: drift or a stale champion (CI retrains);
-2: drift could not be checked (fewer served rows than mlops-drift's minimum, or
-inputs it cannot use; the message says which and what to do).
+2: drift could not be checked (fewer served rows than mlops-drift's minimum, a store it
+cannot read, inputs it cannot use, any unexpected error; the message says which and what
+to do). Nothing but a verdict exits 1, so CI never retrains on an error.
 """
 
 from __future__ import annotations
 
+import argparse
+import sys
 import time
+import traceback
 
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlops_platform import contract as ml_contract
+from mlops_platform.contract import read_outputs
+from mlops_platform.drift import DriftInputError, served_location
 from mlops_platform.drift import main as drift_cli
 from mlops_platform.serving import PREDICTION_LOG_NAME
 
 from {{ cookiecutter.package_name }}.data import TRAIN_FILE
 from {{ cookiecutter.package_name }}.params import load_params
-from {{ cookiecutter.package_name }}.platform import connect, tracking_server_guard
+from {{ cookiecutter.package_name }}.platform import connect, outputs_file, tracking_server_guard
 from {{ cookiecutter.package_name }}.serve import MONITORING_DIR
 from {{ cookiecutter.package_name }}.steps import run_step
 
 REPORT_DIR = f"{MONITORING_DIR}/drift"
+SERVED_LOG = f"{MONITORING_DIR}/{PREDICTION_LOG_NAME}"
+STORE = "store"  # --current store: the platform's artifact store
 STALE = 1  # like drift: CI retrains
 UNUSABLE = 2  # not 1: that exit code means drift
 DAY_MS = 24 * 3600 * 1000
 
 
-def check_drift() -> int:
+def served_inputs(current: str) -> str:
+    """The location of the served inputs `--current` names."""
+    if current != STORE:
+        return current
+    return served_location(read_outputs(outputs_file()).artifact_store_uri,
+                           load_params().model.name)
+
+
+def check_drift(current: str = SERVED_LOG) -> int:
+    try:
+        location = served_inputs(current)
+    except DriftInputError as error:
+        print(f"drift: {error}", file=sys.stderr)
+        return UNUSABLE
+    print(f"drift: served inputs from {location}")
     # --model labels the result mlops-drift pushes when MLOPS_PUSHGATEWAY_URL is set.
-    return drift_cli(["--reference", str(TRAIN_FILE),
-                      "--current", f"{MONITORING_DIR}/{PREDICTION_LOG_NAME}",
+    return drift_cli(["--reference", str(TRAIN_FILE), "--current", location,
                       "--report-dir", REPORT_DIR, "--model", load_params().model.name])
 
 
@@ -61,12 +87,31 @@ def check_staleness() -> int:
     return STALE if problem else 0
 
 
-def monitor() -> int:
-    return max(check_drift(), check_staleness())
+def monitor(current: str = SERVED_LOG) -> int:
+    return max(check_drift(current), check_staleness())
 
 
-def main() -> int:
-    return run_step("monitor", monitor, failure_code=UNUSABLE)
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m {{ cookiecutter.package_name }}.monitor",
+        description="Drift of the served inputs and the champion's age. Exit 0 healthy, "
+                    "1 drift or a stale champion (retrain), 2 could not check.")
+    parser.add_argument("--current", default=SERVED_LOG,
+                        help=f"the served inputs: a file, folder or s3:// URI, or {STORE!r} for "
+                             "the platform's artifact store (<bucket>/monitoring/<model>/"
+                             f"served/); default {SERVED_LOG}, make serve's log")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return run_step("monitor", lambda: monitor(args.current), failure_code=UNUSABLE)
+    except Exception as error:  # Python's own exit for it is 1, which means retrain
+        traceback.print_exc()
+        print(f"error: monitor stopped: {error}; that is no verdict (exit {UNUSABLE})",
+              file=sys.stderr)
+        return UNUSABLE
 
 
 if __name__ == "__main__":
