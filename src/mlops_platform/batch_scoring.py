@@ -36,6 +36,7 @@ from mlops_platform.prediction_log import (
     prediction_lines,
 )
 from mlops_platform.prediction_store import StoreError, append_predictions
+from mlops_platform.serving import registry_version
 
 CONTRACT_BROKEN, UNUSABLE = 1, 2
 
@@ -67,19 +68,18 @@ def read_table(path: Path) -> pd.DataFrame:
 
 def registered_version(model_uri: str) -> tuple[str, str, str | None]:
     """The registered name, version and training run id a ``models:/`` URI names now."""
-    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
-    from mlflow.store.artifact.utils.models import get_model_name_and_version
 
-    if not model_uri.startswith("models:/"):
-        raise ScoringError(f"{model_uri} is no registry URI: give models:/<name>@champion or "
-                           "models:/<name>/<version>, so the log names the version that scored")
-    client = MlflowClient()
     try:
-        name, version = get_model_name_and_version(client, model_uri)
-        return name, str(version), client.get_model_version(name, version).run_id
+        registered = registry_version(model_uri)
     except (MlflowException, ValueError) as error:
         raise ScoringError(f"the registry cannot resolve {model_uri}: {error}") from error
+    if registered is None:
+        raise ScoringError(f"{model_uri} is no registry version: give models:/<name>@champion "
+                           "or models:/<name>/<version>, so the log names the version that "
+                           "scored")
+    name, version, run = registered
+    return name, version, run.info.run_id if run is not None else None
 
 
 def load_contract(contract: Path | None, run_id: str | None) -> dict:

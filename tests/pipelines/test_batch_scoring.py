@@ -95,4 +95,4 @@ def test_a_uri_outside_the_registry_is_refused_with_the_fix(tracking, tmp_path, 
     code = main(["--model-uri", "runs:/abc/model", "--input", str(tmp_path / "rows.csv"),
                  "--output", str(tmp_path / "out.csv"), "--log", str(tmp_path / "log")])
     assert code == 2
-    assert "give models:/<name>@champion" in capsys.readouterr().err
+    assert "is no registry version: give models:/<name>@champion" in capsys.readouterr().err
