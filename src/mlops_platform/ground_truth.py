@@ -38,7 +38,13 @@ from typing import Any
 import pandas as pd
 
 from mlops_platform import data_contract_rules
-from mlops_platform.prediction_log import PREDICTION_ID, SERVED_AT, label_lines
+from mlops_platform.prediction_log import (
+    LABEL,
+    LABELLED_AT,
+    PREDICTION_ID,
+    SERVED_AT,
+    label_lines,
+)
 from mlops_platform.prediction_store import StoreError, append_labels, read_labels, read_lines
 
 DEFAULT_MAX_DELAY = timedelta(days=30)
@@ -130,6 +136,35 @@ def classify(labels: Sequence[Label], predictions: pd.DataFrame, stored: pd.Data
                                          max_delay) or _contract_refusal(contract_problems, index)
         verdicts.append(Verdict(label, outcome, detail))
     return verdicts
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Prediction lines with the label of their outcome, and the labels that joined none."""
+
+    rows: pd.DataFrame  # the prediction log's columns and ``label``, ``labelled_at``
+    unknown: int  # labels whose id no logged prediction has
+    duplicates: int  # later labels of an id already labelled (the first one counts)
+    late: int  # labels that came more than the allowed delay after their prediction
+
+
+def join_labels(predictions: pd.DataFrame, labels: pd.DataFrame,
+                max_delay: timedelta = DEFAULT_MAX_DELAY) -> Joined:
+    """Each labelled prediction once, with its first label in time; what did not join is
+    counted, never joined. Labels the intake took are already clean; the server's
+    ``POST /labels`` cannot check ids, so every check is made again here."""
+    if labels.empty or PREDICTION_ID not in predictions or SERVED_AT not in predictions:
+        return Joined(predictions.iloc[0:0].assign(**{LABEL: [], LABELLED_AT: []}),
+                      0, 0, 0)
+    ordered = labels.assign(**{PREDICTION_ID: labels[PREDICTION_ID].astype(str)}).sort_values(
+        LABELLED_AT, kind="stable")
+    first = ordered.drop_duplicates(PREDICTION_ID, keep="first")
+    logged = predictions[predictions[PREDICTION_ID].notna()].assign(
+        **{PREDICTION_ID: predictions[PREDICTION_ID].astype(str)}).drop_duplicates(PREDICTION_ID)
+    merged = logged.merge(first[[PREDICTION_ID, LABEL, LABELLED_AT]], on=PREDICTION_ID)
+    late = (merged[LABELLED_AT] - merged[SERVED_AT]) > max_delay.total_seconds()
+    return Joined(merged[~late].reset_index(drop=True), unknown=len(first) - len(merged),
+                  duplicates=len(ordered) - len(first), late=int(late.sum()))
 
 
 def served_times(predictions: pd.DataFrame) -> dict[str, float]:
