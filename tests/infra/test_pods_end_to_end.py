@@ -50,6 +50,7 @@ SERVICE_HOST = f"mlflow.{NAMESPACE}.svc.cluster.local:5000"
 MODEL_NAME = "pods_classifier"
 BUCKET = "mlflow"
 SERVED_PREFIX = f"monitoring/{MODEL_NAME}/served/"
+LABELS_PREFIX = f"monitoring/{MODEL_NAME}/labels/"
 REFERENCE_KEY = f"monitoring/{MODEL_NAME}/reference.csv"
 REPORT_KEY = f"monitoring/{MODEL_NAME}/reports/drift_report.json"
 SERVED_MODEL = {"name": MODEL_NAME, "alias": "champion", "drift": {
@@ -281,15 +282,29 @@ def missing(sent: list[dict[str, float]], stored: list[dict[str, Any]]) -> int:
     return sum(tuple(sorted(row.items())) not in logged for row in sent)
 
 
+def split_targets(project: Path) -> list[int]:
+    import pandas as pd
+
+    return pd.read_csv(project / "data" / "prepared" / "test.csv")["target"].tolist()
+
+
 @pytest.fixture(scope="module")
-def shipped(cluster: pods.Cluster, registered: Path, serving: pods.Workload
-            ) -> tuple[list[dict[str, float]], int]:
-    """The test split served in one request and waited for in the store: the rows sent and
-    how many rows the store holds then (the earlier tests' requests included)."""
+def answered(cluster: pods.Cluster, registered: Path, serving: pods.Workload
+             ) -> tuple[list[dict[str, float]], list[str]]:
+    """The test split served in one request: the rows sent and the ids they were given."""
     rows = split_rows(registered)
     status, body = post_json(cluster.url(serving.name, 8080), "/invocations",
                              {"dataframe_records": rows})
     assert status == 200, body
+    return rows, body["prediction_ids"]
+
+
+@pytest.fixture(scope="module")
+def shipped(cluster: pods.Cluster, answered: tuple[list[dict[str, float]], list[str]]
+            ) -> tuple[list[dict[str, float]], int]:
+    """The answered rows waited for in the store: the rows sent and how many rows the store
+    holds then (the earlier tests' requests included)."""
+    rows, _ = answered
     client = object_store(cluster)
     deadline = time.monotonic() + SHIPPED_TIMEOUT
     while missing(rows, stored := stored_rows(client, SERVED_PREFIX)) and \
@@ -308,6 +323,30 @@ def test_the_served_inputs_reach_the_object_store(
     assert missing(rows, stored) == 0, pods.logs(
         f"{cluster.network}-pods-classifier-log-shipper")
     assert all("prediction" in line and "served_at" in line for line in stored)
+    assert {line["model_name"] for line in stored} == {MODEL_NAME}
+    assert {line["model_version"] for line in stored} == {"1"}  # the alias, resolved
+
+
+def test_labels_sent_to_the_serving_pod_reach_the_store_beside_the_served_rows(
+        cluster: pods.Cluster, registered: Path, serving: pods.Workload,
+        answered: tuple[list[dict[str, float]], list[str]],
+        shipped: tuple[list[dict[str, float]], int]) -> None:
+    _, ids = answered
+    outcomes = split_targets(registered)
+    labels = [{"prediction_id": pid, "label": outcome} for pid, outcome in zip(
+        ids, outcomes, strict=True)]
+    status, body = post_json(cluster.url(serving.name, 8080), "/labels", {"labels": labels})
+    assert (status, body) == (200, {"accepted": len(ids)})
+    client = object_store(cluster)
+    deadline = time.monotonic() + SHIPPED_TIMEOUT
+    while len(stored := stored_rows(client, LABELS_PREFIX)) < len(ids) and \
+            time.monotonic() < deadline:
+        time.sleep(2)  # polling interval of the store, not a synchronisation
+    assert sorted((line["prediction_id"], line["label"]) for line in stored) == sorted(
+        (pid, outcome) for pid, outcome in zip(ids, outcomes, strict=True)), pods.logs(
+        f"{cluster.network}-pods-classifier-log-shipper")
+    served_ids = {line["prediction_id"] for line in stored_rows(client, SERVED_PREFIX)}
+    assert set(ids) <= served_ids  # every label joins a served row
 
 
 def test_the_serving_pod_and_its_shipper_serve_their_metrics(
