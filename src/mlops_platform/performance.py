@@ -428,9 +428,22 @@ def check(predictions_uri: str, labels_uri: str, metric: str, baseline: float,
     return Check(joined, found, result, None if pd.isna(newest) else float(newest))
 
 
+def roc_auc_on_classes(result: Check) -> bool:
+    """Whether the verdict's roc_auc ranks predicted classes, not scores: the log holds what
+    the model answered, so its area is the balanced accuracy, below the roc_auc the model was
+    promoted with on probabilities (0.970 against 0.997 for the template's breast-cancer
+    model)."""
+    if result.verdict.metric != "roc_auc":
+        return False
+    predicted = pd.to_numeric(rows_of(result.joined.rows, result.verdict.window)[PREDICTION],
+                              errors="coerce")
+    return bool(predicted.isin([0, 1]).all())
+
+
 def summary(result: Check, predictions_uri: str, labels_uri: str) -> dict[str, Any]:
     joined = result.joined
-    return {**result.verdict.summary(), "predictions": predictions_uri, "labels": labels_uri,
+    return {**result.verdict.summary(), "roc_auc_on_classes": roc_auc_on_classes(result),
+            "predictions": predictions_uri, "labels": labels_uri,
             "joined_rows": len(joined.rows), "logged_predictions": joined.predictions,
             "labels_read": joined.labels, "unjoined_labels": joined.unjoined_labels,
             "duplicate_labels": joined.duplicate_labels,
@@ -566,6 +579,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"joined {len(joined.rows)} labelled predictions of {joined.predictions} logged, in "
           f"{len(result.windows)} windows; {joined.unjoined_labels} labels of unknown ids "
           f"(not joined), {joined.duplicate_labels} repeated labels (the latest counts)")
+    if roc_auc_on_classes(result):
+        print("note: the log holds predicted classes, not scores, so this roc_auc is the "
+              "balanced accuracy and reads below one computed on probabilities")
     print(f"reports: {html_path} {json_path}")
     if args.pushgateway:
         push_result(result, args.pushgateway, args.model)

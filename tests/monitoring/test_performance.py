@@ -103,6 +103,8 @@ def test_the_windowed_metrics_equal_the_hand_computation(example, tmp_path, caps
     out = capsys.readouterr().out
     assert out.startswith("healthy: roc_auc 0.8333 on 4 labelled rows")
     assert "1 labels of unknown ids (not joined)" in out
+    assert "this roc_auc is the balanced accuracy" in out
+    assert summary["roc_auc_on_classes"] is True
 
 
 def test_a_seeded_example_matches_a_count_per_hourly_window(tmp_path, capsys):
