@@ -143,19 +143,21 @@ def join(predictions: pd.DataFrame, labels: pd.DataFrame) -> Joined:
     of several labels of one id the latest (by ``labelled_at``) counts."""
     logged = predictions.drop_duplicates(PREDICTION_ID)[
         [PREDICTION_ID, PREDICTION, MODEL_VERSION, SERVED_AT]]
+    logged = logged.assign(**{SERVED_AT: pd.to_numeric(logged[SERVED_AT], errors="coerce"),
+                              MODEL_VERSION: logged[MODEL_VERSION].astype(str)})
     latest = labels.sort_values(LABELLED_AT, kind="stable").drop_duplicates(
         PREDICTION_ID, keep="last")[[PREDICTION_ID, LABEL, LABELLED_AT]]
     rows = logged.merge(latest, on=PREDICTION_ID, how="inner", validate="one_to_one")
-    rows = rows.assign(**{SERVED_AT: pd.to_numeric(rows[SERVED_AT], errors="coerce"),
-                          MODEL_VERSION: rows[MODEL_VERSION].astype(str)})
-    newest = logged.assign(at=pd.to_numeric(logged[SERVED_AT], errors="coerce")).dropna(
-        subset=["at"])
-    newest_version = (str(newest.loc[newest["at"].idxmax(), MODEL_VERSION])
-                      if not newest.empty else None)
     return Joined(rows=rows.dropna(subset=[SERVED_AT, LABEL, PREDICTION]).reset_index(drop=True),
                   predictions=len(logged), labels=len(latest),
                   unjoined_labels=int((~latest[PREDICTION_ID].isin(logged[PREDICTION_ID])).sum()),
-                  duplicate_labels=len(labels) - len(latest), newest_version=newest_version)
+                  duplicate_labels=len(labels) - len(latest),
+                  newest_version=_newest_version(logged))
+
+
+def _newest_version(logged: pd.DataFrame) -> str | None:
+    served = logged.dropna(subset=[SERVED_AT])
+    return None if served.empty else str(served.loc[served[SERVED_AT].idxmax(), MODEL_VERSION])
 
 
 # --- windows and metrics ---------------------------------------------------------------------

@@ -233,6 +233,17 @@ def test_labels_of_no_logged_prediction_join_nothing(tmp_path, capsys):
     assert "(2 labels, 2 of unknown ids)" in capsys.readouterr().err
 
 
+def test_of_repeated_labels_of_one_id_the_latest_counts(tmp_path, capsys):
+    log = write_log(tmp_path / "log", [(f"p{i}", 1, DAY_1 + i) for i in range(4)])
+    labels = write_labels(tmp_path / "labels", [(f"p{i}", 0) for i in range(4)], LABELLED_AT)
+    write_labels(labels, [("p0", 1), ("p1", 1)], LABELLED_AT + 60)  # corrected later
+    code = run(log, labels, tmp_path / "reports", "--metric", "accuracy", "--baseline", "0.5",
+               "--min-rows", "4")
+    assert code == 0, capsys.readouterr().err
+    summary = summary_of(tmp_path / "reports")
+    assert (summary["value"], summary["duplicate_labels"], summary["joined_rows"]) == (0.5, 2, 4)
+
+
 @pytest.fixture
 def s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Endpoint]:
     with running_moto_s3(tmp_path) as endpoint:
