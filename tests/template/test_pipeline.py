@@ -183,12 +183,13 @@ def served_and_labelled(run: PipelineRun, version: str, wrong: int = 0) -> float
 
     from mlops_platform.prediction_log import Predictor, label_lines, new_ids, prediction_lines
 
+    target = yaml.safe_load((run.project / "params.yaml").read_text())["data"]["target"]
     test = pd.read_csv(run.project / "data/prepared/test.csv")
-    features = test.drop(columns=["target"])
+    features = test.drop(columns=[target])
     answers = mlflow.pyfunc.load_model(f"models:/{run.model_name}@champion").predict(features)
     answers = [int(answer) for answer in answers]
     ids = new_ids(len(test))
-    truth = [int(label) for label in test["target"]]
+    truth = [int(label) for label in test[target]]
     truth = [1 - label for label in truth[:wrong]] + truth[wrong:]
     monitoring = run.project / "monitoring"
     (monitoring / "labels").mkdir(parents=True, exist_ok=True)
