@@ -326,27 +326,33 @@ def _what_it_needs(role: str) -> str:
     return "give the training data, e.g. data/prepared/train.csv (`dvc pull` fetches it)"
 
 
-def write_reports(report_dir: str, html: str, summary: dict[str, Any]) -> tuple[str, str]:
+def write_reports(report_dir: str, html: str, summary: dict[str, Any],
+                  names: tuple[str, str] = (HTML_REPORT, JSON_REPORT)) -> tuple[str, str]:
+    """The HTML report and the JSON summary, named ``names``, in a folder or under an S3
+    prefix (the performance check writes its own through this too)."""
     body = json.dumps(summary, indent=2, default=_jsonable) + "\n"
     if is_s3(report_dir):
-        return _upload_reports(report_dir, html, body)
+        return _upload_reports(report_dir, html, body, names)
+    html_name, json_name = names
     folder = Path(report_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / HTML_REPORT).write_text(html)
-    (folder / JSON_REPORT).write_text(body)
-    return str(folder / HTML_REPORT), str(folder / JSON_REPORT)
+    (folder / html_name).write_text(html)
+    (folder / json_name).write_text(body)
+    return str(folder / html_name), str(folder / json_name)
 
 
-def _upload_reports(report_dir: str, html: str, body: str) -> tuple[str, str]:
+def _upload_reports(report_dir: str, html: str, body: str,
+                    names: tuple[str, str]) -> tuple[str, str]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     bucket, prefix = split_s3(report_dir)
     prefix = prefix.rstrip("/") + "/" if prefix else ""
     client = s3_client()
+    html_name, json_name = names
     try:
-        client.put_object(Bucket=bucket, Key=prefix + HTML_REPORT, Body=html.encode(),
+        client.put_object(Bucket=bucket, Key=prefix + html_name, Body=html.encode(),
                           ContentType="text/html")
-        client.put_object(Bucket=bucket, Key=prefix + JSON_REPORT, Body=body.encode(),
+        client.put_object(Bucket=bucket, Key=prefix + json_name, Body=body.encode(),
                           ContentType="application/json")
     except (BotoCoreError, ClientError) as error:
         raise DriftInputError(
@@ -354,7 +360,7 @@ def _upload_reports(report_dir: str, html: str, body: str) -> tuple[str, str]:
             "(check the bucket, MLFLOW_S3_ENDPOINT_URL and the AWS_* credentials)"
         ) from error
     base = f"s3://{bucket}/{prefix}"
-    return base + HTML_REPORT, base + JSON_REPORT
+    return base + html_name, base + json_name
 
 
 def _jsonable(value: Any) -> Any:

@@ -15,6 +15,9 @@ from mlops_platform.monitoring.catalog import (
     DRIFT_DETECTED,
     DRIFT_LAST_SUCCESS,
     LATENCY_BUCKETS_SECONDS,
+    MODEL_PERFORMANCE_DEGRADED,
+    MODEL_PERFORMANCE_LABEL_AGE,
+    PERFORMANCE_LAST_SUCCESS,
     PUSHGATEWAY_JOB,
     SERVING_CONTRACT_REJECTIONS,
     SERVING_LATENCY,
@@ -28,6 +31,7 @@ from mlops_platform.monitoring.catalog import (
 MODEL = {"model": "churn", "version": "3"}
 SERVED = {**MODEL, "serving_path": "onnx"}
 DRIFT_JOB = {"job": "mlops-drift", "model": "churn"}
+PERFORMANCE_JOB = {"job": "performance-monitor", **MODEL}
 SAMPLES = "x1600"  # one a minute for a little over a day: longer than any case's eval_time
 
 
@@ -119,6 +123,22 @@ CASES = [
     Case("MlopsDriftCheckOverdue", "fires",
          [series(DRIFT_LAST_SUCCESS, str(-DAYS_40), **DRIFT_JOB)], "2h", {"model": "churn"}),
     Case("MlopsDriftCheckOverdue", "quiet", [series(DRIFT_LAST_SUCCESS, "0", **DRIFT_JOB)], "2h"),
+    Case("MlopsModelDegraded", "fires",
+         [series(MODEL_PERFORMANCE_DEGRADED, "1", **PERFORMANCE_JOB)], "10m", MODEL),
+    Case("MlopsModelDegraded", "quiet",
+         [series(MODEL_PERFORMANCE_DEGRADED, "0", **PERFORMANCE_JOB)], "10m"),
+    Case("MlopsPerformanceCheckOverdue", "fires",
+         [series(PERFORMANCE_LAST_SUCCESS, str(-DAYS_40), **PERFORMANCE_JOB)], "2h",
+         {"model": "churn"}),
+    Case("MlopsPerformanceCheckOverdue", "quiet",
+         [series(PERFORMANCE_LAST_SUCCESS, "0", **PERFORMANCE_JOB)], "2h"),
+    Case("MlopsLabelsStale", "fires",
+         [series(MODEL_PERFORMANCE_LABEL_AGE, str(DAYS_40), **PERFORMANCE_JOB)], "10m", MODEL),
+    Case("MlopsLabelsStale", "quiet",
+         [series(MODEL_PERFORMANCE_LABEL_AGE, "3600", **PERFORMANCE_JOB)], "10m"),
+    Case("MlopsLabelsStale", "fires-under-a-shorter-max-age",
+         [series(MODEL_PERFORMANCE_LABEL_AGE, "7200", **PERFORMANCE_JOB)], "10m", MODEL,
+         AlertThresholds(label_max_age="1h")),
     Case("MlopsBackupOverdue", "fires", backed_up_at(-DAYS_40), "2h"),
     Case("MlopsBackupOverdue", "quiet", backed_up_at(0), "2h"),
     Case("MlopsBackupOverdue", "fires-under-a-shorter-period", backed_up_at(0), "2h",

@@ -34,9 +34,12 @@ COUNTER_RATES = {catalog.SERVING_CONTRACT_REJECTIONS: 0.1, catalog.SHIPPER_LINES
 HISTOGRAM_RATE = 20.0
 # Gauges: seconds in the past for timestamps, the value itself otherwise.
 GAUGES_AGO = {catalog.SERVING_MODEL_TRAINED: 3 * 86400, catalog.DRIFT_LAST_SUCCESS: 3600,
-              catalog.BACKUP_LAST_SUCCESS: 2 * 3600}
+              catalog.PERFORMANCE_LAST_SUCCESS: 3600, catalog.BACKUP_LAST_SUCCESS: 2 * 3600}
 GAUGE_VALUES = {catalog.DRIFT_DETECTED: 1.0, catalog.DRIFT_SHARE: 0.4,
-                catalog.DATA_STALENESS: 600.0, catalog.SHIPPER_LAG: 5.0}
+                catalog.DATA_STALENESS: 600.0, catalog.SHIPPER_LAG: 5.0,
+                catalog.MODEL_PERFORMANCE: 0.93, catalog.MODEL_PERFORMANCE_ROWS: 240.0,
+                catalog.MODEL_PERFORMANCE_DEGRADED: 0.0,
+                catalog.MODEL_PERFORMANCE_LABEL_AGE: 7200.0}
 JOBS = {catalog.SHIPPER_LINES: catalog.SHIPPER_JOB, catalog.SHIPPER_FAILURES: catalog.SHIPPER_JOB,
         catalog.SHIPPER_LAG: catalog.SHIPPER_JOB}
 FLASK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)

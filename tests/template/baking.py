@@ -91,8 +91,9 @@ def expected_files(level: str, provider: str, package: str = DEFAULT_PACKAGE,
         "tests/test_platform.py",
     }
     modules = ("__init__", "contract", "data", "errors", "evaluate", "features", "lineage",
-               "model_card", "monitor", "params", "platform", "prepare", "promote", "records",
-               "register", "score", "serve", "steps", "train", "tune", "validate")
+               "model_card", "monitor", "params", "performance", "platform", "prepare",
+               "promote", "records", "register", "score", "serve", "steps", "train", "tune",
+               "validate")
     files |= {f"src/{package}/{module}.py" for module in modules}
     if raw_data:
         files |= {f"data/raw/{raw_data}.dvc", "data/raw/.gitignore"}

@@ -35,8 +35,10 @@ NONSENSE = [
 ]
 BAD_THRESHOLD = "promotion.threshold = 'high' is not valid: a number between 0 and 1"
 STEPS = ("prepare", "validate", "tune", "train", "evaluate", "register", "promote", "serve",
-         "monitor")
-DRIFT_UNUSABLE = 2  # monitor's exit code for inputs it cannot use (1 means drift)
+         "monitor", "performance")
+# monitor's and performance's exit code for inputs they cannot use (1 means drift or
+# degradation)
+UNCHECKED = 2
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def test_every_step_checks_the_promotion_keys_before_it_starts(
 
     result = run_step(baked.project, step)
 
-    assert result.returncode == (DRIFT_UNUSABLE if step == "monitor" else 1)
+    assert result.returncode == (UNCHECKED if step in {"monitor", "performance"} else 1)
     assert result.stderr == f"error: {step} stopped: params.yaml: {BAD_THRESHOLD}\n"
     baked.nothing_happened()
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +20,7 @@ from mlops_platform import contract as ml_contract
 from mlops_platform.contract import PlatformOutputs
 from mlops_platform.onnx_predictor import OnnxPredictor
 from mlops_platform.prediction_store import read_lines
-from tests.template.baking import LEVELS, VENV, bake, make
+from tests.template.baking import DEFAULT_PACKAGE, LEVELS, VENV, bake, make
 from tests.template.recovery import Recovery
 
 pytestmark = pytest.mark.slow
@@ -173,6 +175,56 @@ def test_the_champion_moves_only_through_the_gate(pipeline_run: PipelineRun) -> 
         assert (decision["outcome"], decision["version"]) == ("promoted", version.version)
     audit = (pipeline_run.project / ml_contract.AUDIT_LOG_FILE).read_text().splitlines()
     assert json.loads(audit[-1])["outcome"] == "promoted"
+
+
+def served_and_labelled(run: PipelineRun, version: str, wrong: int = 0) -> float:
+    """The champion's answers on the test split logged as batch scoring logs them, and their
+    labels (the first ``wrong`` flipped) sent back; the roc_auc of those answers."""
+    import pandas as pd
+    from sklearn.metrics import roc_auc_score
+
+    from mlops_platform.prediction_log import Predictor, label_lines, new_ids, prediction_lines
+
+    target = yaml.safe_load((run.project / "params.yaml").read_text())["data"]["target"]
+    test = pd.read_csv(run.project / "data/prepared/test.csv")
+    features = test.drop(columns=[target])
+    answers = mlflow.pyfunc.load_model(f"models:/{run.model_name}@champion").predict(features)
+    answers = [int(answer) for answer in answers]
+    ids = new_ids(len(test))
+    truth = [int(label) for label in test[target]]
+    truth = [1 - label for label in truth[:wrong]] + truth[wrong:]
+    monitoring = run.project / "monitoring"
+    (monitoring / "labels").mkdir(parents=True, exist_ok=True)
+    (monitoring / "predictions.jsonl").write_bytes(prediction_lines(
+        features.to_dict("records"), answers, ids, Predictor(run.model_name, version, "batch"),
+        time.time()))
+    (monitoring / "labels" / "labels.jsonl").write_bytes(
+        label_lines(zip(ids, truth, strict=True), time.time()))
+    return float(roc_auc_score(truth, answers))
+
+
+def test_make_performance_judges_the_champion_on_its_labelled_answers(
+        pipeline_run: PipelineRun) -> None:
+    """After the test above made a champion: its promoted roc_auc is the baseline."""
+    champion = pipeline_run.champion()
+    assert champion is not None, "run after test_the_champion_moves_only_through_the_gate"
+    promoted = pipeline_run.client.get_run(
+        pipeline_run.client.get_model_version(pipeline_run.model_name, champion).run_id
+    ).data.metrics["roc_auc"]
+    live = served_and_labelled(pipeline_run, champion)
+    result = make(pipeline_run.project, "performance")
+    assert f"\nhealthy: roc_auc {live:.4f} on " in result.stdout  # after make echoes the command
+    summary = json.loads(
+        (pipeline_run.project / "monitoring/performance/performance_report.json").read_text())
+    assert (summary["baseline"], summary["window"]["model_version"]) == (promoted, champion)
+    assert summary["value"] == pytest.approx(live)
+    served_and_labelled(pipeline_run, champion, wrong=20)  # a shifted segment, mislabelled
+    degraded = subprocess.run(
+        [str(VENV / "bin" / "python"), "-m", f"{DEFAULT_PACKAGE}.performance"],
+        cwd=pipeline_run.project, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(pipeline_run.project / "src")})
+    assert degraded.returncode == 1, degraded.stderr
+    assert degraded.stdout.startswith("DEGRADED: roc_auc ")
 
 
 def dvc_status(project: Path, stage: str) -> str:

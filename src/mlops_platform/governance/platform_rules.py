@@ -61,3 +61,58 @@ def platform_rules() -> PlatformRules:
         level_approval={int(level): bool(rule["approval"])
                         for level, rule in data["levels"].items()},
         evaluation=data["evaluation"])
+
+
+MONITORING_RESOURCE = "rules/monitoring.yaml"
+
+
+@dataclass(frozen=True)
+class DegradationRule:
+    """How far a live metric may worsen from its promoted value, once a project's own limit
+    (which may only be smaller) is applied."""
+
+    metric: str
+    higher_is_better: bool
+    max_drop: float
+
+    def degraded(self, value: float, baseline: float) -> bool:
+        worsening = baseline - value if self.higher_is_better else value - baseline
+        return worsening > self.max_drop
+
+    def bar(self, baseline: float) -> float:
+        """The worst value that is not yet degraded."""
+        return baseline - self.max_drop if self.higher_is_better else baseline + self.max_drop
+
+
+@cache
+def degradation_rules() -> dict[str, dict[str, Any]]:
+    text = resources.files("mlops_platform.governance").joinpath(MONITORING_RESOURCE).read_text()
+    return yaml.safe_load(text)["degradation"]
+
+
+def degradation_rule(metric: str, project_max_drop: float | None = None) -> DegradationRule:
+    """The platform's rule for ``metric`` tightened by the project's limit: a project limit
+    above the platform's is refused, never used."""
+    rules = degradation_rules()
+    if metric not in rules:
+        raise PlatformRulesError(f"metric {metric!r} has no degradation rule: one of "
+                                 f"{', '.join(rules)}")
+    rule = rules[metric]
+    platform_limit = rule["max_drop"]
+    if project_max_drop is not None and project_max_drop < 0:
+        raise PlatformRulesError(f"max drop {project_max_drop:g} for {metric} is negative: give "
+                                 "the largest worsening allowed, 0 or more")
+    if platform_limit is None:
+        if project_max_drop is None:
+            raise PlatformRulesError(
+                f"{metric} is in the target's units, so the platform sets no degradation limit "
+                f"for it: give the project's own (--max-drop, e.g. a tenth of the promoted "
+                f"{metric})")
+        return DegradationRule(metric, bool(rule["higher_is_better"]), project_max_drop)
+    if project_max_drop is not None and project_max_drop > platform_limit:
+        raise PlatformRulesError(
+            f"max drop {project_max_drop:g} for {metric} loosens the platform's limit of "
+            f"{platform_limit:g} ({MONITORING_RESOURCE}): a project may only tighten it; give "
+            f"{platform_limit:g} or less")
+    limit = platform_limit if project_max_drop is None else project_max_drop
+    return DegradationRule(metric, bool(rule["higher_is_better"]), float(limit))

@@ -24,6 +24,10 @@ from mlops_platform.monitoring.catalog import (
     DRIFT_DETECTED,
     DRIFT_LAST_SUCCESS,
     DRIFT_SHARE,
+    MODEL_PERFORMANCE,
+    MODEL_PERFORMANCE_DEGRADED,
+    MODEL_PERFORMANCE_LABEL_AGE,
+    PERFORMANCE_LAST_SUCCESS,
     SERVING_CONTRACT_REJECTIONS,
     SERVING_LATENCY,
     SERVING_MODEL_TRAINED,
@@ -80,6 +84,16 @@ class AlertThresholds(BaseModel):
         "24h", description="The drift CronJobs' longest schedule: a model whose check has "
         "not succeeded for longer alerts.")
     drift_check_for: Duration = Field("1h", description="Grace after a missed drift check.")
+    degraded_for: Duration = Field(
+        "0m", description="How long a degradation verdict must stand (0m: at the first report).")
+    performance_check_period: Duration = Field(
+        "24h", description="The performance checks' longest schedule: a model whose check has "
+        "not reached a verdict for longer alerts.")
+    performance_check_for: Duration = Field(
+        "1h", description="Grace after a missed performance check.")
+    label_max_age: Duration = Field(
+        "7d", description="A model whose newest joined label is older than this alerts: its "
+        "performance is measured on old outcomes.")
     model_max_age: Duration = Field(
         "30d", description="A served version trained longer ago than this alerts.")
     backup_period: Duration = Field(
@@ -178,6 +192,7 @@ def _batch_rules(t: AlertThresholds, page: str) -> list[dict[str, Any]]:
               "warning", "The drift check of {{ $labels.model }} is overdue",
               f"No drift check of {{{{ $labels.model }}}} succeeded in the last "
               f"{t.drift_check_period}: its drift verdict is out of date.", page),
+        *_performance_rules(t, page),
         _rule("MlopsBackupOverdue",
               f"time() - max({backup}) > {seconds(t.backup_period)}", t.backup_for,
               "critical", "The metadata database's backup is overdue",
@@ -186,6 +201,30 @@ def _batch_rules(t: AlertThresholds, page: str) -> list[dict[str, Any]]:
         _rule("MlopsBackupMissing", f"absent({backup})", t.backup_period,
               "critical", "No backup of the metadata database is reported",
               f"No backup job reported a success for {t.backup_period}.", page),
+    ]
+
+
+def _performance_rules(t: AlertThresholds, page: str) -> list[dict[str, Any]]:
+    model = "{{ $labels.model }} version {{ $labels.version }}"
+    return [
+        _rule("MlopsModelDegraded",
+              f"max by (model, version) ({MODEL_PERFORMANCE_DEGRADED.name}) == 1", t.degraded_for,
+              "warning", f"{model} performs worse than when it was promoted",
+              f"On its latest window of labelled predictions, {model} scored below the value it "
+              f"was promoted with by more than the degradation limit (see "
+              f"{MODEL_PERFORMANCE.name}).", page),
+        _rule("MlopsPerformanceCheckOverdue",
+              f"time() - max by (model) ({PERFORMANCE_LAST_SUCCESS.name})"
+              f" > {seconds(t.performance_check_period)}", t.performance_check_for,
+              "warning", "The performance check of {{ $labels.model }} is overdue",
+              f"No performance check of {{{{ $labels.model }}}} reached a verdict in the last "
+              f"{t.performance_check_period}: too few labels, or the check fails.", page),
+        _rule("MlopsLabelsStale",
+              f"min by (model, version) ({MODEL_PERFORMANCE_LABEL_AGE.name})"
+              f" > {seconds(t.label_max_age)}", "0m",
+              "warning", f"No recent labels for {model}",
+              f"The newest label joined to the predictions of {model} is older than "
+              f"{t.label_max_age}: its measured performance describes old outcomes.", page),
     ]
 
 

@@ -82,13 +82,32 @@ DATA_STALENESS = Metric(
 DRIFT_LAST_SUCCESS = Metric(
     "mlops_drift_last_success_timestamp_seconds", "gauge",
     "When the drift check last finished (Unix time).", ("model",))
+MODEL_PERFORMANCE = Metric(
+    "mlops_model_performance", "gauge",
+    "The project's primary metric (the one it promotes on) on the latest window of labelled "
+    "predictions the performance check gave a verdict on.", MODEL)
+MODEL_PERFORMANCE_ROWS = Metric(
+    "mlops_model_performance_labelled_rows", "gauge",
+    "Labelled predictions in that window.", MODEL)
+MODEL_PERFORMANCE_DEGRADED = Metric(
+    "mlops_model_performance_degraded", "gauge",
+    "1 when that window's primary metric fell below the promoted value by more than the "
+    "degradation limit, else 0.", MODEL)
+MODEL_PERFORMANCE_LABEL_AGE = Metric(
+    "mlops_model_performance_label_age_seconds", "gauge",
+    "Age of the newest label the performance check joined.", MODEL)
+PERFORMANCE_LAST_SUCCESS = Metric(
+    "mlops_model_performance_last_success_timestamp_seconds", "gauge",
+    "When the performance check last reached a verdict (Unix time).", MODEL)
 BACKUP_LAST_SUCCESS = Metric(
     "mlops_backup_last_success_timestamp_seconds", "gauge",
     "When the metadata database's backup was last uploaded (Unix time).")
 
 METRICS = (SERVING_REQUESTS, SERVING_CONTRACT_REJECTIONS, SERVING_LATENCY, SERVING_REQUEST_ROWS,
            SERVING_BATCH_ROWS, SERVING_MODEL_TRAINED, SHIPPER_LINES, SHIPPER_FAILURES, SHIPPER_LAG,
-           DRIFT_DETECTED, DRIFT_SHARE, DATA_STALENESS, DRIFT_LAST_SUCCESS, BACKUP_LAST_SUCCESS)
+           DRIFT_DETECTED, DRIFT_SHARE, DATA_STALENESS, DRIFT_LAST_SUCCESS, MODEL_PERFORMANCE,
+           MODEL_PERFORMANCE_ROWS, MODEL_PERFORMANCE_DEGRADED, MODEL_PERFORMANCE_LABEL_AGE,
+           PERFORMANCE_LAST_SUCCESS, BACKUP_LAST_SUCCESS)
 
 # MLflow's own series on the tracking server's metrics port (its exporter,
 # prometheus_flask_exporter with the prefix "mlflow"; mlops_platform.monitoring.tracking_server).
@@ -107,4 +126,5 @@ PUSHGATEWAY_JOB = "pushgateway"
 # The `job` grouping key of what batch jobs push (scraped through PUSHGATEWAY_JOB with
 # honor_labels, so these names are the `job` label the alerts see).
 DRIFT_JOB = "drift-monitor"
+PERFORMANCE_JOB = "performance-monitor"
 BACKUP_JOB = "postgres-backup"

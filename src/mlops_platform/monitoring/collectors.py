@@ -26,19 +26,23 @@ def default_pushgateway() -> str | None:
 
 
 def push_job_result(program: str, gateway: str, job: str, values: Mapping[Metric, float],
-                    grouping_key: Mapping[str, str] | None = None) -> bool:
+                    grouping_key: Mapping[str, str] | None = None,
+                    labels: Mapping[str, str] | None = None) -> bool:
     """Replace the group ``job`` (and ``grouping_key``) on the Pushgateway with ``values``.
 
-    Each metric's labels take their values from the grouping key. Batch jobs push once, when
-    they succeed (Prometheus' advice): a job that failed pushes nothing, so its last-success
-    time ages and the alert on it fires. The push only reports the job's result, so a push
-    that fails is one line on stderr and False, never an exception."""
+    Each metric's labels take their values from the grouping key, then ``labels`` (labels that
+    change from run to run, such as a model version, are kept out of the key so that each
+    push replaces the last one's series instead of leaving them beside it). Batch jobs push
+    once, when they succeed (Prometheus' advice): a job that failed pushes nothing, so its
+    last-success time ages and the alert on it fires. The push only reports the job's result,
+    so a push that fails is one line on stderr and False, never an exception."""
     key = dict(grouping_key or {})
+    label_values = {**key, **(labels or {})}
     registry = CollectorRegistry()
     for metric, value in values.items():
         gauge = collector_of(metric, registry)
         assert isinstance(gauge, Gauge), f"{metric.name}: only gauges are pushed"
-        (gauge.labels(**{label: key[label] for label in metric.labels}) if metric.labels
+        (gauge.labels(**{label: label_values[label] for label in metric.labels}) if metric.labels
          else gauge).set(value)
     try:
         push_to_gateway(gateway, job=job, registry=registry, grouping_key=key,

@@ -1,7 +1,8 @@
 """Grafana dashboards over the catalog's metrics, built with Grafana's Foundation SDK.
 
 One dashboard per served model (traffic, latency, errors, contract rejections, drift,
-staleness) and one for the platform (tracking server, log shipper, backup, drift jobs).
+staleness, performance on labelled predictions) and one for the platform (tracking server,
+log shipper, backup, drift and performance jobs).
 Each is the JSON Grafana's file provisioning reads, and the data of a ConfigMap labelled
 `grafana_dashboard: "1"` for kube-prometheus-stack's Grafana sidecar.
 
@@ -41,6 +42,11 @@ from mlops_platform.monitoring.catalog import (
     DRIFT_DETECTED,
     DRIFT_LAST_SUCCESS,
     DRIFT_SHARE,
+    MODEL_PERFORMANCE,
+    MODEL_PERFORMANCE_DEGRADED,
+    MODEL_PERFORMANCE_LABEL_AGE,
+    MODEL_PERFORMANCE_ROWS,
+    PERFORMANCE_LAST_SUCCESS,
     SERVING_BATCH_ROWS,
     SERVING_CONTRACT_REJECTIONS,
     SERVING_LATENCY,
@@ -129,6 +135,17 @@ def _model_panels() -> list[tuple[str, list[Any]]]:
                   f"time() - max by (version) ({SERVING_MODEL_TRAINED.name}{{{SERVED}}})",
                   "{{version}}"),
         ]),
+        ("Performance on labelled predictions", [
+            _graph("Primary metric on the latest labelled window", "none", [(
+                f"max by (version) ({MODEL_PERFORMANCE.name}{{{SERVED}}})", "{{version}}")]),
+            _stat("Performance verdict", "none",
+                  f"max({MODEL_PERFORMANCE_DEGRADED.name}{{{SERVED}}})",
+                  mapping={"0": "healthy", "1": "degraded"}, width=4),
+            _stat("Labelled rows in that window", "short",
+                  f"max({MODEL_PERFORMANCE_ROWS.name}{{{SERVED}}})", width=4),
+            _stat("Age of the newest label", "s",
+                  f"min({MODEL_PERFORMANCE_LABEL_AGE.name}{{{SERVED}}})", width=4),
+        ]),
     ]
 
 
@@ -171,13 +188,17 @@ def _platform_panels() -> list[tuple[str, list[Any]]]:
                   f"time() - max({BACKUP_LAST_SUCCESS.name})", width=8),
             _graph("Time since each drift check last succeeded", "s", [(
                 f"time() - max by (model) ({DRIFT_LAST_SUCCESS.name})", "{{model}}")],
-                width=16),
+                width=8),
+            _graph("Time since each performance check last reached a verdict", "s", [(
+                f"time() - max by (model) ({PERFORMANCE_LAST_SUCCESS.name})", "{{model}}")],
+                width=8),
         ]),
     ]
 
 
 def platform_dashboard() -> dict[str, Any]:
-    """The platform's dashboard (tracking server, log shipper, backup, drift jobs)."""
+    """The platform's dashboard (tracking server, log shipper, backup, drift and performance
+    jobs)."""
     builder = (Dashboard("MLOps platform").uid("mlops-platform").tags(["mlops"])
                .refresh("1m").time("now-6h", "now").with_variable(_datasource()))
     return _encode(_with_rows(builder, _platform_panels()))

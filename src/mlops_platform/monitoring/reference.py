@@ -48,7 +48,7 @@ def jobs_table() -> str:
                               f"`{TRACKING_REQUESTS}`, `{TRACKING_LATENCY}`)",
         catalog.SERVING_JOB: "the serving runtime's metrics port (`mlops_serving_*`)",
         catalog.SHIPPER_JOB: "the log shipper sidecar (`mlops_log_shipper_*`)",
-        catalog.PUSHGATEWAY_JOB: "the Pushgateway the drift and backup jobs push to "
+        catalog.PUSHGATEWAY_JOB: "the Pushgateway the drift, performance and backup jobs push to "
                                  "(scraped with `honor_labels`)",
     }
     rows = ["| job label | scrapes |", "|---|---|"]

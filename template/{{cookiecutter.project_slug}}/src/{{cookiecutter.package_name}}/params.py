@@ -47,6 +47,9 @@ class Slices(Section):
 
 class Monitoring(Section):
     max_model_age_days: float = Field(gt=0)
+    # `make performance`: the largest fall of the primary metric below its promoted value;
+    # None: the platform's limit. The platform refuses one larger than its own.
+    max_drop: float | None = Field(None, ge=0)
 
 
 class Explain(Section):
