@@ -51,6 +51,7 @@ from mlops_platform.governance.platform_rules import (
     PlatformRulesError,
     degradation_rule,
 )
+from mlops_platform.ground_truth import join_labels
 from mlops_platform.monitoring.catalog import (
     MODEL_PERFORMANCE,
     MODEL_PERFORMANCE_DEGRADED,
@@ -111,6 +112,7 @@ class Joined:
     labels: int
     unjoined_labels: int
     duplicate_labels: int
+    late_labels: int
     newest_version: str | None  # the version of the newest prediction logged, labelled or not
 
 
@@ -139,20 +141,18 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], uri: str) -> None:
 
 
 def join(predictions: pd.DataFrame, labels: pd.DataFrame) -> Joined:
-    """Each label with the prediction of its id; a label of an unknown id joins nothing, and
-    of several labels of one id the latest (by ``labelled_at``) counts."""
+    """Each prediction with the label of its outcome, as ``ground_truth.join_labels`` joins
+    them (the first label in time counts; unknown, repeated and late labels join nothing)."""
     logged = predictions.drop_duplicates(PREDICTION_ID)[
         [PREDICTION_ID, PREDICTION, MODEL_VERSION, SERVED_AT]]
     logged = logged.assign(**{SERVED_AT: pd.to_numeric(logged[SERVED_AT], errors="coerce"),
                               MODEL_VERSION: logged[MODEL_VERSION].astype(str)})
-    latest = labels.sort_values(LABELLED_AT, kind="stable").drop_duplicates(
-        PREDICTION_ID, keep="last")[[PREDICTION_ID, LABEL, LABELLED_AT]]
-    rows = logged.merge(latest, on=PREDICTION_ID, how="inner", validate="one_to_one")
+    joined = join_labels(logged, labels)
+    rows = joined.rows[[PREDICTION_ID, PREDICTION, MODEL_VERSION, SERVED_AT, LABEL, LABELLED_AT]]
     return Joined(rows=rows.dropna(subset=[SERVED_AT, LABEL, PREDICTION]).reset_index(drop=True),
-                  predictions=len(logged), labels=len(latest),
-                  unjoined_labels=int((~latest[PREDICTION_ID].isin(logged[PREDICTION_ID])).sum()),
-                  duplicate_labels=len(labels) - len(latest),
-                  newest_version=_newest_version(logged))
+                  predictions=len(logged), labels=len(labels) - joined.duplicates,
+                  unjoined_labels=joined.unknown, duplicate_labels=joined.duplicates,
+                  late_labels=joined.late, newest_version=_newest_version(logged))
 
 
 def _newest_version(logged: pd.DataFrame) -> str | None:
@@ -448,7 +448,7 @@ def summary(result: Check, predictions_uri: str, labels_uri: str) -> dict[str, A
             "predictions": predictions_uri, "labels": labels_uri,
             "joined_rows": len(joined.rows), "logged_predictions": joined.predictions,
             "labels_read": joined.labels, "unjoined_labels": joined.unjoined_labels,
-            "duplicate_labels": joined.duplicate_labels,
+            "duplicate_labels": joined.duplicate_labels, "late_labels": joined.late_labels,
             "newest_label_at": result.newest_label_at,
             "windows": [window.summary() for window in result.windows]}
 
@@ -580,7 +580,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(result.verdict.line())
     print(f"joined {len(joined.rows)} labelled predictions of {joined.predictions} logged, in "
           f"{len(result.windows)} windows; {joined.unjoined_labels} labels of unknown ids "
-          f"(not joined), {joined.duplicate_labels} repeated labels (the latest counts)")
+          f"(not joined), {joined.duplicate_labels} repeated labels (the first counts), "
+          f"{joined.late_labels} late")
     if roc_auc_on_classes(result):
         print("note: the log holds predicted classes, not scores, so this roc_auc is the "
               "balanced accuracy and reads below one computed on probabilities")

@@ -233,10 +233,11 @@ def test_labels_of_no_logged_prediction_join_nothing(tmp_path, capsys):
     assert "(2 labels, 2 of unknown ids)" in capsys.readouterr().err
 
 
-def test_of_repeated_labels_of_one_id_the_latest_counts(tmp_path, capsys):
+def test_of_repeated_labels_of_one_id_the_first_counts_as_the_intake_keeps_it(tmp_path, capsys):
     log = write_log(tmp_path / "log", [(f"p{i}", 1, DAY_1 + i) for i in range(4)])
-    labels = write_labels(tmp_path / "labels", [(f"p{i}", 0) for i in range(4)], LABELLED_AT)
-    write_labels(labels, [("p0", 1), ("p1", 1)], LABELLED_AT + 60)  # corrected later
+    labels = write_labels(tmp_path / "labels", [("p0", 1), ("p1", 1), ("p2", 0), ("p3", 0)],
+                          LABELLED_AT)
+    write_labels(labels, [("p0", 0), ("p1", 0)], LABELLED_AT + 60)  # sent again later
     code = run(log, labels, tmp_path / "reports", "--metric", "accuracy", "--baseline", "0.5",
                "--min-rows", "4")
     assert code == 0, capsys.readouterr().err
