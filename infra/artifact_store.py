@@ -14,6 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from mlops_platform.deploy.drift_job import STORE_KEYS
 from mlops_platform.kubernetes.kube_types import Resources, resources
 from mlops_platform.kubernetes.security import (
     WRITABLE_TMP,
@@ -23,8 +24,7 @@ from mlops_platform.kubernetes.security import (
 )
 from mlops_platform.kubernetes.topology import BUCKET_SETUP, OBJECT_STORE
 
-ACCESS_KEY = "AWS_ACCESS_KEY_ID"
-SECRET_KEY = "AWS_SECRET_ACCESS_KEY"  # noqa: S105 - the name of a key, not its value
+ACCESS_KEY, SECRET_KEY = STORE_KEYS
 CREDENTIALS_SECRET = "artifact-store-credentials"  # noqa: S105 - a Secret's name
 S3_CONFIG_SECRET = "object-store-s3-config"  # noqa: S105 - a Secret's name
 S3_CONFIG_DIR = "/etc/seaweedfs"

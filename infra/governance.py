@@ -31,9 +31,11 @@ NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 CD_SERVICE_ACCOUNT = "mlops-cd"
 DNS_PEER = {"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: "kube-system"}},
             "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
-# What a project's deploy program manages (ModelServing), and what it must read to
-# wait for a rollout. No secrets, no RBAC, no other namespace.
+# What a project's deploy program manages (ModelServing, its models' drift CronJobs), and
+# what it must read to wait for a rollout. No secrets, no RBAC, no other namespace.
 CD_RULES = [
+    {"apiGroups": ["batch"], "resources": ["cronjobs"],
+     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
     {"apiGroups": ["apps"], "resources": ["deployments"],
      "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
     {"apiGroups": [""], "resources": ["services"],

@@ -37,7 +37,8 @@ from mlops_platform.kubernetes.topology import platform_paths
 # Exported besides the contract keys; credentials only as secrets.
 EXTRA_OUTPUT_KEYS = ("tracking_internal_uri", "serving_image", "tracking_username",
                      "tracking_password", "gate_username", "gate_password",
-                     "serving_service_account")
+                     "serving_service_account", "tools_image", "artifact_store_endpoint",
+                     "artifact_bucket", "prediction_log_ship_seconds", "pushgateway_url")
 
 
 def read_stack_config() -> PlatformConfig:
@@ -122,6 +123,14 @@ def build_platform(config: PlatformConfig | None = None) -> dict[str, Any]:
         "gate_username": tracking.gate_username,
         "gate_password": pulumi.Output.secret(tracking.gate_password),
         "serving_service_account": CD_SERVICE_ACCOUNT,
+        # What a project's deploy program hands to the log shipper and drift check of its
+        # models (the key pair stays in the platform's Secret of the serving namespace).
+        "tools_image": config.image("tools_image"),
+        "artifact_store_endpoint": store.endpoint_url,
+        "artifact_bucket": store.bucket,
+        "prediction_log_ship_seconds": config.prediction_log_ship_seconds,
+        # Where the drift checks of a project's models push their verdicts.
+        "pushgateway_url": pushgateway.url,
     }
 
 

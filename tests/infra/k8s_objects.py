@@ -32,6 +32,10 @@ def containers(workload: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield from spec["containers"]
 
 
+def container_named(workload: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(container for container in containers(workload) if container["name"] == name)
+
+
 def env_of(container: dict[str, Any]) -> dict[str, Any]:
     """Env by name: the plain value, or the valueFrom reference."""
     return {item["name"]: item.get("value", item.get("valueFrom")) for item in container["env"]}

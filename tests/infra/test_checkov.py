@@ -12,10 +12,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from infra.config import STACKS
-from infra.manifests import write_stack_manifests
+from infra.manifests import manifest_file_names, to_manifests, write_stack_manifests
+from infra.mocked_engine import run_program, run_stack
+from mlops_platform.deploy.manifest import DeploymentManifest
+from mlops_platform.deploy.program import deploy_manifest
 from tests.infra.stacks import pinned_images
+from tests.infra.test_project_deployment import WATCHED_MODEL
 from tests.support.built import built_environment
 
 # checkov starts in a process of its own for each stack: seconds per test.
@@ -73,3 +78,29 @@ def test_each_skipped_check_would_fail_without_the_skip(checkov: Path, repo_root
     report = run_checkov(checkov, tmp_path, [])
     failing = {check["check_id"] for check in report["results"]["failed_checks"]}
     assert failing == set(skipped_checks(repo_root))
+
+
+def test_every_check_passes_on_a_project_deployment(checkov: Path, repo_root: Path,
+                                                    tmp_path: Path) -> None:
+    """A project's prod model with its log shipper and drift CronJob, as the platform's,
+    beside the platform's objects (its NetworkPolicies are the ones that select them)."""
+    platform = run_stack("prod", pinned_images("prod"))
+    write_stack_manifests("prod", tmp_path, pinned_images("prod"))
+    project_dir = tmp_path / "project"
+    project_dir.mkdir()
+    manifest = DeploymentManifest(
+        environment="prod", platform_stack="acme/mlops-platform/prod",
+        models=[{**WATCHED_MODEL, "replicas": 2, "approved_by": "alice"}])
+    recorded = run_program(lambda: deploy_manifest(manifest), project="churn-serving",
+                           stack="prod",
+                           stack_references={manifest.platform_stack: platform.outputs})
+    manifests = to_manifests(recorded.resources)
+    assert {"Deployment", "CronJob"} <= {m["kind"] for m in manifests}
+    for manifest_object, name in zip(manifests, manifest_file_names(manifests), strict=True):
+        (project_dir / name).write_text(yaml.safe_dump(manifest_object, sort_keys=False))
+    report = run_checkov(checkov, tmp_path, list(skipped_checks(repo_root)))
+    failed = [f"{c['check_id']} {c['resource']}" for c in report["results"]["failed_checks"]]
+    assert failed == []
+    # Read alone, the project's objects lack only the platform's NetworkPolicies.
+    alone = run_checkov(checkov, project_dir, list(skipped_checks(repo_root)))
+    assert {c["check_id"] for c in alone["results"]["failed_checks"]} == {"CKV2_K8S_6"}

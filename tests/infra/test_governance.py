@@ -62,6 +62,9 @@ def expected_paths(stack: str) -> set[tuple[str, str, int]]:
         (f"{platform}/create-bucket", f"{platform}/object-store", 8333),
         (f"{platform}/drift-monitor", f"{platform}/object-store", 8333),
         (f"{platform}/drift-monitor", f"{platform}/pushgateway", 9091),
+        # The drift checks of projects' models, beside them in the serving namespace.
+        (f"{serving}/serving-drift-monitor", f"{platform}/object-store", 8333),
+        (f"{serving}/serving-drift-monitor", f"{platform}/pushgateway", 9091),
         (f"{platform}/postgres-backup", f"{platform}/pushgateway", 9091),
         *scraped_paths(platform, serving),
     }
@@ -116,6 +119,8 @@ def test_external_database_and_store_are_reached_by_egress_only() -> None:
         ("mlops-dev-serving/mlserver", "external", 443),
         ("mlops-dev/drift-monitor", "external", 443),
         ("mlops-dev/drift-monitor", "mlops-dev/pushgateway", 9091),
+        ("mlops-dev-serving/serving-drift-monitor", "external", 443),
+        ("mlops-dev-serving/serving-drift-monitor", "mlops-dev/pushgateway", 9091),
         *scraped_paths("mlops-dev", "mlops-dev-serving"),
     }
 
@@ -129,7 +134,8 @@ def test_only_the_monitoring_namespaces_prometheus_reaches_the_metrics_ports() -
     # Not the API or inference ports, nor any other source on the metrics ports.
     assert not {path for path in scraped if path[2] in (5000, 8080, 8081)}
     assert {path[0] for path in paths if path[2] in (9103, 8082, 9102, 9091)} == {
-        "observability/prometheus", "mlops-dev/drift-monitor", "mlops-dev/postgres-backup"}
+        "observability/prometheus", "mlops-dev/drift-monitor", "mlops-dev/postgres-backup",
+        "mlops-dev-serving/serving-drift-monitor"}
 
 
 def test_namespaces_enforce_the_restricted_pod_security_level(
@@ -175,7 +181,7 @@ def test_the_cd_identity_manages_serving_objects_and_nothing_else(
                 for group in rule["apiGroups"] for resource in rule["resources"]}
     assert writable == {("apps", "deployments"), ("", "services"),
                         ("autoscaling", "horizontalpodautoscalers"),
-                        ("policy", "poddisruptionbudgets")}
+                        ("policy", "poddisruptionbudgets"), ("batch", "cronjobs")}
     readable = {resource for rule in cd_rules for resource in rule["resources"]}
     assert not readable & {"secrets", "roles", "rolebindings", "namespaces", "*"}
     assert all("*" not in rule["verbs"] and "*" not in rule["apiGroups"] for rule in cd_rules)
@@ -184,22 +190,19 @@ def test_the_cd_identity_manages_serving_objects_and_nothing_else(
 def test_the_cd_role_covers_every_kind_a_project_deployment_creates(
         cd_rules: list[dict]) -> None:
     from infra.mocked_engine import run_program
-    from mlops_platform.deploy.manifest import ServedModel
-    from mlops_platform.deploy.model_serving import ModelServing, ModelServingArgs
+    from mlops_platform.deploy.manifest import DeploymentManifest
+    from mlops_platform.deploy.program import deploy_manifest
+    from tests.infra.test_project_deployment import PLATFORM_OUTPUTS, WATCHED_MODEL
 
-    def project_program() -> dict:
-        ModelServing("project", ModelServingArgs(
-            namespace="mlops-dev-serving", tracking_uri="http://mlflow.mlops-dev:5000",
-            image="seldonio/mlserver:1.6.1-mlflow", manage_service_account=False,
-            models=[ServedModel(name="churn", version=1, replicas=2)]))
-        return {}
-
-    created = run_program(project_program).resources
+    manifest = DeploymentManifest(environment="dev", platform_stack="acme/mlops-platform/dev",
+                                  models=[{**WATCHED_MODEL, "replicas": 2}])
+    created = run_program(lambda: deploy_manifest(manifest),
+                          stack_references={manifest.platform_stack: PLATFORM_OUTPUTS}).resources
     writable = {(group, resource) for rule in cd_rules if "create" in rule["verbs"]
                 for group in rule["apiGroups"] for resource in rule["resources"]}
     kinds = {(r.inputs["apiVersion"].rpartition("/")[0], r.inputs["kind"].lower() + "s")
              for r in created if r.type_.startswith("kubernetes:")}
     assert kinds == {("apps", "deployments"), ("", "services"),
                      ("autoscaling", "horizontalpodautoscalers"),
-                     ("policy", "poddisruptionbudgets")}
+                     ("policy", "poddisruptionbudgets"), ("batch", "cronjobs")}
     assert kinds <= writable

@@ -13,7 +13,11 @@ from infra.manifests import to_manifests
 from infra.mocked_engine import run_program, run_stack
 from mlops_platform.contract import APPROVED_BY_ANNOTATION
 from mlops_platform.deploy.manifest import DeploymentManifestError, ServedModel, load_deployment
-from mlops_platform.deploy.model_serving import ModelServing, ModelServingArgs
+from mlops_platform.deploy.model_serving import (
+    ModelServing,
+    ModelServingArgs,
+    PredictionLogShipping,
+)
 from mlops_platform.kubernetes.topology import SERVING
 from mlops_platform.serving import ServingSettings
 from tests.infra.k8s_objects import containers, env_of, named, of_kind, secret_ref
@@ -176,3 +180,9 @@ def test_a_bad_deployment_manifest_names_file_and_problem(tmp_path: Path, text: 
 def test_a_missing_deployment_manifest_says_what_to_write(tmp_path: Path) -> None:
     with pytest.raises(DeploymentManifestError, match="does not exist: declare"):
         load_deployment(tmp_path / "absent.yaml")
+
+
+def test_half_a_key_pair_for_the_shippers_is_refused() -> None:
+    with pytest.raises(ValueError, match="give both access_key_id and secret_access_key"):
+        PredictionLogShipping(tools_image="tools", endpoint_url="http://store:8333",
+                              bucket="mlflow", access_key_id="id")

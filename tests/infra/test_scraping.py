@@ -26,7 +26,15 @@ from mlops_platform.monitoring.catalog import (
     TRACKING_JOB,
 )
 from tests.infra import operator_schemas
-from tests.infra.k8s_objects import containers, env_of, named, of_kind, pod_template, selects
+from tests.infra.k8s_objects import (
+    container_named,
+    containers,
+    env_of,
+    named,
+    of_kind,
+    pod_template,
+    selects,
+)
 from tests.infra.stacks import with_a_model
 
 MONITOR_LABELS = {"release": "kube-prometheus-stack"}
@@ -48,10 +56,6 @@ def annotated() -> list[dict[str, Any]]:
 def operated() -> dict[str, list[dict[str, Any]]]:
     return {stack: render(stack, scrape_mode="operator", monitor_labels=MONITOR_LABELS)
             for stack in STACKS}
-
-
-def container_named(workload: dict[str, Any], name: str) -> dict[str, Any]:
-    return next(container for container in containers(workload) if container["name"] == name)
 
 
 def port_names(workload: dict[str, Any]) -> dict[str, int]:

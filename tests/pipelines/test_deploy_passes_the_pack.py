@@ -80,3 +80,22 @@ def test_serving_profiles_are_the_packs(env: str) -> None:
 def run_program_of(path: Path, env: str, references: dict) -> RecordedStack:
     return run_program(lambda: deploy_manifest_file(path), project="churn-serving", stack=env,
                        stack_references=references)
+
+
+def test_a_prod_model_with_its_drift_check_passes_the_pack(tmp_path: Path) -> None:
+    """The drift CronJob a project's model gets is held to prod's pack like its server."""
+    path = written_by_make_deploy("prod", tmp_path)
+    manifest = load_deployment(path)
+    drift = {"reference": "s3://mlflow/monitoring/churn-model/reference.parquet",
+             "current": "s3://mlflow/monitoring/churn-model/served/"}
+    watched = manifest.model_validate({**manifest.model_dump(), "models": [
+        {**model.model_dump(exclude_none=True), "drift": drift} for model in manifest.models]})
+    write_manifest(path, watched)
+    platform = run_stack("prod", pinned_images("prod")).outputs
+    recorded = run_program_of(path, "prod", {manifest.platform_stack: platform})
+    assert recorded.of_type("kubernetes:batch/v1:CronJob")
+
+    violations = evaluate([from_wire(r.type_, r.name, r.urn, r.inputs)
+                           for r in recorded.resources], "prod")
+
+    assert not [v.message for v in violations if v.mandatory]

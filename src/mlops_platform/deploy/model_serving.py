@@ -20,6 +20,7 @@ from mlops_platform.contract import (
     DATA_CONTRACT_ARTIFACT,
     MODEL_URI_ENV,
 )
+from mlops_platform.deploy.drift_job import STORE_KEYS
 from mlops_platform.deploy.manifest import ServedModel
 from mlops_platform.kubernetes.kube_types import resources
 from mlops_platform.kubernetes.scaling import autoscale, spread_over_nodes
@@ -66,14 +67,30 @@ READY_ONCE_STARTED_SECONDS = 7 * 24 * 3600.0
 
 @dataclass
 class PredictionLogShipping:
-    """Where the serving pods ship their prediction log (the drift checks' current data)."""
+    """Where the serving pods ship their prediction log (the drift checks' current data).
+
+    The platform gives the key pair and writes the shippers' Secret into the serving
+    namespace; a project's deployment gives none and its shippers use that Secret, so
+    its deploy identity needs no right on Secrets and reads no credential.
+    """
 
     tools_image: pulumi.Input[str]
     endpoint_url: pulumi.Input[str]
-    bucket: str
-    access_key_id: pulumi.Input[str]
-    secret_access_key: pulumi.Input[str]
-    interval_seconds: float = DEFAULT_INTERVAL_SECONDS
+    bucket: pulumi.Input[str]
+    access_key_id: pulumi.Input[str] | None = None
+    secret_access_key: pulumi.Input[str] | None = None
+    interval_seconds: pulumi.Input[float] = DEFAULT_INTERVAL_SECONDS
+
+    def __post_init__(self) -> None:
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise ValueError(
+                "PredictionLogShipping got one half of the store's key pair: give both "
+                "access_key_id and secret_access_key (to write the shippers' Secret) or "
+                "neither (to use the platform's)")
+
+    @property
+    def writes_credentials(self) -> bool:
+        return self.access_key_id is not None
 
 
 @dataclass
@@ -105,7 +122,8 @@ class ModelServing(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         if args.manage_service_account:
             tokenless_service_account(f"{name}-sa", args.service_account, args.namespace, child)
-        if args.prediction_log and args.models:
+        if args.prediction_log and args.prediction_log.writes_credentials:
+            # Also without models of its own: projects' shippers use it.
             _shipping_credentials(name, args.namespace, args.prediction_log, child)
         self.endpoints: dict[str, pulumi.Output[str]] = {}
         for model in args.models:
@@ -162,8 +180,9 @@ def _shipping_credentials(name: str, namespace: pulumi.Input[str],
         metadata={"name": SHIPPING_CREDENTIALS_SECRET, "namespace": namespace,
                   "labels": SERVING.labels},
         type="Opaque",
-        string_data={"AWS_ACCESS_KEY_ID": pulumi.Output.secret(shipping.access_key_id),
-                     "AWS_SECRET_ACCESS_KEY": pulumi.Output.secret(shipping.secret_access_key)},
+        string_data=dict(zip(STORE_KEYS, (pulumi.Output.secret(shipping.access_key_id),
+                                          pulumi.Output.secret(shipping.secret_access_key)),
+                             strict=True)),
         opts=child)
 
 
@@ -195,7 +214,7 @@ def _shipper(model: ServedModel, shipping: PredictionLogShipping) -> dict[str, A
                  "--prefix", served_prefix(model.name),
                  "--labels-prefix", labels_prefix(model.name),
                  "--endpoint-url", shipping.endpoint_url,
-                 "--interval", f"{shipping.interval_seconds:g}",
+                 "--interval", _seconds(shipping.interval_seconds),
                  # Every address: Prometheus scrapes it from outside the pod.
                  "--metrics-port", str(SHIPPER_METRICS_PORT),
                  "--metrics-host", "0.0.0.0"],  # noqa: S104
@@ -207,13 +226,20 @@ def _shipper(model: ServedModel, shipping: PredictionLogShipping) -> dict[str, A
         # A stuck loop restarts the shipper; readiness asks only that it started, so a
         # shipping problem never takes the model out of its Service.
         readinessProbe=_heartbeat_probe(READY_ONCE_STARTED_SECONDS, period=30),
-        livenessProbe=_heartbeat_probe(5 * shipping.interval_seconds, period=60))
+        livenessProbe=_heartbeat_probe(
+            pulumi.Output.from_input(shipping.interval_seconds).apply(lambda s: 5 * s),
+            period=60))
 
 
-def _heartbeat_probe(within: float, *, period: int) -> dict[str, Any]:
+def _seconds(seconds: pulumi.Input[float]) -> pulumi.Output[str]:
+    """A count of seconds as a flag's value; a project reads it from the platform's outputs."""
+    return pulumi.Output.from_input(seconds).apply(lambda value: f"{float(value):g}")
+
+
+def _heartbeat_probe(within: pulumi.Input[float], *, period: int) -> dict[str, Any]:
     return {"exec": {"command": [
         "python", "-m", "mlops_platform.tools.ship_predictions",
-        f"{PREDICTION_LOG_DIR}/{PREDICTION_LOG_NAME}", "--alive-within", f"{within:g}"]},
+        f"{PREDICTION_LOG_DIR}/{PREDICTION_LOG_NAME}", "--alive-within", _seconds(within)]},
         "periodSeconds": period, "timeoutSeconds": 10, "failureThreshold": 3}
 
 

@@ -34,6 +34,8 @@ BUCKET_SETUP = Part("create-bucket", "platform")
 DATABASE_MIGRATION = Part("mlflow-db-upgrade", "platform")
 REGISTRY_READER_SETUP = Part("create-registry-reader", "platform")
 DRIFT_MONITOR = Part("drift-monitor", "platform")
+# The drift checks of the models a project deploys, beside them in the serving namespace.
+SERVING_DRIFT_MONITOR = Part("serving-drift-monitor", "serving")
 SERVING = Part("mlserver", "serving", 8080)
 SERVING_GRPC_PORT = 8081
 # Prometheus metrics: MLServer's own metrics server, and the log shipper sidecar's.
@@ -92,10 +94,11 @@ def platform_paths(*, ingress_namespace: str, external_database_port: int | None
     ingress -> tracking and serving; tracking and its migration job -> database;
     tracking -> store; serving -> tracking and store; the registry-reader job ->
     tracking; the backup job -> database and store; the bucket job and the drift
-    checks -> store. An external database or store replaces the in-cluster one
-    (and its jobs) by an egress-only destination. The monitoring namespace's Prometheus
-    reaches the metrics ports only (the tracking server's, MLServer's, the log shipper's,
-    the Pushgateway's); the drift and backup jobs push their results to the Pushgateway.
+    checks (the platform's, and the projects' in the serving namespace) -> store. An
+    external database or store replaces the in-cluster one (and its jobs) by an
+    egress-only destination. The monitoring namespace's Prometheus reaches the metrics
+    ports only (the tracking server's, MLServer's, the log shipper's, the Pushgateway's);
+    the drift and backup jobs push their results to the Pushgateway.
     """
     ingress = IngressController(ingress_namespace)
     database: Destination = (ExternalService("database", external_database_port)
@@ -113,6 +116,8 @@ def platform_paths(*, ingress_namespace: str, external_database_port: int | None
         Path(SERVING, store, _port(store)),
         Path(DRIFT_MONITOR, store, _port(store)),
         Path(DRIFT_MONITOR, PUSHGATEWAY, PUSHGATEWAY.port),
+        Path(SERVING_DRIFT_MONITOR, store, _port(store)),
+        Path(SERVING_DRIFT_MONITOR, PUSHGATEWAY, PUSHGATEWAY.port),
         *scrape_paths(Scraper(monitoring_namespace)),
     ]
     if not external_database_port:
