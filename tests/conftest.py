@@ -12,7 +12,7 @@ import pytest
 from mlops_platform.contract import PlatformOutputs
 from tests.support.built import built_environment
 from tests.support.images import build_platform_images
-from tests.support.servers import running_local_platform
+from tests.support.servers import S3Endpoint, running_local_platform, running_moto_s3
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Fixtures that start servers, bake projects or build images: a test that uses one is slow
@@ -69,6 +69,16 @@ def tracking(shared_platform: PlatformOutputs) -> Iterator[str]:
         os.environ.pop("MLFLOW_TRACKING_URI", None)
     else:
         os.environ["MLFLOW_TRACKING_URI"] = previous
+
+
+@pytest.fixture
+def moto_s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Endpoint]:
+    """moto's S3 for one test, with MLFLOW_S3_ENDPOINT_URL and the AWS_* credentials set."""
+    with running_moto_s3(tmp_path) as endpoint:
+        monkeypatch.setenv("MLFLOW_S3_ENDPOINT_URL", endpoint.url)
+        for key, value in endpoint.environment().items():
+            monkeypatch.setenv(key, value)
+        yield endpoint
 
 
 @pytest.fixture(scope="session")

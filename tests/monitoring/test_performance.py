@@ -24,7 +24,7 @@ from mlops_platform.monitoring.catalog import (
 from mlops_platform.performance import HTML_REPORT, JSON_REPORT, main
 from mlops_platform.prediction_log import Predictor, label_lines, prediction_lines
 from tests.support.scrape import scrape, values
-from tests.support.servers import Pushgateway, S3Endpoint, running_moto_s3, running_pushgateway
+from tests.support.servers import Pushgateway, S3Endpoint, running_pushgateway
 
 DAY = 86400
 DAY_1 = 1_767_225_600.0  # 2026-01-01T00:00:00Z, a UTC midnight: a 1d window starts there
@@ -246,12 +246,8 @@ def test_of_repeated_labels_of_one_id_the_first_counts_as_the_intake_keeps_it(tm
 
 
 @pytest.fixture
-def s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Endpoint]:
-    with running_moto_s3(tmp_path) as endpoint:
-        monkeypatch.setenv("MLFLOW_S3_ENDPOINT_URL", endpoint.url)
-        for key, value in endpoint.environment().items():
-            monkeypatch.setenv(key, value)
-        yield endpoint
+def s3(moto_s3: S3Endpoint) -> S3Endpoint:
+    return moto_s3
 
 
 def test_an_unreadable_store_exits_2_naming_it(s3, tmp_path, capsys):

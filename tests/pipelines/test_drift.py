@@ -36,7 +36,7 @@ from mlops_platform.monitoring.catalog import (
 )
 from mlops_platform.processes import free_port
 from tests.support.scrape import scrape, values
-from tests.support.servers import Pushgateway, S3Endpoint, running_moto_s3, running_pushgateway
+from tests.support.servers import Pushgateway, S3Endpoint, running_pushgateway
 
 # Real mlops-drift runs (Evidently) and a moto S3 server: seconds per test.
 pytestmark = pytest.mark.slow
@@ -305,12 +305,8 @@ def test_the_method_is_chosen_on_all_rows_not_on_the_sample():
 
 
 @pytest.fixture
-def s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Endpoint]:
-    with running_moto_s3(tmp_path) as endpoint:
-        monkeypatch.setenv("MLFLOW_S3_ENDPOINT_URL", endpoint.url)
-        for key, value in endpoint.environment().items():
-            monkeypatch.setenv(key, value)
-        yield endpoint
+def s3(moto_s3: S3Endpoint) -> S3Endpoint:
+    return moto_s3
 
 
 def test_s3_reference_current_and_reports_as_in_the_monitoring_cronjob(s3, capsys):
