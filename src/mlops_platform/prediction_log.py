@@ -16,6 +16,7 @@ Standard library only: the copy runs in MLServer's environment and in the servin
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
 from collections.abc import Iterable, Sequence
@@ -65,6 +66,11 @@ def model_of_served(location: str) -> str | None:
     or None when it does not follow that layout."""
     found = _SERVED.search(location)
     return found.group(1) if found else None
+
+
+def labels_path(log_path: str) -> str:
+    """Where labels sent to a server are kept: ``labels/labels.jsonl`` beside its log."""
+    return os.path.join(os.path.dirname(log_path), LABELS_FOLDER, LABELS_FILE)
 
 
 def labels_prefix(model_name: str) -> str:

@@ -291,10 +291,9 @@ class LoggingMLflowRuntime(MLflowRuntime):
                                  "(serve with a log folder)")
         received = _labels_of(body.text)
         _check_labels(received, self._target)
-        folder = os.path.join(os.path.dirname(self._log_path), prediction_log.LABELS_FOLDER)
-        os.makedirs(folder, exist_ok=True)
-        self._append(prediction_log.label_lines(received, time.time()),
-                     os.path.join(folder, prediction_log.LABELS_FILE))
+        path = prediction_log.labels_path(self._log_path)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self._append(prediction_log.label_lines(received, time.time()), path)
         return Response(content=json.dumps({"accepted": len(received)}), media_type=JSON_TYPE)
 
     async def _invocations_by_mlflow(self, raw_body: str, content_type: str) -> Response:

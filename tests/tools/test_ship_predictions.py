@@ -22,7 +22,7 @@ from prometheus_client.samples import Sample
 
 from mlops_platform import drift
 from mlops_platform.monitoring.catalog import SHIPPER_FAILURES, SHIPPER_LAG, SHIPPER_LINES
-from mlops_platform.prediction_log import label_lines
+from mlops_platform.prediction_log import label_lines, labels_path
 from mlops_platform.processes import free_port, start_process_group, stop_process_group
 from mlops_platform.tools import ship_predictions
 from mlops_platform.tools.s3 import ObjectStoreError
@@ -144,7 +144,7 @@ def test_labels_sent_to_the_server_are_shipped_under_their_own_prefix(
         s3: S3Endpoint, tmp_path: Path) -> None:
     log = tmp_path / "predictions.jsonl"
     write_log(log, range(2))
-    labels = ship_predictions.labels_log(log)
+    labels = Path(labels_path(str(log)))
     labels.parent.mkdir()
     labels.write_bytes(label_lines([("a", 1), ("b", 0)], 5.0))
     stopping = threading.Event()

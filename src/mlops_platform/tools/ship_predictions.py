@@ -47,12 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlops_platform.prediction_log import (
-    LABELS_FILE,
-    LABELS_FOLDER,
-    SERVED_AT,
-    model_of_served,
-)
+from mlops_platform.prediction_log import SERVED_AT, labels_path, model_of_served
 from mlops_platform.tools.s3 import ObjectStoreError, client_error, s3_client
 
 # prometheus_client is imported where the sidecar uses it: infra/ and a project's deploy
@@ -219,11 +214,6 @@ def seconds_since_beat(log: Path) -> float | None:
         return None
 
 
-def labels_log(log: Path) -> Path:
-    """Where the serving runtime keeps the labels sent to it (``POST /labels``)."""
-    return log.parent / LABELS_FOLDER / LABELS_FILE
-
-
 @dataclass(frozen=True)
 class Destination:
     """One log and where its lines go."""
@@ -300,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     upload = uploader(args.bucket, args.endpoint_url)
     # Labels are not predictions: the metrics count only the log's lines.
-    labels = Destination(labels_log(args.log), args.labels_prefix, upload) \
+    labels = Destination(Path(labels_path(str(args.log))), args.labels_prefix, upload) \
         if args.labels_prefix else None
     if args.metrics_port is not None:
         try:
