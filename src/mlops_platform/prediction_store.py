@@ -29,7 +29,7 @@ from mlops_platform.prediction_log import (
     PREDICTIONS_FILE,
 )
 from mlops_platform.tools.s3 import client_error, s3_client
-from mlops_platform.tools.ship_predictions import object_key
+from mlops_platform.tools.ship_predictions import object_key, rotated_oldest_first
 
 _JSON_LINES = re.compile(r"\.jsonl(\.\d+)?$")
 # Read as text: an id of digits only, or a version "1", must not become a number.
@@ -90,7 +90,7 @@ def _read(file: Path) -> pd.DataFrame:
 
 def _local_files(path: Path) -> list[Path]:
     if path.is_file():
-        return [path, *sorted(path.parent.glob(f"{path.name}.[0-9]*"))]
+        return [*rotated_oldest_first(path), path]
     if path.is_dir():
         return sorted(p for p in path.iterdir() if p.is_file() and _JSON_LINES.search(p.name))
     return []  # nothing logged yet
