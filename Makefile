@@ -8,7 +8,6 @@ UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 PLATFORM_VENV := .venv-platform
 PLATFORM_PY := $(PLATFORM_VENV)/bin/python
-PLATFORM_UV := $(PLATFORM_VENV)/bin/uv
 PLATFORM_STAMP := $(PLATFORM_VENV)/.installed
 # uv never downloads an interpreter: the environments use the Python found on PATH.
 export UV_PYTHON_DOWNLOADS := never
@@ -70,18 +69,31 @@ venv: $(STAMP)  ## create or update the virtual environment
 	@touch $@
 
 # The embedded local platform runs from a slim environment of its own (requirements/platform.txt:
-# the MLflow server and its auth, the store drivers, cookiecutter), not from the development one:
-# uv (requirements/bootstrap.txt, by pip) and rich first, then the lock from the shared cache.
+# the MLflow server and its auth, the store drivers, cookiecutter), not from the development one.
+# uv comes from requirements/bootstrap.txt, installed by pip once per machine into the shared
+# cache, where a baked project's Makefile finds the same one (its requirements-bootstrap.lock is
+# this file); then rich, then the lock's packages linked from the cache, then the package itself.
+ENV_CACHE ?= $(or $(MLOPS_ENV_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mlops-platform/envs)
+SHARED_UV_HOME := $(ENV_CACHE)/uv-$(shell git hash-object requirements/bootstrap.txt)
+SHARED_UV := $(SHARED_UV_HOME)/bin/uv
+
+$(SHARED_UV):
+	@echo "Installing uv from requirements/bootstrap.txt (hashed) into $(SHARED_UV_HOME), once per machine"
+	@mkdir -p $(ENV_CACHE) && building=$$(mktemp -d $(SHARED_UV_HOME).XXXXXX) \
+	  && $(PYTHON) -m venv $$building \
+	  && $$building/bin/python -m pip install --quiet --require-hashes -r requirements/bootstrap.txt \
+	  && { test -x $(SHARED_UV) || mv $$building $(SHARED_UV_HOME); } ; rm -rf $$building; test -x $(SHARED_UV)
+
 $(PLATFORM_STAMP): requirements/platform.txt requirements/bootstrap.txt pyproject.toml
 	@echo "Building $(PLATFORM_VENV) from requirements/platform.txt"
+	@test -x $(SHARED_UV) || $(MAKE) --no-print-directory $(SHARED_UV)
 	@rm -rf $(PLATFORM_VENV)
-	@{ $(PYTHON) -m venv $(PLATFORM_VENV) \
-	  && $(PLATFORM_PY) -m pip install --quiet --require-hashes -r requirements/bootstrap.txt \
-	  && $(PLATFORM_UV) pip install --quiet --python $(PLATFORM_PY) --require-hashes \
+	@{ $(SHARED_UV) venv --quiet --python $(PYTHON) $(PLATFORM_VENV) \
+	  && $(SHARED_UV) pip install --quiet --python $(PLATFORM_PY) --require-hashes \
 	       -c requirements/platform.txt $(call lock_pin,rich,requirements/platform.txt) \
-	  && PYTHONPATH=src $(PLATFORM_PY) -m mlops_platform.lock_env --uv $(PLATFORM_UV) \
+	  && PYTHONPATH=src $(PLATFORM_PY) -m mlops_platform.lock_env --uv $(SHARED_UV) \
 	       --lock requirements/platform.txt --venv $(PLATFORM_VENV) \
-	  && $(PLATFORM_UV) pip install --quiet --compile-bytecode --python $(PLATFORM_PY) --no-deps -e . ; } \
+	  && $(SHARED_UV) pip install --quiet --compile-bytecode --python $(PLATFORM_PY) --no-deps -e . ; } \
 	  || { rm -rf $(PLATFORM_VENV); echo "error: building $(PLATFORM_VENV) failed (see above) and removed it" >&2; exit 1; }
 	@touch $@
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -222,3 +223,34 @@ def test_an_unreadable_record_is_a_broken_state(state_dir: Path) -> None:
     state.record_path(state_dir).write_text("{not json")
     result = platform_cli("status", "--state-dir", str(state_dir))
     assert_one_line_error(result, "server.json cannot be read", "make platform-up")
+
+
+@pytest.mark.slow
+def test_make_builds_the_platform_environment_with_the_uv_a_project_shares(tmp_path: Path) -> None:
+    """`make platform-up`'s environment: uv from the machine's shared cache, no pip of its own."""
+    repo_root = Path(__file__).resolve().parents[2]
+    checkout = tmp_path / "platform"
+    checkout.mkdir()
+    for name in ("Makefile", "pyproject.toml", "requirements", "src"):
+        source = repo_root / name
+        if source.is_dir():
+            shutil.copytree(source, checkout / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, checkout / name)
+    bootstrap_hash = subprocess.run(
+        ["git", "hash-object", "requirements/bootstrap.txt"], cwd=checkout,
+        capture_output=True, text=True, check=True).stdout.strip()
+    cache = Path(os.environ.get("MLOPS_ENV_CACHE", Path.home() / ".cache/mlops-platform/envs"))
+
+    result = subprocess.run(["make", ".venv-platform/.installed"], cwd=checkout,
+                            capture_output=True, text=True, timeout=900)
+
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert (cache / f"uv-{bootstrap_hash}" / "bin" / "uv").is_file()
+    venv = checkout / ".venv-platform"
+    assert not (venv / "bin" / "pip").exists() and not (venv / "bin" / "uv").exists()
+    imported = subprocess.run(
+        [str(venv / "bin/python"), "-c",
+         "import mlflow.server.auth, mlops_platform; print(mlops_platform.__file__)"],
+        capture_output=True, text=True, check=True)
+    assert imported.stdout.strip() == str(checkout / "src/mlops_platform/__init__.py")
