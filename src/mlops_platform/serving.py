@@ -19,9 +19,10 @@ A request with no rows is a 400, a column given twice a 422, and JSON nested dee
 
 Prometheus metrics (``mlops_platform.monitoring.catalog``'s ``SERVING_*``: requests by status
 code and serving path, 422s by contract rule, latency, rows per request and per model call,
-the training run's end) are on MLServer's metrics endpoint, ``http://127.0.0.1:<port>/metrics``
-(``--metrics-port``, a free one by default; ``--no-metrics`` turns them and MLServer's own
-off). Their ``model`` and ``version`` labels are the registered name and version served.
+the training run's end) are at ``http://127.0.0.1:<port>/metrics`` (``--metrics-port``, a free
+one by default; ``--no-metrics`` turns them off), served by the runtime itself; with
+``--workers``, by MLServer's metrics endpoint, which sums the workers' and adds MLServer's own
+series. Their ``model`` and ``version`` labels are the registered name and version served.
 
 ``mlops-serve --model-uri models:/name@champion --port 0 --log-dir monitoring/``
 """
@@ -306,13 +307,16 @@ def write_mlserver_config(
     config_dir.mkdir(parents=True, exist_ok=True)
     port = settings.port or free_port()
     metrics_port = (settings.metrics_port or free_port()) if settings.metrics else None
+    # In one process the runtime serves the metrics itself: MLServer's endpoint would add its
+    # REST middleware to every request (55 us, repeating the runtime's series). Parallel
+    # workers need MLServer's, which sums the workers' multiprocess files.
+    mlserver_metrics = bool(metrics_port and settings.workers)
     server = {
         "host": LOOPBACK,
         "http_port": port,
         "grpc_port": free_port(),
-        # Off, MLServer also drops its own request metrics (a middleware on every request).
-        "metrics_endpoint": METRICS_PATH if settings.metrics else None,
-        **({"metrics_port": metrics_port} if metrics_port else {}),
+        "metrics_endpoint": METRICS_PATH if mlserver_metrics else None,
+        **({"metrics_port": metrics_port} if mlserver_metrics else {}),
         "metrics_dir": str(work_dir / "metrics"),
         "environments_dir": str(work_dir / "envs"),
         "parallel_workers": settings.workers,
@@ -337,6 +341,8 @@ def write_mlserver_config(
                 **({"contract": str(contract_json)} if contract_json else {}),
                 **({"onnx": str(onnx_model)} if onnx_model else {}),
                 **({"metrics": labels} if settings.metrics and labels else {}),
+                **({"metrics_host": LOOPBACK, "metrics_port": metrics_port}
+                   if metrics_port and not mlserver_metrics else {}),
             },
         },
     }
@@ -478,7 +484,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--metrics-port", type=int, default=defaults.metrics_port,
                         help=f"port of the Prometheus metrics ({METRICS_PATH}; 0: a free one)")
     parser.add_argument("--no-metrics", dest="metrics", action="store_false",
-                        help="export no Prometheus metrics (MLServer's own included)")
+                        help="export no Prometheus metrics")
     return parser.parse_args(argv)
 
 

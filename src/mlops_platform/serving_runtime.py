@@ -35,9 +35,13 @@ Model settings ``parameters.extra`` (a key left out switches its feature off):
   version's labels and its training run's end: every request of both routes is then counted
   on MLServer's metrics endpoint (``ServedMetrics``; the names, kinds and buckets come from
   the catalog's copy ``mlops_metrics_catalog``, the collectors from
-  ``mlops_metric_collectors``). MLServer's own ``metrics_endpoint`` must be on for them to be
-  seen; with parallel workers each process writes to MLServer's multiprocess directory. For
-  a ``models:/`` URI the version an alias names and its training end replace the labels'.
+  ``mlops_metric_collectors``). For a ``models:/`` URI the version an alias names and its
+  training end replace the labels'.
+- ``metrics_port`` (and ``metrics_host``, default ``127.0.0.1``): this process serves them at
+  ``/metrics`` there, with MLServer's own ``metrics_endpoint`` off (one process, no parallel
+  workers: MLServer's endpoint adds its REST middleware to every request). Without it,
+  MLServer's endpoint must be on for them to be seen; with parallel workers each process
+  writes to MLServer's multiprocess directory.
 - ``contract_artifact``: without ``contract``, the data contract is read from this artifact
   of the served version's training run (a cluster's pods: the template logs it at training).
 
@@ -94,6 +98,7 @@ MAX_BODY_ENV = "MLOPS_SERVE_MAX_BODY_BYTES"
 JSON_TYPE, CSV_TYPE = "application/json", "text/csv"
 # Tables and tensors nest a few levels; anything deeper is no model input.
 MAX_JSON_DEPTH = 32
+LOOPBACK = "127.0.0.1"  # where the runtime serves its metrics unless told (a pod: every address)
 
 
 class PayloadTooLargeError(MLServerError):
@@ -221,6 +226,8 @@ class LoggingMLflowRuntime(MLflowRuntime):
         self._metrics = ServedMetrics(_registered_labels(extra["metrics"], served),
                                       onnx=bool(extra.get("onnx"))) \
             if extra.get("metrics") else UNMEASURED
+        if extra.get("metrics_port"):
+            _serve_metrics(str(extra.get("metrics_host", LOOPBACK)), int(extra["metrics_port"]))
         self._batcher = BusyTimeBatcher(self._predictor(extra), int(extra.get("batch_rows") or 1),
                                         on_call=self._metrics.model_call)
         # What is alive now (MLServer, the model, pandas) lives as long as the server: frozen,
@@ -351,7 +358,7 @@ class LoggingMLflowRuntime(MLflowRuntime):
                 _bounded_depth(raw_body)
                 payload = json.loads(raw_body, object_pairs_hook=_unique_keys)
                 rows = _rows_of(payload)
-                frame = pd.DataFrame(rows)
+                frame = rules.frame_of_records(rows)
             else:
                 _refuse_duplicates(next(csv.reader(StringIO(raw_body)), []))
                 frame = pd.read_csv(StringIO(raw_body))
@@ -708,6 +715,14 @@ def _collector(metric):
     from mlops_metric_collectors import collector_of
 
     return collector_of(metric)
+
+
+def _serve_metrics(host: str, port: int) -> None:
+    """MLServer's metrics endpoint is off (``metrics_port`` in the model's settings): this
+    process serves its collectors, the runtime's and the process' own."""
+    from mlops_metric_collectors import serve_metrics
+
+    serve_metrics(host, port)
 
 
 def _columns_of(frame: pd.DataFrame) -> tuple[tuple, tuple]:

@@ -63,15 +63,17 @@ def port_names(workload: dict[str, Any]) -> dict[str, int]:
             for port in container.get("ports", [])}
 
 
-def test_mlserver_serves_its_metrics_on_a_named_port_of_its_own(
+def test_the_runtime_serves_its_metrics_on_a_named_port_of_its_own(
         annotated: list[dict[str, Any]]) -> None:
     serving = named(annotated, "Deployment", "demo-classifier")
     server = container_named(serving, "mlserver")
     env = env_of(server)
-    assert (env["MLSERVER_METRICS_PORT"], env["MLSERVER_METRICS_ENDPOINT"]) == ("8082", "/metrics")
+    extra = json.loads(env["MLSERVER_MODEL_EXTRA"])
+    # One process; MLServer's endpoint (and the middleware it adds to every request) off.
+    assert (env["MLSERVER_PARALLEL_WORKERS"], env["MLSERVER_METRICS_ENDPOINT"]) == ("0", "")
+    assert (extra["metrics_port"], extra["metrics_host"]) == (8082, "0.0.0.0")  # noqa: S104
     # The platform's runtime measures its requests under the declared model and alias.
-    assert json.loads(env["MLSERVER_MODEL_EXTRA"])["metrics"] == {
-        "model": "demo-classifier", "version": "champion"}
+    assert extra["metrics"] == {"model": "demo-classifier", "version": "champion"}
     assert port_names(serving) == {"http": 8080, "grpc": 8081, "metrics": 8082,
                                    "shipper-metrics": 9102}
 

@@ -12,6 +12,7 @@ from mlops_platform.data_contract_rules import (
     check_frame,
     describe,
     example_row,
+    frame_of_records,
     input_columns,
     target_column,
 )
@@ -132,3 +133,24 @@ def test_the_target_column_is_the_rule_a_label_keeps() -> None:
     with pytest.raises(ContractFileError, match="the contract's target 'outcome' is not one of "
                                                 "its columns"):
         target_column({**contract, "target": "outcome"})
+
+
+FLOATS = {"a": 1.5, "b": -0.25, "c": 3.0}
+
+
+@pytest.mark.parametrize("rows", [
+    [FLOATS],
+    [FLOATS, {"a": 2.0, "b": 0.5, "c": float("nan")}],
+    [FLOATS, {"c": 1.0, "b": 2.0, "a": 3.0}],  # same keys in another order
+    [FLOATS, {"a": 1, "b": 2.0, "c": 3.0}],  # an int: pandas decides the column's type
+    [FLOATS, {"a": 1.0, "b": None, "c": 3.0}],
+    [FLOATS, {"a": 1.0, "b": 2.0}],  # a missing key
+    [FLOATS, {**FLOATS, "d": 4.0}],  # an extra key
+    [{"a": True, "b": 0.5}],
+    [{"a": "x", "b": 0.5}],
+    [[1.0, 2.0], [3.0, 4.0]],
+    [],
+], ids=["one-row", "nan", "reordered", "int", "null", "missing", "extra", "bool", "str",
+        "lists", "empty"])
+def test_a_request_table_is_the_frame_pandas_builds(rows):
+    pd.testing.assert_frame_equal(frame_of_records(rows), pd.DataFrame(rows))

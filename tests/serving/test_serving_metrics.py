@@ -5,6 +5,7 @@ with a parallel worker (MLServer's multiprocess directory)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import mlflow
 import pandas as pd
@@ -159,13 +160,26 @@ def test_metrics_off_leave_no_endpoint_and_no_labels(tmp_path):
     assert parse_args(["--model-uri", "m", "--metrics-port", "9100"]).metrics_port == 9100
 
 
-def test_the_metrics_port_is_the_one_asked_for(tmp_path):
-    settings = ServingSettings(model_uri="models:/m/1", metrics_port=9123)
+def written_settings(settings: ServingSettings, folder: Path) -> tuple[int | None, dict, dict]:
     config_dir, _, metrics_port = write_mlserver_config(
-        settings, tmp_path, tmp_path / "model", tmp_path / "log", labels={"model": "m"})
-    server = json.loads((config_dir / "settings.json").read_text())
+        settings, folder, folder / "model", folder / "log", labels={"model": "m"})
+    return (metrics_port, json.loads((config_dir / "settings.json").read_text()),
+            json.loads((config_dir / "model-settings.json").read_text())["parameters"]["extra"])
+
+
+def test_the_metrics_port_is_the_one_asked_for(tmp_path):
+    # One process: the runtime serves them, MLServer's endpoint and its middleware are off.
+    metrics_port, server, extra = written_settings(
+        ServingSettings(model_uri="models:/m/1", metrics_port=9123), tmp_path / "one")
+    assert (metrics_port, server["metrics_endpoint"], "metrics_port" in server) \
+        == (9123, None, False)
+    assert (extra["metrics_port"], extra["metrics_host"]) == (9123, "127.0.0.1")
+    # Parallel workers: MLServer's endpoint sums the workers' series.
+    metrics_port, server, extra = written_settings(
+        ServingSettings(model_uri="models:/m/1", metrics_port=9123, workers=2), tmp_path / "two")
     assert (metrics_port, server["metrics_port"], server["metrics_endpoint"]) \
         == (9123, 9123, "/metrics")
+    assert "metrics_port" not in extra
     with pytest.raises(ServingError, match="another port than the HTTP port 9123"):
         ServingSettings(model_uri="m", port=9123, metrics_port=9123)
 

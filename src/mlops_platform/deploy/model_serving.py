@@ -25,7 +25,6 @@ from mlops_platform.deploy.manifest import ServedModel
 from mlops_platform.kubernetes.kube_types import resources
 from mlops_platform.kubernetes.scaling import autoscale, spread_over_nodes
 from mlops_platform.kubernetes.scraping import (
-    METRICS_PATH,
     METRICS_PORT_NAME,
     SHIPPER_METRICS_PORT_NAME,
     scrape_annotations,
@@ -195,6 +194,8 @@ def _runtime_env(model: ServedModel,
     labels = {"model": model.name, "version": str(model.version or model.alias)}
     extra: dict[str, Any] = {"batch_rows": SERVING_DEFAULTS.batch_rows,
                              "max_rows": SERVING_DEFAULTS.max_rows, "metrics": labels,
+                             "metrics_port": SERVING_METRICS_PORT,
+                             "metrics_host": "0.0.0.0",  # noqa: S104 (the pod's scrape port)
                              "contract_artifact": DATA_CONTRACT_ARTIFACT}
     if shipping is not None:
         extra |= {"prediction_log": f"{PREDICTION_LOG_DIR}/{PREDICTION_LOG_NAME}",
@@ -252,9 +253,10 @@ def _pod_spec(model: ServedModel, args: ModelServingArgs) -> dict[str, Any]:
         {"name": MODEL_URI_ENV, "value": model.model_uri},
         {"name": "MLSERVER_HTTP_PORT", "value": str(SERVING.port)},
         {"name": "MLSERVER_GRPC_PORT", "value": str(SERVING_GRPC_PORT)},
-        # MLServer's own metrics server (Prometheus format), apart from the inference ports.
-        {"name": "MLSERVER_METRICS_PORT", "value": str(SERVING_METRICS_PORT)},
-        {"name": "MLSERVER_METRICS_ENDPOINT", "value": METRICS_PATH},
+        # One process, as `make serve` runs it: the runtime serves the metrics on their own
+        # port (MLSERVER_MODEL_EXTRA), so MLServer's endpoint, and its middleware, are off.
+        {"name": "MLSERVER_PARALLEL_WORKERS", "value": "0"},
+        {"name": "MLSERVER_METRICS_ENDPOINT", "value": ""},
         {"name": "MLFLOW_TRACKING_URI", "value": args.tracking_uri},
         *({"name": key, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
           for key in TRACKING_CREDENTIALS_KEYS),

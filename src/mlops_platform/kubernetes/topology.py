@@ -38,7 +38,7 @@ DRIFT_MONITOR = Part("drift-monitor", "platform")
 SERVING_DRIFT_MONITOR = Part("serving-drift-monitor", "serving")
 SERVING = Part("mlserver", "serving", 8080)
 SERVING_GRPC_PORT = 8081
-# Prometheus metrics: MLServer's own metrics server, and the log shipper sidecar's.
+# Prometheus metrics: the serving runtime's (in MLServer's process), and the log shipper sidecar's.
 SERVING_METRICS_PORT = 8082
 SHIPPER_METRICS_PORT = 9102
 # The tracking server's (mlops_platform.monitoring.tracking_server): MLflow's exporter, served

@@ -29,3 +29,16 @@ def collector_of(metric: Metric, registry: CollectorRegistry = REGISTRY) -> Coll
         return Gauge(metric.name, metric.help, metric.labels, registry=registry,
                      multiprocess_mode=GAUGE_MULTIPROCESS_MODE)
     return Counter(metric.name, metric.help, metric.labels, registry=registry)
+
+
+_serving: set[tuple[str, int]] = set()
+
+
+def serve_metrics(host: str, port: int) -> None:
+    """Expose this process's collectors at ``http://host:port/metrics``, once per address (a
+    reloaded model calls it again)."""
+    from prometheus_client import start_http_server
+
+    if (host, port) not in _serving:
+        start_http_server(port, addr=host)
+        _serving.add((host, port))
