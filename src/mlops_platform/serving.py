@@ -196,6 +196,17 @@ def mlserver_executable(explicit: Path | None = None) -> Path:
 def download_model(model_uri: str, destination: Path) -> Path:
     """Fetch the model from the registry once, so MLServer needs no tracking credentials."""
     import mlflow
+
+    with _registry_errors(model_uri):
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=model_uri, dst_path=str(destination)
+        )
+    return Path(local)
+
+
+@contextlib.contextmanager
+def _registry_errors(model_uri: str) -> Iterator[None]:
+    """The registry's refusals of ``model_uri`` as a ServingError naming the fix."""
     from mlflow.exceptions import MlflowException
 
     if not os.environ.get("MLFLOW_TRACKING_URI") and model_uri.startswith("models:/"):
@@ -204,15 +215,19 @@ def download_model(model_uri: str, destination: Path) -> Path:
             "tracking_uri of platform_outputs.json (the project's `make serve` does)"
         )
     try:
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=model_uri, dst_path=str(destination)
-        )
+        yield
     except MlflowException as error:
         raise ServingError(
             f"cannot fetch {model_uri}: {error.message} (check the model name and its alias "
             "or version in the registry)"
         ) from error
-    return Path(local)
+
+
+def pinned_uri(model_uri: str, registered: RegistryVersion | None) -> str:
+    """The registry version ``registered`` names (``models:/name/3``), else ``model_uri``: the
+    files served are the version the labels and the ONNX choice describe, even if the alias
+    moves meanwhile."""
+    return f"models:/{registered[0]}/{registered[1]}" if registered else model_uri
 
 
 def onnx_export_of(settings: ServingSettings, work_dir: Path,
@@ -252,12 +267,13 @@ def registry_version(model_uri: str) -> RegistryVersion | None:
     if not model_uri.startswith("models:/"):
         return None
     client = MlflowClient()
-    resolved = get_model_name_and_version(client, model_uri)
-    if len(resolved) != 2:  # models:/<model id>: a logged model, no registry version
-        return None
-    version = client.get_model_version(*resolved)
-    return version.name, str(version.version), \
-        client.get_run(version.run_id) if version.run_id else None
+    with _registry_errors(model_uri):
+        resolved = get_model_name_and_version(client, model_uri)
+        if len(resolved) != 2:  # models:/<model id>: a logged model, no registry version
+            return None
+        version = client.get_model_version(*resolved)
+        return version.name, str(version.version), \
+            client.get_run(version.run_id) if version.run_id else None
 
 
 def metrics_labels(model_uri: str, registered: RegistryVersion | None) -> dict[str, object]:
@@ -387,12 +403,12 @@ def start_serving(
 
 
 def _launch(settings: ServingSettings, executable: Path, work_dir: Path):
-    model_path = download_model(settings.model_uri, work_dir / "model")
+    registered = registry_version(settings.model_uri)
+    model_path = download_model(pinned_uri(settings.model_uri, registered), work_dir / "model")
     log_dir = settings.log_dir.resolve()
     log_dir.mkdir(parents=True, exist_ok=True)
     prediction_log = log_dir / PREDICTION_LOG_NAME
     contract_json = write_contract_json(settings.contract, work_dir) if settings.contract else None
-    registered = registry_version(settings.model_uri)
     onnx_model, engine = onnx_export_of(settings, work_dir, registered)
     labels = metrics_labels(settings.model_uri, registered) if settings.metrics else None
     config_dir, port, metrics_port = write_mlserver_config(

@@ -39,6 +39,7 @@ from mlops_platform.serving import (
     ServingHandle,
     ServingSettings,
     main,
+    pinned_uri,
     start_serving,
 )
 from tests.support.servers import interruptible
@@ -383,3 +384,9 @@ def test_unknown_model_fails_naming_it(tracking, mlserver_installed, tmp_path):
 def test_bad_settings_are_refused(bad):
     with pytest.raises(ServingError):
         ServingSettings(model_uri="models:/x@champion", **bad)
+
+
+def test_the_files_served_are_the_version_the_alias_named_at_launch():
+    registered = ("churn", "3", None)
+    assert pinned_uri("models:/churn@champion", registered) == "models:/churn/3"
+    assert pinned_uri("/srv/models/forest", None) == "/srv/models/forest"
