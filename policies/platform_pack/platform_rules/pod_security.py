@@ -22,6 +22,7 @@ from .kubernetes import (
     dig,
     effective_security,
     items,
+    known_items,
     mapping,
     named_containers,
     pod_metadata,
@@ -40,26 +41,25 @@ def check_seccomp(args: ResourceValidationArgs, report: ReportViolation, _: Sett
             report(f"{subject} runs with {found} (its own, else its pod's). Set "
                    "securityContext.seccompProfile.type: RuntimeDefault on the pod and remove "
                    "any container's override.")
-    spec = pod_spec(args.resource_type, args.props)
-    pod_profile = dig(spec, "securityContext", "seccompProfile", "type")
-    if pod_profile is not None and pod_profile not in restricted.SECCOMP_TYPES:
-        report(f"{describe(args.resource_type, args.props, args.name)} sets the pod's seccomp "
-               f"profile '{pod_profile}'. Set it to RuntimeDefault (or Localhost).")
-    _report_annotations(args, report, restricted.SECCOMP_POD_ANNOTATION,
-                        restricted.SECCOMP_CONTAINER_ANNOTATION,
-                        lambda value: value in restricted.SECCOMP_ANNOTATION_VALUES)
-
-
-def _report_annotations(args: ResourceValidationArgs, report: ReportViolation, pod_key: str,
-                        container_prefix: str, allowed: Any) -> None:
-    """Findings for the legacy profile annotations of the object's pods."""
-    annotations = mapping(pod_metadata(args.resource_type, args.props).get("annotations"))
     subject = describe(args.resource_type, args.props, args.name)
-    for key, value in annotations.items():
-        if (key == pod_key or str(key).startswith(container_prefix)) \
-                and not allowed(str(value)):
+    # The standard judges the pod's own profile too, even when every container overrides it.
+    pod_profile = dig(pod_spec(args.resource_type, args.props), "securityContext",
+                      "seccompProfile", "type")
+    if pod_profile is not None and pod_profile not in restricted.SECCOMP_TYPES:
+        report(f"{subject} sets the pod's seccomp profile '{pod_profile}'. Set it to "
+               "RuntimeDefault (or Localhost).")
+    for key, value in _profile_annotations(args, restricted.SECCOMP_ANNOTATIONS):
+        if value not in restricted.SECCOMP_ANNOTATION_VALUES:
             report(f"{subject} annotates its pods with {key}: {value}. Remove the annotation "
-                   "and set the profile in securityContext (type RuntimeDefault).")
+                   "and set securityContext.seccompProfile.type: RuntimeDefault.")
+
+
+def _profile_annotations(args: ResourceValidationArgs, prefixes: tuple[str, ...]
+                         ) -> list[tuple[str, str]]:
+    """The older per-pod and per-container profile annotations on the object's pods."""
+    annotations = pod_metadata(args.resource_type, args.props).get("annotations")
+    return [(key, str(value)) for key, value in known_items(annotations)
+            if key.startswith(prefixes)]
 
 
 def check_volume_types(args: ResourceValidationArgs, report: ReportViolation,
@@ -108,9 +108,12 @@ def check_apparmor(args: ResourceValidationArgs, report: ReportViolation, _: Set
         if profile is not None and profile not in restricted.APPARMOR_TYPES:
             report(f"{subject} sets the AppArmor profile '{profile}'. Remove "
                    "appArmorProfile or set its type to RuntimeDefault.")
-    _report_annotations(args, report, "", restricted.APPARMOR_ANNOTATION, lambda value: (
-        value in restricted.APPARMOR_ANNOTATION_VALUES
-        or value.startswith(restricted.APPARMOR_ANNOTATION_PREFIX)))
+    subject = describe(args.resource_type, args.props, args.name)
+    for key, value in _profile_annotations(args, (restricted.APPARMOR_ANNOTATION,)):
+        if value not in restricted.APPARMOR_ANNOTATION_VALUES \
+                and not value.startswith(restricted.APPARMOR_ANNOTATION_PREFIX):
+            report(f"{subject} annotates its pods with {key}: {value}. Remove the annotation "
+                   "and set securityContext.appArmorProfile.type: RuntimeDefault.")
 
 
 def check_selinux(args: ResourceValidationArgs, report: ReportViolation, _: Settings) -> None:

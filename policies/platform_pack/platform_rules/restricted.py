@@ -11,8 +11,8 @@ from __future__ import annotations
 # seccompProfile.type: at the pod, or on every container when the pod sets none.
 SECCOMP_TYPES = frozenset({"RuntimeDefault", "Localhost"})
 # The legacy seccomp annotations, and the values of them that keep a profile on.
-SECCOMP_POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
-SECCOMP_CONTAINER_ANNOTATION = "container.seccomp.security.alpha.kubernetes.io/"
+SECCOMP_ANNOTATIONS = ("seccomp.security.alpha.kubernetes.io/pod",
+                       "container.seccomp.security.alpha.kubernetes.io/")
 SECCOMP_ANNOTATION_VALUES = frozenset({"runtime/default", "docker/default"})
 # capabilities.add: the only one a restricted pod may add back after dropping ALL.
 ADDABLE_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
