@@ -13,6 +13,8 @@ IMAGE = "seldonio/mlserver:1.6.1-mlflow"
 DIGEST = "@sha256:" + "ab" * 32
 LABELS = {"app.kubernetes.io/name": "mlserver", "app.kubernetes.io/instance": "model"}
 PROBE = {"httpGet": {"path": "/v2/health/ready", "port": "http"}}
+# The pod-level defaults every container inherits unless it overrides them.
+POD_SECURITY = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
 
 
 def container(**fields: Any) -> dict[str, Any]:
@@ -36,7 +38,7 @@ def security(**settings: Any) -> dict[str, Any]:
 def deployment(*containers: dict[str, Any], name: str = "model", namespace: str = "serving",
                replicas: float = 2.0, annotations: dict[str, str] | None = None,
                type_: str = k8s.DEPLOYMENT) -> Resource:
-    spec = {"securityContext": {"runAsNonRoot": True},
+    spec = {"securityContext": copy.deepcopy(POD_SECURITY),
             "containers": list(containers) or [container()]}
     metadata: dict[str, Any] = {"name": name, "namespace": namespace, "labels": LABELS}
     if annotations:
@@ -145,7 +147,7 @@ def retyped(workload: Resource, type_: str) -> Resource:
 
 def bare_pod(*containers: dict[str, Any], namespace: str = "serving") -> Resource:
     return resource(k8s.POD, {"metadata": {"name": "model", "namespace": namespace},
-                              "spec": {"securityContext": {"runAsNonRoot": True},
+                              "spec": {"securityContext": copy.deepcopy(POD_SECURITY),
                                        "containers": list(containers) or [container()]}},
                     "model")
 
@@ -217,3 +219,50 @@ def prometheus_rule(*, alert: bool = True) -> Resource:
             else {"record": "job:x:rate5m", "expr": "rate(x[5m])"})
     return operator_object("PrometheusRule", {"groups": [{"name": "serving", "rules": [rule]}]},
                            name="alerts")
+
+
+# --- kinds the pack does not know, RBAC, annotations ----------------------------------------
+
+ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
+
+
+def rollout(*containers: dict[str, Any], **pod_fields: Any) -> Resource:
+    """An Argo Rollout: a Deployment's pod template under a kind the pack has no entry for."""
+    props = copy.deepcopy(deployment(*containers).props)
+    props["spec"]["template"]["spec"].update(pod_fields)
+    return resource(ROLLOUT, {**props, "metadata": {"name": "model", "namespace": "serving"}},
+                    "model")
+
+
+def custom_object(type_: str, spec: dict[str, Any], name: str = "model") -> Resource:
+    return resource(type_, {"metadata": {"name": name, "namespace": "serving"}, "spec": spec},
+                    name)
+
+
+def binding(role: str, *, cluster_wide: bool = True) -> Resource:
+    kind = "ClusterRoleBinding" if cluster_wide else "RoleBinding"
+    metadata: dict[str, Any] = {"name": "ops"} if cluster_wide else {"name": "ops",
+                                                                      "namespace": "serving"}
+    return resource(f"kubernetes:rbac.authorization.k8s.io/v1:{kind}", {
+        "metadata": metadata,
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": role},
+        "subjects": [{"kind": "ServiceAccount", "name": "ops", "namespace": "serving"}]}, "ops")
+
+
+def cluster_role(*rules: dict[str, Any]) -> Resource:
+    return resource("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+                    {"metadata": {"name": "ops"}, "rules": list(rules)}, "ops")
+
+
+def annotated(item: Resource, annotations: dict[str, str], *, on_pods: bool = False) -> Resource:
+    """The same object with annotations added to its own metadata (or its pod template's)."""
+    props = copy.deepcopy(item.props)
+    metadata = props["spec"]["template"]["metadata"] if on_pods else props["metadata"]
+    metadata["annotations"] = {**metadata.get("annotations", {}), **annotations}
+    return Resource(item.type_, item.name, item.urn, props)
+
+
+def probed_with_headers(*headers: dict[str, str], path: str = "/v2/health/ready") -> Resource:
+    probe = {"httpGet": {"path": path, "port": "http", "httpHeaders": list(headers)}}
+    return with_container(deployment(), readinessProbe=probe)

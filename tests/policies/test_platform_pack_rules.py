@@ -114,6 +114,50 @@ CASES = [
          "enforces 'baseline'", "Namespace 'serving'"),
     Case("pod-security-labels", "dev", [obj.namespace()], [obj.namespace(level=None)],
          "enforces no level", "Namespace 'serving'"),
+    Case("seccomp-profile-restricted", "dev", [obj.deployment(), obj.bare_pod()],
+         [obj.with_container(obj.deployment(), securityContext=obj.security(
+             seccompProfile={"type": "Unconfined"}))],
+         "the seccomp profile 'Unconfined'", SERVING),
+    Case("volume-types-restricted", "dev",
+         [obj.with_pod(obj.deployment(), volumes=[{"name": "tmp", "emptyDir": {}}])],
+         [obj.with_pod(obj.deployment(), volumes=[{"name": "nfs", "nfs": {
+             "server": "10.0.0.2", "path": "/"}}])], "mounts a nfs volume ('nfs')", SERVING),
+    Case("proc-mount-default", "dev",
+         [obj.with_container(obj.deployment(), securityContext=obj.security(
+             procMount="Default"))],
+         [obj.with_container(obj.deployment(), securityContext=obj.security(
+             procMount="Unmasked"))], "mounts /proc as 'Unmasked'", SERVING),
+    Case("sysctls-safe", "dev",
+         [obj.with_pod(obj.deployment(), securityContext={**obj.POD_SECURITY, "sysctls": [
+             {"name": "net.ipv4.ip_local_port_range", "value": "1024 65535"}]})],
+         [obj.with_pod(obj.deployment(), securityContext={**obj.POD_SECURITY, "sysctls": [
+             {"name": "kernel.msgmax", "value": "65536"}]})], "sets the sysctls kernel.msgmax",
+         SERVING),
+    Case("apparmor-not-loosened", "dev",
+         [obj.with_container(obj.deployment(), securityContext=obj.security(
+             appArmorProfile={"type": "RuntimeDefault"}))],
+         [obj.with_container(obj.deployment(), securityContext=obj.security(
+             appArmorProfile={"type": "Unconfined"}))], "AppArmor profile 'Unconfined'",
+         SERVING),
+    Case("selinux-not-loosened", "dev",
+         [obj.with_container(obj.deployment(), securityContext=obj.security(
+             seLinuxOptions={"level": "s0:c123,c456"}))],
+         [obj.with_container(obj.deployment(), securityContext=obj.security(
+             seLinuxOptions={"type": "spc_t"}))], "SELinux type 'spc_t'", SERVING),
+    Case("pod-templates-readable", "dev", [obj.deployment(), obj.rollout()],
+         [obj.custom_object("kubernetes:example.com/v1:Worker", {
+             "workload": {"podSpec": {"containers": [obj.container()]}}})],
+         "at spec.workload.podSpec", "Worker 'serving/model'"),
+    Case("no-cluster-admin-bindings", "dev", [obj.binding("view")],
+         [obj.binding("cluster-admin")], "grants cluster-admin", "ClusterRoleBinding 'ops'"),
+    Case("no-secrets-in-annotations", "dev",
+         [obj.annotated(obj.deployment(), {"example.com/owner": "team-ml"})],
+         [obj.annotated(obj.deployment(), {"example.com/db-password": "hunter2"})],
+         "in the annotation 'example.com/db-password'", SERVING),
+    Case("no-secrets-in-probe-headers", "dev",
+         [obj.probed_with_headers({"name": "Accept", "value": "application/json"})],
+         [obj.probed_with_headers({"name": "Authorization", "value": "Bearer s3cr3t-t0ken"})],
+         "in its readinessProbe (header Authorization)", SERVING),
     Case("minimum-replicas", "prod", [obj.tracking_server(), obj.deployment(replicas=1.0)],
          [obj.tracking_server(replicas=1.0)], "with 1 replica(s); prod needs at least 2",
          "Deployment 'platform/mlflow'"),

@@ -161,7 +161,36 @@ def claim_without_class(resources: list[Resource]) -> str:
     return item.name
 
 
+def annotate(metadata_name: str, **annotations: str) -> Mutation:
+    def mutate(resources: list[Resource]) -> str:
+        item = workload(resources, metadata_name)
+        item.props["metadata"].setdefault("annotations", {}).update(annotations)
+        return item.name
+    return mutate
+
+
+ADMIN_BINDING = {"metadata": {"name": "ops"}, "subjects": [
+    {"kind": "ServiceAccount", "name": "mlflow", "namespace": "mlops-prod"}],
+    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                "name": "cluster-admin"}}
+HIDDEN_POD = {"metadata": {"name": "worker", "namespace": "mlops-prod"},
+              "spec": {"workload": {"containers": [{"name": "w", "image": "busybox"}]}}}
+AUTHORIZED_PROBE = {"httpGet": {"path": "/v2/health/ready", "port": "http", "httpHeaders": [
+    {"name": "Authorization", "value": "Bearer f00dcafe"}]}}
+
 MUTATIONS: dict[str, tuple[Mutation, str]] = {
+    "seccomp switched off by a container": (set_security("mlflow", seccompProfile={
+        "type": "Unconfined"}), "seccomp-profile-restricted"),
+    "cluster-admin bound": (add_resource(
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", ADMIN_BINDING),
+        "no-cluster-admin-bindings"),
+    "password in an annotation": (annotate("mlflow", **{"example.com/db-password": "hunter2"}),
+                                  "no-secrets-in-annotations"),
+    "credentials in a probe header": (set_container("demo-classifier",
+                                                    readinessProbe=AUTHORIZED_PROBE),
+                                      "no-secrets-in-probe-headers"),
+    "a pod where the pack does not read": (add_resource("kubernetes:example.com/v1:Worker",
+                                                        HIDDEN_POD), "pod-templates-readable"),
     "privileged container": (set_security("mlflow", privileged=True),
                              "no-privileged-containers"),
     "root user": (set_security("postgres", runAsNonRoot=False), "containers-run-as-non-root"),

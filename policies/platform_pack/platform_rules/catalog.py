@@ -8,12 +8,13 @@ from typing import Any
 
 from pulumi_policy import Policy
 
-from . import ml, observability, reliability, security
+from . import access, ml, observability, pod_security, reliability, security
 from .environments import ENVIRONMENT_KEY, PROFILES, Profile
 from .rule import Rule
 
 PACK_NAME = "mlops-platform"
-RULES: list[Rule] = [*security.RULES, *reliability.RULES, *ml.RULES, *observability.RULES]
+RULES: list[Rule] = [*security.RULES, *pod_security.RULES, *access.RULES, *reliability.RULES,
+                     *ml.RULES, *observability.RULES]
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from pulumi_policy.proxy import UnknownValueError
+
 POD = "kubernetes:core/v1:Pod"
 REPLICATION_CONTROLLER = "kubernetes:core/v1:ReplicationController"
 POD_TEMPLATE = "kubernetes:core/v1:PodTemplate"
@@ -28,12 +30,17 @@ NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 INFERENCE_SERVICE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
+ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
 
 # The version the constants above use per API group: other versions of a kind, and the
 # server-side-apply patches of it, are read as that one, so an object can't slip past a
 # rule by being declared through `apps/v1beta2` or `DeploymentPatch`.
 STABLE_VERSIONS = {"core": "v1", "apps": "v1", "batch": "v1", "networking.k8s.io": "v1",
-                   "policy": "v1", "autoscaling": "v2", "serving.kserve.io": "v1beta1"}
+                   "policy": "v1", "autoscaling": "v2", "serving.kserve.io": "v1beta1",
+                   "rbac.authorization.k8s.io": "v1"}
 MOVED_FROM_EXTENSIONS = {"Deployment": "apps", "DaemonSet": "apps", "ReplicaSet": "apps",
                          "Ingress": "networking.k8s.io", "NetworkPolicy": "networking.k8s.io"}
 
@@ -49,6 +56,12 @@ POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     JOB: ("spec", "template", "spec"),
     CRON_JOB: ("spec", "jobTemplate", "spec", "template", "spec"),
 }
+# Where a kind the pack does not know keeps a pod template, if it has one (Argo Rollouts,
+# Knative Services, OpenKruise CloneSets, operators' CronJob-like kinds).
+TEMPLATE_PATHS = (("spec", "template", "spec"), ("spec", "jobTemplate", "spec", "template", "spec"))
+# Keys only a pod spec (or an embedded container) has: found anywhere else, a pod template
+# sits where the pack does not look.
+POD_SPEC_KEYS = ("containers", "initContainers", "ephemeralContainers")
 # Workloads that run until stopped (probes and replicas matter); Jobs run to completion.
 LONG_RUNNING = (POD, DEPLOYMENT, STATEFUL_SET, DAEMON_SET, REPLICA_SET, REPLICATION_CONTROLLER)
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
@@ -72,6 +85,25 @@ def items(value: Any) -> list[Any]:
 
 def mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
+
+
+def known_items(value: Any) -> Iterator[tuple[str, Any]]:
+    """The entries of a mapping whose values are known (in preview some are not yet)."""
+    for key in mapping(value):
+        try:
+            yield str(key), value[key]
+        except UnknownValueError:
+            continue
+
+
+def known_elements(value: Any) -> Iterator[tuple[int, Any]]:
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        return
+    for index in range(len(value)):
+        try:
+            yield index, value[index]
+        except UnknownValueError:
+            continue
 
 
 def kind(resource_type: str) -> str:
@@ -103,12 +135,63 @@ def describe(resource_type: str, props: Mapping[str, Any], fallback_name: str = 
         f"{kind(resource_type)} '{name}'"
 
 
-def pod_spec(resource_type: str, props: Mapping[str, Any]) -> Mapping[str, Any] | None:
+def pod_spec_path(resource_type: str, props: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """Where the object keeps the pod spec the pack reads: its kind's place, or for a kind
+    the pack does not know, a template path that holds a pod spec's containers."""
     path = POD_SPEC_PATHS.get(canonical(resource_type))
-    if path is None:
-        return None
-    spec = dig(props, *path)
+    if path is not None:
+        return path
+    for candidate in TEMPLATE_PATHS:
+        if any(key in mapping(dig(props, *candidate)) for key in POD_SPEC_KEYS):
+            return candidate
+    return None
+
+
+def pod_spec(resource_type: str, props: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    path = pod_spec_path(resource_type, props)
+    spec = dig(props, *path) if path else None
     return spec if isinstance(spec, Mapping) else None
+
+
+def pod_metadata(resource_type: str, props: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The metadata of the pods the object makes (a template's, or a Pod's own)."""
+    path = pod_spec_path(resource_type, props)
+    if path is None:
+        return {}
+    return mapping(dig(props, *path[:-1], "metadata") if len(path) > 1 else props.get("metadata"))
+
+
+def pod_specs_elsewhere(props: Any, readable: tuple[str, ...] | None,
+                        at: tuple[str, ...] = ()) -> Iterator[str]:
+    """The dotted paths of everything shaped like a pod spec (or a container list) that is
+    not the pod spec the pack reads: pods the rules would never see."""
+    if isinstance(props, Mapping):
+        if at != readable and _pod_shaped(props):
+            yield ".".join(at) or "(top level)"
+            return
+        for key, value in known_items(props):
+            if at == () and key == "metadata":
+                continue
+            yield from pod_specs_elsewhere(value, readable, (*at, key))
+    for index, value in known_elements(props):
+        yield from pod_specs_elsewhere(value, readable, (*at, str(index)))
+
+
+def _pod_shaped(value: Mapping[str, Any]) -> bool:
+    """A pod spec, or a workflow step that embeds one container (Argo's `container:`)."""
+    return any(key in value for key in POD_SPEC_KEYS) or \
+        "image" in mapping(dict(known_items(value)).get("container"))
+
+
+def named_containers(resource_type: str, props: Mapping[str, Any], name: str
+                     ) -> Iterator[tuple[str, Mapping[str, Any], Mapping[str, Any]]]:
+    """(what to call it in a message, container, pod spec) for every container of an object."""
+    spec = pod_spec(resource_type, props)
+    if spec is None:
+        return
+    subject = describe(resource_type, props, name)
+    for container in containers(spec):
+        yield f"Container '{container.get('name', '?')}' of {subject}", container, spec
 
 
 def containers(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:

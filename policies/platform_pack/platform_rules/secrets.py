@@ -31,6 +31,17 @@ CREDENTIALS_IN_URL = re.compile(r"://[^/\s:@]*:[^/\s@]+@")
 KEY_VALUE = re.compile(r"(?:^|[\s;&?,{(\"'])-{0,2}([A-Za-z][\w.-]*)[\"']?[ \t]*[=:][ \t]*"
                        r"(\"[^\"\n]*\"|'[^'\n]*'|[^\s;&?,\"'}]+)")
 FLAG = re.compile(r"^--?([A-Za-z][\w.-]*)$")
+# Values that are credentials by their shape alone, whatever they are set under.
+CREDENTIAL_SHAPES = {
+    "an AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    "a private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    "a GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"),
+    "a GitLab token": re.compile(r"\bglpat-[\w-]{20,}"),
+    "a Slack token": re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+    "a JSON web token": re.compile(r"\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+"),
+    "an HTTP credential": re.compile(r"^\s*(?:Bearer|Basic|Token|Digest)\s+\S{8,}",
+                                     re.IGNORECASE),
+}
 
 
 def secret_name(name: str) -> bool:
@@ -57,6 +68,7 @@ def plain(value: str) -> bool:
 def secrets_in_text(text: str) -> list[str]:
     """What in a value, a script or a file carries a secret: URL credentials or secret pairs."""
     found = ["credentials in a URL"] if CREDENTIALS_IN_URL.search(text) else []
+    found += [what for what, shape in CREDENTIAL_SHAPES.items() if shape.search(text)]
     return found + [name for name, value in KEY_VALUE.findall(text)
                     if secret_name(name) and plain(value)]
 

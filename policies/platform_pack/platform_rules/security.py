@@ -16,15 +16,16 @@ from .kubernetes import (
     NAMESPACE,
     NETWORK_POLICY,
     SERVICE,
-    containers,
     describe,
     dig,
     effective_security,
     is_a,
     items,
     mapping,
+    named_containers,
     pod_spec,
 )
+from .restricted import ADDABLE_CAPABILITIES
 from .roles import image_repository, mlflow_server_apps
 from .rule import Rule, Setting, Settings, flag
 from .secrets import plain, secret_name, secrets_in_text, secrets_in_words
@@ -36,7 +37,8 @@ ZERO_QUANTITY = re.compile(r"^0*\.?0*[a-zA-Z]*$")
 EXPOSING_SERVICE_TYPES = ("LoadBalancer", "NodePort")
 # Pod fields that hand a container the node itself.
 HOST_ACCESS = (("hostPID", "shares the node's process namespace"),
-               ("hostIPC", "shares the node's IPC namespace"))
+               ("hostIPC", "shares the node's IPC namespace"),
+               ("hostNetwork", "shares the node's network namespace"))
 # Escaping the restrictive nginx default: with TLS set it redirects plain HTTP to HTTPS.
 PLAIN_HTTP_ANNOTATIONS = ("nginx.ingress.kubernetes.io/ssl-redirect",
                           "nginx.ingress.kubernetes.io/force-ssl-redirect")
@@ -45,12 +47,7 @@ PLAIN_HTTP_ANNOTATIONS = ("nginx.ingress.kubernetes.io/ssl-redirect",
 def _workload_containers(args: ResourceValidationArgs
                          ) -> Iterator[tuple[str, Mapping[str, Any], Mapping[str, Any]]]:
     """(what to call it in a message, container, pod spec) for every container of a workload."""
-    spec = pod_spec(args.resource_type, args.props)
-    if spec is None:
-        return
-    subject = describe(args.resource_type, args.props, args.name)
-    for container in containers(spec):
-        yield f"Container '{container.get('name', '?')}' of {subject}", container, spec
+    return named_containers(args.resource_type, args.props, args.name)
 
 
 def check_non_root(args: ResourceValidationArgs, report: ReportViolation, _: Settings) -> None:
@@ -58,8 +55,10 @@ def check_non_root(args: ResourceValidationArgs, report: ReportViolation, _: Set
         if effective_security(container, spec, "runAsNonRoot") is not True:
             report(f"{subject} may run as root. Set securityContext.runAsNonRoot: true "
                    "(on the container or the pod) and a non-zero runAsUser.")
-        elif effective_security(container, spec, "runAsUser") == 0:
-            report(f"{subject} sets runAsUser 0 (root). Set runAsUser to a non-zero UID.")
+        elif 0 in (effective_security(container, spec, "runAsUser"),
+                   dig(spec, "securityContext", "runAsUser")):
+            report(f"{subject} sets runAsUser 0 (root) on itself or its pod. Set runAsUser "
+                   "to a non-zero UID.")
 
 
 def check_no_privilege_escalation(args: ResourceValidationArgs, report: ReportViolation,
@@ -76,14 +75,21 @@ def check_not_privileged(args: ResourceValidationArgs, report: ReportViolation,
         if dig(container, "securityContext", "privileged") is True:
             report(f"{subject} is privileged. Remove securityContext.privileged or set it "
                    "to false.")
-        if dig(mapping(effective_security(container, spec, "windowsOptions")),
-               "hostProcess") is True:
+        if True in (dig(container, "securityContext", "windowsOptions", "hostProcess"),
+                    dig(spec, "securityContext", "windowsOptions", "hostProcess")):
             report(f"{subject} runs as a Windows host process. Remove "
                    "securityContext.windowsOptions.hostProcess.")
+        ports = [str(dig(port, "hostPort")) for port in items(container.get("ports"))
+                 if dig(port, "hostPort")]
+        if ports:
+            report(f"{subject} binds the node's ports {', '.join(ports)}. Remove hostPort "
+                   "and expose it through a Service.")
     spec = pod_spec(args.resource_type, args.props)
-    if spec is None:
-        return
-    subject = describe(args.resource_type, args.props, args.name)
+    if spec is not None:
+        _report_host_access(describe(args.resource_type, args.props, args.name), spec, report)
+
+
+def _report_host_access(subject: str, spec: Mapping[str, Any], report: ReportViolation) -> None:
     for field, what in HOST_ACCESS:
         if spec.get(field) is True:
             report(f"{subject} {what}. Remove {field} from its pod spec.")
@@ -96,7 +102,8 @@ def check_not_privileged(args: ResourceValidationArgs, report: ReportViolation,
 
 def check_capabilities_dropped(args: ResourceValidationArgs, report: ReportViolation,
                                settings: Settings) -> None:
-    allowed = set(map(_capability, settings["allowedCapabilities"]))
+    # A configuration may narrow what the restricted standard allows, never widen it.
+    allowed = set(map(_capability, settings["allowedCapabilities"])) & ADDABLE_CAPABILITIES
     for subject, container, _spec in _workload_containers(args):
         capabilities = mapping(dig(container, "securityContext", "capabilities"))
         if "ALL" not in items(capabilities.get("drop")):
@@ -209,33 +216,18 @@ def check_no_secrets_in_config_maps(args: ResourceValidationArgs, report: Report
 def check_load_balancer_for_ingress(args: ResourceValidationArgs, report: ReportViolation,
                                     settings: Settings) -> None:
     allowed = list(settings["ingressNamespaces"])
-    if dig(args.props, "metadata", "namespace") in allowed:
+    if dig(args.props, "metadata", "namespace") in allowed \
+            or not is_a(args.resource_type, SERVICE):
         return
     subject = describe(args.resource_type, args.props, args.name)
     where = f"(allowed only in: {', '.join(allowed) or 'no namespace'})"
-    if is_a(args.resource_type, SERVICE):
-        kind_of_service = dig(args.props, "spec", "type")
-        if kind_of_service in EXPOSING_SERVICE_TYPES:
-            report(f"{subject} is of type {kind_of_service} outside the ingress controller's "
-                   "namespace. Use type ClusterIP and expose it through an Ingress "
-                   f"{where}.")
-        if items(dig(args.props, "spec", "externalIPs")):
-            report(f"{subject} takes traffic on external IPs outside the ingress controller's "
-                   f"namespace. Remove spec.externalIPs and expose it through an Ingress "
-                   f"{where}.")
-        return
-    spec = pod_spec(args.resource_type, args.props)
-    if spec is None:
-        return
-    if spec.get("hostNetwork") is True:
-        report(f"{subject} uses the node's network outside the ingress controller's "
-               f"namespace. Remove hostNetwork and expose it through a Service {where}.")
-    for container in containers(spec):
-        ports = [port for port in items(container.get("ports")) if dig(port, "hostPort")]
-        if ports:
-            report(f"Container '{container.get('name', '?')}' of {subject} opens host ports "
-                   f"{', '.join(str(dig(port, 'hostPort')) for port in ports)} on the node. "
-                   f"Remove hostPort and expose it through a Service {where}.")
+    kind_of_service = dig(args.props, "spec", "type")
+    if kind_of_service in EXPOSING_SERVICE_TYPES:
+        report(f"{subject} is of type {kind_of_service} outside the ingress controller's "
+               f"namespace. Use type ClusterIP and expose it through an Ingress {where}.")
+    if items(dig(args.props, "spec", "externalIPs")):
+        report(f"{subject} takes traffic on external IPs outside the ingress controller's "
+               f"namespace. Remove spec.externalIPs and expose it through an Ingress {where}.")
 
 
 def check_ingress_tls(args: ResourceValidationArgs, report: ReportViolation,
@@ -362,12 +354,14 @@ RULES = [
     Rule("no-privilege-escalation",
          "Containers must not allow privilege escalation.", check_no_privilege_escalation),
     Rule("no-privileged-containers",
-         "Containers must not run privileged or share the node's namespaces or paths.",
+         "Containers must not run privileged or share the node's namespaces, ports or paths.",
          check_not_privileged),
     Rule("capabilities-dropped",
          "Containers must drop all Linux capabilities and add back only allowed ones.",
          check_capabilities_dropped,
-         (Setting("allowedCapabilities", _string_list("Capabilities a container may add."),
+         (Setting("allowedCapabilities", {**_string_list(
+             "Capabilities a container may add (of those the restricted standard allows)."),
+             "items": {"type": "string", "enum": sorted(ADDABLE_CAPABILITIES)}},
                   lambda _profile: []),)),
     Rule("read-only-root-filesystem",
          "Containers must run with a read-only root filesystem.", check_read_only_root),
@@ -386,7 +380,7 @@ RULES = [
     Rule("no-secrets-in-config-maps",
          "ConfigMaps must not hold secret values.", check_no_secrets_in_config_maps),
     Rule("load-balancer-only-for-ingress",
-         "Only the ingress controller may be exposed on nodes or load balancers.",
+         "Only the ingress controller's Services may be exposed on nodes or load balancers.",
          check_load_balancer_for_ingress,
          (Setting("ingressNamespaces",
                   _string_list("Namespaces whose Services may be LoadBalancers."),

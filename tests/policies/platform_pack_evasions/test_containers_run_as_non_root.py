@@ -16,6 +16,11 @@ EVASIONS = {
     "UID 0 set at pod level only": obj.with_pod(
         obj.with_container(DEPLOYMENT, securityContext=obj.security(runAsUser=None)),
         securityContext={"runAsNonRoot": True, "runAsUser": 0.0}),
+    # The standard checks the pod's runAsUser on its own, even when every container sets one.
+    "UID 0 on the pod under every container's own UID": obj.with_pod(
+        DEPLOYMENT, securityContext={**obj.POD_SECURITY, "runAsUser": 0.0}),
+    "root in a Rollout's ephemeral container": obj.rollout(ephemeralContainers=[
+        obj.container(name="debug", securityContext=obj.security(runAsUser=0))]),
     "runAsNonRoot nowhere": obj.with_pod(
         obj.with_container(DEPLOYMENT, securityContext=obj.security(runAsNonRoot=None)),
         securityContext={}),
