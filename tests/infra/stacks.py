@@ -19,7 +19,8 @@ SERVED_MODEL: dict[str, Any] = {
     "replicas": 2, "max_replicas": 4,
     "drift": {"reference": "s3://mlflow/monitoring/demo-classifier/reference.parquet",
               "current": "s3://mlflow/monitoring/demo-classifier/current.parquet",
-              "schedule": "0 * * * *"}}
+              "schedule": "0 * * * *"},
+    "performance": {"metric": "roc_auc", "baseline": 0.97}}
 
 
 def pinned_images(stack: str) -> dict[str, str]:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+import yaml
+
 from infra.manifests import to_manifests
 from infra.mocked_engine import run_stack
+from mlops_platform.deploy.manifest import DeploymentManifestError, load_deployment
 from tests.infra.k8s_objects import containers, env_of, named, of_kind, secret_ref
 from tests.infra.stacks import with_a_model
 
@@ -38,3 +44,39 @@ def test_only_models_that_declare_drift_data_are_monitored() -> None:
              if c["metadata"]["labels"]["app.kubernetes.io/name"] == "drift-monitor"]
     assert [c["metadata"]["name"] for c in drift] == ["watched-drift"]
     assert drift[0]["spec"]["schedule"] == "*/30 * * * *"
+
+
+def test_a_model_declaring_its_performance_check_gets_a_cronjob_reading_the_shippers_store(
+) -> None:
+    models = [{"name": "judged", "version": 1, "performance": {
+                  "metric": "accuracy", "baseline": 0.93, "min_rows": 50, "max_drop": 0.02}},
+              {"name": "unjudged", "version": 1}]
+    manifests = to_manifests(run_stack("dev", {"served_models": models}).resources)
+    jobs = [c for c in of_kind(manifests, "CronJob")
+            if c["metadata"]["name"].endswith("-performance")]
+    assert [c["metadata"]["name"] for c in jobs] == ["judged-performance"]
+    assert jobs[0]["spec"]["schedule"] == "30 * * * *"
+    (container,) = containers(jobs[0])
+    assert container["command"] == [
+        "mlops-performance",
+        "--predictions", "s3://mlflow/monitoring/judged/served/",
+        "--labels", "s3://mlflow/monitoring/judged/labels/",
+        "--metric", "accuracy", "--baseline", "0.93", "--window", "1d", "--min-rows", "50",
+        "--max-drop", "0.02",
+        "--report-dir", "s3://mlflow/monitoring/judged/performance/",
+        "--model", "judged"]
+    # The drift check's place: its labels select the store's and Pushgateway's policies.
+    assert jobs[0]["metadata"]["labels"]["app.kubernetes.io/name"] == "drift-monitor"
+    assert env_of(container)["AWS_SECRET_ACCESS_KEY"] == secret_ref(
+        "artifact-store-credentials", "AWS_SECRET_ACCESS_KEY")
+
+
+def test_a_performance_check_names_a_metric_mlops_performance_knows(tmp_path: Path) -> None:
+    manifest = tmp_path / "staging.yaml"
+    manifest.write_text(yaml.safe_dump({
+        "environment": "staging", "platform_stack": "org/mlops-platform/staging",
+        "models": [{"name": "m", "version": 1,
+                    "performance": {"metric": "auc", "baseline": 0.9}}]}))
+    with pytest.raises(DeploymentManifestError,
+                       match=r"models\.0\.performance\.metric: metric 'auc' is none of"):
+        load_deployment(manifest)

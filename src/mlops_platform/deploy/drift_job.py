@@ -71,18 +71,23 @@ def drift_cron_job(resource_name: str, model: ServedModel, place: DriftJobPlace,
 
 def _pod_spec(model: ServedModel, place: DriftJobPlace) -> dict[str, Any]:
     assert model.drift is not None
+    return check_pod_spec("drift", place, DRIFT_RESOURCES, [
+        DRIFT_COMMAND, "--reference", model.drift.reference, "--current", model.drift.current,
+        "--report-dir", report_dir(place.bucket, model.name),
+        # The `model` label of what the check pushes, whatever its data's path.
+        "--model", model.name])
 
+
+def check_pod_spec(name: str, place: DriftJobPlace, container_resources: dict[str, Any],
+                   command: list[pulumi.Input[str]]) -> dict[str, Any]:
+    """The pod of a scheduled check: ``command`` in the tools image, with the store's key pair
+    and endpoint and the Pushgateway, under the place's identity, never restarted."""
     def from_secret(key: str) -> dict[str, Any]:
         return {"name": key, "valueFrom": {"secretKeyRef": {
             "name": place.credentials_secret, "key": key}}}
 
     container = hardened_container(
-        "drift", place.tools_image, DRIFT_RESOURCES,
-        command=[DRIFT_COMMAND, "--reference", model.drift.reference,
-                 "--current", model.drift.current,
-                 "--report-dir", report_dir(place.bucket, model.name),
-                 # The `model` label of what the check pushes, whatever its data's path.
-                 "--model", model.name],
+        name, place.tools_image, container_resources, command=command,
         env=[*(from_secret(key) for key in STORE_KEYS),
              {"name": "AWS_ENDPOINT_URL", "value": place.store_endpoint},
              {"name": "MLFLOW_S3_ENDPOINT_URL", "value": place.store_endpoint},

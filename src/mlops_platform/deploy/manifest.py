@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mlops_platform.kubernetes.kube_types import (
     CronSchedule,
@@ -34,6 +34,30 @@ class DriftCheck(BaseModel):
     schedule: CronSchedule = "0 * * * *"
 
 
+class PerformanceCheck(BaseModel):
+    """The scheduled check of a served model's labelled answers (``mlops-performance``): its
+    primary metric per window against the value it was promoted with. The predictions and
+    labels are where the log shipper puts them (``monitoring/<model>/served``, ``/labels``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    metric: str = Field(description="The project's primary metric (mlops-performance --metric).")
+    baseline: float = Field(description="The value the champion was promoted with.")
+    schedule: CronSchedule = "30 * * * *"
+    window: str = Field(default="1d", pattern=r"^\d+[mhd]$")
+    min_rows: int = Field(default=30, ge=1)
+    max_drop: float | None = Field(default=None, ge=0)
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, metric: str) -> str:
+        from mlops_platform.performance import METRICS
+
+        if metric not in METRICS:
+            raise ValueError(f"metric {metric!r} is none of {', '.join(METRICS)}")
+        return metric
+
+
 class ServedModel(BaseModel):
     """One registered model served in one environment, by version or by alias (exactly one)."""
 
@@ -47,6 +71,7 @@ class ServedModel(BaseModel):
     max_replicas: int | None = Field(default=None, ge=1, le=100)
     resources: Resources = resources("250m", "512Mi", "1", "1Gi")
     drift: DriftCheck | None = None
+    performance: PerformanceCheck | None = None
     approved_by: str | None = Field(
         default=None, min_length=1,
         description="Who approved this model version (as the promotion gate recorded it); "

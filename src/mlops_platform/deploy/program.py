@@ -22,6 +22,7 @@ from mlops_platform.deploy.model_serving import (
     ModelServingArgs,
     PredictionLogShipping,
 )
+from mlops_platform.deploy.performance_job import judged, performance_cron_job
 from mlops_platform.kubernetes.topology import SERVING_DRIFT_MONITOR
 
 # Stack outputs of the platform that a project's deployment reads, all of them: nothing
@@ -57,9 +58,9 @@ def deploy_manifest(manifest: DeploymentManifest) -> dict[str, Any]:
 
 
 def _check_drift(manifest: DeploymentManifest, platform: dict[str, pulumi.Output[Any]]) -> None:
-    """The platform's drift CronJob for each model declaring its data, in the serving
-    namespace: the store's key pair is the shippers' Secret there, and the identity the
-    serving pods' (tokenless, no rights)."""
+    """The platform's drift CronJob for each model declaring its data, and performance
+    CronJob for each declaring its check, in the serving namespace: the store's key pair is
+    the shippers' Secret there, and the identity the serving pods' (tokenless, no rights)."""
     place = DriftJobPlace(
         namespace=platform["namespace"], part=SERVING_DRIFT_MONITOR,
         service_account=SERVING_SERVICE_ACCOUNT, tools_image=platform["tools_image"],
@@ -68,6 +69,9 @@ def _check_drift(manifest: DeploymentManifest, platform: dict[str, pulumi.Output
         pushgateway_url=platform["pushgateway_url"])
     for model in monitored(manifest.models):
         drift_cron_job(f"{manifest.environment}-drift-{model.object_name}", model, place)
+    for model in judged(manifest.models):
+        performance_cron_job(f"{manifest.environment}-performance-{model.object_name}", model,
+                             place)
 
 
 def deploy_manifest_file(path: Path | str) -> dict[str, Any]:
