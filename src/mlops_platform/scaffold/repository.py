@@ -19,6 +19,9 @@ from mlops_platform.contract import AUDIT_LOG_FILE, PlatformOutputsError, read_o
 from mlops_platform.scaffold.platform_outputs import OUTPUTS_FILE, dvc_remote_url
 
 RAW_DATA_DIR = Path("data/raw")
+# Labelled served rows (make labelled-data): tracked by DVC from the start, empty, because the
+# prepare stage depends on the folder and DVC refuses to run a stage whose dependency is missing.
+LABELLED_DATA_DIR = Path("data/labelled")
 FIRST_COMMIT_MESSAGE = "Scaffold the project from the MLOps platform template"
 
 
@@ -75,8 +78,9 @@ def _init_dvc(project_dir: Path, dvc_remote: str, tracked_data: Path | None) -> 
                 config["core"]["analytics"] = "false"  # as `dvc config` writes it
                 config["core"]["remote"] = "platform"
                 config["remote"]["platform"] = {"url": dvc_remote}
-            if tracked_data is not None:
-                repo.add(str(project_dir / tracked_data))
+            (project_dir / LABELLED_DATA_DIR).mkdir(parents=True, exist_ok=True)
+            tracked = [LABELLED_DATA_DIR, *([tracked_data] if tracked_data else [])]
+            repo.add([str(project_dir / path) for path in tracked])
             repo.close()
     except DvcException as err:
         raise RepositoryError(f"DVC set-up failed in {project_dir}: {err}") from err
