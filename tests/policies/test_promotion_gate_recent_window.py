@@ -96,7 +96,7 @@ def test_a_challenger_worse_on_the_recent_window_is_refused_and_the_champion_sta
     assert record["reasons"] == [
         f"roc_auc 0.0000 on the recent labelled window ({WINDOW_ROWS} rows served "
         "1970-01-04T00:00:00Z to 1970-01-05T00:00:00Z) is worse than champion version "
-        f"{first} (1.0000, tolerance 0.01): it would serve today's rows worse; keep the "
+        f"{first} (1.0000, tolerance 0.01): it serves the latest labelled rows worse; keep the "
         "champion, or retrain on more of them (make labelled-data)"]
     assert record["details"]["measured"] == {better_on_test: 0.97, first: 0.95}
     assert record["details"]["recent_window"] == {

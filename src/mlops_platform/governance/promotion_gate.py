@@ -211,7 +211,7 @@ def recent_window_check(rule: PromotionRule, candidate: VersionFacts,
         return GateCheck(name, True, f"{metric} {mine.value:.4f} on {recent.label()}; no "
                          "champion to compare with")
     best = recent.measured[champion.version].value
-    if best is None:  # a champion that cannot read today's rows sets no bar on them
+    if best is None:  # a champion that cannot read the latest rows sets no bar on them
         return GateCheck(name, True, f"{metric} {mine.value:.4f} on {recent.label()}; champion "
                          f"version {champion.version} cannot be scored on them: "
                          f"{recent.measured[champion.version].problem}")
@@ -220,7 +220,7 @@ def recent_window_check(rule: PromotionRule, candidate: VersionFacts,
     return GateCheck(name, good, f"{metric} {mine.value:.4f} on {recent.label()} is "
                      f"{'at least as good as' if good else 'worse than'} champion version "
                      f"{champion.version} ({best:.4f}, tolerance {rule.tolerance:g})"
-                     + ("" if good else ": it would serve today's rows worse; keep the "
+                     + ("" if good else ": it serves the latest labelled rows worse; keep the "
                         "champion, or retrain on more of them (make labelled-data)"))
 
 
