@@ -86,6 +86,25 @@ def _init_dvc(project_dir: Path, dvc_remote: str, tracked_data: Path | None) -> 
         raise RepositoryError(f"DVC set-up failed in {project_dir}: {err}") from err
 
 
+def track_labelled_data(project_dir: Path) -> bool:
+    """Track data/labelled/ with DVC, empty, where a project baked before its prepare stage
+    depended on it lacks it (`make update` brings that dvc.yaml); whether it did."""
+    if (project_dir / f"{LABELLED_DATA_DIR}.dvc").is_file():
+        return False
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    (project_dir / LABELLED_DATA_DIR).mkdir(parents=True, exist_ok=True)
+    try:
+        with (contextlib.redirect_stdout(io.StringIO()),
+              contextlib.redirect_stderr(io.StringIO()), Repo(str(project_dir)) as repo):
+            repo.add(str(project_dir / LABELLED_DATA_DIR))
+    except DvcException as err:
+        raise RepositoryError(f"DVC could not track {LABELLED_DATA_DIR} in {project_dir}: "
+                              f"{err}") from err
+    return True
+
+
 def start_audit_log(project_dir: Path) -> None:
     """The governance audit log, empty and committed: the promote stage depends on it (the
     approvals it reads), and DVC refuses to run a stage whose dependency is missing."""
