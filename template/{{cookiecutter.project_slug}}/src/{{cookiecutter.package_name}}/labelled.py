@@ -52,7 +52,8 @@ def export(current: str | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m {{ cookiecutter.package_name }}.labelled", description=__doc__.split("\n")[0])
+        prog="python -m {{ cookiecutter.package_name }}.labelled",
+        description=__doc__.split("\n")[0])
     parser.add_argument("--current", choices=[STORE], help="read the served predictions and "
                         f"labels from the platform's artifact store (default: {SERVED_LOG} and "
                         f"{LABELS_DIR}/)")
