@@ -95,6 +95,8 @@ def read_outputs(path: Path | str) -> PlatformOutputs:
 # Tags on every training run (and copied to the model version it registers).
 TAG_GIT_COMMIT = "lineage.git_commit"
 TAG_DATA_HASH = "lineage.data_hash"  # DVC md5 of the prepared data set
+# DVC md5 of the labelled served rows the prepared data includes (data/labelled), or "none"
+TAG_LABELLED_DATA = "lineage.labelled_data"
 TAG_DATASET = "lineage.dataset"
 TAG_PARAMS_HASH = "lineage.params_hash"
 TAG_DATA_VALIDATION = "lineage.data_validation"  # "passed" once the data contract held

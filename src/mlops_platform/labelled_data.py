@@ -8,7 +8,12 @@ data contract, and writes them as the contract's columns, the label in the targe
 ready to be a new version of the data a project trains on (``dvc add`` it, or make it a
 dependency of the prepare stage). Beside it, ``<output>.lineage.json`` says where each row
 came from: the prediction ids, the model versions that served them, the time window served
-and labelled, and how many labels were left out and why.
+and labelled (each row's ``served_at``, row for row with its id), and how many labels were
+left out and why.
+
+The promotion gate reads such a file back (``recent_window``): the rows of its latest window
+of ``served_at`` are what the challenger and the champion are both scored on, besides the
+held-out test split.
 
 Locations may be ``s3://`` prefixes (``prediction_store``). Exit 0: written; 2: nothing could
 be written (an unreadable store or contract, or no labelled row that keeps the contract),
@@ -22,6 +27,7 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +58,7 @@ class LabelledDataError(RuntimeError):
 class Lineage:
     rows: int
     prediction_ids: list[str]
+    served_at: list[float]  # row for row with prediction_ids
     model_versions: dict[str, list[str]]
     served_from: float
     served_to: float
@@ -91,7 +98,8 @@ def lineage_of(joined: Joined, kept: np.ndarray) -> Lineage:
                                         rows[MODEL_VERSION].astype(str), strict=True))):
         versions.setdefault(name, []).append(version)
     return Lineage(rows=len(rows), prediction_ids=rows[PREDICTION_ID].tolist(),
-                   model_versions=versions, served_from=float(rows[SERVED_AT].min()),
+                   served_at=rows[SERVED_AT].astype(float).tolist(), model_versions=versions,
+                   served_from=float(rows[SERVED_AT].min()),
                    served_to=float(rows[SERVED_AT].max()),
                    labelled_to=float(rows[LABELLED_AT].max()),
                    left_out={"unknown-id": joined.unknown, "duplicate": joined.duplicates,
@@ -119,6 +127,51 @@ def export(predictions: str, labels: str, contract_path: Path, output: Path) -> 
 
 def lineage_file(output: Path) -> Path:
     return output.with_name(f"{output.stem}.lineage.json")
+
+
+@dataclass(frozen=True)
+class RecentWindow:
+    rows: pd.DataFrame  # the contract's columns, the label in the target column
+    start: float  # Unix time, aligned like mlops-performance's windows
+    end: float
+
+    def summary(self) -> dict[str, Any]:
+        return {"rows": len(self.rows), "start": self.start, "end": self.end,
+                "start_utc": _iso(self.start), "end_utc": _iso(self.end)}
+
+
+def recent_window(output: Path, width: int, min_rows: int) -> RecentWindow | str:
+    """The rows of ``output`` (as ``export`` wrote it, with its lineage) in the latest window
+    of ``served_at`` that holds at least ``min_rows`` of them, or why there is none. A file
+    whose lineage does not give each row's time is a LabelledDataError."""
+    from mlops_platform.performance import window_starts
+
+    rows, served_at = pd.read_csv(output), _served_at(output)
+    if len(served_at) != len(rows):
+        raise LabelledDataError(f"{lineage_file(output)} gives {len(served_at)} times for the "
+                                f"{len(rows)} rows of {output}: rebuild both with "
+                                "mlops-labelled-data (make labelled-data)")
+    starts = window_starts(pd.DataFrame({SERVED_AT: served_at}), width)
+    counts = pd.Series(starts).value_counts()
+    full = sorted(counts[counts >= min_rows].index)
+    if not full:
+        return (f"no window of {width} s holds {min_rows} of the {len(rows)} labelled rows "
+                f"(the most in one is {counts.max() if len(counts) else 0})")
+    start = float(full[-1])
+    return RecentWindow(rows[starts == start].reset_index(drop=True), start, start + width)
+
+
+def _served_at(output: Path) -> list[float]:
+    try:
+        return [float(value) for value in json.loads(lineage_file(output).read_text())[SERVED_AT]]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise LabelledDataError(f"{lineage_file(output)} does not give each row's {SERVED_AT} "
+                                f"({type(error).__name__}: {error}): rebuild it with "
+                                "mlops-labelled-data (make labelled-data)") from error
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

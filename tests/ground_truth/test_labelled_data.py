@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
 from mlops_platform.ground_truth import join_labels
-from mlops_platform.labelled_data import main
+from mlops_platform.labelled_data import LabelledDataError, lineage_file, main, recent_window
 from mlops_platform.prediction_log import Predictor, label_lines, prediction_lines
 
 CONTRACT = {"target": "bought", "columns": [
@@ -61,6 +62,7 @@ def test_labelled_rows_become_contract_columns_with_their_lineage(tmp_path: Path
     assert pd.read_csv(output).values.tolist() == [[1.0, 1], [2.0, 0], [5.0, 1]]
     lineage = json.loads((output.parent / "served.lineage.json").read_text())
     assert lineage["prediction_ids"] == ["a", "b", "e"]
+    assert lineage["served_at"] == [0.0, 0.0, DAY]
     assert lineage["model_versions"] == {"churn": ["3", "4"]}
     assert (lineage["served_from"], lineage["served_to"], lineage["labelled_to"]) == (
         0.0, DAY, 2 * DAY)
@@ -78,3 +80,21 @@ def test_no_labelled_row_is_exit_2_and_writes_nothing(tmp_path: Path, capsys) ->
                  "--output", str(output)])
     assert code == 2 and not output.parent.exists()
     assert "no labelled row keeps the contract" in capsys.readouterr().err
+
+
+def test_the_recent_window_is_the_latest_one_with_enough_rows(tmp_path: Path) -> None:
+    _, output = run(tmp_path)  # rows a, b served on day 0; e on day 1
+    latest = recent_window(output, int(DAY), min_rows=1)
+    assert (latest.rows.values.tolist(), latest.start, latest.end) == ([[5.0, 1]], DAY, 2 * DAY)
+    fuller = recent_window(output, int(DAY), min_rows=2)
+    assert (fuller.rows.values.tolist(), fuller.start) == ([[1.0, 1], [2.0, 0]], 0.0)
+    assert recent_window(output, int(DAY), min_rows=3) == (
+        f"no window of {int(DAY)} s holds 3 of the 3 labelled rows (the most in one is 2)")
+
+
+def test_a_lineage_without_each_rows_time_is_refused_with_the_fix(tmp_path: Path) -> None:
+    _, output = run(tmp_path)
+    lineage = json.loads(lineage_file(output).read_text())
+    lineage_file(output).write_text(json.dumps({**lineage, "served_at": [0.0]}))
+    with pytest.raises(LabelledDataError, match=r"gives 1 times for the 3 rows .* rebuild both"):
+        recent_window(output, int(DAY), 1)

@@ -84,14 +84,15 @@ def expected_files(level: str, provider: str, package: str = DEFAULT_PACKAGE,
         ".gitignore", ".pre-commit-config.yaml", ".dvcignore", ".dvc/.gitignore", ".dvc/config",
         "Makefile", "README.md", "pyproject.toml", "params.yaml", "dvc.yaml",
         "data_contract.yaml", "platform_outputs.json", ".cruft.json", "governance/audit.jsonl",
+        "data/labelled.dvc",
         "requirements.lock", "requirements-serving.lock", "requirements-platform.txt",
         "requirements-bootstrap.lock",
         "tests/__init__.py", "tests/conftest.py", "tests/test_contract.py",
         "tests/test_features.py", "tests/test_model_quality.py", "tests/test_monitoring.py",
         "tests/test_platform.py",
     }
-    modules = ("__init__", "contract", "data", "errors", "evaluate", "features", "lineage",
-               "model_card", "monitor", "params", "performance", "platform", "prepare",
+    modules = ("__init__", "contract", "data", "errors", "evaluate", "features", "labelled",
+               "lineage", "model_card", "monitor", "params", "performance", "platform", "prepare",
                "promote", "records", "register", "score", "serve", "steps", "train", "tune",
                "validate")
     files |= {f"src/{package}/{module}.py" for module in modules}

@@ -8,7 +8,9 @@ its platform running.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,7 +22,14 @@ import pytest
 
 from mlops_platform.ci.verdict import HEALTHY, RETRAIN, VERDICT_KEY
 from mlops_platform.contract import read_outputs
-from mlops_platform.prediction_log import Predictor, new_ids, prediction_lines, served_prefix
+from mlops_platform.prediction_log import (
+    Predictor,
+    label_lines,
+    labels_prefix,
+    new_ids,
+    prediction_lines,
+    served_prefix,
+)
 from tests.support.servers import S3Endpoint, running_moto_s3
 from tests.template.baking import VENV, make
 from tests.template.recovery import Recovery
@@ -137,3 +146,30 @@ def test_make_drift_reads_the_local_log_unless_told_otherwise(recovery: Recovery
     checked = monitor(recovery.project)
     assert "drift: served inputs from monitoring/predictions.jsonl" in checked.stdout
     assert checked.returncode == UNCHECKED_EXIT  # nothing served here: no verdict
+
+
+def test_make_labelled_data_reads_the_served_rows_and_labels_from_the_store(
+        recovery: Recovery, store: S3Endpoint, in_ci: Path, tmp_path: Path) -> None:
+    """Run in a folder of its own (params.yaml and the contract copied): the recovery
+    project's data/labelled/ stays as the pipeline tests expect it."""
+    log = served(recovery, 1.0)
+    ship(store, recovery, log)
+    ids = [json.loads(line)["prediction_id"] for line in log.splitlines()][:50]
+    client = boto3.client("s3", endpoint_url=store.url, **client_keys(store))
+    client.put_object(Bucket=BUCKET, Key=f"{labels_prefix(recovery.model_name)}/labels.jsonl",
+                      Body=label_lines([(prediction_id, 1) for prediction_id in ids], time.time()))
+    for name in ("params.yaml", "data_contract.yaml"):
+        shutil.copy(recovery.project / name, tmp_path / name)
+    package = next(path.name for path in (recovery.project / "src").iterdir()
+                   if (path / "labelled.py").is_file())
+
+    exported = subprocess.run(
+        [str(VENV / "bin" / "python"), "-m", f"{package}.labelled", "--current", "store"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(recovery.project / "src")})
+
+    assert exported.returncode == 0, exported.stderr
+    assert "wrote 50 labelled rows to data/labelled/served.csv" in exported.stdout
+    assert len(pd.read_csv(tmp_path / "data/labelled/served.csv")) == 50
+    lineage = json.loads((tmp_path / "data/labelled/served.lineage.json").read_text())
+    assert lineage["prediction_ids"] == ids

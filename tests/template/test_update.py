@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cookiecutter.main import cookiecutter
 
-from mlops_platform.scaffold.repository import initialise_project
+from mlops_platform.scaffold.repository import initialise_project, track_labelled_data
 from mlops_platform.scaffold.template_record import RECORD_FILE
 from mlops_platform.scaffold.update import conflict_report, update
 from tests.template.baking import DEFAULT_PACKAGE, REPO_ROOT, make
@@ -161,3 +161,20 @@ def test_a_project_without_a_record_or_whose_template_moved_gets_one_error_namin
     err = capsys.readouterr().err
     assert f"records the template as {moved}: if that checkout moved" in err
     assert "Traceback" not in err
+
+
+def test_a_project_baked_before_labelled_data_gets_the_folder_tracked_once(
+        updatable: Updatable, tmp_path: Path) -> None:
+    """The prepare stage depends on data/labelled/ since the template tracks it; an older
+    project gets it, empty and DVC-tracked, when it updates (DVC refuses a missing dependency)."""
+    project = baked(updatable.platform, tmp_path, "README.md", "\n")
+    git(project, "rm", "--quiet", "data/labelled.dvc")
+    git(project, "commit", "--quiet", "-m", "As baked before data/labelled was tracked")
+    (project / "data" / "labelled").rmdir()
+
+    assert track_labelled_data(project)
+    assert not track_labelled_data(project)  # once
+
+    assert (project / "data" / "labelled").is_dir()
+    assert "d751713988987e9331980363e24189ce.dir" in (project / "data/labelled.dvc").read_text()
+    assert git(project, "status", "--porcelain", "--untracked-files=all") == "?? data/labelled.dvc"

@@ -2,7 +2,9 @@
 
 Run metrics can be edited by anyone who can log to the run, so the gate never trusts
 them: it loads the registered model and scores it on the project's test split (the file
-the platform's rules name, e.g. data/prepared/test.csv as DVC restores it).
+the platform's rules name, e.g. data/prepared/test.csv as DVC restores it), and on the
+latest window of the project's labelled served rows (data/labelled/served.csv, the labelled
+data version DVC restores), which it reads itself too.
 """
 
 from __future__ import annotations
@@ -39,9 +41,46 @@ def test_split(project_root: Path, evaluation: dict[str, Any],
     return frame.drop(columns=[target]), frame[target]
 
 
+@dataclass(frozen=True)
+class RecentRows:
+    """The latest labelled window as the gate scores it: features and target, a problem that
+    stops the comparison (a str), or None (no window: the test split only); and what the
+    audit log says about it."""
+
+    split: tuple[Any, Any] | str | None
+    record: dict[str, Any]
+
+
+def recent_rows(project_root: Path, evaluation: dict[str, Any], target: str | None) -> RecentRows:
+    from mlops_platform.labelled_data import LabelledDataError, recent_window
+    from mlops_platform.performance import PerformanceInputError, window_seconds
+
+    path = project_root / evaluation["labelled_file"]
+    record: dict[str, Any] = {"labelled_file": evaluation["labelled_file"],
+                              "width": evaluation["recent_window"]}
+    if not path.is_file():
+        return RecentRows(None, {**record, "rows": 0, "compared_on": "the test split only: no "
+                                 f"labelled served rows in {evaluation['labelled_file']} (make "
+                                 "labelled-data makes them)"})
+    try:
+        window = recent_window(path, window_seconds(evaluation["recent_window"]),
+                               int(evaluation["recent_min_rows"]))
+    except (LabelledDataError, PerformanceInputError, ValueError) as error:
+        return RecentRows(str(error), {**record, "problem": str(error)})
+    if isinstance(window, str):
+        return RecentRows(None, {**record, "rows": 0,
+                                 "compared_on": f"the test split only: {window}"})
+    target = target or evaluation["default_target"]
+    if target not in window.rows.columns:
+        problem = f"{evaluation['labelled_file']} has no target column {target!r}"
+        return RecentRows(problem, {**record, "problem": problem})
+    return RecentRows((window.rows.drop(columns=[target]), window.rows[target]),
+                      {**record, **window.summary()})
+
+
 def measure(client: MlflowClient, model_name: str, version: str, metric: str,
-            split: tuple[Any, Any] | str) -> Measurement:
-    """`metric` (a scikit-learn scorer name) of version `version` on the test split."""
+            split: tuple[Any, Any] | str, rows_name: str = "the test split") -> Measurement:
+    """`metric` (a scikit-learn scorer name) of version `version` on `split`."""
     import mlflow.artifacts
     import mlflow.sklearn
     from mlflow.exceptions import MlflowException
@@ -63,5 +102,5 @@ def measure(client: MlflowClient, model_name: str, version: str, metric: str,
     try:
         return Measurement(float(get_scorer(metric)(model, features, target)))
     except (ValueError, KeyError, AttributeError) as err:
-        return Measurement(None, f"version {version} cannot be scored on the test split: "
+        return Measurement(None, f"version {version} cannot be scored on {rows_name}: "
                                  f"{type(err).__name__}: {str(err).splitlines()[0]}")

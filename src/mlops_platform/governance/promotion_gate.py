@@ -2,7 +2,10 @@
 
 A version becomes champion only if its primary metric, which the gate recomputes itself
 on the project's test split, matches the run's logged value, meets the threshold and is
-at least as good as the champion's (within the tolerance); its data passed validation,
+at least as good as the champion's (within the tolerance), and where the project has
+labelled served rows (its labelled data version, make labelled-data) it is at least as good
+as the champion on the latest window of them too, both models scored by the gate; with no
+such window the record says it compared on the test split only. Its data passed validation,
 its lineage tags and model card exist and, where the platform's rules ask for one, a
 valid approval is recorded. The thresholds come from params.yaml tightened by the
 platform's rules (platform_rules). A champion the gate did not put there (moved by
@@ -23,7 +26,13 @@ from typing import TYPE_CHECKING, Any
 from mlops_platform import contract as ml_contract
 from mlops_platform.governance import audit_log
 from mlops_platform.governance.approvals import approval_problem
-from mlops_platform.governance.evaluation import Measurement, measure, test_split
+from mlops_platform.governance.evaluation import (
+    Measurement,
+    RecentRows,
+    measure,
+    recent_rows,
+    test_split,
+)
 from mlops_platform.governance.gate_identity import gate_credentials
 from mlops_platform.governance.platform_rules import PlatformRules, platform_rules
 from mlops_platform.governance.project import Project
@@ -167,6 +176,54 @@ def metric_checks(rule: PromotionRule, candidate: VersionFacts, champion: Versio
     return checks
 
 
+RECENT_WINDOW = "the recent labelled window"
+
+
+@dataclass(frozen=True)
+class RecentComparison:
+    """Both versions scored by the gate on the latest window of labelled served rows."""
+
+    rows: RecentRows
+    measured: dict[str, Measurement]
+
+    def record(self) -> dict[str, Any]:
+        return {**self.rows.record,
+                "measured": {version: m.value for version, m in self.measured.items()}}
+
+    def label(self) -> str:
+        record = self.rows.record
+        return (f"{RECENT_WINDOW} ({record['rows']} rows served {record['start_utc']} to "
+                f"{record['end_utc']})")
+
+
+def recent_window_check(rule: PromotionRule, candidate: VersionFacts,
+                        champion: VersionFacts | None, recent: RecentComparison) -> GateCheck:
+    """A challenger that does worse than the champion on what is served now is refused,
+    however it scores on the test split."""
+    name, metric = "recent_window", rule.primary_metric
+    if recent.rows.split is None:
+        return GateCheck(name, True, f"compared on {recent.rows.record['compared_on']}")
+    mine = recent.measured[candidate.version]
+    if mine.value is None:
+        return GateCheck(name, False, f"the gate cannot score version {candidate.version} on "
+                         f"{RECENT_WINDOW}: {mine.problem}")
+    if champion is None:
+        return GateCheck(name, True, f"{metric} {mine.value:.4f} on {recent.label()}; no "
+                         "champion to compare with")
+    best = recent.measured[champion.version].value
+    if best is None:  # a champion that cannot read the latest rows sets no bar on them
+        return GateCheck(name, True, f"{metric} {mine.value:.4f} on {recent.label()}; champion "
+                         f"version {champion.version} cannot be scored on them: "
+                         f"{recent.measured[champion.version].problem}")
+    bar = best - rule.tolerance if rule.higher_is_better else best + rule.tolerance
+    good = rule.at_least(mine.value, bar)
+    return GateCheck(name, good, f"{metric} {mine.value:.4f} on {recent.label()} is "
+                     f"{'at least as good as' if good else 'worse than'} champion version "
+                     f"{champion.version} ({best:.4f}, tolerance {rule.tolerance:g})"
+                     + ("" if good else ": it serves the latest labelled rows worse; keep the "
+                        "champion, or retrain on more of them (make labelled-data)"))
+
+
 def evidence_checks(candidate: VersionFacts) -> list[GateCheck]:
     tags = candidate.tags
     validation = tags.get(ml_contract.TAG_DATA_VALIDATION)
@@ -201,11 +258,15 @@ def approval_check(rule: PromotionRule, environment: str, version: str, approver
 
 def decide(rule: PromotionRule, candidate: VersionFacts, champion: VersionFacts | None,
            environment: str, measured: dict[str, Measurement], approval: GateCheck | None = None,
-           match: float = 1e-6) -> tuple[str, tuple[GateCheck, ...], list[str]]:
+           match: float = 1e-6, recent: RecentComparison | None = None
+           ) -> tuple[str, tuple[GateCheck, ...], list[str]]:
     if champion is not None and champion.version == candidate.version:
         reason = f"version {candidate.version} already is the champion"
         return UNCHANGED, (GateCheck("champion", True, reason),), [reason]
-    checks = metric_checks(rule, candidate, champion, measured, match) + evidence_checks(candidate)
+    checks = metric_checks(rule, candidate, champion, measured, match)
+    if recent is not None:
+        checks.append(recent_window_check(rule, candidate, champion, recent))
+    checks += evidence_checks(candidate)
     if rule.approval_required:
         checks.append(approval or approval_check(rule, environment, candidate.version, None))
     failed = [check.reason for check in checks if not check.passed]
@@ -297,6 +358,18 @@ def measurements(client: MlflowClient, project: Project, rule: PromotionRule,
     return found
 
 
+def recent_comparison(client: MlflowClient, project: Project, rule: PromotionRule,
+                      versions: list[str]) -> RecentComparison:
+    evaluation = platform_rules().evaluation
+    rows = recent_rows(project.root, evaluation, project.param(evaluation["target_param"]))
+    if rows.split is None:
+        return RecentComparison(rows, {})
+    return RecentComparison(rows, {version: measure(client, rule.model_name, version,
+                                                    rule.primary_metric, rows.split,
+                                                    RECENT_WINDOW)
+                                   for version in versions})
+
+
 def hand_moved_decision(before: str | None, gated: str | None) -> tuple[str, tuple, list[str]]:
     reason = (f"the champion is version {before or 'none'} but the gate last made version "
               f"{gated or 'none'} champion: the alias was moved by hand. Nothing is promoted "
@@ -318,17 +391,20 @@ def promote(client: MlflowClient, project: Project, environment: str, log_file: 
     before = champion_version(client, name)
     gated = gated_champion(entries, name)
     measured: dict[str, Measurement] = {}
+    recent: RecentComparison | None = None
     if before != gated:
         outcome, checks, reasons = hand_moved_decision(before, gated)
     else:
         champion = version_facts(client, name, before) if before else None
-        measured = measurements(client, project, rule, [v for v in (version, before) if v],
-                                entries)
+        versions = [v for v in (version, before) if v]
+        measured = measurements(client, project, rule, versions, entries)
+        recent = recent_comparison(client, project, rule, versions)
         approver, problem = approval_problem(
             candidate, entries, actor, platform_rules().environment(environment).identity_sources)
         approval = approval_check(rule, environment, version, approver, problem)
         outcome, checks, reasons = decide(rule, candidate, champion, environment, measured,
-                                          approval, platform_rules().evaluation["metric_match"])
+                                          approval, platform_rules().evaluation["metric_match"],
+                                          recent)
     record = audit_log.AuditRecord(
         action="promotion", outcome=outcome, model_name=name, version=version,
         actor=actor, at=audit_log.now(), reasons=reasons,
@@ -336,6 +412,7 @@ def promote(client: MlflowClient, project: Project, environment: str, log_file: 
                  "maturity_level": rule.maturity_level, "metric": rule.primary_metric,
                  "rule": dataclasses.asdict(rule), "params_rule": dataclasses.asdict(params_rule),
                  "measured": {v: m.value for v, m in measured.items()},
+                 "recent_window": recent.record() if recent else None,
                  "checks": [check.__dict__ for check in checks]})
     entry = (move_champion(client, log_file, record) if outcome == PROMOTED
              else audit_log.append(log_file, record))

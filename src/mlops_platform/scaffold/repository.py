@@ -19,6 +19,9 @@ from mlops_platform.contract import AUDIT_LOG_FILE, PlatformOutputsError, read_o
 from mlops_platform.scaffold.platform_outputs import OUTPUTS_FILE, dvc_remote_url
 
 RAW_DATA_DIR = Path("data/raw")
+# Labelled served rows (make labelled-data): tracked by DVC from the start, empty, because the
+# prepare stage depends on the folder and DVC refuses to run a stage whose dependency is missing.
+LABELLED_DATA_DIR = Path("data/labelled")
 FIRST_COMMIT_MESSAGE = "Scaffold the project from the MLOps platform template"
 
 
@@ -75,11 +78,31 @@ def _init_dvc(project_dir: Path, dvc_remote: str, tracked_data: Path | None) -> 
                 config["core"]["analytics"] = "false"  # as `dvc config` writes it
                 config["core"]["remote"] = "platform"
                 config["remote"]["platform"] = {"url": dvc_remote}
-            if tracked_data is not None:
-                repo.add(str(project_dir / tracked_data))
+            (project_dir / LABELLED_DATA_DIR).mkdir(parents=True, exist_ok=True)
+            tracked = [LABELLED_DATA_DIR, *([tracked_data] if tracked_data else [])]
+            repo.add([str(project_dir / path) for path in tracked])
             repo.close()
     except DvcException as err:
         raise RepositoryError(f"DVC set-up failed in {project_dir}: {err}") from err
+
+
+def track_labelled_data(project_dir: Path) -> bool:
+    """Track data/labelled/ with DVC, empty, where a project baked before its prepare stage
+    depended on it lacks it (`make update` brings that dvc.yaml); whether it did."""
+    if (project_dir / f"{LABELLED_DATA_DIR}.dvc").is_file():
+        return False
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    (project_dir / LABELLED_DATA_DIR).mkdir(parents=True, exist_ok=True)
+    try:
+        with (contextlib.redirect_stdout(io.StringIO()),
+              contextlib.redirect_stderr(io.StringIO()), Repo(str(project_dir)) as repo):
+            repo.add(str(project_dir / LABELLED_DATA_DIR))
+    except DvcException as err:
+        raise RepositoryError(f"DVC could not track {LABELLED_DATA_DIR} in {project_dir}: "
+                              f"{err}") from err
+    return True
 
 
 def start_audit_log(project_dir: Path) -> None:

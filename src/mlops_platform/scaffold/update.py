@@ -18,6 +18,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mlops_platform.scaffold.repository import (
+    LABELLED_DATA_DIR,
+    RepositoryError,
+    track_labelled_data,
+)
 from mlops_platform.scaffold.template_record import RECORD_FILE
 
 REJECT_SUFFIX = ".rej"
@@ -118,6 +123,14 @@ def update(project: Path) -> int:
     if after == before:
         print(f"Nothing to do: the project is at the newest template commit {after[:12]}.")
         return 0
+    try:
+        tracked = track_labelled_data(project)
+    except RepositoryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if tracked:
+        print(f"Tracked the empty {LABELLED_DATA_DIR}/ with DVC ({LABELLED_DATA_DIR}.dvc): the "
+              "prepare stage reads labelled served rows from it (make labelled-data).")
     print(f"Brought in the template's changes {before[:12]}..{after[:12]}, uncommitted.\n"
           "Review them (`git diff HEAD`), run `make test check`, and commit by pull request.")
     return 0

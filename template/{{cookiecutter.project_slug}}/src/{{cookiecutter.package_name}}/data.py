@@ -11,6 +11,11 @@ from {{ cookiecutter.package_name }}.params import Data
 PREPARED_DIR = Path("data/prepared")
 TRAIN_FILE = PREPARED_DIR / "train.csv"  # also the drift reference
 TEST_FILE = PREPARED_DIR / "test.csv"
+# Labelled served rows (make labelled-data), one DVC version per run; the prepare stage appends
+# them to the training split.
+LABELLED_DIR = Path("data/labelled")
+LABELLED_FILE = LABELLED_DIR / "served.csv"
+LABELLED_LINEAGE = LABELLED_DIR / "served.lineage.json"
 BUILTIN = {"breast_cancer"}
 
 

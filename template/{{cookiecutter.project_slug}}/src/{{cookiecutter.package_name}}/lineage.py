@@ -1,4 +1,5 @@
-"""Where a model comes from: git commit, DVC data hash, data set, parameters."""
+"""Where a model comes from: git commit, DVC data hashes (the prepared data, and the labelled
+served rows it includes), data set, parameters."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import yaml
 from mlops_platform import contract as ml_contract
 
-from {{ cookiecutter.package_name }}.data import PREPARED_DIR, dataset_name
+from {{ cookiecutter.package_name }}.data import LABELLED_DIR, PREPARED_DIR, dataset_name
 from {{ cookiecutter.package_name }}.params import Params, params_hash
 
 LOCK_FILE = Path("dvc.lock")
@@ -30,10 +31,21 @@ def data_hash(lock_file: Path = LOCK_FILE) -> str:
     raise KeyError(f"{lock_file} has no output {PREPARED_DIR} of the prepare stage")
 
 
+def labelled_data_version(lock_file: Path = LOCK_FILE) -> str:
+    """The md5 DVC recorded for data/labelled as the prepare stage read it, or "none" when it
+    held no labelled rows (its lineage, served.lineage.json, is logged with the run)."""
+    lock = yaml.safe_load(lock_file.read_text())
+    for dep in lock["stages"]["prepare"].get("deps", []):
+        if dep["path"] == str(LABELLED_DIR) and dep.get("nfiles"):
+            return dep["md5"]
+    return "none"
+
+
 def lineage_tags(params: Params, validation_status: str) -> dict[str, str]:
     return {
         ml_contract.TAG_GIT_COMMIT: git_commit(),
         ml_contract.TAG_DATA_HASH: data_hash(),
+        ml_contract.TAG_LABELLED_DATA: labelled_data_version(),
         ml_contract.TAG_DATASET: dataset_name(params.data),
         ml_contract.TAG_PARAMS_HASH: params_hash(params),
         ml_contract.TAG_DATA_VALIDATION: validation_status,

@@ -1,4 +1,6 @@
-"""Stage prepare: load the data set, sample it, split it into data/prepared/{train,test}.csv.
+"""Stage prepare: load the data set, sample it, split it into data/prepared/{train,test}.csv,
+and append the labelled served rows of data/labelled/ (make labelled-data) to the training
+split only: the test split stays the same rows, so models trained before and after compare on it.
 
 Data that breaks the data contract stops it before it writes anything: the stage fails, so DVC
 records neither the bad data nor its split (in dvc.lock or its cache). The validate stage
@@ -11,7 +13,13 @@ import pandas as pd
 
 from {{ cookiecutter.package_name }} import errors
 from {{ cookiecutter.package_name }}.contract import check_frame, load_contract
-from {{ cookiecutter.package_name }}.data import PREPARED_DIR, TEST_FILE, TRAIN_FILE, load_dataset
+from {{ cookiecutter.package_name }}.data import (
+    LABELLED_FILE,
+    PREPARED_DIR,
+    TEST_FILE,
+    TRAIN_FILE,
+    load_dataset,
+)
 from {{ cookiecutter.package_name }}.params import Data, load_params
 from {{ cookiecutter.package_name }}.steps import run_step
 
@@ -38,13 +46,36 @@ def read_dataset(data: Data) -> pd.DataFrame:
     return frame
 
 
+def labelled_rows(columns: pd.Index) -> pd.DataFrame | None:
+    """The labelled served rows in the training data's columns, checked against the contract;
+    None when there are none."""
+    if not LABELLED_FILE.is_file():
+        return None
+    frame = pd.read_csv(LABELLED_FILE)
+    rebuild = "rebuild it under the current contract with `make labelled-data`"
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise errors.DataContractError(f"{LABELLED_FILE} lacks the training data's columns "
+                                       f"{missing}: {rebuild}")
+    try:
+        check_frame(frame, load_contract(), str(LABELLED_FILE))
+    except errors.DataContractError as err:
+        raise errors.DataContractError(f"{err}; {rebuild}") from err
+    return frame[list(columns)]
+
+
 def prepare() -> None:
     data = load_params().data
     train, test = split(read_dataset(data), data)
+    labelled = labelled_rows(train.columns)
+    if labelled is not None:
+        train = pd.concat([train, labelled], ignore_index=True)
     PREPARED_DIR.mkdir(parents=True, exist_ok=True)
     train.to_csv(TRAIN_FILE, index=False)
     test.to_csv(TEST_FILE, index=False)
-    print(f"prepared {len(train)} training and {len(test)} test rows in {PREPARED_DIR}")
+    print(f"prepared {len(train)} training rows ({0 if labelled is None else len(labelled)} of "
+          f"them labelled served rows from {LABELLED_FILE.parent}) and {len(test)} test rows "
+          f"in {PREPARED_DIR}")
 
 
 def main() -> int:

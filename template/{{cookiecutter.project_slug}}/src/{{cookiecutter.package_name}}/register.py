@@ -26,7 +26,8 @@ def existing_version(client: MlflowClient, name: str, run_id: str) -> ModelVersi
 
 def version_tags(run_tags: dict[str, str], run_id: str) -> dict[str, str]:
     tags = {key: value for key, value in run_tags.items()
-            if key in ml_contract.LINEAGE_TAGS or key == ml_contract.TAG_MATURITY_LEVEL}
+            if key in (*ml_contract.LINEAGE_TAGS, ml_contract.TAG_LABELLED_DATA,
+                       ml_contract.TAG_MATURITY_LEVEL)}
     return {**tags, ml_contract.TAG_RUN_ID: run_id}
 
 

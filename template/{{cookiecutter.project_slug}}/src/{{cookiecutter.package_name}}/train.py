@@ -17,7 +17,7 @@ from mlops_platform import contract as ml_contract
 from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.package_name }}.contract import load_contract
-from {{ cookiecutter.package_name }}.data import load_prepared, split_features
+from {{ cookiecutter.package_name }}.data import LABELLED_LINEAGE, load_prepared, split_features
 from {{ cookiecutter.package_name }}.errors import ModelQualityError
 from {{ cookiecutter.package_name }}.features import build_model
 from {{ cookiecutter.package_name }}.lineage import lineage_tags
@@ -88,6 +88,8 @@ def train() -> None:
                                "data.rows_train": len(train_frame)})
             # The serving pods check requests against the contract the version was trained on.
             mlflow.log_dict(contract, ml_contract.DATA_CONTRACT_ARTIFACT)
+            if LABELLED_LINEAGE.is_file():  # which served predictions it learned from
+                mlflow.log_artifact(str(LABELLED_LINEAGE))
             info = mlflow.sklearn.log_model(
                 model, name=MODEL_ARTIFACT,
                 signature=infer_signature(features, model.predict(features)),

@@ -1,0 +1,65 @@
+"""Labelled served rows as a new version of the training data, run by `make labelled-data`.
+
+`mlops-labelled-data` joins the served predictions (monitoring/, or with `--current store` what
+the platform's log shippers and label intake put in its artifact store) with their labels and
+writes the rows that keep the data contract to data/labelled/served.csv, their lineage beside
+it (which predictions, which model versions, which window). The Makefile then records
+data/labelled/ as a new DVC version (data/labelled.dvc: commit it); the prepare stage appends
+its rows to the training split, and the promotion gate scores challenger and champion on its
+latest window.
+
+Thin on purpose: the join and the contract check live in the pinned platform package.
+Exit 0: written; 2: nothing written (no labelled row that keeps the contract, a store it
+cannot read; the message says which and what to do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mlops_platform.contract import read_outputs
+from mlops_platform.drift import DriftInputError, labels_location, served_location
+from mlops_platform.labelled_data import UNUSABLE
+from mlops_platform.labelled_data import main as labelled_data_cli
+
+from {{ cookiecutter.package_name }}.contract import CONTRACT_FILE
+from {{ cookiecutter.package_name }}.data import LABELLED_FILE
+from {{ cookiecutter.package_name }}.monitor import SERVED_LOG, STORE
+from {{ cookiecutter.package_name }}.params import load_params
+from {{ cookiecutter.package_name }}.performance import LABELS_DIR
+from {{ cookiecutter.package_name }}.platform import outputs_file
+from {{ cookiecutter.package_name }}.steps import run_step
+
+
+def sources(current: str | None) -> tuple[str, str]:
+    """The served predictions and their labels: the local log, or the platform's store."""
+    if current != STORE:
+        return SERVED_LOG, LABELS_DIR
+    store, model = read_outputs(outputs_file()).artifact_store_uri, load_params().model.name
+    return served_location(store, model), labels_location(store, model)
+
+
+def export(current: str | None) -> int:
+    try:
+        predictions, labels = sources(current)
+    except DriftInputError as error:
+        print(f"labelled-data: {error}", file=sys.stderr)
+        return UNUSABLE
+    return labelled_data_cli(["--predictions", predictions, "--labels", labels,
+                              "--contract", str(CONTRACT_FILE), "--output", str(LABELLED_FILE)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m {{ cookiecutter.package_name }}.labelled",
+        description=__doc__.split("\n")[0])
+    parser.add_argument("--current", choices=[STORE], help="read the served predictions and "
+                        f"labels from the platform's artifact store (default: {SERVED_LOG} and "
+                        f"{LABELS_DIR}/)")
+    args = parser.parse_args(argv)
+    return run_step("labelled-data", lambda: export(args.current), failure_code=UNUSABLE)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

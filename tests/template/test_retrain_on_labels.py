@@ -1,0 +1,150 @@
+"""Retraining on what was learned: labelled served rows become a DVC data version
+(`make labelled-data`), the next `make pipeline` trains on it, and the gate compares the
+challenger with the champion on their latest window as well as on the test split."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow.sklearn
+import pandas as pd
+import pytest
+import yaml
+from mlflow import MlflowClient
+from sklearn.metrics import roc_auc_score
+
+from mlops_platform import contract as ml_contract
+from mlops_platform.contract import PlatformOutputs
+from mlops_platform.prediction_log import Predictor, label_lines, new_ids, prediction_lines
+from tests.template.baking import VENV, bake, make
+
+pytestmark = pytest.mark.slow
+
+SERVED_ROWS = 40  # more than the gate's recent_min_rows (30)
+EMPTY_FOLDER_MD5 = "d751713988987e9331980363e24189ce.dir"  # DVC's md5 of an empty folder
+
+
+@dataclass(frozen=True)
+class Project:
+    path: Path
+    model_name: str
+    client: MlflowClient
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(["git", *args], cwd=self.path, check=True, capture_output=True,
+                              text=True).stdout
+
+    def commit_all(self, message: str) -> None:
+        self.git("add", "--all")
+        self.git("-c", "user.name=test", "-c", "user.email=test@localhost", "commit", "--quiet",
+                 "--allow-empty", "-m", message)
+
+    def dvc(self, *args: str) -> None:
+        subprocess.run([str(VENV / "bin" / "python"), "-m", "dvc", *args], cwd=self.path,
+                       check=True, capture_output=True)
+
+    def labelled_version(self) -> str:
+        return yaml.safe_load((self.path / "data/labelled.dvc").read_text())["outs"][0]["md5"]
+
+    def read_json(self, relative: str) -> dict:
+        return json.loads((self.path / relative).read_text())
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, shared_platform: PlatformOutputs,
+            shared_platform_outputs_file: Path) -> Project:
+    """A level-1 project after its first `make pipeline`: version 1 is the champion."""
+    model_name = f"retrain-{uuid.uuid4().hex[:8]}"
+    path = bake(tmp_path_factory.mktemp("retrain"), maturity_level="1", model_name=model_name,
+                platform_outputs=str(shared_platform_outputs_file))
+    make(path, "pipeline")
+    found = Project(path, model_name, MlflowClient(shared_platform.tracking_uri))
+    found.commit_all("the first pipeline's results")
+    return found
+
+
+def serve_and_label(project: Project) -> pd.DataFrame:
+    """Rows served by the champion as batch scoring logs them, and their true labels sent
+    back; the served rows with their labels."""
+    rows = pd.read_csv(project.path / "data/prepared/train.csv").head(SERVED_ROWS)
+    features = rows.drop(columns=["target"])
+    ids = new_ids(len(rows))
+    monitoring = project.path / "monitoring"
+    (monitoring / "labels").mkdir(parents=True, exist_ok=True)
+    (monitoring / "predictions.jsonl").write_bytes(prediction_lines(
+        features.to_dict("records"), [0] * len(rows), ids,
+        Predictor(project.model_name, "1", "batch"), time.time()))
+    (monitoring / "labels" / "labels.jsonl").write_bytes(
+        label_lines(zip(ids, [int(label) for label in rows["target"]], strict=True),
+                    time.time()))
+    return rows
+
+
+def roc_auc_of(project: Project, version: str, rows: pd.DataFrame) -> float:
+    model = mlflow.sklearn.load_model(f"models:/{project.model_name}/{version}")
+    return float(roc_auc_score(rows["target"],
+                               model.predict_proba(rows.drop(columns=["target"]))[:, 1]))
+
+
+def test_a_baked_project_trains_on_no_labelled_rows(project: Project) -> None:
+    assert project.labelled_version() == EMPTY_FOLDER_MD5
+    run = project.client.get_run(project.read_json("models/run.json")["run_id"])
+    assert run.data.tags[ml_contract.TAG_LABELLED_DATA] == "none"
+    recent = project.read_json("reports/promotion.json")["details"]["recent_window"]
+    assert recent["compared_on"] == ("the test split only: no labelled served rows in "
+                                     "data/labelled/served.csv (make labelled-data makes them)")
+
+
+def test_a_retrain_trains_on_the_new_labelled_version_and_the_gate_compares_on_it(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", project.client.tracking_uri)
+    trained_before = len(pd.read_csv(project.path / "data/prepared/train.csv"))
+    served = serve_and_label(project)
+
+    exported = make(project.path, "labelled-data")
+
+    assert f"wrote {SERVED_ROWS} labelled rows to data/labelled/served.csv" in exported.stdout
+    version = project.labelled_version()
+    assert version != EMPTY_FOLDER_MD5
+    project.commit_all("labelled served rows, a new data version")
+
+    make(project.path, "pipeline")
+
+    train = pd.read_csv(project.path / "data/prepared/train.csv")
+    assert len(train) == trained_before + SERVED_ROWS
+    pd.testing.assert_frame_equal(train.tail(SERVED_ROWS).reset_index(drop=True),
+                                  served.reset_index(drop=True), check_dtype=False)
+    run_id = project.read_json("models/run.json")["run_id"]
+    assert project.client.get_run(run_id).data.tags[ml_contract.TAG_LABELLED_DATA] == version
+    lineage = json.loads(Path(mlflow.artifacts.download_artifacts(
+        run_id=run_id, artifact_path="served.lineage.json")).read_text())
+    assert lineage["rows"] == SERVED_ROWS
+    decision = project.read_json("reports/promotion.json")
+    assert decision["version"] == "2"
+    recent = decision["details"]["recent_window"]
+    assert (recent["labelled_file"], recent["rows"]) == ("data/labelled/served.csv", SERVED_ROWS)
+    for model_version in ("1", "2"):
+        assert recent["measured"][model_version] == pytest.approx(
+            roc_auc_of(project, model_version, served))
+    [check] = [check for check in decision["details"]["checks"]
+               if check["name"] == "recent_window"]
+    assert "on the recent labelled window (40 rows served " in check["reason"]
+    assert "champion version 1" in check["reason"]
+
+
+def test_an_older_data_version_comes_back_with_git_and_dvc_checkout(project: Project) -> None:
+    """After the retrain above committed a labelled data version."""
+    newest = project.labelled_version()
+    assert newest != EMPTY_FOLDER_MD5, "run after the retrain test"
+    project.git("checkout", "HEAD~1", "--", "data/labelled.dvc")
+    project.dvc("checkout", "--force", "data/labelled")
+    assert list((project.path / "data/labelled").iterdir()) == []
+
+    project.git("checkout", "HEAD", "--", "data/labelled.dvc")
+    project.dvc("checkout", "--force", "data/labelled")
+    assert len(pd.read_csv(project.path / "data/labelled/served.csv")) == SERVED_ROWS
