@@ -144,6 +144,24 @@ def recent_window(output: Path, width: int, min_rows: int) -> RecentWindow | str
     """The rows of ``output`` (as ``export`` wrote it, with its lineage) in the latest window
     of ``served_at`` that holds at least ``min_rows`` of them, or why there is none. A file
     whose lineage does not give each row's time is a LabelledDataError."""
+    rows, starts, latest = _latest_full_window(output, width, min_rows)
+    if isinstance(latest, str):
+        return latest
+    return RecentWindow(rows[starts == latest].reset_index(drop=True), latest, latest + width)
+
+
+def rows_to_train_on(output: Path, width: int, min_rows: int) -> pd.DataFrame:
+    """The rows of ``output`` outside ``recent_window``'s: what a project trains on, so the
+    promotion gate scores challenger and champion on the recent window with rows neither was
+    trained on."""
+    rows, starts, latest = _latest_full_window(output, width, min_rows)
+    return rows if isinstance(latest, str) else rows[starts != latest].reset_index(drop=True)
+
+
+def _latest_full_window(output: Path, width: int,
+                        min_rows: int) -> tuple[pd.DataFrame, np.ndarray, float | str]:
+    """The rows, each row's window start, and the latest start with ``min_rows`` rows (or
+    why there is none)."""
     from mlops_platform.performance import window_starts
 
     rows, served_at = pd.read_csv(output), _served_at(output)
@@ -151,14 +169,14 @@ def recent_window(output: Path, width: int, min_rows: int) -> RecentWindow | str
         raise LabelledDataError(f"{lineage_file(output)} gives {len(served_at)} times for the "
                                 f"{len(rows)} rows of {output}: rebuild both with "
                                 "mlops-labelled-data (make labelled-data)")
-    starts = window_starts(pd.DataFrame({SERVED_AT: served_at}), width)
+    starts = np.asarray(window_starts(pd.DataFrame({SERVED_AT: served_at}), width))
     counts = pd.Series(starts).value_counts()
     full = sorted(counts[counts >= min_rows].index)
     if not full:
-        return (f"no window of {width} s holds {min_rows} of the {len(rows)} labelled rows "
-                f"(the most in one is {counts.max() if len(counts) else 0})")
-    start = float(full[-1])
-    return RecentWindow(rows[starts == start].reset_index(drop=True), start, start + width)
+        return rows, starts, (f"no window of {width} s holds {min_rows} of the {len(rows)} "
+                              f"labelled rows (the most in one is "
+                              f"{counts.max() if len(counts) else 0})")
+    return rows, starts, float(full[-1])
 
 
 def _served_at(output: Path) -> list[float]:

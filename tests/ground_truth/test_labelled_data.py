@@ -10,7 +10,13 @@ import pytest
 import yaml
 
 from mlops_platform.ground_truth import join_labels
-from mlops_platform.labelled_data import LabelledDataError, lineage_file, main, recent_window
+from mlops_platform.labelled_data import (
+    LabelledDataError,
+    lineage_file,
+    main,
+    recent_window,
+    rows_to_train_on,
+)
 from mlops_platform.prediction_log import Predictor, label_lines, prediction_lines
 
 CONTRACT = {"target": "bought", "columns": [
@@ -90,6 +96,14 @@ def test_the_recent_window_is_the_latest_one_with_enough_rows(tmp_path: Path) ->
     assert (fuller.rows.values.tolist(), fuller.start) == ([[1.0, 1], [2.0, 0]], 0.0)
     assert recent_window(output, int(DAY), min_rows=3) == (
         f"no window of {int(DAY)} s holds 3 of the 3 labelled rows (the most in one is 2)")
+
+
+def test_training_gets_every_row_but_the_recent_windows(tmp_path: Path) -> None:
+    _, output = run(tmp_path)  # rows a, b served on day 0; e on day 1
+    assert rows_to_train_on(output, int(DAY), min_rows=1).values.tolist() == [[1.0, 1], [2.0, 0]]
+    assert rows_to_train_on(output, int(DAY), min_rows=2).values.tolist() == [[5.0, 1]]
+    # No window the gate would compare on: every row is trained on.
+    assert len(rows_to_train_on(output, int(DAY), min_rows=3)) == 3
 
 
 def test_a_lineage_without_each_rows_time_is_refused_with_the_fix(tmp_path: Path) -> None:

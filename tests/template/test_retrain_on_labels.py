@@ -25,7 +25,11 @@ from tests.template.baking import VENV, bake, make
 
 pytestmark = pytest.mark.slow
 
-SERVED_ROWS = 40  # more than the gate's recent_min_rows (30)
+# Labelled rows served a day ago, which training appends, and today, the latest window (more
+# than the gate's recent_min_rows, 30), which the gate keeps to score both versions on.
+OLDER_ROWS, RECENT_ROWS = 40, 35
+SERVED_ROWS = OLDER_ROWS + RECENT_ROWS
+DAY = 86400
 EMPTY_FOLDER_MD5 = "d751713988987e9331980363e24189ce.dir"  # DVC's md5 of an empty folder
 
 
@@ -68,21 +72,24 @@ def project(tmp_path_factory: pytest.TempPathFactory, shared_platform: PlatformO
     return found
 
 
-def serve_and_label(project: Project) -> pd.DataFrame:
-    """Rows served by the champion as batch scoring logs them, and their true labels sent
-    back; the served rows with their labels."""
+def serve_and_label(project: Project) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows served by the champion as batch scoring logs them, a day ago and now, and their
+    true labels sent back now; the older and the recent rows with their labels."""
     rows = pd.read_csv(project.path / "data/prepared/train.csv").head(SERVED_ROWS)
-    features = rows.drop(columns=["target"])
-    ids = new_ids(len(rows))
+    older, recent = rows.head(OLDER_ROWS), rows.tail(RECENT_ROWS)
     monitoring = project.path / "monitoring"
     (monitoring / "labels").mkdir(parents=True, exist_ok=True)
-    (monitoring / "predictions.jsonl").write_bytes(prediction_lines(
-        features.to_dict("records"), [0] * len(rows), ids,
-        Predictor(project.model_name, "1", "batch"), time.time()))
-    (monitoring / "labels" / "labels.jsonl").write_bytes(
-        label_lines(zip(ids, [int(label) for label in rows["target"]], strict=True),
-                    time.time()))
-    return rows
+    logged, labels = b"", []
+    # A day and a minute ago is in the UTC day before today's, whatever the time now.
+    for served, served_at in ((older, time.time() - DAY - 60), (recent, time.time())):
+        ids = new_ids(len(served))
+        features = served.drop(columns=["target"])
+        logged += prediction_lines(features.to_dict("records"), [0] * len(served), ids,
+                                   Predictor(project.model_name, "1", "batch"), served_at)
+        labels += zip(ids, [int(label) for label in served["target"]], strict=True)
+    (monitoring / "predictions.jsonl").write_bytes(logged)
+    (monitoring / "labels" / "labels.jsonl").write_bytes(label_lines(labels, time.time()))
+    return older, recent
 
 
 def roc_auc_of(project: Project, version: str, rows: pd.DataFrame) -> float:
@@ -104,7 +111,7 @@ def test_a_retrain_trains_on_the_new_labelled_version_and_the_gate_compares_on_i
         project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", project.client.tracking_uri)
     trained_before = len(pd.read_csv(project.path / "data/prepared/train.csv"))
-    served = serve_and_label(project)
+    older, recent_rows = serve_and_label(project)
 
     exported = make(project.path, "labelled-data")
 
@@ -115,10 +122,11 @@ def test_a_retrain_trains_on_the_new_labelled_version_and_the_gate_compares_on_i
 
     make(project.path, "pipeline")
 
+    # Training appends the older rows; the latest window stays out, for the gate.
     train = pd.read_csv(project.path / "data/prepared/train.csv")
-    assert len(train) == trained_before + SERVED_ROWS
-    pd.testing.assert_frame_equal(train.tail(SERVED_ROWS).reset_index(drop=True),
-                                  served.reset_index(drop=True), check_dtype=False)
+    assert len(train) == trained_before + OLDER_ROWS
+    pd.testing.assert_frame_equal(train.tail(OLDER_ROWS).reset_index(drop=True),
+                                  older.reset_index(drop=True), check_dtype=False)
     run_id = project.read_json("models/run.json")["run_id"]
     assert project.client.get_run(run_id).data.tags[ml_contract.TAG_LABELLED_DATA] == version
     lineage = json.loads(Path(mlflow.artifacts.download_artifacts(
@@ -127,13 +135,13 @@ def test_a_retrain_trains_on_the_new_labelled_version_and_the_gate_compares_on_i
     decision = project.read_json("reports/promotion.json")
     assert decision["version"] == "2"
     recent = decision["details"]["recent_window"]
-    assert (recent["labelled_file"], recent["rows"]) == ("data/labelled/served.csv", SERVED_ROWS)
+    assert (recent["labelled_file"], recent["rows"]) == ("data/labelled/served.csv", RECENT_ROWS)
     for model_version in ("1", "2"):
         assert recent["measured"][model_version] == pytest.approx(
-            roc_auc_of(project, model_version, served))
+            roc_auc_of(project, model_version, recent_rows))
     [check] = [check for check in decision["details"]["checks"]
                if check["name"] == "recent_window"]
-    assert "on the recent labelled window (40 rows served " in check["reason"]
+    assert f"on the recent labelled window ({RECENT_ROWS} rows served " in check["reason"]
     assert "champion version 1" in check["reason"]
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import pandas as pd
     from mlflow import MlflowClient
 
 
@@ -49,6 +50,21 @@ class RecentRows:
 
     split: tuple[Any, Any] | str | None
     record: dict[str, Any]
+
+
+def labelled_training_rows(project_root: Path) -> pd.DataFrame | None:
+    """The labelled served rows a project's training appends (None: it has none): all but the
+    recent window the gate keeps to compare challenger and champion out of sample."""
+    from mlops_platform.governance.platform_rules import platform_rules
+    from mlops_platform.labelled_data import rows_to_train_on
+    from mlops_platform.performance import window_seconds
+
+    evaluation = platform_rules().evaluation
+    path = project_root / evaluation["labelled_file"]
+    if not path.is_file():
+        return None
+    return rows_to_train_on(path, window_seconds(evaluation["recent_window"]),
+                         int(evaluation["recent_min_rows"]))
 
 
 def recent_rows(project_root: Path, evaluation: dict[str, Any], target: str | None) -> RecentRows:

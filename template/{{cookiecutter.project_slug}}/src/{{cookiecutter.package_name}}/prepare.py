@@ -1,6 +1,7 @@
 """Stage prepare: load the data set, sample it, split it into data/prepared/{train,test}.csv,
 and append the labelled served rows of data/labelled/ (make labelled-data) to the training
-split only: the test split stays the same rows, so models trained before and after compare on it.
+split only: the test split stays the same rows, so models trained before and after compare on it,
+and the latest window of labelled rows stays out, for the promotion gate's comparison.
 
 Data that breaks the data contract stops it before it writes anything: the stage fails, so DVC
 records neither the bad data nor its split (in dvc.lock or its cache). The validate stage
@@ -9,7 +10,10 @@ checks the prepared splits again and writes the record the later stages depend o
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
+from mlops_platform.governance.evaluation import labelled_training_rows
 
 from {{ cookiecutter.package_name }} import errors
 from {{ cookiecutter.package_name }}.contract import check_frame, load_contract
@@ -48,10 +52,11 @@ def read_dataset(data: Data) -> pd.DataFrame:
 
 def labelled_rows(columns: pd.Index) -> pd.DataFrame | None:
     """The labelled served rows in the training data's columns, checked against the contract;
-    None when there are none."""
-    if not LABELLED_FILE.is_file():
+    None when there are none. The latest window of them stays out: the promotion gate scores
+    challenger and champion on it, neither trained on it."""
+    frame = labelled_training_rows(Path.cwd())
+    if frame is None:
         return None
-    frame = pd.read_csv(LABELLED_FILE)
     rebuild = "rebuild it under the current contract with `make labelled-data`"
     missing = [column for column in columns if column not in frame.columns]
     if missing:
