@@ -53,8 +53,11 @@ SERVED_PREFIX = f"monitoring/{MODEL_NAME}/served/"
 LABELS_PREFIX = f"monitoring/{MODEL_NAME}/labels/"
 REFERENCE_KEY = f"monitoring/{MODEL_NAME}/reference.csv"
 REPORT_KEY = f"monitoring/{MODEL_NAME}/reports/drift_report.json"
+PERFORMANCE_REPORT_KEY = f"monitoring/{MODEL_NAME}/performance/performance_report.json"
+# The test split's labels are all today's: one window, judged from 20 labelled rows.
 SERVED_MODEL = {"name": MODEL_NAME, "alias": "champion", "drift": {
-    "reference": f"s3://{BUCKET}/{REFERENCE_KEY}", "current": f"s3://{BUCKET}/{SERVED_PREFIX}"}}
+    "reference": f"s3://{BUCKET}/{REFERENCE_KEY}", "current": f"s3://{BUCKET}/{SERVED_PREFIX}"},
+    "performance": {"metric": "accuracy", "baseline": 0.9, "min_rows": 20}}
 # The shipper runs every few seconds here (60 s by default): the served inputs are in the
 # store within a few rounds.
 SHIP_SECONDS = 3
@@ -375,6 +378,27 @@ def test_the_drift_cronjob_reads_them_and_writes_its_report_to_the_store(
     pushed = scraped(cluster, PUSHGATEWAY.name, PUSHGATEWAY.port)
     assert f'{catalog.DRIFT_LAST_SUCCESS.name}{{' in pushed
     assert f'model="{MODEL_NAME}"' in pushed
+
+
+def test_the_performance_cronjob_judges_the_labelled_answers_and_prometheus_has_its_verdict(
+        cluster: pods.Cluster, registered: Path,
+        answered: tuple[list[dict[str, float]], list[str]]) -> None:
+    """After the labels test above: the labels are in the store beside the served rows."""
+    _, ids = answered
+    log = pods.run_job(cluster, "pods-classifier-performance")
+    assert f"joined {len(ids)} labelled predictions" in log, log
+    verdict = next(line for line in log.splitlines() if line.startswith(("healthy", "DEGRADED")))
+    report = json.loads(object_store(cluster).get_object(
+        Bucket=BUCKET, Key=PERFORMANCE_REPORT_KEY)["Body"].read())
+    assert report["degraded"] is verdict.startswith("DEGRADED"), report
+    judged = values_when(cluster, f'{catalog.MODEL_PERFORMANCE.name}{{model="{MODEL_NAME}"}}',
+                         lambda found: bool(found))
+    [(labels, accuracy)] = judged.items()
+    assert json.loads(labels)["version"] == "1"
+    assert accuracy == pytest.approx(report["value"])
+    rows = values_when(cluster, f'{catalog.MODEL_PERFORMANCE_ROWS.name}{{model="{MODEL_NAME}"}}',
+                       lambda found: bool(found))
+    assert list(rows.values()) == [float(len(ids))]
 
 
 def test_the_backup_cronjobs_dump_restores_into_an_empty_database(
