@@ -56,13 +56,15 @@ def labelled_training_rows(project_root: Path) -> pd.DataFrame | None:
     """The labelled served rows a project's training appends (None: it has none): all but the
     recent window the gate keeps to compare challenger and champion out of sample."""
     from mlops_platform.governance.platform_rules import platform_rules
-    from mlops_platform.labelled_data import rows_to_train_on
-    from mlops_platform.performance import window_seconds
 
     evaluation = platform_rules().evaluation
     path = project_root / evaluation["labelled_file"]
     if not path.is_file():
         return None
+    # Only now: a project without labelled rows imports none of what reads them.
+    from mlops_platform.labelled_data import rows_to_train_on
+    from mlops_platform.performance import window_seconds
+
     return rows_to_train_on(path, window_seconds(evaluation["recent_window"]),
                          int(evaluation["recent_min_rows"]))
 
