@@ -36,7 +36,7 @@ from mlops_platform.prediction_log import (
     prediction_lines,
 )
 from mlops_platform.prediction_store import StoreError, append_predictions
-from mlops_platform.serving import registry_version
+from mlops_platform.serving import ServingError, registry_version
 
 CONTRACT_BROKEN, UNUSABLE = 1, 2
 
@@ -72,7 +72,7 @@ def registered_version(model_uri: str) -> tuple[str, str, str | None]:
 
     try:
         registered = registry_version(model_uri)
-    except (MlflowException, ValueError) as error:
+    except (MlflowException, ServingError, ValueError) as error:
         raise ScoringError(f"the registry cannot resolve {model_uri}: {error}") from error
     if registered is None:
         raise ScoringError(f"{model_uri} is no registry version: give models:/<name>@champion "

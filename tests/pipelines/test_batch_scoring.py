@@ -96,3 +96,14 @@ def test_a_uri_outside_the_registry_is_refused_with_the_fix(tracking, tmp_path, 
                  "--output", str(tmp_path / "out.csv"), "--log", str(tmp_path / "log")])
     assert code == 2
     assert "is no registry version: give models:/<name>@champion" in capsys.readouterr().err
+
+
+def test_a_model_the_registry_does_not_know_is_refused_naming_it(tracking, tmp_path, capsys):
+    frame(2, 4).to_csv(tmp_path / "rows.csv", index=False)
+    code = main(["--model-uri", "models:/no-such-model@champion", "--input",
+                 str(tmp_path / "rows.csv"), "--output", str(tmp_path / "out.csv"),
+                 "--log", str(tmp_path / "log")])
+    assert code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("mlops-score: the registry cannot resolve models:/no-such-model@")
+    assert not (tmp_path / "out.csv").exists()
