@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import mimetypes
 import os
 import re
 import sys
@@ -351,7 +352,7 @@ def _upload_reports(report_dir: str, html: str, body: str,
     html_name, json_name = names
     try:
         client.put_object(Bucket=bucket, Key=prefix + html_name, Body=html.encode(),
-                          ContentType="text/html")
+                          ContentType=mimetypes.guess_type(html_name)[0] or "text/html")
         client.put_object(Bucket=bucket, Key=prefix + json_name, Body=body.encode(),
                           ContentType="application/json")
     except (BotoCoreError, ClientError) as error:
