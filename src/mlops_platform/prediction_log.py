@@ -8,7 +8,8 @@ line of ``prediction_id``, ``label`` and ``labelled_at``.
 
 Writers: the serving runtime (a copy of this module, ``mlops_prediction_log``, on MLServer's
 path) and batch scoring. Readers: the log shipper (``served_at``, for its lag), the drift
-check (the input columns), the label intake and the performance check (the join).
+check (the input columns), the label intake, the performance check and the A/B report (the
+join).
 
 Standard library only: the copy runs in MLServer's environment and in the serving image.
 """
