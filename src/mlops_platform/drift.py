@@ -65,6 +65,7 @@ from mlops_platform.monitoring.collectors import (
 from mlops_platform.prediction_log import (
     RECORD_FIELDS,
     SERVED_AT,
+    labels_prefix,
     model_of_served,
     served_prefix,
 )
@@ -151,14 +152,24 @@ def served_location(artifact_store_uri: str, model_name: str) -> str:
     """Where the platform's artifact store keeps a model's served inputs, as the log shipper
     writes them: ``s3://<bucket>/monitoring/<model>/served/``, or that folder of a ``file://``
     store (the embedded local platform's)."""
+    return _store_location(artifact_store_uri, served_prefix(model_name), "served inputs")
+
+
+def labels_location(artifact_store_uri: str, model_name: str) -> str:
+    """Where the artifact store keeps the labels of a model's served rows, beside them
+    (``s3://<bucket>/monitoring/<model>/labels/``, as the log shipper writes them)."""
+    return _store_location(artifact_store_uri, labels_prefix(model_name), "labels")
+
+
+def _store_location(artifact_store_uri: str, prefix: str, what: str) -> str:
     if is_s3(artifact_store_uri):
         bucket, _ = split_s3(artifact_store_uri)
-        return f"s3://{bucket}/{served_prefix(model_name)}/"
+        return f"s3://{bucket}/{prefix}/"
     if artifact_store_uri.startswith("file://"):
-        return str(Path(unquote(urlparse(artifact_store_uri).path)) / served_prefix(model_name))
+        return str(Path(unquote(urlparse(artifact_store_uri).path)) / prefix)
     raise DriftInputError(
-        f"artifact store {artifact_store_uri!r} is neither s3:// nor file://, so its served "
-        "inputs cannot be read: check artifact_store_uri in the platform outputs")
+        f"artifact store {artifact_store_uri!r} is neither s3:// nor file://, so its {what} "
+        "cannot be read: check artifact_store_uri in the platform outputs")
 
 
 def s3_client():
