@@ -205,7 +205,11 @@ def arms_of(predictions: pd.DataFrame, labels: pd.DataFrame) -> dict[str, Arm]:
         raise ABTestInputError(
             "no prediction in the log carries an arm: no A/B test has served these rows (the "
             "server logs `arm` once a split sends it traffic), or --predictions is another log")
-    logged = predictions[predictions[ARM].isin(ARMS)]
+    logged = predictions[predictions[ARM].isin(ARMS)].drop_duplicates(PREDICTION_ID)
+    if logged.empty:
+        raise ABTestInputError(
+            f"no prediction in the log carries the arm {' or '.join(ARMS)}: no A/B test has "
+            "served these rows yet, or --predictions is another log")
     logged = logged.assign(**{SERVED_AT: pd.to_numeric(logged[SERVED_AT], errors="coerce")})
     joined = join_labels(logged, labels).rows.dropna(subset=[LABEL, PREDICTION])
     truth, predicted = same_typed_classes(joined[LABEL], joined[PREDICTION])

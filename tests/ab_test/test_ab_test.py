@@ -293,6 +293,17 @@ def test_a_log_without_arms_cannot_be_checked(tmp_path: Path,
     assert error.count("\n") == 1
 
 
+def test_a_log_whose_arms_are_unknown_cannot_be_checked(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "monitoring"
+    folder.mkdir()
+    line = json.loads(prediction_lines([{"x": 1.0}], [1], ["a"], Predictor("churn", "1", "onnx"),
+                                       SERVED_AT))
+    (folder / "predictions.jsonl").write_text(json.dumps({**line, ARM: "blue"}) + "\n")
+    assert run(tmp_path, SMALL_PLAN) == UNCHECKED
+    assert "carries the arm champion or challenger" in capsys.readouterr().err
+
+
 def test_a_bad_plan_exits_2_with_one_line(tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     write_test(tmp_path / "monitoring", {CHAMPION_ARM: (40, 24), CHALLENGER_ARM: (40, 39)})
