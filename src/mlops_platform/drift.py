@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import mimetypes
 import os
 import re
 import sys
@@ -151,23 +152,24 @@ def served_location(artifact_store_uri: str, model_name: str) -> str:
     """Where the platform's artifact store keeps a model's served inputs, as the log shipper
     writes them: ``s3://<bucket>/monitoring/<model>/served/``, or that folder of a ``file://``
     store (the embedded local platform's)."""
-    return store_location(artifact_store_uri, served_prefix(model_name))
+    return _store_location(artifact_store_uri, served_prefix(model_name), "served inputs")
 
 
 def labels_location(artifact_store_uri: str, model_name: str) -> str:
-    """Where it keeps the labels sent back for them: ``.../monitoring/<model>/labels/``."""
-    return store_location(artifact_store_uri, labels_prefix(model_name))
+    """Where the artifact store keeps the labels of a model's served rows, beside them
+    (``s3://<bucket>/monitoring/<model>/labels/``, as the log shipper writes them)."""
+    return _store_location(artifact_store_uri, labels_prefix(model_name), "labels")
 
 
-def store_location(artifact_store_uri: str, prefix: str) -> str:
+def _store_location(artifact_store_uri: str, prefix: str, what: str) -> str:
     if is_s3(artifact_store_uri):
         bucket, _ = split_s3(artifact_store_uri)
         return f"s3://{bucket}/{prefix}/"
     if artifact_store_uri.startswith("file://"):
         return str(Path(unquote(urlparse(artifact_store_uri).path)) / prefix)
     raise DriftInputError(
-        f"artifact store {artifact_store_uri!r} is neither s3:// nor file://, so its served "
-        "inputs cannot be read: check artifact_store_uri in the platform outputs")
+        f"artifact store {artifact_store_uri!r} is neither s3:// nor file://, so its {what} "
+        "cannot be read: check artifact_store_uri in the platform outputs")
 
 
 def s3_client():
@@ -361,7 +363,7 @@ def _upload_reports(report_dir: str, html: str, body: str,
     html_name, json_name = names
     try:
         client.put_object(Bucket=bucket, Key=prefix + html_name, Body=html.encode(),
-                          ContentType="text/html")
+                          ContentType=mimetypes.guess_type(html_name)[0] or "text/html")
         client.put_object(Bucket=bucket, Key=prefix + json_name, Body=body.encode(),
                           ContentType="application/json")
     except (BotoCoreError, ClientError) as error:

@@ -230,7 +230,7 @@ def quality(labels: pd.Series, predictions: pd.Series,
         truth, predicted = _numbers(labels), _numbers(predictions)
         names = list(dict.fromkeys((metric, *REGRESSION_QUALITY)))
         return _computed(names, lambda name: REGRESSION[name](truth, predicted))
-    truth, predicted = _classes(labels, predictions)
+    truth, predicted = same_typed_classes(labels, predictions)
     classes = set(truth) | set(predicted)
     average = "binary" if classes <= {0, 1} else "macro"
     names = list(dict.fromkeys((metric, *CLASSIFICATION_QUALITY)))
@@ -259,7 +259,8 @@ def _numbers(column: pd.Series) -> np.ndarray:
     return values.to_numpy(dtype=float)
 
 
-def _classes(labels: pd.Series, predictions: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def same_typed_classes(labels: pd.Series,
+                       predictions: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Labels and predictions as values of one type: numbers when both are, else text (a
     label 1 and a prediction 1.0 are the same class)."""
     truth, predicted = pd.to_numeric(labels, errors="coerce"), pd.to_numeric(
@@ -378,7 +379,7 @@ def evidently_report(rows: pd.DataFrame, metric: str):
                                     numerical_columns=["target", "prediction"])
         preset = RegressionPreset()
     else:
-        truth, predicted = _classes(frame["target"], frame["prediction"])
+        truth, predicted = same_typed_classes(frame["target"], frame["prediction"])
         frame = pd.DataFrame({"target": truth, "prediction": predicted})
         binary = set(truth) | set(predicted) <= {0, 1}
         kind = BinaryClassification if binary else MulticlassClassification

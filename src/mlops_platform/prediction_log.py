@@ -8,7 +8,8 @@ line of ``prediction_id``, ``label`` and ``labelled_at``.
 
 Writers: the serving runtime (a copy of this module, ``mlops_prediction_log``, on MLServer's
 path) and batch scoring. Readers: the log shipper (``served_at``, for its lag), the drift
-check (the input columns), the label intake and the performance check (the join).
+check (the input columns), the label intake, the performance check and the A/B report (the
+join).
 
 Standard library only: the copy runs in MLServer's environment and in the serving image.
 """
@@ -30,11 +31,19 @@ MODEL_VERSION = "model_version"
 SERVING_PATH = "serving_path"
 SERVED_AT = "served_at"
 ENTITY_KEY = "entity_key"
+# The arm of an A/B test that answered the row (``mlops_platform.ab_test``); absent when no
+# test runs.
+ARM = "arm"
 RECORD_FIELDS = (PREDICTION_ID, PREDICTION, MODEL_NAME, MODEL_VERSION, SERVING_PATH, SERVED_AT,
-                 ENTITY_KEY)
+                 ENTITY_KEY, ARM)
 
 # How a row was predicted: the two routes of a serving pod, and batch scoring.
 SERVING_PATHS = ("onnx", "mlflow", "batch")
+
+# The arms of an A/B test: the model in production and the one tried against it.
+CHAMPION_ARM = "champion"
+CHALLENGER_ARM = "challenger"
+ARMS = (CHAMPION_ARM, CHALLENGER_ARM)
 
 # A label line.
 LABEL = "label"
@@ -87,11 +96,15 @@ class Predictor:
     serving_path: str
     # The contract's entity key column (e.g. a customer id), logged as ``entity_key``.
     entity_key_column: str | None = None
+    # The A/B test arm this predictor serves, logged as ``arm``; None outside a test.
+    arm: str | None = None
 
     def __post_init__(self) -> None:
         if self.serving_path not in SERVING_PATHS:
             raise ValueError(f"serving path {self.serving_path!r} is not one of "
                              f"{', '.join(SERVING_PATHS)}")
+        if self.arm is not None and self.arm not in ARMS:
+            raise ValueError(f"arm {self.arm!r} is not one of {', '.join(ARMS)}")
 
 
 def new_ids(count: int) -> list[str]:
@@ -115,6 +128,8 @@ def prediction_lines(rows: Sequence[dict], predictions: Sequence | None, ids: Se
         line[SERVED_AT] = served_at
         if predictor.entity_key_column is not None:
             line[ENTITY_KEY] = row.get(predictor.entity_key_column)
+        if predictor.arm is not None:
+            line[ARM] = predictor.arm
         # default=str: numpy scalars and dates of a parsed CSV; json keeps every float digit.
         lines.append(json.dumps(line, default=str) + "\n")
     return "".join(lines).encode()

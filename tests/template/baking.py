@@ -91,10 +91,10 @@ def expected_files(level: str, provider: str, package: str = DEFAULT_PACKAGE,
         "tests/test_features.py", "tests/test_model_quality.py", "tests/test_monitoring.py",
         "tests/test_platform.py",
     }
-    modules = ("__init__", "contract", "data", "errors", "evaluate", "features", "labelled",
-               "lineage", "model_card", "monitor", "params", "performance", "platform", "prepare",
-               "promote", "records", "register", "score", "serve", "steps", "train", "tune",
-               "validate")
+    modules = ("__init__", "ab_report", "contract", "data", "errors", "evaluate", "features",
+               "labelled", "lineage", "model_card", "monitor", "params", "performance",
+               "platform", "prepare", "promote", "records", "register", "score", "serve",
+               "steps", "train", "tune", "validate")
     files |= {f"src/{package}/{module}.py" for module in modules}
     if raw_data:
         files |= {f"data/raw/{raw_data}.dvc", "data/raw/.gitignore"}
