@@ -19,30 +19,18 @@ import sys
 
 from mlops_platform.ab_test import PLAN_FILE, UNCHECKED
 from mlops_platform.ab_test import main as ab_report_cli
-from mlops_platform.contract import read_outputs
-from mlops_platform.drift import DriftInputError, labels_location, served_location
-from mlops_platform.serving import PREDICTION_LOG_NAME
+from mlops_platform.drift import DriftInputError
 
-from {{ cookiecutter.package_name }}.params import load_params
-from {{ cookiecutter.package_name }}.platform import outputs_file
+from {{ cookiecutter.package_name }}.monitor import STORE, served_and_labels
 from {{ cookiecutter.package_name }}.serve import MONITORING_DIR
 from {{ cookiecutter.package_name }}.steps import run_step
 
-STORE = "store"  # --current store: the platform's artifact store
 REPORT_DIR = f"{MONITORING_DIR}/ab_test"
-
-
-def locations(current: str | None) -> tuple[str, str]:
-    """The prediction log and its labels: monitoring/, or the artifact store's."""
-    if current != STORE:
-        return f"{MONITORING_DIR}/{PREDICTION_LOG_NAME}", f"{MONITORING_DIR}/labels"
-    store, model = read_outputs(outputs_file()).artifact_store_uri, load_params().model.name
-    return served_location(store, model), labels_location(store, model)
 
 
 def ab_report(current: str | None, plan: str) -> int:
     try:
-        predictions, labels = locations(current)
+        predictions, labels = served_and_labels(current)
     except DriftInputError as error:
         print(f"ab-report: {error}", file=sys.stderr)
         return UNCHECKED

@@ -18,31 +18,19 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mlops_platform.contract import read_outputs
-from mlops_platform.drift import DriftInputError, labels_location, served_location
+from mlops_platform.drift import DriftInputError
 from mlops_platform.labelled_data import UNUSABLE
 from mlops_platform.labelled_data import main as labelled_data_cli
 
 from {{ cookiecutter.package_name }}.contract import CONTRACT_FILE
 from {{ cookiecutter.package_name }}.data import LABELLED_FILE
-from {{ cookiecutter.package_name }}.monitor import SERVED_LOG, STORE
-from {{ cookiecutter.package_name }}.params import load_params
-from {{ cookiecutter.package_name }}.performance import LABELS_DIR
-from {{ cookiecutter.package_name }}.platform import outputs_file
+from {{ cookiecutter.package_name }}.monitor import LABELS_DIR, SERVED_LOG, STORE, served_and_labels
 from {{ cookiecutter.package_name }}.steps import run_step
-
-
-def sources(current: str | None) -> tuple[str, str]:
-    """The served predictions and their labels: the local log, or the platform's store."""
-    if current != STORE:
-        return SERVED_LOG, LABELS_DIR
-    store, model = read_outputs(outputs_file()).artifact_store_uri, load_params().model.name
-    return served_location(store, model), labels_location(store, model)
 
 
 def export(current: str | None) -> int:
     try:
-        predictions, labels = sources(current)
+        predictions, labels = served_and_labels(current)
     except DriftInputError as error:
         print(f"labelled-data: {error}", file=sys.stderr)
         return UNUSABLE

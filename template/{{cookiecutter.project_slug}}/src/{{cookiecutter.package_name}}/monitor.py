@@ -24,7 +24,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlops_platform import contract as ml_contract
 from mlops_platform.contract import read_outputs
-from mlops_platform.drift import DriftInputError, served_location
+from mlops_platform.drift import DriftInputError, labels_location, served_location
 from mlops_platform.drift import main as drift_cli
 from mlops_platform.serving import PREDICTION_LOG_NAME
 
@@ -36,6 +36,7 @@ from {{ cookiecutter.package_name }}.steps import run_step
 
 REPORT_DIR = f"{MONITORING_DIR}/drift"
 SERVED_LOG = f"{MONITORING_DIR}/{PREDICTION_LOG_NAME}"
+LABELS_DIR = f"{MONITORING_DIR}/labels"
 STORE = "store"  # --current store: the platform's artifact store
 STALE = 1  # like drift: CI retrains
 UNUSABLE = 2  # not 1: that exit code means drift
@@ -48,6 +49,15 @@ def served_inputs(current: str) -> str:
         return current
     return served_location(read_outputs(outputs_file()).artifact_store_uri,
                            load_params().model.name)
+
+
+def served_and_labels(current: str | None) -> tuple[str, str]:
+    """The served predictions and their labels: monitoring/, or the platform's artifact
+    store's when `current` is store (what the log shippers put there)."""
+    if current != STORE:
+        return SERVED_LOG, LABELS_DIR
+    store, model = read_outputs(outputs_file()).artifact_store_uri, load_params().model.name
+    return served_location(store, model), labels_location(store, model)
 
 
 def check_drift(current: str = SERVED_LOG) -> int:

@@ -14,12 +14,12 @@ from mlops_platform.performance import CHAMPION, UNCHECKED
 from mlops_platform.performance import main as performance_cli
 from mlops_platform.serving import PREDICTION_LOG_NAME
 
+from {{ cookiecutter.package_name }}.monitor import LABELS_DIR
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.platform import connect, tracking_server_guard
 from {{ cookiecutter.package_name }}.serve import MONITORING_DIR
 from {{ cookiecutter.package_name }}.steps import run_step
 
-LABELS_DIR = f"{MONITORING_DIR}/labels"
 REPORT_DIR = f"{MONITORING_DIR}/performance"
 
 
