@@ -302,7 +302,8 @@ def _put(server: AuthServer, path: str, user: tuple[str, str]) -> tuple[int, str
 
 
 def test_nobody_but_the_gate_writes_a_registered_versions_files(
-        server: AuthServer, promoted: tuple[Path, str, str]) -> None:
+        server: AuthServer, promoted: tuple[Path, str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     _, name, version = promoted
     model, run = _model_files(server, name, version), _run_files(server, name, version)
     before = model_digest.version_digest(name, version, server.url)
@@ -320,6 +321,7 @@ def test_nobody_but_the_gate_writes_a_registered_versions_files(
                 assert (status, REFUSAL in answer) == (403, True), (path, caller, answer)
     assert model_digest.version_digest(name, version, server.url) == before
     # A run with no registered version is the writer's to fill, as training does.
+    act_as(TRAINER, monkeypatch)
     with tracking_to(server.url), mlflow.start_run(
             experiment_id=experiment(server.url, name)) as unregistered:
         pass

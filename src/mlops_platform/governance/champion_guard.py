@@ -12,7 +12,8 @@ named by ``MLOPS_GATE_USERNAME`` in the server's environment:
 - writing or deleting, through the server's artifact routes, any file of a run that has a
   registered version or of a logged model from such a run (every registered version, not only
   promoted ones: the gate measures and hashes a version's files, so they must not change between
-  registration and promotion either), and deleting a folder above a run's artifacts.
+  registration and promotion either), and deleting a folder above a run's artifacts. Under
+  uvicorn, FastAPI answers artifact uploads (PUT) itself, so a FastAPI middleware refuses those.
 
 Least privilege: the admin is refused too (an operator repairs a champion through
 ``mlops-policy promote --reset-champion-from-audit``, run with the gate's credentials), and a
@@ -52,6 +53,8 @@ def create_app(app: Any = None) -> Any:
     served = auth.create_app(flask_app)
     # Registered after basic-auth's own hook, so it runs once the user is authenticated.
     flask_app.before_request(guard_protected_aliases(_guarded_routes()))
+    if hasattr(served, "middleware"):  # FastAPI serves artifact uploads itself, past Flask
+        served.middleware("http")(_guard_native_uploads)
     if not os.environ.get(GATE_USERNAME_ENV):
         _logger.warning("%s is not set: nobody can move the aliases %s", GATE_USERNAME_ENV,
                         ", ".join(sorted(PROTECTED_ALIASES)))
@@ -80,6 +83,30 @@ def guard_protected_aliases(routes: dict[tuple[str, str], Callable[[dict], str |
                           "run `mlops-policy promote` (or approve) with the gate's credentials")
 
     return check
+
+
+NATIVE_UPLOAD = re.compile(r"/(?:api|ajax-api)/2\.0/mlflow-artifacts/artifacts/(?P<path>.+)")
+
+
+async def _guard_native_uploads(request: Any, call_next: Callable) -> Any:
+    """The upload route FastAPI answers natively, refused as the Flask routes are."""
+    from urllib.parse import unquote
+
+    from fastapi.responses import JSONResponse
+    from mlflow.server import auth
+
+    upload = NATIVE_UPLOAD.fullmatch(request.url.path)
+    owner = _registered_owner(unquote(upload["path"])) \
+        if upload and request.method == "PUT" else None
+    if owner is None:
+        return await call_next(request)
+    user = auth._authenticate_fastapi_request(request)
+    name = user.username if user is not None else None
+    if name and name == os.environ.get(GATE_USERNAME_ENV):
+        return await call_next(request)
+    return JSONResponse({"error_code": "PERMISSION_DENIED", "message": (
+        f"only the promotion gate's identity may write or delete the artifact "
+        f"{upload['path']!r} of {owner} (you are {name!r})")}, status_code=403)
 
 
 def _guarded_routes() -> dict[tuple[str, str], Callable[[dict], str | None]]:
