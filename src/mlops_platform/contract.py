@@ -144,6 +144,20 @@ TAG_PROMOTION_DECIDED_BY = "governance.promotion.decided_by"
 TAG_PROMOTION_DECIDED_AT = "governance.promotion.decided_at"
 TAG_PROMOTION_REASONS = "governance.promotion.reasons"
 TAG_PROMOTION_PREVIOUS_CHAMPION = "governance.promotion.previous_champion"
+# The chain's head `seq:hash` (on the registered model) and a version's last record.
+TAG_AUDIT_HEAD = "governance.audit.head"
+TAG_AUDIT_RECORD = "governance.audit.record"
+# On a version: the approval bound to it (JSON: version, approver, identity source, record).
+TAG_APPROVAL_RECORD = "approval.record"
+# On a promoted version: the digest of its files when the gate promoted it (model_digest).
+TAG_MODEL_DIGEST = "governance.model.digest"
+# Every tag the gate or `audit verify` trusts: the server's champion guard lets only the gate's
+# identity set or delete them, on registered models and versions alike (the admin included).
+GATE_ONLY_TAGS = frozenset({
+    TAG_AUDIT_HEAD, TAG_AUDIT_RECORD, TAG_APPROVAL_RECORD, TAG_APPROVED_BY, TAG_APPROVED_AT,
+    TAG_MODEL_DIGEST, TAG_PROMOTION_OUTCOME, TAG_PROMOTION_DECIDED_BY, TAG_PROMOTION_DECIDED_AT,
+    TAG_PROMOTION_REASONS, TAG_PROMOTION_PREVIOUS_CHAMPION,
+})
 # Value of TAG_DATA_VALIDATION once the data contract held.
 DATA_VALIDATION_PASSED = "passed"
 # Where a project keeps the JSON-lines audit log of gate decisions and approvals (committed).

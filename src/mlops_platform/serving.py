@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_platform import contract as ml_contract
-from mlops_platform import data_contract_rules, onnx_predictor, prediction_log
+from mlops_platform import data_contract_rules, model_digest, onnx_predictor, prediction_log
 from mlops_platform.monitoring import catalog
 from mlops_platform.processes import (
     LOOPBACK,
@@ -230,6 +230,28 @@ def pinned_uri(model_uri: str, registered: RegistryVersion | None) -> str:
     return f"models:/{registered[0]}/{registered[1]}" if registered else model_uri
 
 
+def check_promoted_files(registered: RegistryVersion | None, model_path: Path) -> str:
+    """Refuse files that are not the ones the gate promoted (ServingError); a note when the
+    version carries no digest (not promoted through the gate), '' when they match."""
+    from mlflow import MlflowClient
+
+    if registered is None:
+        return ""
+    name, version, _ = registered
+    expected = MlflowClient().get_model_version(name, version).tags.get(
+        ml_contract.TAG_MODEL_DIGEST)
+    if expected is None:
+        return (f"{name} version {version} has no {ml_contract.TAG_MODEL_DIGEST} tag (it was not "
+                "promoted through the gate): its files are served unchecked")
+    found = model_digest.digest_folder(model_path)
+    if found.value != expected:
+        raise ServingError(f"{name} version {version}: the downloaded files ({found.value}) are "
+                           f"not the ones the gate promoted ({expected}, tag "
+                           f"{ml_contract.TAG_MODEL_DIGEST}): the model was changed after "
+                           "promotion; serve another version and have the registry checked")
+    return ""
+
+
 def onnx_export_of(settings: ServingSettings, work_dir: Path,
                    registered: RegistryVersion | None) -> tuple[Path | None, str]:
     """The ONNX export to serve, if any, and which engine serves, in words. ``registered``:
@@ -405,6 +427,9 @@ def start_serving(
 def _launch(settings: ServingSettings, executable: Path, work_dir: Path):
     registered = registry_version(settings.model_uri)
     model_path = download_model(pinned_uri(settings.model_uri, registered), work_dir / "model")
+    note = check_promoted_files(registered, model_path)
+    if note:
+        print(f"mlops-serve: {note}", file=sys.stderr)
     log_dir = settings.log_dir.resolve()
     log_dir.mkdir(parents=True, exist_ok=True)
     prediction_log = log_dir / PREDICTION_LOG_NAME

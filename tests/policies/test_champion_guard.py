@@ -11,11 +11,13 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import mlflow
 import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from mlops_platform import contract as ml_contract
+from mlops_platform import model_digest, serving
 from mlops_platform.contract import PlatformOutputs
 from mlops_platform.governance import gate_identity
 from mlops_platform.governance.champion_guard import APP_NAME, GATE_USERNAME_ENV
@@ -24,7 +26,13 @@ from mlops_platform.governance.tracking import CLIENT_ENVIRONMENT
 from mlops_platform.processes import free_port, http_ok
 from mlops_platform.tools import create_reader
 from tests.images.test_images import detached, image, wait_for
-from tests.policies.model_versions import fresh_model_name, register_version, write_project
+from tests.policies.model_versions import (
+    experiment,
+    fresh_model_name,
+    register_version,
+    tracking_to,
+    write_project,
+)
 from tests.support.servers import AuthServer, running_basic_auth_mlflow
 
 # Each test uses an MLflow server with the guard.
@@ -37,8 +45,13 @@ REFUSAL = "only the promotion gate's identity may"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
-    with running_basic_auth_mlflow(tmp_path_factory.mktemp("champion-guard"), app_name=APP_NAME,
+def server_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("champion-guard")
+
+
+@pytest.fixture(scope="module")
+def server(server_dir: Path) -> Iterator[AuthServer]:
+    with running_basic_auth_mlflow(server_dir, app_name=APP_NAME,
                                    env={GATE_USERNAME_ENV: GATE[0]}) as running:
         for username, password in (TRAINER, EDITOR):
             _call(running, "POST", "/api/2.0/mlflow/users/create",
@@ -196,3 +209,157 @@ def test_the_platforms_mlflow_image_runs_the_guard(platform_images: str) -> None
         status, body = _call(server, "POST", f"{path}/alias", alias, as_admin=True)
         assert (status, REFUSAL in body) == (403, True), body
         assert _call(server, "POST", f"{path}/alias", alias, user=GATE)[0] == 200
+
+
+def _tag_routes(prefix: str, name: str, version: str, key: str
+                ) -> list[tuple[str, str, dict]]:
+    """(method, path, body) that set, then delete, `key` on the model and on the version."""
+    model, versions = f"{prefix}/mlflow/registered-models", f"{prefix}/mlflow/model-versions"
+    return [("POST", f"{model}/set-tag", {"name": name, "key": key, "value": "forged"}),
+            ("DELETE", f"{model}/delete-tag", {"name": name, "key": key}),
+            ("POST", f"{versions}/set-tag",
+             {"name": name, "version": version, "key": key, "value": "forged"}),
+            ("DELETE", f"{versions}/delete-tag", {"name": name, "version": version, "key": key})]
+
+
+def test_only_the_gate_sets_or_deletes_a_tag_the_gate_trusts(
+        server: AuthServer, promoted: tuple[Path, str, str]) -> None:
+    _, name, version = promoted
+    for key in sorted(ml_contract.GATE_ONLY_TAGS):
+        for prefix in ("/api/2.0", "/ajax-api/2.0"):
+            for method, path, body in _tag_routes(prefix, name, version, key):
+                if method == "DELETE":  # something to delete, set by the gate
+                    set_path = path.replace("delete-tag", "set-tag")
+                    assert _call(server, "POST", set_path, {**body, "value": "v"},
+                                 user=GATE)[0] == 200
+                for caller in ({"user": TRAINER}, {"as_admin": True}):
+                    status, answer = _call(server, method, path, body, **caller)
+                    assert (status, REFUSAL in answer) == (403, True), (path, caller, answer)
+                    assert len(json.loads(answer)["message"].splitlines()) == 1
+                status, answer = _call(server, method, path, body, user=GATE)
+                # MLflow itself lets only MANAGE delete a version's tag; the gate holds EDIT.
+                mlflows_rule = path.endswith("model-versions/delete-tag")
+                assert REFUSAL not in answer and (status == 200 or mlflows_rule), (path, answer)
+
+
+def test_gate_only_tags_cannot_come_with_a_new_model_or_version(
+        server: AuthServer, promoted: tuple[Path, str, str]) -> None:
+    _, name, _ = promoted
+    source = MlflowClient(server.url).get_model_version(name, "1").source
+    forged = [{"key": ml_contract.TAG_AUDIT_HEAD, "value": "1:forged"}]
+    for prefix in ("/api/2.0", "/ajax-api/2.0"):
+        created = _call(server, "POST", f"{prefix}/mlflow/registered-models/create",
+                        {"name": fresh_model_name(), "tags": forged}, user=TRAINER)
+        assert (created[0], REFUSAL in created[1]) == (403, True), created
+        version = _call(server, "POST", f"{prefix}/mlflow/model-versions/create",
+                        {"name": name, "source": source, "tags": forged}, user=TRAINER)
+        assert (version[0], REFUSAL in version[1]) == (403, True), version
+    plain = [{"key": ml_contract.TAG_GIT_COMMIT, "value": "0123abc"}]
+    assert _call(server, "POST", "/api/2.0/mlflow/registered-models/create",
+                 {"name": fresh_model_name(), "tags": plain}, user=TRAINER)[0] == 200
+
+
+def test_a_double_encoded_body_changes_nothing(
+        server: AuthServer, promoted: tuple[Path, str, str]) -> None:
+    """MLflow's handlers decode a JSON body that is a JSON string (older clients); so does the
+    guard, and such a request moves no alias and sets no tag."""
+    _, name, version = promoted
+    for path, body in (("/api/2.0/mlflow/registered-models/alias",
+                        {"name": name, "alias": "champion", "version": "2"}),
+                       ("/api/2.0/mlflow/registered-models/set-tag",
+                        {"name": name, "key": ml_contract.TAG_AUDIT_HEAD, "value": "1:forged"})):
+        status, answer = _call(server, "POST", path, json.dumps(body), user=TRAINER)  # type: ignore[arg-type]
+        assert status in (400, 403), (path, answer)
+    model = MlflowClient(server.url).get_registered_model(name)
+    assert model.aliases[ml_contract.ALIAS_CHAMPION] == version
+    assert model.tags[ml_contract.TAG_AUDIT_HEAD] != "1:forged"
+
+
+def _model_files(server: AuthServer, name: str, version: str) -> str:
+    """Where the version's logged model keeps its files, under the served artifact root."""
+    client = MlflowClient(server.url)
+    registered = client.get_model_version(name, version)
+    model_id = registered.model_id or registered.source.removeprefix("models:/")
+    return client.get_logged_model(model_id).artifact_location.removeprefix("mlflow-artifacts:/")
+
+
+def _run_files(server: AuthServer, name: str, version: str) -> str:
+    client = MlflowClient(server.url)
+    run = client.get_run(client.get_model_version(name, version).run_id)
+    return run.info.artifact_uri.removeprefix("mlflow-artifacts:/")
+
+
+def _put(server: AuthServer, path: str, user: tuple[str, str]) -> tuple[int, str]:
+    token = base64.b64encode(f"{user[0]}:{user[1]}".encode()).decode()
+    request = urllib.request.Request(  # noqa: S310 - the test server's http URL
+        f"{server.url}/api/2.0/mlflow-artifacts/artifacts/{path}", data=b"swapped",
+        method="PUT", headers={"Authorization": f"Basic {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def test_nobody_but_the_gate_writes_a_registered_versions_files(
+        server: AuthServer, promoted: tuple[Path, str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _, name, version = promoted
+    model, run = _model_files(server, name, version), _run_files(server, name, version)
+    before = model_digest.version_digest(name, version, server.url)
+    for path in (f"{model}/model.skops", f"{model}/MLmodel", f"{run}/model_card.md",
+                 f"{run}/new-file.txt"):
+        status, answer = _put(server, path, TRAINER)
+        assert (status, REFUSAL in answer) == (403, True), (path, answer)
+    for prefix in ("/api/2.0", "/ajax-api/2.0"):
+        for method, path in (("DELETE", f"mlflow-artifacts/artifacts/{model}/model.skops"),
+                             ("DELETE", f"mlflow-artifacts/artifacts/{run.split('/')[0]}"),
+                             ("POST", f"mlflow-artifacts/mpu/create/{model}/model.skops"),
+                             ("POST", f"mlflow-artifacts/mpu/complete/{model}/model.skops")):
+            for caller in ({"user": TRAINER}, {"as_admin": True}):
+                status, answer = _call(server, method, f"{prefix}/{path}", {}, **caller)
+                assert (status, REFUSAL in answer) == (403, True), (path, caller, answer)
+    assert model_digest.version_digest(name, version, server.url) == before
+    # A run with no registered version is the writer's to fill, as training does.
+    act_as(TRAINER, monkeypatch)
+    with tracking_to(server.url), mlflow.start_run(
+            experiment_id=experiment(server.url, name)) as unregistered:
+        pass
+    unregistered_files = unregistered.info.artifact_uri.removeprefix("mlflow-artifacts:/")
+    assert _put(server, f"{unregistered_files}/notes.txt", TRAINER)[0] == 200
+
+
+def test_a_model_swapped_behind_the_servers_back_is_refused_by_serving_and_audit_verify(
+        server: AuthServer, server_dir: Path, promoted: tuple[Path, str, str],
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    project, name, version = promoted
+    tags = MlflowClient(server.url).get_model_version(name, version).tags
+    assert tags[ml_contract.TAG_MODEL_DIGEST] == model_digest.version_digest(
+        name, version, server.url).value
+    assert mlops_policy(["audit", "verify", "--project", str(project)]) == 0
+    stored = server_dir / "artifacts" / _model_files(server, name, version) / "model.skops"
+    stored.write_bytes(stored.read_bytes() + b"\0")  # what a write to the bucket would do
+    capsys.readouterr()
+
+    assert mlops_policy(["audit", "verify", "--project", str(project)]) == 1
+    assert "changed: model.skops" in capsys.readouterr().out
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+    monkeypatch.setenv(serving.MLSERVER_ENV_VAR, "/bin/true")  # refused before it would start
+    assert serving.main(["--model-uri", f"models:/{name}@champion", "--no-metrics"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "not the ones the gate promoted" in error, error
+
+
+def test_serving_checks_a_promoted_version_and_notes_an_unpromoted_one(
+        server: AuthServer, promoted: tuple[Path, str, str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _, name, version = promoted
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+    registered = serving.registry_version(f"models:/{name}@champion")
+    files = serving.download_model(f"models:/{name}/{version}", tmp_path / "promoted")
+    assert serving.check_promoted_files(registered, files) == ""
+    act_as(TRAINER, monkeypatch)
+    other = register_version(server.url, name, roc_auc=0.96)
+    registered = serving.registry_version(f"models:/{name}/{other}")
+    files = serving.download_model(f"models:/{name}/{other}", tmp_path / "unpromoted")
+    assert "not promoted through the gate" in serving.check_promoted_files(registered, files)

@@ -26,7 +26,7 @@ from mlops_platform.governance.registry import VersionFacts, resolve_version
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-TAG_APPROVAL_RECORD = "approval.record"  # JSON: version, approver, identity source, record
+TAG_APPROVAL_RECORD = ml_contract.TAG_APPROVAL_RECORD
 LOCAL_SOURCE = "local"
 RUN_AUTHOR_TAG = "mlflow.user"
 # CI platform -> (the variable that says we run there, the variable naming who acts, details).

@@ -30,8 +30,8 @@ ACTOR_VARIABLES = ("MLOPS_ACTOR", "GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER")
 MAX_TAG_VALUE = 5000  # MLflow's limit for a tag value
 GENESIS = "0" * 64  # the `prev` of the first record
 CHAIN_FIELDS = ("seq", "prev", "hash")
-TAG_AUDIT_HEAD = "governance.audit.head"  # on the registered model: `seq:hash` of the last record
-TAG_AUDIT_RECORD = "governance.audit.record"  # on a version: `seq:hash` of its last decision
+TAG_AUDIT_HEAD = ml_contract.TAG_AUDIT_HEAD  # on the registered model: `seq:hash` of the last
+TAG_AUDIT_RECORD = ml_contract.TAG_AUDIT_RECORD  # on a version: `seq:hash` of its last decision
 
 
 class AuditLogError(ValueError):
@@ -191,11 +191,14 @@ def registry_head(client: MlflowClient, model_name: str) -> str | None:
 def record_in_registry(client: MlflowClient, entry: dict[str, Any],
                        tags: dict[str, str] | None = None) -> None:
     """The version's tags (`tags` plus the record's reference), then the chain's new head."""
+    from mlops_platform.governance.registry import refusals_named
+
     name, version = entry["model_name"], entry["version"]
-    if version is not None:
-        for key, value in {**(tags or {}), TAG_AUDIT_RECORD: reference(entry)}.items():
-            client.set_model_version_tag(name, version, key, value)
-    client.set_registered_model_tag(name, TAG_AUDIT_HEAD, reference(entry))
+    with refusals_named(f"record audit record {entry['seq']} on {name!r}"):
+        if version is not None:
+            for key, value in {**(tags or {}), TAG_AUDIT_RECORD: reference(entry)}.items():
+                client.set_model_version_tag(name, version, key, value)
+        client.set_registered_model_tag(name, TAG_AUDIT_HEAD, reference(entry))
 
 
 def promotion_tags(record: AuditRecord) -> dict[str, str]:
@@ -205,6 +208,9 @@ def promotion_tags(record: AuditRecord) -> dict[str, str]:
         ml_contract.TAG_PROMOTION_DECIDED_AT: record.at,
         ml_contract.TAG_PROMOTION_REASONS: "; ".join(record.reasons)[:MAX_TAG_VALUE] or "-",
     }
+    digest = record.details.get("model_digest")
+    if digest:
+        tags[ml_contract.TAG_MODEL_DIGEST] = digest["digest"]
     previous = record.details.get("previous_champion")
     if previous:
         tags[ml_contract.TAG_PROMOTION_PREVIOUS_CHAMPION] = str(previous)

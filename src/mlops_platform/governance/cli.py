@@ -162,6 +162,7 @@ def run_promote(args: argparse.Namespace, console: Console) -> int:
 def run_approve(args: argparse.Namespace, console: Console) -> int:
     from mlops_platform.governance import audit_log
     from mlops_platform.governance.approvals import approve
+    from mlops_platform.governance.gate_identity import gate_credentials
     from mlops_platform.governance.project import Project
     from mlops_platform.governance.promotion_gate import PromotionRule
     from mlops_platform.governance.tracking import (
@@ -189,7 +190,9 @@ def run_approve(args: argparse.Namespace, console: Console) -> int:
         target = TrackingTarget(uri, os.environ.get("MLFLOW_REGISTRY_URI", uri), "local",
                                 "MLFLOW_TRACKING_URI")
         log_file = args.audit_log or Path(ml_contract.AUDIT_LOG_FILE)
-    record = approve(target.client(), model_name, args.version, args.by, log_file)
+    # An approval extends the gate's chain and sets gate-only tags: it speaks as the gate.
+    with gate_credentials():
+        record = approve(target.client(), model_name, args.version, args.by, log_file)
     console.print(f"approved {model_name} version {record.version} by {record.actor}; "
                   f"{audit_log.commit_note(log_file)}", highlight=False, soft_wrap=True)
     return OK
@@ -198,7 +201,7 @@ def run_approve(args: argparse.Namespace, console: Console) -> int:
 def run_audit(args: argparse.Namespace, console: Console) -> int:
     from mlops_platform.governance import audit_log
     from mlops_platform.governance.project import Project
-    from mlops_platform.governance.promotion_gate import PromotionRule
+    from mlops_platform.governance.promotion_gate import PromotionRule, champion_digest_problems
     from mlops_platform.governance.tracking import reachable_target
 
     project = Project.open(args.project)
@@ -206,16 +209,18 @@ def run_audit(args: argparse.Namespace, console: Console) -> int:
     verification = audit_log.verify(log_file)
     problems = list(verification.problems)
     if not args.offline:
-        head = audit_log.registry_head(reachable_target(project.root).client(),
-                                       PromotionRule.from_project(project).model_name)
-        problems += audit_log.verify_against_registry(verification, head)
+        client = reachable_target(project.root).client()
+        name = PromotionRule.from_project(project).model_name
+        problems += audit_log.verify_against_registry(verification,
+                                                      audit_log.registry_head(client, name))
+        problems += champion_digest_problems(client, name, verification.entries)
     for problem in problems:
         console.print(f"[red]{log_file}[/red] {problem}", highlight=False, soft_wrap=True)
     if problems:
         return FAILED
     console.print(f"audit log {log_file}: {len(verification.entries)} records, chain intact"
-                  + ("" if args.offline else ", head matches the registry"), highlight=False,
-                  soft_wrap=True)
+                  + ("" if args.offline else ", head matches the registry, the champion's "
+                     "files are the ones promoted"), highlight=False, soft_wrap=True)
     return OK
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops_platform import contract as ml_contract
+from mlops_platform import model_digest
 from mlops_platform.governance import audit_log
 from mlops_platform.governance.approvals import approval_problem
 from mlops_platform.governance.evaluation import (
@@ -37,9 +38,9 @@ from mlops_platform.governance.gate_identity import gate_credentials
 from mlops_platform.governance.platform_rules import PlatformRules, platform_rules
 from mlops_platform.governance.project import Project
 from mlops_platform.governance.registry import (
-    RegistryError,
     VersionFacts,
     champion_version,
+    refusals_named,
     resolve_version,
     version_facts,
 )
@@ -278,20 +279,13 @@ def decide(rule: PromotionRule, candidate: VersionFacts, champion: VersionFacts 
 # --- The gate against the registry and the audit log ---
 
 def set_champion(client: MlflowClient, model_name: str, version: str | None) -> None:
-    from mlflow.exceptions import MlflowException
-
-    try:
+    # The server's champion guard refuses every identity but the gate's; the pending record
+    # stays and the next gate run settles it as aborted.
+    with refusals_named(f"move {ml_contract.ALIAS_CHAMPION!r} of {model_name!r}"):
         if version is None:
             client.delete_registered_model_alias(model_name, ml_contract.ALIAS_CHAMPION)
         else:
             client.set_registered_model_alias(model_name, ml_contract.ALIAS_CHAMPION, version)
-    except MlflowException as err:
-        # The server's champion guard (or MLflow's own permissions) refused this identity;
-        # the pending record stays and the next gate run settles it as aborted.
-        if err.error_code != "PERMISSION_DENIED":
-            raise
-        raise RegistryError(f"the registry refused to move {ml_contract.ALIAS_CHAMPION!r} of "
-                            f"{model_name!r}: {err.message}") from err
 
 
 def move_champion(client: MlflowClient, log_file: Path,
@@ -323,6 +317,35 @@ def settle_pending(client: MlflowClient, model_name: str, log_file: Path, actor:
                      f"{'had moved' if moved else 'had not moved'}"],
             details={**details, "pending": audit_log.reference(entry), "recovered": True})
         audit_log.record_in_registry(client, audit_log.append(log_file, record))
+
+
+def promoted_digest(client: MlflowClient, model_name: str, version: str) -> dict[str, Any]:
+    """The digest of the files the gate promotes: in its record and the version's tag."""
+    digest = model_digest.version_digest(model_name, version, client.tracking_uri)
+    return {"digest": digest.value, "files": digest.files}
+
+
+def champion_digest_problems(client: MlflowClient, model_name: str,
+                             entries: list[dict[str, Any]]) -> list[str]:
+    """The champion's files hashed again against what the gate recorded when it promoted it."""
+    champion = champion_version(client, model_name)
+    records = [entry["details"]["model_digest"] for entry in entries
+               if entry["outcome"] == PROMOTED and entry["version"] == champion
+               and entry["model_name"] == model_name and "model_digest" in entry["details"]]
+    if champion is None or not records:
+        return []
+    recorded = records[-1]
+    tag = client.get_model_version(model_name, champion).tags.get(ml_contract.TAG_MODEL_DIGEST)
+    problems = [] if tag == recorded["digest"] else [
+        f"champion version {champion}: its {ml_contract.TAG_MODEL_DIGEST} tag ({tag or 'none'}) "
+        f"is not the digest the gate recorded ({recorded['digest']})"]
+    found = model_digest.version_digest(model_name, champion, client.tracking_uri)
+    if found.value != recorded["digest"]:
+        problems.append(f"champion version {champion}: its files are not the ones the gate "
+                        f"promoted (changed: {', '.join(found.differences(recorded['files']))}): "
+                        "the model was swapped after promotion; do not serve it, promote a "
+                        "version through the gate")
+    return problems
 
 
 def gated_champion(entries: list[dict[str, Any]], model_name: str) -> str | None:
@@ -413,7 +436,9 @@ def promote(client: MlflowClient, project: Project, environment: str, log_file: 
                  "rule": dataclasses.asdict(rule), "params_rule": dataclasses.asdict(params_rule),
                  "measured": {v: m.value for v, m in measured.items()},
                  "recent_window": recent.record() if recent else None,
-                 "checks": [check.__dict__ for check in checks]})
+                 "checks": [check.__dict__ for check in checks],
+                 **({"model_digest": promoted_digest(client, name, version)}
+                    if outcome == PROMOTED else {})})
     entry = (move_champion(client, log_file, record) if outcome == PROMOTED
              else audit_log.append(log_file, record))
     audit_log.record_in_registry(client, entry, audit_log.promotion_tags(record))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,6 +29,20 @@ class VersionFacts:
     @property
     def has_model_card(self) -> bool:
         return ml_contract.MODEL_CARD_ARTIFACT in self.artifacts
+
+
+@contextlib.contextmanager
+def refusals_named(what: str) -> Iterator[None]:
+    """The server's refusal (the champion guard, MLflow's permissions) of `what` as a
+    RegistryError: one line naming what was refused and why."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        yield
+    except MlflowException as err:
+        if err.error_code != "PERMISSION_DENIED":
+            raise
+        raise RegistryError(f"the registry refused to {what}: {err.message}") from err
 
 
 def resolve_version(client: MlflowClient, model_name: str, version: str | None,
@@ -64,7 +80,10 @@ def version_facts(client: MlflowClient, model_name: str, version: str) -> Versio
     artifacts: frozenset[str] = frozenset()
     if run_id:
         run = client.get_run(run_id)
-        run_tags, metrics = dict(run.data.tags), dict(run.data.metrics)
+        # A run tag never stands in for a gate-only version tag: the writer sets run tags.
+        run_tags = {key: value for key, value in run.data.tags.items()
+                    if key not in ml_contract.GATE_ONLY_TAGS}
+        metrics = dict(run.data.metrics)
         artifacts = frozenset(item.path for item in client.list_artifacts(run_id))
     return VersionFacts(model_name=model_name, version=str(version), run_id=run_id,
                         tags={**run_tags, **dict(model_version.tags)}, metrics=metrics,
