@@ -51,10 +51,14 @@ def digest_folder(folder: Path) -> ModelDigest:
 def download_version(name: str, version: str, destination: Path,
                      tracking_uri: str | None = None, registry_uri: str | None = None) -> Path:
     import mlflow
+    from mlflow import MlflowClient
 
+    # Resolved with this client: a models:/ URI is resolved against the process's default
+    # registry whatever registry_uri says (MLflow 3's ModelsArtifactRepository).
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
+    location = client.get_model_version_download_uri(name, version)
     return Path(mlflow.artifacts.download_artifacts(
-        artifact_uri=f"models:/{name}/{version}", dst_path=str(destination),
-        tracking_uri=tracking_uri, registry_uri=registry_uri))
+        artifact_uri=location, dst_path=str(destination), tracking_uri=tracking_uri))
 
 
 def version_digest(name: str, version: str, tracking_uri: str | None = None,

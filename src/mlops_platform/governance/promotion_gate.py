@@ -321,7 +321,8 @@ def settle_pending(client: MlflowClient, model_name: str, log_file: Path, actor:
 
 def promoted_digest(client: MlflowClient, model_name: str, version: str) -> dict[str, Any]:
     """The digest of the files the gate promotes: in its record and the version's tag."""
-    digest = model_digest.version_digest(model_name, version, client.tracking_uri)
+    digest = model_digest.version_digest(model_name, version, client.tracking_uri,
+                                         client._registry_uri)
     return {"digest": digest.value, "files": digest.files}
 
 
@@ -339,7 +340,8 @@ def champion_digest_problems(client: MlflowClient, model_name: str,
     problems = [] if tag == recorded["digest"] else [
         f"champion version {champion}: its {ml_contract.TAG_MODEL_DIGEST} tag ({tag or 'none'}) "
         f"is not the digest the gate recorded ({recorded['digest']})"]
-    found = model_digest.version_digest(model_name, champion, client.tracking_uri)
+    found = model_digest.version_digest(model_name, champion, client.tracking_uri,
+                                       client._registry_uri)
     if found.value != recorded["digest"]:
         problems.append(f"champion version {champion}: its files are not the ones the gate "
                         f"promoted (changed: {', '.join(found.differences(recorded['files']))}): "
