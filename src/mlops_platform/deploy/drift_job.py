@@ -56,16 +56,23 @@ def drift_cron_job(resource_name: str, model: ServedModel, place: DriftJobPlace,
                    opts: pulumi.ResourceOptions | None = None) -> k8s.batch.v1.CronJob:
     """The CronJob `<model>-drift` that checks ``model`` on its declared schedule."""
     assert model.drift is not None, f"{model.name} declares no drift data"
+    return check_cron_job(resource_name, f"{model.object_name}-drift", model,
+                          model.drift.schedule, place, _pod_spec(model, place), opts)
+
+
+def check_cron_job(resource_name: str, name: str, model: ServedModel, schedule: str,
+                   place: DriftJobPlace, pod_spec: dict[str, Any],
+                   opts: pulumi.ResourceOptions | None = None) -> k8s.batch.v1.CronJob:
+    """A scheduled check of ``model``: one run at a time, a failed run retried once, its pods
+    labelled with the place's part (the NetworkPolicies select them) and the model."""
     labels = {**place.part.labels, "app.kubernetes.io/instance": model.object_name}
     return k8s.batch.v1.CronJob(
         resource_name,
-        metadata={"name": f"{model.object_name}-drift", "namespace": place.namespace,
-                  "labels": labels},
-        spec={"schedule": model.drift.schedule, "concurrencyPolicy": "Forbid",
+        metadata={"name": name, "namespace": place.namespace, "labels": labels},
+        spec={"schedule": schedule, "concurrencyPolicy": "Forbid",
               "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 3,
               "jobTemplate": {"spec": {"backoffLimit": 1, "template": {
-                  "metadata": {"labels": labels},
-                  "spec": _pod_spec(model, place)}}}},
+                  "metadata": {"labels": labels}, "spec": pod_spec}}}},
         opts=opts)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from mlops_platform.deploy.drift_job import DriftJobPlace, check_pod_spec
+from mlops_platform.deploy.drift_job import DriftJobPlace, check_cron_job, check_pod_spec
 from mlops_platform.deploy.manifest import PerformanceCheck, ServedModel
 from mlops_platform.kubernetes.kube_types import resources
 from mlops_platform.prediction_log import MONITORING_PREFIX, labels_prefix, served_prefix
@@ -35,18 +35,10 @@ def performance_cron_job(resource_name: str, model: ServedModel, place: DriftJob
     """The CronJob `<model>-performance` that judges ``model`` on its declared schedule."""
     check = model.performance
     assert check is not None, f"{model.name} declares no performance check"
-    labels = {**place.part.labels, "app.kubernetes.io/instance": model.object_name}
-    return k8s.batch.v1.CronJob(
-        resource_name,
-        metadata={"name": f"{model.object_name}-performance", "namespace": place.namespace,
-                  "labels": labels},
-        spec={"schedule": check.schedule, "concurrencyPolicy": "Forbid",
-              "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 3,
-              "jobTemplate": {"spec": {"backoffLimit": 1, "template": {
-                  "metadata": {"labels": labels},
-                  "spec": check_pod_spec("performance", place, PERFORMANCE_RESOURCES,
-                                         _command(model.name, check, place.bucket))}}}},
-        opts=opts)
+    pod_spec = check_pod_spec("performance", place, PERFORMANCE_RESOURCES,
+                              _command(model.name, check, place.bucket))
+    return check_cron_job(resource_name, f"{model.object_name}-performance", model,
+                          check.schedule, place, pod_spec, opts)
 
 
 def _command(model_name: str, check: PerformanceCheck,
