@@ -438,8 +438,8 @@ def metrics_overhead(rounds: list[MetricsRound]) -> dict[str, float]:
     on_rps, off_rps = (median(m, "requests_per_s_16_clients") for m in (METRICS_ON, METRICS_OFF))
     on_p50, off_p50 = (median(m, "p50_1_client_ms") for m in (METRICS_ON, METRICS_OFF))
     on_cpu, off_cpu = (median(m, "server_cpu_ms_per_request") for m in (METRICS_ON, METRICS_OFF))
-    return {"rounds": METRICS_ROUNDS, "on_req_per_s_16_clients": on_rps,
-            "off_req_per_s_16_clients": off_rps,
+    return {"rounds": METRICS_ROUNDS, "on_req_per_s_16_clients": round(on_rps, 1),
+            "off_req_per_s_16_clients": round(off_rps, 1),
             "req_per_s_cost_pct": round(100 * (off_rps - on_rps) / off_rps, 1),
             "on_p50_1_row_ms": round(on_p50, 2), "off_p50_1_row_ms": round(off_p50, 2),
             "p50_1_row_cost_ms": round(on_p50 - off_p50, 2),
