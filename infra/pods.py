@@ -543,6 +543,17 @@ def restart(cluster: Cluster, workload_name: str) -> None:
         wait_until_ready(cluster, workload, container)
 
 
+def roll(cluster: Cluster, workload: Workload) -> None:
+    """Replace a running workload's containers by its new spec (a Deployment's rollout, one
+    pod): the old ones stop, the new ones start under the same names and Service aliases."""
+    for container in workload.pod_spec["containers"]:
+        name = container_name(cluster, workload, container)
+        _podman("rm", "--force", "--time", "10", name, check=False)
+        if name in cluster.containers:
+            cluster.containers.remove(name)
+    start(cluster, workload)
+
+
 def memory_peaks(cluster: Cluster) -> dict[str, int]:
     """Peak memory (bytes) of each running container, from its cgroup."""
     peaks = {}

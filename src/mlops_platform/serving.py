@@ -24,6 +24,12 @@ one by default; ``--no-metrics`` turns them off), served by the runtime itself; 
 ``--workers``, by MLServer's metrics endpoint, which sums the workers' and adds MLServer's own
 series. Their ``model`` and ``version`` labels are the registered name and version served.
 
+An A/B test (``--challenger models:/name/4 --challenger-weight 0.1``): the challenger is
+fetched and checked like the model and served beside it; a tenth of the rows go to it, fixed
+by each row's entity key (``traffic_split``), each logged with its ``arm`` and counted by arm
+(``mlops_serving_ab_test_rows_total``). The cluster's pods run the same split
+(``deploy/<env>.yaml``'s ``challenger``); ``mlops-ab-report`` decides the test.
+
 ``mlops-serve --model-uri models:/name@champion --port 0 --log-dir monitoring/``
 """
 
@@ -38,11 +44,17 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mlops_platform import contract as ml_contract
-from mlops_platform import data_contract_rules, model_digest, onnx_predictor, prediction_log
+from mlops_platform import (
+    data_contract_rules,
+    model_digest,
+    onnx_predictor,
+    prediction_log,
+    traffic_split,
+)
 from mlops_platform.monitoring import catalog
 from mlops_platform.processes import (
     LOOPBACK,
@@ -66,6 +78,9 @@ ONNX_PREDICTOR_MODULE = "mlops_onnx_predictor"
 CATALOG_MODULE = "mlops_metrics_catalog"
 COLLECTORS_MODULE = "mlops_metric_collectors"
 PREDICTION_LOG_MODULE = "mlops_prediction_log"
+TRAFFIC_SPLIT_MODULE = "mlops_traffic_split"
+# The runtime's setting of a challenger served beside the model (serving_runtime's docstring).
+AB_TEST = "ab_test"
 METRICS_PATH = "/metrics"
 # The version label of a model served from a run or a folder rather than the registry.
 UNREGISTERED = "unregistered"
@@ -108,6 +123,9 @@ class ServingSettings:
     log_backups: int = 4
     metrics: bool = True
     metrics_port: int = 0
+    # An A/B test: the challenger answers this share of the rows (traffic_split).
+    challenger: str | None = None
+    challenger_weight: float = 0.1
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.sample_rate <= 1.0:
@@ -138,11 +156,29 @@ class ServingSettings:
                 raise ServingError(f"{name} {getattr(self, name)} must be positive")
         if self.log_backups < 0:
             raise ServingError(f"log_backups {self.log_backups} is negative: give 0 or more")
+        if self.challenger is not None:
+            _check_challenger(self.challenger, self.challenger_weight, self.model_uri)
         if self.metrics_port < 0 or (self.metrics_port and self.metrics_port == self.port):
             raise ServingError(
                 f"metrics_port {self.metrics_port} must be 0 (a free port) or another port than "
                 f"the HTTP port {self.port}"
             )
+
+
+def _check_challenger(challenger: str, weight: float, model_uri: str) -> None:
+    if not 0.0 < weight <= 1.0:
+        raise ServingError(f"challenger_weight {weight} is out of range: give the challenger's "
+                           "share of the rows, above 0 and at most 1 (0.1: a tenth)")
+    if challenger == model_uri:
+        raise ServingError(f"the challenger {challenger} is the served model itself: name "
+                           "another version (e.g. models:/<name>/<version>)")
+
+
+def ab_test_setting(challenger_uri: str, weight: float, **loaded: str) -> dict[str, object]:
+    """The runtime's ``ab_test`` setting: the challenger ``challenger_uri`` (also the test's
+    salt, so local serving and the cluster assign a key alike), its share of the rows, and
+    where it is loaded from when not its URI (``uri``, ``version``, ``onnx``)."""
+    return {"uri": challenger_uri, "salt": challenger_uri, "weight": weight, **loaded}
 
 
 @dataclass(frozen=True)
@@ -338,6 +374,7 @@ def write_mlserver_config(
     contract_json: Path | None = None,
     onnx_model: Path | None = None,
     labels: dict[str, object] | None = None,
+    ab_test: dict[str, object] | None = None,
 ) -> tuple[Path, int, int | None]:
     """Server and model settings for ``mlserver start``; returns the folder, the HTTP port and
     the metrics port (None: metrics off). ``labels``: ``metrics_labels`` of the model."""
@@ -379,6 +416,7 @@ def write_mlserver_config(
                 **({"contract": str(contract_json)} if contract_json else {}),
                 **({"onnx": str(onnx_model)} if onnx_model else {}),
                 **({"metrics": labels} if settings.metrics and labels else {}),
+                **({AB_TEST: ab_test} if ab_test else {}),
                 **({"metrics_host": LOOPBACK, "metrics_port": metrics_port}
                    if metrics_port and not mlserver_metrics else {}),
             },
@@ -397,6 +435,7 @@ def runtime_path(work_dir: Path) -> Path:
     shutil.copyfile(data_contract_rules.__file__, folder / f"{RULES_MODULE}.py")
     shutil.copyfile(onnx_predictor.__file__, folder / f"{ONNX_PREDICTOR_MODULE}.py")
     shutil.copyfile(prediction_log.__file__, folder / f"{PREDICTION_LOG_MODULE}.py")
+    shutil.copyfile(traffic_split.__file__, folder / f"{TRAFFIC_SPLIT_MODULE}.py")
     shutil.copyfile(catalog.__file__, folder / f"{CATALOG_MODULE}.py")
     # Found beside the catalog, not imported: this side needs no prometheus_client.
     shutil.copyfile(Path(catalog.__file__).with_name("metric_collectors.py"),
@@ -436,9 +475,10 @@ def _launch(settings: ServingSettings, executable: Path, work_dir: Path):
     contract_json = write_contract_json(settings.contract, work_dir) if settings.contract else None
     onnx_model, engine = onnx_export_of(settings, work_dir, registered)
     labels = metrics_labels(settings.model_uri, registered) if settings.metrics else None
+    ab_test = _challenger_setting(settings, work_dir) if settings.challenger else None
     config_dir, port, metrics_port = write_mlserver_config(
-        settings, work_dir, model_path, prediction_log, contract_json, onnx_model, labels
-    )
+        settings, work_dir, model_path, prediction_log, contract_json, onnx_model, labels,
+        ab_test)
     server_log = work_dir / "mlserver.log"
     process = start_process_group(
         [str(executable), "start", str(config_dir)],
@@ -461,6 +501,22 @@ def _launch(settings: ServingSettings, executable: Path, work_dir: Path):
         metrics_url=f"http://{LOOPBACK}:{metrics_port}{METRICS_PATH}" if metrics_port else None,
     )
     return handle, process
+
+
+def _challenger_setting(settings: ServingSettings, work_dir: Path) -> dict[str, object]:
+    """The challenger fetched like the model (pinned, checked, ONNX where the engine says)."""
+    assert settings.challenger is not None
+    folder = work_dir / "challenger"
+    registered = registry_version(settings.challenger)
+    path = download_model(pinned_uri(settings.challenger, registered), folder / "model")
+    note = check_promoted_files(registered, path)
+    if note:
+        print(f"mlops-serve: challenger: {note}", file=sys.stderr)
+    as_model = replace(settings, model_uri=settings.challenger, onnx_model=None, challenger=None)
+    onnx_model, _ = onnx_export_of(as_model, folder, registered)
+    version = registered[1] if registered else UNREGISTERED
+    return ab_test_setting(settings.challenger, settings.challenger_weight, uri=str(path),
+                           version=version, **({"onnx": str(onnx_model)} if onnx_model else {}))
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -526,6 +582,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help=f"port of the Prometheus metrics ({METRICS_PATH}; 0: a free one)")
     parser.add_argument("--no-metrics", dest="metrics", action="store_false",
                         help="export no Prometheus metrics")
+    parser.add_argument("--challenger", default=None,
+                        help="an A/B test: this model (e.g. models:/name/4) answers a share of "
+                        "the rows, by entity key; each row is logged with its arm")
+    parser.add_argument("--challenger-weight", type=float, default=defaults.challenger_weight,
+                        help="the challenger's share of the rows (above 0, at most 1)")
     return parser.parse_args(argv)
 
 
@@ -557,6 +618,8 @@ def settings_of(argv: Sequence[str] | None) -> ServingSettings:
         log_backups=args.log_backups,
         metrics=args.metrics,
         metrics_port=args.metrics_port,
+        challenger=args.challenger,
+        challenger_weight=args.challenger_weight,
     )
 
 
@@ -573,6 +636,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if settings.contract:
                 print(f"  try:     {example_request(handle, settings.contract)}")
             print(f"  metrics: {handle.metrics_url or 'off (--no-metrics)'}")
+            if settings.challenger:
+                print(f"  A/B:     {settings.challenger} answers "
+                      f"{settings.challenger_weight:.0%} of the rows (by entity key)")
             print("press Ctrl-C to stop", flush=True)
             _block_until_interrupted()
     except (ServingError, ServerStartError) as error:

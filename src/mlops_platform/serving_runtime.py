@@ -44,6 +44,16 @@ Model settings ``parameters.extra`` (a key left out switches its feature off):
   writes to MLServer's multiprocess directory.
 - ``contract_artifact``: without ``contract``, the data contract is read from this artifact
   of the served version's training run (a cluster's pods: the template logs it at training).
+- ``ab_test``: ``{"uri": ..., "weight": ..., "salt": ..., "version": ..., "onnx": ...}``, a
+  challenger served beside the model (an A/B test or a canary). Each row of a table request
+  to ``/invocations`` goes to the challenger with probability ``weight``, fixed by the row's
+  entity key (``mlops_traffic_split``, a copy of ``mlops_platform.traffic_split``; ``salt``
+  names the test); the rows of each arm are predicted by its own model (loaded from ``uri``,
+  or its ONNX export ``onnx``), answered in the request's order, logged with their ``arm``
+  and the version that answered (``version``, else resolved from a ``models:/`` URI), and
+  counted by arm. Both arms keep the model's data contract. Other requests (``inputs``,
+  ``params``, the V2 route) are answered by the model alone and logged without an arm: they
+  are not part of the test.
 
 Every row answered gets a prediction id, logged or not: ``/invocations`` answers
 ``{"predictions": [...], "prediction_ids": [...]}`` (MLflow's own ``metadata`` beside the
@@ -73,11 +83,12 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from io import StringIO
 
 import mlops_data_contract_rules as rules
 import mlops_prediction_log as prediction_log
+import mlops_traffic_split as traffic_split
 import numpy as np
 import pandas as pd
 from fastapi import Depends, Header, Request, Response
@@ -230,6 +241,8 @@ class LoggingMLflowRuntime(MLflowRuntime):
             _serve_metrics(str(extra.get("metrics_host", LOOPBACK)), int(extra["metrics_port"]))
         self._batcher = BusyTimeBatcher(self._predictor(extra), int(extra.get("batch_rows") or 1),
                                         on_call=self._metrics.model_call)
+        self._ab_test = ABTest.load(extra["ab_test"], self._logged_as[0], extra, self._metrics) \
+            if extra.get("ab_test") else None
         # What is alive now (MLServer, the model, pandas) lives as long as the server: frozen,
         # the collector stops scanning it at every collection, which the many small objects
         # of a prediction trigger (measured: 1.5 ms of a 1-row request's p50).
@@ -238,11 +251,7 @@ class LoggingMLflowRuntime(MLflowRuntime):
 
     def _predictor(self, extra: dict) -> Callable[[pd.DataFrame], object]:
         """What ``/invocations`` predicts with: the ONNX export if given, else the MLflow model."""
-        if not extra.get("onnx"):
-            return self._model.predict
-        from mlops_onnx_predictor import OnnxPredictor  # only where an export is served
-
-        return OnnxPredictor(extra["onnx"]).predict
+        return _onnx_predict(extra["onnx"]) if extra.get("onnx") else self._model.predict
 
     @custom_handler(rest_path="/invocations")
     async def invocations(
@@ -267,8 +276,12 @@ class LoggingMLflowRuntime(MLflowRuntime):
                 _bounded_depth(raw_body)
             return await self._invocations_by_mlflow(raw_body, content_type), 0
         rows, frame, raw_body = self._admitted(raw_body, mime_type)
+        to_challenger = None
         with _client_errors():
-            if frame is not None:
+            if frame is not None and self._ab_test is not None:
+                to_challenger = self._ab_test.assign(rows, self._logged_as[0].entity_key_column)
+                predictions = await self._ab_test.predict(frame, to_challenger, self._batcher)
+            elif frame is not None:
                 predictions = await self._batcher.predict(frame)
             else:
                 data, params = self._parsed(raw_body, mime_type)
@@ -278,7 +291,14 @@ class LoggingMLflowRuntime(MLflowRuntime):
         predictions_to_json(predictions, result, metadata={prediction_log.RESPONSE_IDS: ids})
         body = result.getvalue()
         if self._should_log():
-            self._log_rows(rows, json.loads(body)["predictions"], ids, self._logged_as[0])
+            answered = json.loads(body)["predictions"]
+            if to_challenger is None:
+                self._log_rows(rows, answered, ids, self._logged_as[0])
+            else:
+                for arm, predictor in zip((False, True), self._ab_test.arms, strict=True):
+                    chosen = [index for index, flag in enumerate(to_challenger) if flag == arm]
+                    self._log_rows([rows[i] for i in chosen], [answered[i] for i in chosen],
+                                   [ids[i] for i in chosen], predictor)
         return Response(content=body, media_type=JSON_TYPE), len(rows)
 
     @custom_handler(rest_path="/labels")
@@ -430,6 +450,55 @@ class LoggingMLflowRuntime(MLflowRuntime):
                 os.close(fd)
 
 
+class ABTest:
+    """The challenger of an A/B test: which rows it answers, its model, and its own batcher."""
+
+    def __init__(self, split: traffic_split.Split,
+                 arms: tuple[prediction_log.Predictor, prediction_log.Predictor],
+                 batcher: BusyTimeBatcher, metrics: ServedMetrics | Unmeasured):
+        self.split, self.arms, self._batcher = split, arms, batcher
+        self._count = metrics.ab_rows(arms)
+
+    @classmethod
+    def load(cls, setting: dict, champion: prediction_log.Predictor, extra: dict,
+             metrics: ServedMetrics | Unmeasured) -> ABTest:
+        split = traffic_split.Split(float(setting["weight"]), str(setting["salt"]))
+        if setting.get("onnx"):
+            predict, path = _onnx_predict(setting["onnx"]), "onnx"
+        else:
+            import mlflow.pyfunc
+
+            predict, path = mlflow.pyfunc.load_model(setting["uri"]).predict, "mlflow"
+        version = setting.get("version") or _version_of(setting["uri"])
+        arms = (replace(champion, arm=prediction_log.CHAMPION_ARM),
+                replace(champion, model_version=str(version), serving_path=path,
+                                    arm=prediction_log.CHALLENGER_ARM))
+        batcher = BusyTimeBatcher(predict, int(extra.get("batch_rows") or 1),
+                                  on_call=metrics.model_call)
+        return cls(split, arms, batcher, metrics)
+
+    def assign(self, rows: list[dict], entity_key: str | None) -> list[bool]:
+        """Whether the challenger answers each row, by its entity key where the contract has one."""
+        keys = [row.get(entity_key) for row in rows] if entity_key else [None] * len(rows)
+        to_challenger = self.split.to_challenger(keys)
+        self._count(len(rows) - sum(to_challenger), sum(to_challenger))
+        return to_challenger
+
+    async def predict(self, frame: pd.DataFrame, to_challenger: list[bool],
+                      champion: BusyTimeBatcher) -> object:
+        """Each arm's rows predicted by its model, the answers put back in the rows' order."""
+        mask = np.asarray(to_challenger, dtype=bool)
+        if not mask.any():
+            return await champion.predict(frame)
+        if mask.all():
+            return await self._batcher.predict(frame)
+        champion_rows, challenger_rows = np.flatnonzero(~mask), np.flatnonzero(mask)
+        parts = await asyncio.gather(
+            champion.predict(frame.iloc[champion_rows].reset_index(drop=True)),
+            self._batcher.predict(frame.iloc[challenger_rows].reset_index(drop=True)))
+        return _in_row_order(parts, np.concatenate([champion_rows, challenger_rows]))
+
+
 class BusyTimeBatcher:
     """One model call for the requests that arrive while the model is busy; none waits.
 
@@ -558,6 +627,22 @@ class ServedMetrics:
     def model_call(self, rows: int) -> None:
         self._batch_rows.observe(rows)
 
+    def ab_rows(self, arms: tuple[prediction_log.Predictor, prediction_log.Predictor]
+                ) -> Callable[[int, int], None]:
+        """Counts each request's rows by arm (champion, challenger), labelled with the version
+        of each arm; both series exist from the start."""
+        import mlops_metrics_catalog as catalog
+
+        rows = _collector(catalog.SERVING_AB_ROWS)
+        champion, challenger = (rows.labels(self._model[0], arm.model_version, arm.arm)
+                                for arm in arms)
+
+        def count(champion_rows: int, challenger_rows: int) -> None:
+            champion.inc(champion_rows)
+            challenger.inc(challenger_rows)
+
+        return count
+
     @contextlib.contextmanager
     def _request(self, path: str, arrived: float) -> Iterator[Measured]:
         measured = Measured()
@@ -592,6 +677,9 @@ class Unmeasured:
     def model_call(self, rows: int) -> None:
         pass
 
+    def ab_rows(self, arms: tuple) -> Callable[[int, int], None]:
+        return lambda champion_rows, challenger_rows: None
+
 
 UNMEASURED = Unmeasured()
 
@@ -613,6 +701,27 @@ def _served_version(uri: str | None):
     except (MlflowException, ValueError) as error:
         logger.warning("the registry did not say which version %s serves: %s", uri, error)
         return None
+
+
+def _version_of(uri: str) -> str:
+    """The registry version a challenger's ``models:/`` URI names; ``unknown`` otherwise."""
+    served = _served_version(uri)
+    return served[0] if served else "unknown"
+
+
+def _onnx_predict(path: str) -> Callable[[pd.DataFrame], object]:
+    from mlops_onnx_predictor import OnnxPredictor  # only where an export is served
+
+    return OnnxPredictor(path).predict
+
+
+def _in_row_order(parts: list[object], rows: np.ndarray) -> object:
+    """Two arms' answers as one, in the request's order: ``parts`` answer the rows ``rows``
+    lists, in that order."""
+    order = np.argsort(rows, kind="stable")
+    if all(hasattr(part, "iloc") for part in parts):
+        return pd.concat(parts, ignore_index=True).iloc[order].reset_index(drop=True)
+    return np.concatenate([np.asarray(part) for part in parts])[order]
 
 
 def _registered_labels(labels: dict, served) -> dict:

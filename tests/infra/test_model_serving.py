@@ -167,6 +167,12 @@ def test_load_deployment_reads_a_projects_manifest(tmp_path: Path) -> None:
      "  - {name: churn-model, version: 2}\n", "declared twice: churn-model, churn_model"),
     ("environment: dev\nmodels: []\n", "platform_stack"),
     ("environment: [dev\n", "not valid YAML"),
+    ("environment: dev\nplatform_stack: s\nmodels:\n  - {name: churn, alias: champion, "
+     "challenger: {version: 4, weight: 1.5}}\n", "less than or equal to 1"),
+    ("environment: dev\nplatform_stack: s\nmodels:\n  - {name: churn, alias: champion, "
+     "challenger: {weight: 0.1}}\n", "the challenger must name exactly one"),
+    ("environment: dev\nplatform_stack: s\nmodels:\n  - {name: churn, version: 4, "
+     "challenger: {version: 4, weight: 0.1}}\n", "the challenger is the served version itself"),
 ])
 def test_a_bad_deployment_manifest_names_file_and_problem(tmp_path: Path, text: str,
                                                           problem: str) -> None:
@@ -175,6 +181,18 @@ def test_a_bad_deployment_manifest_names_file_and_problem(tmp_path: Path, text: 
     with pytest.raises(DeploymentManifestError) as raised:
         load_deployment(path)
     assert str(path) in str(raised.value) and problem in str(raised.value)
+
+
+def test_a_challenger_is_served_by_the_same_pods_with_its_share_of_the_rows() -> None:
+    served = [{"name": "churn", "alias": "champion",
+               "challenger": {"version": 4, "weight": 0.25}}]
+    rendered = to_manifests(run_stack("dev", {"served_models": served}).resources, redact=False)
+    deployments = [d for d in of_kind(rendered, "Deployment")
+                   if d["metadata"]["namespace"] == "mlops-dev-serving"]
+    assert [d["metadata"]["name"] for d in deployments] == ["churn"]  # one Service's pods
+    extra = json.loads(env_of(next(containers(deployments[0])))["MLSERVER_MODEL_EXTRA"])
+    assert extra["ab_test"] == {"uri": "models:/churn/4", "salt": "models:/churn/4",
+                                "weight": 0.25}
 
 
 def test_a_missing_deployment_manifest_says_what_to_write(tmp_path: Path) -> None:

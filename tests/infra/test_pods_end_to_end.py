@@ -509,3 +509,78 @@ def test_a_contract_rejection_spike_reaches_the_firing_state(
             break
         time.sleep(1)  # polling interval of the API, not a synchronisation
     assert [alert["labels"]["model"] for alert in firing] == [MODEL_NAME], alerts
+
+
+# --- an A/B test: the same Deployment rolled to serve a challenger beside the champion -------
+
+AB_WEIGHT = 0.5
+AB_REQUESTS, AB_ROWS_PER_REQUEST = 20, 10
+
+
+@pytest.fixture(scope="module")
+def ab_serving(cluster: pods.Cluster, registered: Path, serving: pods.Workload
+               ) -> tuple[pods.Workload, str]:
+    """Version 2 (the champion's model registered again) declared as the challenger of the
+    served model, and the serving Deployment rolled to it; the workload and version 2."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=cluster.url("mlflow", 5000))
+    champion = client.get_model_version_by_alias(MODEL_NAME, "champion")
+    challenger = client.create_model_version(MODEL_NAME, champion.source, champion.run_id)
+    declared = {**SERVED_MODEL, "challenger": {"version": int(challenger.version),
+                                               "weight": AB_WEIGHT}}
+    served = rendered([declared])
+    workload = next(workload for workload in pods.workloads(served)
+                    if workload.kind == "Deployment" and workload.name == serving.name)
+    cluster.manifests = served + [manifest for manifest in cluster.manifests
+                                  if manifest["metadata"].get("namespace")
+                                  == pods.MONITORING_NAMESPACE]
+    pods.roll(cluster, workload)
+    return workload, str(challenger.version)
+
+
+@pytest.fixture(scope="module")
+def ab_answered(cluster: pods.Cluster, registered: Path,
+                ab_serving: tuple[pods.Workload, str]) -> list[str]:
+    """Rows of the test split sent in requests of ten through the one Service; their ids."""
+    rows, ids = split_rows(registered), []
+    url = cluster.url(ab_serving[0].name, 8080)
+    for index in range(AB_REQUESTS):
+        chosen = [rows[(index * AB_ROWS_PER_REQUEST + offset) % len(rows)]
+                  for offset in range(AB_ROWS_PER_REQUEST)]
+        status, body = post_json(url, "/invocations", {"dataframe_records": chosen})
+        assert status == 200, body
+        ids += body["prediction_ids"]
+    return ids
+
+
+def test_both_arms_answer_behind_one_service_and_prometheus_counts_the_split(
+        cluster: pods.Cluster, ab_serving: tuple[pods.Workload, str],
+        ab_answered: list[str]) -> None:
+    from mlops_platform.traffic_split import share_tolerance
+
+    sent = len(ab_answered)
+    query = f'sum by (arm, version) ({catalog.SERVING_AB_ROWS.name}{{model="{MODEL_NAME}"}})'
+    counted = values_when(cluster, query, lambda found: sum(found.values()) == sent)
+    by_arm = {json.loads(labels)["arm"]: (json.loads(labels)["version"], value)
+              for labels, value in counted.items()}
+    assert sum(value for _, value in by_arm.values()) == sent, counted
+    assert by_arm["champion"][0] == "1" and by_arm["challenger"][0] == ab_serving[1], counted
+    share = by_arm["challenger"][1] / sent
+    assert abs(share - AB_WEIGHT) <= share_tolerance(sent, AB_WEIGHT), counted
+
+
+def test_each_shipped_row_carries_its_arm_and_the_version_that_answered(
+        cluster: pods.Cluster, ab_serving: tuple[pods.Workload, str],
+        ab_answered: list[str]) -> None:
+    client = object_store(cluster)
+    wanted = set(ab_answered)
+    deadline = time.monotonic() + SHIPPED_TIMEOUT
+    while len(found := [line for line in stored_rows(client, SERVED_PREFIX)
+                        if line["prediction_id"] in wanted]) < len(wanted) and \
+            time.monotonic() < deadline:
+        time.sleep(2)  # polling interval of the store, not a synchronisation
+    assert len(found) == len(wanted)
+    versions = {"champion": "1", "challenger": ab_serving[1]}
+    assert {line["arm"] for line in found} == set(versions)
+    assert all(line["model_version"] == versions[line["arm"]] for line in found)

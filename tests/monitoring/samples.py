@@ -25,11 +25,13 @@ LABEL_VALUES = {
     "serving_path": catalog.SERVING_PATHS,
     "code": catalog.REQUEST_CODES,
     "rule": catalog.CONTRACT_RULES,
+    "arm": catalog.AB_ARMS,
 }
 # Requests per second by status; the 422s are the contract rejections, 0.1/s per rule.
 CODE_RATES = {"200": 20.0, "400": 0.1, "413": 0.1, "422": 0.1 * len(catalog.CONTRACT_RULES),
               "500": 0.1, "503": 0.1}
-COUNTER_RATES = {catalog.SERVING_CONTRACT_REJECTIONS: 0.1, catalog.SHIPPER_LINES: 20.0,
+COUNTER_RATES = {catalog.SERVING_CONTRACT_REJECTIONS: 0.1, catalog.SERVING_AB_ROWS: 10.0,
+                 catalog.SHIPPER_LINES: 20.0,
                  catalog.SHIPPER_FAILURES: 0.05}
 HISTOGRAM_RATE = 20.0
 # Gauges: seconds in the past for timestamps, the value itself otherwise.

@@ -39,3 +39,10 @@ def test_no_label_has_unbounded_values() -> None:
 def test_every_name_is_declared_once() -> None:
     names = [metric.name for metric in METRICS]
     assert len(names) == len(set(names))
+
+
+def test_the_ab_arms_are_the_prediction_logs() -> None:
+    from mlops_platform.monitoring.catalog import AB_ARMS
+    from mlops_platform.prediction_log import ARMS
+
+    assert AB_ARMS == ARMS

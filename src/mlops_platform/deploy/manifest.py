@@ -58,6 +58,28 @@ class PerformanceCheck(BaseModel):
         return metric
 
 
+class Challenger(BaseModel):
+    """A version tried against the served one (an A/B test or a canary): the serving pods
+    answer a ``weight`` share of the rows with it, assigned by the row's entity key
+    (``mlops_platform.traffic_split``), and log each row's arm."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int | None = Field(default=None, ge=1)
+    alias: DnsLabel | None = None
+    weight: float = Field(gt=0, le=1, description="The challenger's share of the rows.")
+
+    @model_validator(mode="after")
+    def _version_or_alias(self) -> Challenger:
+        if (self.version is None) == (self.alias is None):
+            raise ValueError("the challenger must name exactly one of version (a registry "
+                             "version number) or alias (e.g. challenger)")
+        return self
+
+    def model_uri(self, name: str) -> str:
+        return _model_uri(name, self.version, self.alias)
+
+
 class ServedModel(BaseModel):
     """One registered model served in one environment, by version or by alias (exactly one)."""
 
@@ -72,6 +94,7 @@ class ServedModel(BaseModel):
     resources: Resources = resources("250m", "512Mi", "1", "1Gi")
     drift: DriftCheck | None = None
     performance: PerformanceCheck | None = None
+    challenger: Challenger | None = None
     approved_by: str | None = Field(
         default=None, min_length=1,
         description="Who approved this model version (as the promotion gate recorded it); "
@@ -85,6 +108,9 @@ class ServedModel(BaseModel):
         if (self.version is None) == (self.alias is None):
             raise ValueError(f"model {self.name!r} must name exactly one of version "
                              "(a registry version number) or alias (e.g. champion)")
+        if self.challenger is not None and self.challenger.model_uri(self.name) == self.model_uri:
+            raise ValueError(f"model {self.name!r}: the challenger is the served version itself; "
+                             "name another version or alias")
         if self.max_replicas is not None and self.max_replicas < self.replicas:
             raise ValueError(f"model {self.name!r}: max_replicas {self.max_replicas} is below "
                              f"replicas {self.replicas}")
@@ -97,9 +123,7 @@ class ServedModel(BaseModel):
 
     @property
     def model_uri(self) -> str:
-        if self.alias:
-            return f"models:/{self.name}@{self.alias}"
-        return f"models:/{self.name}/{self.version}"
+        return _model_uri(self.name, self.version, self.alias)
 
     @property
     def autoscaled(self) -> bool:
@@ -126,6 +150,10 @@ class DeploymentManifest(BaseModel):
         if duplicates:
             raise ValueError(f"models declared twice: {', '.join(duplicates)}")
         return self
+
+
+def _model_uri(name: str, version: int | None, alias: str | None) -> str:
+    return f"models:/{name}@{alias}" if alias else f"models:/{name}/{version}"
 
 
 def duplicate_object_names(models: list[ServedModel]) -> list[str]:

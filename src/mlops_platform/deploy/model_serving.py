@@ -43,11 +43,13 @@ from mlops_platform.kubernetes.topology import (
 )
 from mlops_platform.prediction_log import labels_prefix, served_prefix
 from mlops_platform.serving import (
+    AB_TEST,
     MB,
     PREDICTION_LOG_NAME,
     RUNTIME_CLASS,
     RUNTIME_MODULE,
     ServingSettings,
+    ab_test_setting,
 )
 from mlops_platform.tools.ship_predictions import DEFAULT_INTERVAL_SECONDS
 
@@ -197,6 +199,10 @@ def _runtime_env(model: ServedModel,
                              "metrics_port": SERVING_METRICS_PORT,
                              "metrics_host": "0.0.0.0",  # noqa: S104 (the pod's scrape port)
                              "contract_artifact": DATA_CONTRACT_ARTIFACT}
+    if model.challenger is not None:
+        # Both arms in each pod, behind the one Service: the split is the runtime's, by key.
+        extra[AB_TEST] = ab_test_setting(model.challenger.model_uri(model.name),
+                                         model.challenger.weight)
     if shipping is not None:
         extra |= {"prediction_log": f"{PREDICTION_LOG_DIR}/{PREDICTION_LOG_NAME}",
                   "sample_rate": SERVING_DEFAULTS.sample_rate,

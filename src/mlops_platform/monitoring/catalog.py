@@ -18,6 +18,8 @@ REQUEST_CODES = ("200", "400", "413", "422", "500", "503")
 # The data contract's rules (mlops_platform.data_contract_rules), one label value each.
 CONTRACT_RULES = ("extra", "missing", "duplicate", "null", "type", "min", "max", "allowed")
 SERVING_PATHS = ("onnx", "mlflow")
+# The arms of an A/B test (mlops_platform.prediction_log.ARMS; this module imports nothing).
+AB_ARMS = ("champion", "challenger")
 LATENCY_BUCKETS_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
                            5.0, 10.0)
 ROW_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 10000)
@@ -55,6 +57,10 @@ SERVING_MODEL_TRAINED = Metric(
     "mlops_serving_model_trained_timestamp_seconds", "gauge",
     "When the served version's training run ended (Unix time): the model's age is "
     "time() minus this.", (*MODEL, "serving_path"))
+SERVING_AB_ROWS = Metric(
+    "mlops_serving_ab_test_rows_total", "counter",
+    "Rows answered in an A/B test, by arm; version is the version of the arm that answered.",
+    (*MODEL, "arm"))
 
 # The log shipper sidecar, on its own metrics port.
 SHIPPER_LINES = Metric(
@@ -104,7 +110,8 @@ BACKUP_LAST_SUCCESS = Metric(
     "When the metadata database's backup was last uploaded (Unix time).")
 
 METRICS = (SERVING_REQUESTS, SERVING_CONTRACT_REJECTIONS, SERVING_LATENCY, SERVING_REQUEST_ROWS,
-           SERVING_BATCH_ROWS, SERVING_MODEL_TRAINED, SHIPPER_LINES, SHIPPER_FAILURES, SHIPPER_LAG,
+           SERVING_BATCH_ROWS, SERVING_MODEL_TRAINED, SERVING_AB_ROWS, SHIPPER_LINES,
+           SHIPPER_FAILURES, SHIPPER_LAG,
            DRIFT_DETECTED, DRIFT_SHARE, DATA_STALENESS, DRIFT_LAST_SUCCESS, MODEL_PERFORMANCE,
            MODEL_PERFORMANCE_ROWS, MODEL_PERFORMANCE_DEGRADED, MODEL_PERFORMANCE_LABEL_AGE,
            PERFORMANCE_LAST_SUCCESS, BACKUP_LAST_SUCCESS)

@@ -47,6 +47,7 @@ from mlops_platform.monitoring.catalog import (
     MODEL_PERFORMANCE_LABEL_AGE,
     MODEL_PERFORMANCE_ROWS,
     PERFORMANCE_LAST_SUCCESS,
+    SERVING_AB_ROWS,
     SERVING_BATCH_ROWS,
     SERVING_CONTRACT_REJECTIONS,
     SERVING_LATENCY,
@@ -113,6 +114,11 @@ def _model_panels() -> list[tuple[str, list[Any]]]:
             _graph("Rows per request and per model call", "short",
                    _quantiles(SERVING_REQUEST_ROWS.name, SERVED, "version", name="request ")
                    + _quantiles(SERVING_BATCH_ROWS.name, SERVED, "version", name="model call ")),
+            # The model's selector only: the challenger's rows carry its own version.
+            _graph("A/B test: share of rows by arm", "percentunit", [(
+                f'sum by (arm, version) (rate({SERVING_AB_ROWS.name}{{model="$model"}}[{RATE}]))'
+                f' / scalar(sum(rate({SERVING_AB_ROWS.name}{{model="$model"}}[{RATE}])))',
+                "{{arm}} ({{version}})")], width=24),
         ]),
         ("Latency and errors", [
             _graph("Latency p50 and p99", "s",
