@@ -457,7 +457,7 @@ class ABTest:
                  arms: tuple[prediction_log.Predictor, prediction_log.Predictor],
                  batcher: BusyTimeBatcher, metrics: ServedMetrics | Unmeasured):
         self.split, self.arms, self._batcher = split, arms, batcher
-        self._count = metrics.ab_rows(arms)
+        self._count, self._measure = metrics.ab_rows(arms), metrics.ab_predictions(arms)
 
     @classmethod
     def load(cls, setting: dict, champion: prediction_log.Predictor, extra: dict,
@@ -489,14 +489,25 @@ class ABTest:
         """Each arm's rows predicted by its model, the answers put back in the rows' order."""
         mask = np.asarray(to_challenger, dtype=bool)
         if not mask.any():
-            return await champion.predict(frame)
+            return await self._timed(0, champion, frame)
         if mask.all():
-            return await self._batcher.predict(frame)
+            return await self._timed(1, self._batcher, frame)
         champion_rows, challenger_rows = np.flatnonzero(~mask), np.flatnonzero(mask)
         parts = await asyncio.gather(
-            champion.predict(frame.iloc[champion_rows].reset_index(drop=True)),
-            self._batcher.predict(frame.iloc[challenger_rows].reset_index(drop=True)))
+            self._timed(0, champion, frame.iloc[champion_rows].reset_index(drop=True)),
+            self._timed(1, self._batcher, frame.iloc[challenger_rows].reset_index(drop=True)))
         return _in_row_order(parts, np.concatenate([champion_rows, challenger_rows]))
+
+    async def _timed(self, arm: int, batcher: BusyTimeBatcher, frame: pd.DataFrame) -> object:
+        """One arm's prediction, its time and outcome counted under the arm (0: champion)."""
+        started = time.perf_counter()
+        try:
+            predictions = await batcher.predict(frame)
+        except Exception:
+            self._measure(arm, time.perf_counter() - started, failed=True)
+            raise
+        self._measure(arm, time.perf_counter() - started, failed=False)
+        return predictions
 
 
 class BusyTimeBatcher:
@@ -643,6 +654,24 @@ class ServedMetrics:
 
         return count
 
+    def ab_predictions(self, arms: tuple[prediction_log.Predictor, prediction_log.Predictor]
+                       ) -> Callable[..., None]:
+        """Records each arm's prediction time and failures (arm 0: champion, 1: challenger)."""
+        import mlops_metrics_catalog as catalog
+
+        times, failures = (_collector(metric) for metric in (catalog.SERVING_AB_PREDICT_SECONDS,
+                                                             catalog.SERVING_AB_FAILURES))
+        labels = [(self._model[0], arm.model_version, arm.arm) for arm in arms]
+        timed = [times.labels(*values) for values in labels]
+        failing = [failures.labels(*values) for values in labels]
+
+        def measure(arm: int, seconds: float, *, failed: bool) -> None:
+            timed[arm].observe(seconds)
+            if failed:
+                failing[arm].inc()
+
+        return measure
+
     @contextlib.contextmanager
     def _request(self, path: str, arrived: float) -> Iterator[Measured]:
         measured = Measured()
@@ -679,6 +708,9 @@ class Unmeasured:
 
     def ab_rows(self, arms: tuple) -> Callable[[int, int], None]:
         return lambda champion_rows, challenger_rows: None
+
+    def ab_predictions(self, arms: tuple) -> Callable[..., None]:
+        return lambda arm, seconds, *, failed: None
 
 
 UNMEASURED = Unmeasured()

@@ -159,6 +159,19 @@ def test_drift_retrains_and_the_new_version_is_promoted_through_the_gate(
     assert all(0.9 <= v["value"] <= 1.0 for v in versions.values())
 
 
+def test_a_short_ab_test_serves_both_arms_and_is_decided_at_its_horizon(
+        first_run: DemoRun) -> None:
+    summary = first_run.summary
+    assert summary["ab_challenger"] == "2"
+    assert set(summary["ab_rows"]) == {"champion", "challenger"}
+    assert sum(summary["ab_rows"].values()) == summary["predictions_sent"]  # the held-out rows
+    assert all(count > 0 for count in summary["ab_rows"].values())
+    # The plan needs more labelled rows than the held-out set has: no early call is made.
+    assert summary["ab_decision"] == "not-enough-data"
+    assert Path(summary["reports"]["A/B test"]).is_file()
+    assert "A/B test" in first_run.result.stdout
+
+
 def test_no_process_is_left_behind(first_run: DemoRun, demo_dir: Path) -> None:
     assert platform.status(demo_dir / "platform") is None
     assert processes_mentioning(str(demo_dir)) == []

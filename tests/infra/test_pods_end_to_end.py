@@ -526,7 +526,8 @@ def ab_serving(cluster: pods.Cluster, registered: Path, serving: pods.Workload
 
     client = MlflowClient(tracking_uri=cluster.url("mlflow", 5000))
     champion = client.get_model_version_by_alias(MODEL_NAME, "champion")
-    challenger = client.create_model_version(MODEL_NAME, champion.source, champion.run_id)
+    challenger = client.create_model_version(MODEL_NAME, champion.source, champion.run_id,
+                                             model_id=champion.model_id)
     declared = {**SERVED_MODEL, "challenger": {"version": int(challenger.version),
                                                "weight": AB_WEIGHT}}
     served = rendered([declared])

@@ -31,6 +31,7 @@ LABEL_VALUES = {
 CODE_RATES = {"200": 20.0, "400": 0.1, "413": 0.1, "422": 0.1 * len(catalog.CONTRACT_RULES),
               "500": 0.1, "503": 0.1}
 COUNTER_RATES = {catalog.SERVING_CONTRACT_REJECTIONS: 0.1, catalog.SERVING_AB_ROWS: 10.0,
+                 catalog.SERVING_AB_FAILURES: 0.01,
                  catalog.SHIPPER_LINES: 20.0,
                  catalog.SHIPPER_FAILURES: 0.05}
 HISTOGRAM_RATE = 20.0

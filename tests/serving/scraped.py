@@ -10,7 +10,8 @@ from mlops_platform.monitoring import catalog
 
 SERVING = (catalog.SERVING_REQUESTS, catalog.SERVING_CONTRACT_REJECTIONS, catalog.SERVING_LATENCY,
            catalog.SERVING_REQUEST_ROWS, catalog.SERVING_BATCH_ROWS,
-           catalog.SERVING_MODEL_TRAINED, catalog.SERVING_AB_ROWS)
+           catalog.SERVING_MODEL_TRAINED, catalog.SERVING_AB_ROWS,
+           catalog.SERVING_AB_PREDICT_SECONDS, catalog.SERVING_AB_FAILURES)
 Series = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 

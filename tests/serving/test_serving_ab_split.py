@@ -29,6 +29,7 @@ MODEL_NAME = "ab-split-test"
 WEIGHT = 0.3
 CUSTOMERS = 600
 ROWS_PER_REQUEST = 10
+TABLE_REQUESTS = CUSTOMERS // ROWS_PER_REQUEST + 7  # `answers` sends them
 # The challenger answers 7 to every row: which model answered shows in the prediction.
 CHALLENGER_CODE = textwrap.dedent("""
     import mlflow
@@ -36,11 +37,14 @@ CHALLENGER_CODE = textwrap.dedent("""
 
     class Seven(mlflow.pyfunc.PythonModel):
         def predict(self, context, model_input, params=None):
+            if (model_input["age"] == 13).any():
+                raise ValueError("the challenger cannot answer age 13")
             return np.full(len(model_input), 7)
 
     mlflow.models.set_model(Seven())
 """)
 CHALLENGER_ANSWER = 7
+FAILING_AGE = 13  # the challenger fails on it; the champion answers
 KEYED_CONTRACT = {**CONTRACT, "entity_key": "customer_id",
                   "columns": [{"name": "customer_id", "dtype": "int", "nullable": False,
                                "min": 0}, *CONTRACT["columns"]]}
@@ -135,6 +139,21 @@ def test_the_rows_are_counted_by_arm_and_version(versions, served, answers) -> N
     for arm, uri in zip((CHAMPION_ARM, CHALLENGER_ARM), versions, strict=True):
         rows = sum(line["arm"] == arm for line in lines)
         assert counted[arm] == (uri.rsplit("/", 1)[1], rows)
+
+
+def test_each_arms_prediction_time_and_failures_are_measured(versions, served, answers) -> None:
+    split = Split(WEIGHT, versions[1])
+    customer = next(key for key in range(10_000, 20_000) if split.to_challenger([key])[0])
+    status, body = post(served.invocations_url, records({**row(customer), "age": FAILING_AGE}))
+    assert status == 400 and "cannot answer age 13" in body, body
+    series = scrape(served.metrics_url)
+    failures = {dict(labels)["arm"]: value for labels, value in
+                named(series, catalog.SERVING_AB_FAILURES.name).items()}
+    assert failures == {CHAMPION_ARM: 0.0, CHALLENGER_ARM: 1.0}
+    timed = {dict(labels)["arm"]: value for labels, value in
+             named(series, f"{catalog.SERVING_AB_PREDICT_SECONDS.name}_count").items()}
+    # Each table request is predicted by one arm or by both, each arm at most once.
+    assert all(0 < timed[arm] <= TABLE_REQUESTS + 1 for arm in (CHAMPION_ARM, CHALLENGER_ARM))
 
 
 def test_a_request_outside_the_tables_is_answered_by_the_champion_without_an_arm(

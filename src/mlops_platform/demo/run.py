@@ -22,9 +22,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+import yaml
 from cookiecutter.main import cookiecutter
 from rich.console import Console
 
+from mlops_platform import ab_test
 from mlops_platform import contract as ml_contract
 from mlops_platform.contract import PlatformOutputs
 from mlops_platform.demo.summary import DemoSummary, champion_of, print_summary, registry_versions
@@ -52,6 +55,15 @@ DRIFT_VERDICTS = ("DRIFT: ", "no drift: ")  # how mlops-drift starts its verdict
 MAKE_RECIPE_FAILED = 2
 SHIFTED_COPIES = 3  # shifted rows outnumber the plain ones, as after a real change of the world
 SHIFTED_BATCH_SIZE = 25
+# The short A/B test: the retrained version against the champion on half the held-out rows
+# each, decided by the project's `make ab-report` on the labels sent back. Its plan asks for
+# more labelled rows than the held-out set has, so the honest decision is "not enough data".
+AB_WEIGHT = 0.5
+AB_BATCH_SIZE = 10
+AB_PLAN = {"metric": "accuracy", "baseline": 0.9, "minimum_detectable_effect": 0.05,
+           "challenger_weight": AB_WEIGHT}
+AB_LABELS_FILE = "ab_labels.csv"
+AB_REPORT = Path("monitoring") / "ab_test" / "ab_report.json"
 COMMAND_TIMEOUT = 600
 
 
@@ -223,8 +235,7 @@ def serving_champion(run: DemoRun) -> Iterator[ServingHandle]:
     model_uri = f"models:/{run.summary.model_name}@{ml_contract.ALIAS_CHAMPION}"
     settings = ServingSettings(model_uri=model_uri, log_dir=run.project / MONITORING_DIR)
     work_dir = run.paths.serving / f"champion-v{run.summary.champion}"
-    with tracking_environment(run.outputs.tracking_uri), \
-            start_serving(settings, work_dir=work_dir) as handle:
+    with _serving_in(run.outputs.tracking_uri, settings, work_dir) as handle:
         run.summary.serving_url = handle.url
         run.summary.serving_health_url = handle.ready_url
         run.summary.serving_metrics_url = handle.metrics_url or ""
@@ -319,6 +330,52 @@ def retrain(run: DemoRun) -> None:
     run.summary.retrained = True
 
 
+def newest_version(run: DemoRun) -> str:
+    versions = registry_versions(run.client, run.summary.model_name, primary_metric(run))
+    return versions[-1].version
+
+
+def serve_ab_test(run: DemoRun) -> None:
+    """The champion and the retrained version behind one server, half the rows each."""
+    assert run.outputs is not None
+    name, challenger = run.summary.model_name, newest_version(run)
+    settings = ServingSettings(
+        model_uri=f"models:/{name}@{ml_contract.ALIAS_CHAMPION}",
+        log_dir=run.project / MONITORING_DIR, challenger=f"models:/{name}/{challenger}",
+        challenger_weight=AB_WEIGHT)
+    work_dir = run.paths.serving / f"ab-v{run.summary.champion}-v{challenger}"
+    run.handle = run.serving.enter_context(_serving_in(run.outputs.tracking_uri, settings,
+                                                       work_dir))
+    run.summary.ab_challenger = challenger
+
+
+@contextlib.contextmanager
+def _serving_in(tracking_uri: str, settings: ServingSettings, work_dir: Path
+                ) -> Iterator[ServingHandle]:
+    with tracking_environment(tracking_uri), start_serving(settings, work_dir=work_dir) as handle:
+        yield handle
+
+
+def run_ab_test(run: DemoRun) -> None:
+    """The held-out rows served by both arms, their labels sent back (`make labels`), and
+    the test decided by `make ab-report` on the plan written to ab_test.yaml."""
+    handle = serving_handle(run)
+    test_rows = pd.read_csv(run.project / "data" / "prepared" / "test.csv")
+    target = run.param("data.target")
+    result = send_rows(handle.invocations_url, test_rows.drop(columns=[target]),
+                       batch_size=AB_BATCH_SIZE)
+    labels = run.paths.root / AB_LABELS_FILE
+    pd.DataFrame({"prediction_id": result.prediction_ids,
+                  "label": test_rows[target]}).to_csv(labels, index=False)
+    run.make("labels", f"FILE={labels}")
+    (run.project / ab_test.PLAN_FILE).write_text(yaml.safe_dump(AB_PLAN, sort_keys=False))
+    run.make("ab-report", allowed=(0, MAKE_RECIPE_FAILED))
+    report = json.loads((run.project / AB_REPORT).read_text())
+    run.summary.ab_decision = report["decision"]
+    run.summary.ab_rows = {arm: facts["logged"] for arm, facts in report["arms"].items()}
+    run.summary.reports["A/B test"] = str(run.project / AB_REPORT.with_suffix(".md"))
+
+
 def record_registry_and_reports(run: DemoRun) -> None:
     run.summary.versions = registry_versions(run.client, run.summary.model_name,
                                              primary_metric(run))
@@ -346,6 +403,10 @@ LOOP: tuple[tuple[str, Callable[[DemoRun], None]], ...] = (
     ("stop the model server", stop_serving),
     ("make drift (served inputs against the training data)", detect_drift),
     ("make retrain (triggered by the drift)", retrain),
+    ("serve the champion and the retrained challenger (A/B, half the rows each)",
+     serve_ab_test),
+    ("A/B test: held-out rows, their labels, make ab-report", run_ab_test),
+    ("stop the A/B test's model server", stop_serving),
     (f"make approve APPROVER={APPROVER}; make promote (the new version)", approve_and_promote),
     ("read the registry", record_registry_and_reports),
 )

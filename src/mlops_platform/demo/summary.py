@@ -50,6 +50,9 @@ class DemoSummary:
     drift_detected: bool | None = None
     drift_verdict: str = ""
     retrained: bool = False
+    ab_challenger: str | None = None
+    ab_decision: str = ""
+    ab_rows: dict[str, int] = field(default_factory=dict)  # logged rows by arm
     versions: list[VersionFacts] = field(default_factory=list)
     reports: dict[str, str] = field(default_factory=dict)
     step_seconds: dict[str, float] = field(default_factory=dict)
@@ -101,6 +104,10 @@ def summary_table(summary: DemoSummary) -> Table:
                                      f"p99 {_ms(summary.latency_p99_ms)} (1-row requests)")
     table.add_row("drift", summary.drift_verdict or "not checked")
     table.add_row("retrained on drift", "yes" if summary.retrained else "no")
+    if summary.ab_decision:
+        rows = ", ".join(f"{arm} {count}" for arm, count in summary.ab_rows.items())
+        table.add_row("A/B test", f"v{summary.champion} vs v{summary.ab_challenger} ({rows} "
+                                  f"rows): {summary.ab_decision}")
     for name, path in summary.reports.items():
         if _on_disk(path):
             table.add_row(f"report: {name}", path)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -29,6 +29,7 @@ class TrafficResult:
     sent: int
     answered: int
     latencies_ms: list[float]
+    prediction_ids: list[str] = field(default_factory=list)  # one per answered row, in order
 
     @property
     def p50_ms(self) -> float:
@@ -41,7 +42,8 @@ class TrafficResult:
 
     def __add__(self, other: TrafficResult) -> TrafficResult:
         return TrafficResult(self.sent + other.sent, self.answered + other.answered,
-                             self.latencies_ms + other.latencies_ms)
+                             self.latencies_ms + other.latencies_ms,
+                             self.prediction_ids + other.prediction_ids)
 
 
 def feature_rows(test_file: Path, target: str) -> pd.DataFrame:
@@ -57,29 +59,34 @@ def payload(rows: pd.DataFrame) -> dict:
     return {"dataframe_records": rows.to_dict(orient="records")}
 
 
-def predict(client: httpx.Client, url: str, rows: pd.DataFrame) -> list:
-    """One request; the predictions, or TrafficError naming the status and the server's reason."""
+def predict(client: httpx.Client, url: str, rows: pd.DataFrame) -> tuple[list, list[str]]:
+    """One request; the predictions and their ids, or TrafficError naming the status and the
+    server's reason."""
     try:
         response = client.post(url, json=payload(rows), timeout=REQUEST_TIMEOUT)
     except httpx.HTTPError as error:
         raise TrafficError(f"POST {url} failed: {error}") from error
     if response.status_code != 200:
         raise TrafficError(f"POST {url} answered {response.status_code}: {response.text[:300]}")
-    predictions = response.json()["predictions"]
+    answer = response.json()
+    predictions = answer["predictions"]
     if len(predictions) != len(rows):
         raise TrafficError(f"POST {url} answered {len(predictions)} predictions "
                            f"for {len(rows)} rows")
-    return predictions
+    return predictions, answer.get("prediction_ids", [])
 
 
 def send_rows(url: str, rows: pd.DataFrame, batch_size: int = 1) -> TrafficResult:
     """Send ``rows`` in batches over one keep-alive connection, timing each request."""
-    latencies = []
+    latencies, ids = [], []
     answered = 0
     with httpx.Client() as client:
         for start in range(0, len(rows), batch_size):
             batch = rows.iloc[start:start + batch_size]
             began = time.perf_counter()
-            answered += len(predict(client, url, batch))
+            predictions, batch_ids = predict(client, url, batch)
             latencies.append((time.perf_counter() - began) * 1000)
-    return TrafficResult(sent=len(rows), answered=answered, latencies_ms=latencies)
+            answered += len(predictions)
+            ids += batch_ids
+    return TrafficResult(sent=len(rows), answered=answered, latencies_ms=latencies,
+                         prediction_ids=ids)

@@ -107,9 +107,10 @@ def git(project: Path, *args: str) -> str:
     return result.stdout
 
 
-def commit(project: Path, path: Path, message: str) -> None:
-    git(project, "add", "--", str(path))
-    git(project, "commit", "--quiet", "-m", message, "--", str(path))
+def commit(project: Path, path: Path, message: str, *more: Path) -> None:
+    paths = [str(path), *map(str, more)]
+    git(project, "add", "--", *paths)
+    git(project, "commit", "--quiet", "-m", message, "--", *paths)
 
 
 def registry_version(project: Path, name: str, version: int | None, alias: str

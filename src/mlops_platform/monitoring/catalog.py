@@ -61,6 +61,14 @@ SERVING_AB_ROWS = Metric(
     "mlops_serving_ab_test_rows_total", "counter",
     "Rows answered in an A/B test, by arm; version is the version of the arm that answered.",
     (*MODEL, "arm"))
+SERVING_AB_PREDICT_SECONDS = Metric(
+    "mlops_serving_ab_test_predict_seconds", "histogram",
+    "Time an A/B test's arm took to predict its rows of a request (its batcher's wait "
+    "included), by arm.", (*MODEL, "arm"), LATENCY_BUCKETS_SECONDS)
+SERVING_AB_FAILURES = Metric(
+    "mlops_serving_ab_test_failures_total", "counter",
+    "Predictions of an A/B test's arm that failed (the request was answered with an error).",
+    (*MODEL, "arm"))
 
 # The log shipper sidecar, on its own metrics port.
 SHIPPER_LINES = Metric(
@@ -110,7 +118,8 @@ BACKUP_LAST_SUCCESS = Metric(
     "When the metadata database's backup was last uploaded (Unix time).")
 
 METRICS = (SERVING_REQUESTS, SERVING_CONTRACT_REJECTIONS, SERVING_LATENCY, SERVING_REQUEST_ROWS,
-           SERVING_BATCH_ROWS, SERVING_MODEL_TRAINED, SERVING_AB_ROWS, SHIPPER_LINES,
+           SERVING_BATCH_ROWS, SERVING_MODEL_TRAINED, SERVING_AB_ROWS,
+           SERVING_AB_PREDICT_SECONDS, SERVING_AB_FAILURES, SHIPPER_LINES,
            SHIPPER_FAILURES, SHIPPER_LAG,
            DRIFT_DETECTED, DRIFT_SHARE, DATA_STALENESS, DRIFT_LAST_SUCCESS, MODEL_PERFORMANCE,
            MODEL_PERFORMANCE_ROWS, MODEL_PERFORMANCE_DEGRADED, MODEL_PERFORMANCE_LABEL_AGE,

@@ -47,6 +47,8 @@ from mlops_platform.monitoring.catalog import (
     MODEL_PERFORMANCE_LABEL_AGE,
     MODEL_PERFORMANCE_ROWS,
     PERFORMANCE_LAST_SUCCESS,
+    SERVING_AB_FAILURES,
+    SERVING_AB_PREDICT_SECONDS,
     SERVING_AB_ROWS,
     SERVING_BATCH_ROWS,
     SERVING_CONTRACT_REJECTIONS,
@@ -118,7 +120,12 @@ def _model_panels() -> list[tuple[str, list[Any]]]:
             _graph("A/B test: share of rows by arm", "percentunit", [(
                 f'sum by (arm, version) (rate({SERVING_AB_ROWS.name}{{model="$model"}}[{RATE}]))'
                 f' / scalar(sum(rate({SERVING_AB_ROWS.name}{{model="$model"}}[{RATE}])))',
-                "{{arm}} ({{version}})")], width=24),
+                "{{arm}} ({{version}})")]),
+            _graph("A/B test: prediction time by arm", "s",
+                   _quantiles(SERVING_AB_PREDICT_SECONDS.name, 'model="$model"', "arm")),
+            _graph("A/B test: failed predictions per second by arm", "reqps", [(
+                f'sum by (arm) (rate({SERVING_AB_FAILURES.name}{{model="$model"}}[{RATE}]))',
+                "{{arm}}")], width=24),
         ]),
         ("Latency and errors", [
             _graph("Latency p50 and p99", "s",
