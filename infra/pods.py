@@ -546,9 +546,11 @@ def restart(cluster: Cluster, workload_name: str) -> None:
 def roll(cluster: Cluster, workload: Workload) -> None:
     """Replace a running workload's containers by its new spec (a Deployment's rollout, one
     pod): the old ones stop, the new ones start under the same names and Service aliases."""
-    for container in workload.pod_spec["containers"]:
+    # The last first: the pod's other containers share the first one's network namespace,
+    # and podman refuses to remove a container others depend on.
+    for container in reversed(workload.pod_spec["containers"]):
         name = container_name(cluster, workload, container)
-        _podman("rm", "--force", "--time", "10", name, check=False)
+        _podman("rm", "--force", "--time", "10", name)
         if name in cluster.containers:
             cluster.containers.remove(name)
     start(cluster, workload)

@@ -24,13 +24,16 @@ labelled rows of the prediction log (``ab_test.read_arms``), then does one of:
 - **step** (exit 0): the weight moves to the next step;
 - **complete** (exit 0): the challenger already answers every row (weight 1) and holds; it
   becomes the champion only through the promotion gate (``make approve``, ``make promote``,
-  then ``make deploy``), like any other version.
+  then ``make deploy``), like any other version;
+- **idle** (exit 0): the manifest serves no challenger of the model (or not the model):
+  nothing to roll out.
 
-A rollback and a step are each a commit of ``deploy/<env>.yaml`` (``--commit``; CI pushes it,
+A rollback and a step are each a commit of ``deploy/<env>.yaml`` (``--no-commit``: edited
+only; CI pushes the commit,
 and the platform's serving program applies it) and a record in the project's audit log
 (``governance/audit.jsonl``, action ``canary``), whose head the registry keeps as for the
 gate's records (written with the gate's identity where CI holds it). Exit 2: could not check
-(no challenger declared, a bad plan, Prometheus unreachable), with one line saying why.
+(a bad plan or manifest, Prometheus or the store unreachable), with one line saying why.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mlops_platform import contract as ml_contract
-from mlops_platform.ab_test import ABTestInputError, read_arms
+from mlops_platform.ab_test import ABTestInputError, arms_of
 from mlops_platform.ci.project_files import model_name
 from mlops_platform.deploy.gitops import DeployError, commit, manifest_path, write_manifest
 from mlops_platform.deploy.manifest import (
@@ -61,13 +64,14 @@ from mlops_platform.governance.gate_identity import gate_credentials
 from mlops_platform.governance.registry import RegistryError
 from mlops_platform.governance.tracking import TrackingServerError, reachable_target
 from mlops_platform.monitoring import catalog
-from mlops_platform.prediction_log import ARMS, CHALLENGER_ARM, CHAMPION_ARM
+from mlops_platform.prediction_log import ARM, ARMS, CHALLENGER_ARM, CHAMPION_ARM
+from mlops_platform.prediction_store import StoreError, read_labels, read_lines
 
 PROGRAM = "mlops-canary"
 PLAN_FILE = "canary.yaml"
 PROMETHEUS_ENV = "MLOPS_PROMETHEUS_URL"
-ROLLBACK, HOLD, STEP, COMPLETE = "rollback", "hold", "step", "complete"
-EXIT_CODES = {ROLLBACK: 1, HOLD: 0, STEP: 0, COMPLETE: 0}
+ROLLBACK, HOLD, STEP, COMPLETE, IDLE = "rollback", "hold", "step", "complete", "idle"
+EXIT_CODES = {ROLLBACK: 1, HOLD: 0, STEP: 0, COMPLETE: 0, IDLE: 0}
 UNCHECKED = 2
 QUERY_TIMEOUT = 30.0
 
@@ -171,10 +175,14 @@ def _instant(url: str, query: str) -> dict[str, float]:
 
 def with_labels(evidence: dict[str, ArmEvidence], predictions: str, labels: str
                 ) -> dict[str, ArmEvidence]:
-    """The arms' labelled and correct rows from the prediction log and its labels."""
+    """The arms' labelled and correct rows from the prediction log and its labels; the
+    evidence as it was while the log holds no row of the test yet."""
     try:
-        arms = read_arms(predictions, labels)
-    except ABTestInputError as error:
+        logged = read_lines(predictions)
+        if logged.empty or ARM not in logged or logged[ARM].isna().all():
+            return evidence
+        arms = arms_of(logged, read_labels(labels))
+    except (StoreError, ABTestInputError) as error:
         raise CanaryError(str(error)) from None
     return {name: ArmEvidence(**{**evidence[name].__dict__, "labelled": arm.labelled,
                                  "correct": arm.correct})
@@ -285,10 +293,11 @@ def record(project: Path, name: str, model: ServedModel, env: str, decision: Dec
 def apply(project: Path, env: str, decision: Decision, do_commit: bool) -> str:
     path = manifest_path(env)
     manifest = load_deployment(project / path)
-    name = model_name(project)
-    model = served_model(manifest, name, project / path)
     if decision.action not in (ROLLBACK, STEP):
         return f"{path}: unchanged"
+    name = model_name(project)
+    model = served_model(manifest, name)
+    assert model is not None and model.challenger is not None  # run() judged it
     weight = decision.next_weight if decision.action == STEP else None
     record(project, name, model, env, decision)
     write_manifest(project / path, with_challenger_weight(manifest, name, weight))
@@ -301,12 +310,8 @@ def apply(project: Path, env: str, decision: Decision, do_commit: bool) -> str:
     return f"{path}: {message}"
 
 
-def served_model(manifest: DeploymentManifest, name: str, path: Path) -> ServedModel:
-    model = next((model for model in manifest.models if model.name == name), None)
-    if model is None or model.challenger is None:
-        raise CanaryError(f"{path} declares no challenger for {name!r}: add `challenger: "
-                          "{version: N, weight: 0.05}` to its entry to start a canary")
-    return model
+def served_model(manifest: DeploymentManifest, name: str) -> ServedModel | None:
+    return next((model for model in manifest.models if model.name == name), None)
 
 
 # --- the command -----------------------------------------------------------------------------
@@ -325,8 +330,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--predictions", default=None,
                         help="the prediction log (file, folder or s3:// prefix), for accuracy")
     parser.add_argument("--labels", default=None, help="its labels (with --predictions)")
-    parser.add_argument("--commit", action="store_true",
-                        help="commit the manifest and the audit log")
+    parser.add_argument("--no-commit", dest="commit", action="store_false",
+                        help="only edit the files (default: commit the manifest and the log)")
     return parser.parse_args(argv)
 
 
@@ -340,7 +345,11 @@ def run(args: argparse.Namespace) -> Decision:
     plan = load_plan(args.plan or project / PLAN_FILE)
     path = project / manifest_path(args.env)
     name = model_name(project)
-    model = served_model(load_deployment(path), name, path)
+    model = served_model(load_deployment(path), name)
+    if model is None or model.challenger is None:
+        what = "no challenger" if model else "no served version"
+        return Decision(IDLE, 0.0, None, [f"{path.relative_to(project)} declares {what} of "
+                                          f"{name!r}: nothing to roll out"])
     evidence = prometheus_evidence(url, name, plan.window)
     if args.predictions and args.labels:
         evidence = with_labels(evidence, args.predictions, args.labels)

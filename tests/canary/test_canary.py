@@ -14,7 +14,7 @@ import pytest
 from mlflow import MlflowClient
 
 from mlops_platform import contract as ml_contract
-from mlops_platform.canary import COMPLETE, HOLD, ROLLBACK, STEP, UNCHECKED, main
+from mlops_platform.canary import COMPLETE, HOLD, IDLE, ROLLBACK, STEP, UNCHECKED, main
 from mlops_platform.contract import PlatformOutputs
 from mlops_platform.deploy.manifest import load_deployment
 from mlops_platform.governance import audit_log
@@ -106,7 +106,7 @@ def environment(shared_platform_outputs_file: Path, monkeypatch: pytest.MonkeyPa
 
 def canary(project: Path, prometheus: Prometheus, *extra: str) -> int:
     return main(["--project", str(project), "--env", "staging", "--prometheus", prometheus.url,
-                 "--commit", *extra])
+                 *extra])
 
 
 def challenger_of(project: Path) -> tuple[int | None, float | None]:
@@ -219,12 +219,25 @@ def test_a_bad_plan_is_named_and_changes_nothing(tmp_path, prometheus, shared_pl
     assert challenger_of(project) == (2, 0.05)
 
 
-def test_a_manifest_without_a_challenger_says_how_to_start(tmp_path, prometheus,
+def test_without_a_challenger_there_is_nothing_to_roll_out(tmp_path, prometheus,
                                                            shared_platform, environment,
                                                            capsys) -> None:
     project = project_for(tmp_path / "p", unique_model_name("canary-none"), 0.05,
                           shared_platform)
     path = project / "deploy" / "staging.yaml"
     path.write_text(path.read_text().split("    challenger")[0])
-    assert canary(project, prometheus) == UNCHECKED
-    assert "declares no challenger" in capsys.readouterr().err
+    git(project, "commit", "--quiet", "-am", "no challenger")
+    assert canary(project, prometheus) == 0
+    assert said(capsys.readouterr().out, IDLE)
+    assert git(project, "status", "--porcelain") == ""
+
+
+def test_a_model_not_deployed_has_nothing_to_roll_out(tmp_path, prometheus, shared_platform,
+                                                       environment, capsys) -> None:
+    project = project_for(tmp_path / "p", unique_model_name("canary-absent"), 0.05,
+                          shared_platform)
+    path = project / "deploy" / "staging.yaml"
+    path.write_text(path.read_text().split("models:")[0] + "models: []\n")
+    assert canary(project, prometheus) == 0
+    out = capsys.readouterr().out
+    assert said(out, IDLE) and "declares no served version" in out

@@ -526,8 +526,10 @@ def ab_serving(cluster: pods.Cluster, registered: Path, serving: pods.Workload
 
     client = MlflowClient(tracking_uri=cluster.url("mlflow", 5000))
     champion = client.get_model_version_by_alias(MODEL_NAME, "champion")
+    # The logged model the champion's source names (models:/<model id>) is the challenger's too.
+    model_id = champion.model_id or champion.source.removeprefix("models:/")
     challenger = client.create_model_version(MODEL_NAME, champion.source, champion.run_id,
-                                             model_id=champion.model_id)
+                                             model_id=model_id)
     declared = {**SERVED_MODEL, "challenger": {"version": int(challenger.version),
                                                "weight": AB_WEIGHT}}
     served = rendered([declared])

@@ -70,7 +70,7 @@ def test_every_control_passing_scores_three_the_lowest_sections_data_and_monitor
     result = score(all_controls(True))
 
     assert {name: s["points"] for name, s in result["sections"].items()} == {
-        "data": 3.0, "model": 3.5, "infrastructure": 5.5, "monitoring": 3.0}
+        "data": 3.0, "model": 3.5, "infrastructure": 6.0, "monitoring": 3.0}
     assert (result["final"], result["weakest"]) == (3.0, ["data", "monitoring"])
 
 

@@ -91,8 +91,8 @@ def expected_files(level: str, provider: str, package: str = DEFAULT_PACKAGE,
         "tests/test_features.py", "tests/test_model_quality.py", "tests/test_monitoring.py",
         "tests/test_platform.py",
     }
-    modules = ("__init__", "ab_report", "contract", "data", "errors", "evaluate", "features",
-               "labelled", "lineage", "model_card", "monitor", "params", "performance",
+    modules = ("__init__", "ab_report", "canary", "contract", "data", "errors", "evaluate",
+               "features", "labelled", "lineage", "model_card", "monitor", "params", "performance",
                "platform", "prepare", "promote", "records", "register", "score", "serve",
                "steps", "train", "tune", "validate")
     files |= {f"src/{package}/{module}.py" for module in modules}
@@ -105,7 +105,7 @@ def files_of_other_parts(level: str, provider: str) -> set[str]:
     """The CI files and deploy/ come from other parts of the template, once they exist."""
     roots = [".github"] if provider == "github" else [".gitlab-ci.yml"]
     if level == "2":
-        roots.append("deploy")
+        roots += ["deploy", "canary.yaml"]
     found: set[str] = set()
     for root in roots:
         path = PROJECT_TEMPLATE / root

@@ -183,6 +183,14 @@ CATALOGUE: tuple[Control, ...] = (
             "project's own data through and refuses the data corrupted.",
             (("module_code", {"module": "serve", "names": ["serve_cli"]}),
              ("serving_contract_refuses", {}))),
+    Control("L2-canary", 2, "A challenger reaches production through a canary",
+            "A scheduled job steps a challenger's share of production rows up by canary.yaml "
+            "while it keeps the champion's failure rate, prediction time and accuracy, and "
+            "rolls it back otherwise, each change a GitOps commit and an audit record.",
+            (("files", {"paths": ["canary.yaml"]}),
+             ("make_target", {"target": "canary"}),
+             ("module_code", {"module": "canary", "names": ["canary_cli"]}),
+             ("ci_runs", {"target": "canary", "trigger": SCHEDULE}))),
     Control("L2-rollback", 2, "Rollback is one revert",
             "A rollback job puts the previous version back through git.",
             (("make_target", {"target": "rollback", "calls": "mlops-deploy rollback"}),

@@ -160,9 +160,11 @@ RUBRIC: tuple[RubricTest, ...] = (
         "infrastructure-6", "infrastructure",
         "Models are tested via a canary process before they enter "
         "production serving environments",
+        automated=("L2-canary",),
         manual=("L2-staged-delivery",),
-        how="every version serves in staging before prod",
-        to_raise="route a share of production traffic to the new version first"),
+        how="a scheduled canary steps the challenger's share of production rows up while it "
+            "keeps the champion's bounds, and rolls it back otherwise",
+        to_raise="pass L2-canary (canary.yaml, make canary, its scheduled CI job)"),
     RubricTest(
         "infrastructure-7", "infrastructure",
         "Models can be quickly and safely rolled back to a previous "

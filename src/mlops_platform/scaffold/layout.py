@@ -8,7 +8,7 @@ from pathlib import Path
 
 CI_FILES = {"github": (".github",), "gitlab": (".gitlab-ci.yml",)}
 # Paths only a level from this one up uses.
-PATHS_FROM_LEVEL = {2: ("deploy", ".github/workflows/deploy-preview.yml")}
+PATHS_FROM_LEVEL = {2: ("deploy", "canary.yaml", ".github/workflows/deploy-preview.yml")}
 # Tool caches a template checkout may hold (ruff or pytest run on it): never part of a project.
 CACHE_DIRS = (".ruff_cache", ".pytest_cache", "__pycache__")
 
