@@ -83,6 +83,16 @@ def test_pull_request_jobs_hold_only_read_only_credentials(
                 ("secrets.MLFLOW_READER_USERNAME }}", "$MLFLOW_READER_USERNAME")), job.name
 
 
+@pytest.mark.parametrize("provider", ["github", "gitlab"])
+def test_the_pulumi_token_reaches_a_pull_request_only_through_its_reviewed_environment(
+        provider: str, baked_projects: dict[tuple[str, str], Path]) -> None:
+    files = ci_files(baked_projects[("2", provider)])
+    holders = [job for job in pr_jobs(files)
+               if "PULUMI_PREVIEW_TOKEN" in dict(job.variables).get("PULUMI_ACCESS_TOKEN", "")]
+    assert holders, "level 2 previews deploy/ on pull requests"
+    assert {job.environment for job in holders} == {"preview"}
+
+
 @pytest.mark.parametrize("case", PROJECTS, ids=project_id)
 def test_the_promote_stage_and_staging_get_the_gates_identity(
         case: tuple[str, str], baked_projects: dict[tuple[str, str], Path]) -> None:

@@ -155,7 +155,15 @@ def test_deploy_targets_exist_only_at_level_two(baked: Baked) -> None:
     common = {"venv", "lint", "test", "check", "pipeline", "pipeline-sample", "metrics-diff",
               "promote", "approve", "serve", "drift", "labels", "retrain"}
     assert common <= targets
-    assert ({"deploy", "rollback"} <= targets) == (baked.level == "2")
+    assert ({"deploy", "rollback", "canary"} <= targets) == (baked.level == "2")
+
+
+def test_the_approver_is_data_never_run_by_the_shell(baked: Baked, tmp_path: Path) -> None:
+    planted = tmp_path / "planted"
+    for name in (f"`touch {planted}`", f"$(touch {planted})", f'a" ; touch {planted} ; "b',
+                 f"$(shell touch {planted})"):  # make's own function, too
+        make(baked.project, "approve", f"APPROVER={name}", check=False)
+    assert not planted.exists()
 
 
 def test_help_lists_the_targets_with_the_level_spelled_out(baked: Baked) -> None:
