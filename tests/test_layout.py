@@ -70,10 +70,11 @@ def test_import_contracts_hold() -> None:
     ("mlops_platform.scaffold.hooks", SCAFFOLD_ONLY),
     # Copied into MLServer's environment and the serving image as mlops_prediction_log.
     ("mlops_platform.prediction_log", ("mlops_platform", "mlops_platform.prediction_log")),
-    # Copied likewise as mlops_traffic_split.
+    # Copied likewise as mlops_traffic_split and mlops_model_digest.
     ("mlops_platform.traffic_split", ("mlops_platform", "mlops_platform.traffic_split")),
+    ("mlops_platform.model_digest", ("mlops_platform", "mlops_platform.model_digest")),
 ], ids=["contract-stdlib-only", "scaffold-in-plain-cookiecutter", "prediction-log-stdlib-only",
-        "traffic-split-stdlib-only"])
+        "traffic-split-stdlib-only", "model-digest-stdlib-only"])
 def test_module_imports_with_only_what_its_users_have(
     module: str, allowed: tuple[str, ...]
 ) -> None:

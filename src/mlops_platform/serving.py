@@ -79,6 +79,7 @@ CATALOG_MODULE = "mlops_metrics_catalog"
 COLLECTORS_MODULE = "mlops_metric_collectors"
 PREDICTION_LOG_MODULE = "mlops_prediction_log"
 TRAFFIC_SPLIT_MODULE = "mlops_traffic_split"
+MODEL_DIGEST_MODULE = "mlops_model_digest"
 # The runtime's setting of a challenger served beside the model (serving_runtime's docstring).
 AB_TEST = "ab_test"
 METRICS_PATH = "/metrics"
@@ -436,6 +437,7 @@ def runtime_path(work_dir: Path) -> Path:
     shutil.copyfile(onnx_predictor.__file__, folder / f"{ONNX_PREDICTOR_MODULE}.py")
     shutil.copyfile(prediction_log.__file__, folder / f"{PREDICTION_LOG_MODULE}.py")
     shutil.copyfile(traffic_split.__file__, folder / f"{TRAFFIC_SPLIT_MODULE}.py")
+    shutil.copyfile(model_digest.__file__, folder / f"{MODEL_DIGEST_MODULE}.py")
     shutil.copyfile(catalog.__file__, folder / f"{CATALOG_MODULE}.py")
     # Found beside the catalog, not imported: this side needs no prometheus_client.
     shutil.copyfile(Path(catalog.__file__).with_name("metric_collectors.py"),

@@ -2,8 +2,9 @@
 
 This module runs inside MLServer's own virtual environment (``.venv-mlserver``), never in
 the platform's: it may import only the standard library, pandas and numpy, MLServer,
-mlserver-mlflow, ``mlops_data_contract_rules`` and ``mlops_prediction_log`` (copies of
-``mlops_platform.data_contract_rules`` and ``.prediction_log``), onnxruntime when an ONNX
+mlserver-mlflow, ``mlops_data_contract_rules``, ``mlops_prediction_log``,
+``mlops_traffic_split`` and ``mlops_model_digest`` (copies of the modules of
+``mlops_platform`` named alike), onnxruntime when an ONNX
 export is served, and
 prometheus_client with ``mlops_metrics_catalog`` and ``mlops_metric_collectors`` (copies of
 ``mlops_platform.monitoring.catalog`` and ``.metric_collectors``) when metrics are on.
@@ -42,6 +43,11 @@ Model settings ``parameters.extra`` (a key left out switches its feature off):
   workers: MLServer's endpoint adds its REST middleware to every request). Without it,
   MLServer's endpoint must be on for them to be seen; with parallel workers each process
   writes to MLServer's multiprocess directory.
+- ``model_digest_tag``: for a ``models:/`` URI, the version's files are downloaded and their
+  digest (``mlops_model_digest``, a copy of ``mlops_platform.model_digest``) compared with the
+  one the promotion gate recorded in this version tag before the model loads; a mismatch
+  stops the load (a cluster's pod never becomes ready), a version without the tag is loaded
+  unchecked and logged.
 - ``contract_artifact``: without ``contract``, the data contract is read from this artifact
   of the served version's training run (a cluster's pods: the template logs it at training).
 - ``ab_test``: ``{"uri": ..., "weight": ..., "salt": ..., "version": ..., "onnx": ...}``, a
@@ -85,6 +91,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from io import StringIO
+from pathlib import Path
 
 import mlops_data_contract_rules as rules
 import mlops_prediction_log as prediction_log
@@ -213,15 +220,20 @@ class LoggingMLflowRuntime(MLflowRuntime):
     """MLflow runtime whose inputs keep the data contract and whose traffic is logged."""
 
     async def load(self) -> bool:
-        loaded = await super().load()
         extra = (self._settings.parameters.extra or {}) if self._settings.parameters else {}
+        registry_uri = self._settings.parameters.uri if self._settings.parameters else None
+        if extra.get("model_digest_tag") and (registry_uri or "").startswith("models:/"):
+            # MLflow's runtime then loads exactly the files that were checked.
+            self._settings.parameters.uri = _promoted_files(registry_uri,
+                                                            extra["model_digest_tag"])
+        loaded = await super().load()
         self._log_path = extra.get("prediction_log")
         self._sample_rate = float(extra.get("sample_rate", 1.0))
         self._log_max_bytes = int(extra.get("log_max_bytes") or 0)
         self._log_backups = int(extra.get("log_backups") or 0)
         self._max_rows = int(extra.get("max_rows") or 0)
         self._extra_columns = extra.get("extra_columns", "reject")
-        uri = self._settings.parameters.uri if self._settings.parameters else None
+        uri = registry_uri
         served = _served_version(uri) if (
             extra.get("contract_artifact") or extra.get("metrics") or self._log_path) else None
         self._columns, self._contract, entity_key, self._target = None, None, None, None
@@ -754,6 +766,33 @@ def _in_row_order(parts: list[object], rows: np.ndarray) -> object:
     if all(hasattr(part, "iloc") for part in parts):
         return pd.concat(parts, ignore_index=True).iloc[order].reset_index(drop=True)
     return np.concatenate([np.asarray(part) for part in parts])[order]
+
+
+def _promoted_files(uri: str, digest_tag: str) -> str:
+    """The version ``uri`` names, downloaded and checked against the digest the gate recorded
+    in its ``digest_tag``; its folder. Files that differ stop the load (the pod never becomes
+    ready); a version the gate did not promote (no tag) is loaded unchecked, logged."""
+    import tempfile
+
+    import mlops_model_digest as model_digest
+    from mlflow import MlflowClient
+    from mlflow.store.artifact.utils.models import get_model_name_and_version
+
+    client = MlflowClient()
+    name, version = get_model_name_and_version(client, uri)
+    expected = client.get_model_version(name, version).tags.get(digest_tag)
+    folder = model_digest.download_version(name, version, Path(tempfile.mkdtemp(prefix="model-")))
+    if expected is None:
+        logger.warning("%s version %s has no %s tag (not promoted through the gate): its files "
+                       "are served unchecked", name, version, digest_tag)
+        return str(folder)
+    found = model_digest.digest_folder(folder).value
+    if found != expected:
+        raise MLServerError(f"{name} version {version}: the downloaded files ({found}) are not "
+                            f"the ones the gate promoted ({expected}, tag {digest_tag}): the "
+                            "model was changed after promotion; serve another version and have "
+                            "the registry checked (mlops-policy audit verify)")
+    return str(folder)
 
 
 def _registered_labels(labels: dict, served) -> dict:

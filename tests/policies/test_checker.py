@@ -50,7 +50,7 @@ from tests.template.baking import make
 
 PACKAGE = "breast_cancer_classifier"
 # What a careful reading of the rubric credits a level-2 project with (data and monitoring: 3,
-# the weakest; model 3.5, infrastructure 5.5).
+# the weakest; model 3.5, infrastructure 6).
 HONEST_ML_TEST_SCORE = 3.0
 # Items a level-2 project earns from what it really does, and a piece of the evidence each names.
 EARNED_FROM = {
@@ -185,6 +185,98 @@ def test_tests_that_assert_nothing_earn_nothing(honest: Path, tmp_path: Path) ->
     assert result.status == FAILED
     assert "still pass with features.feature_columns broken" in result.reasons[0]
     assert "they assert nothing about it" in result.reasons[0]
+
+
+PINNING_TEST = """\
+import hashlib
+from pathlib import Path
+
+PINNED = {pinned!r}
+
+
+def test_the_sources_are_the_reviewed_ones() -> None:
+    found = {{str(path): hashlib.sha256(path.read_bytes()).hexdigest()
+             for path in sorted(Path("src").rglob("*.py"))}}
+    assert found == PINNED
+"""
+
+
+def pin_the_sources(project: Path) -> None:
+    """A test that fails whenever a source file changes: it 'kills' any mutant written to
+    disk, and asserts nothing of what the code does."""
+    import hashlib
+
+    pinned = {str(path.relative_to(project)): hashlib.sha256(path.read_bytes()).hexdigest()
+              for path in sorted((project / "src").rglob("*.py"))}
+    (project / "tests" / "test_pinned.py").write_text(PINNING_TEST.format(pinned=pinned))
+
+
+def describe_only(project: Path) -> None:
+    """Make targets that only list or dry-run what they name."""
+    makefile = project / "Makefile"
+    makefile.write_text(makefile.read_text()
+                        .replace("$(PYTHON) -m pytest\n", "$(PYTHON) -m pytest --collect-only\n")
+                        .replace("$(PYTHON) -m dvc repro\n", "$(PYTHON) -m dvc repro --dry\n"))
+
+
+def switch_off_ci(project: Path) -> None:
+    """The test job off by a condition no run meets, its steps dry runs or swallowed."""
+    path = project / ".github" / "workflows" / "ci.yml"
+    text = path.read_text()
+    text = text.replace("make lint test check", "make -n lint test check")
+    text = text.replace("  checks:\n", "  checks:\n    if: github.event_name == 'nightly'\n", 1)
+    path.write_text(text.replace("run: make pipeline\n", "run: make pipeline || echo skipped\n"))
+
+
+@pytest.mark.slow
+def test_a_test_that_pins_the_sources_kills_no_mutant(honest: Path, tmp_path: Path) -> None:
+    project = copy_of(honest, tmp_path)
+    hollow_tests(project)
+    pin_the_sources(project)
+
+    result = evaluate(project, "L0-tests")
+
+    assert result.status == FAILED
+    assert "still pass with features.feature_columns broken" in result.reasons[0]
+
+
+@pytest.mark.slow
+def test_make_targets_that_only_describe_run_nothing(honest: Path, tmp_path: Path) -> None:
+    project = copy_of(honest, tmp_path)
+    describe_only(project)
+
+    ci_tests, pipeline = evaluate(project, "L0-ci-tests"), evaluate(project, "L1-pipeline")
+
+    assert ci_tests.status == FAILED and "runs no `pytest`" in " ".join(ci_tests.reasons)
+    assert pipeline.status == FAILED and "runs no `dvc repro`" in " ".join(pipeline.reasons)
+
+
+@pytest.mark.slow
+def test_ci_switched_off_by_intent_runs_nothing(honest: Path, tmp_path: Path) -> None:
+    project = copy_of(honest, tmp_path)
+    switch_off_ci(project)
+
+    assert evaluate(project, "L0-ci-tests", use_tracking=False).status == FAILED
+    assert evaluate(project, "L1-continuous-training", use_tracking=False).status == FAILED
+
+
+@pytest.fixture(scope="module")
+def intently_hollowed_card(honest: Path, tmp_path_factory: pytest.TempPathFactory) -> Scorecard:
+    project = shutil.copytree(honest, tmp_path_factory.mktemp("intent") / honest.name,
+                              symlinks=True)
+    hollow_tests(project)
+    pin_the_sources(project)
+    describe_only(project)
+    switch_off_ci(project)
+    return check_project(project)
+
+
+@pytest.mark.slow
+def test_hollowing_that_survives_literal_checks_falls_below_level_one(
+        intently_hollowed_card: Scorecard) -> None:
+    assert intently_hollowed_card.level_reached < 1
+    assert intently_hollowed_card.ml_test_score["final"] < 1
+    assert {"L0-tests", "L0-ci-tests", "L1-pipeline"} <= failing(intently_hollowed_card)
 
 
 @pytest.mark.slow

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mlops_platform.governance.ci_config import MANUAL, PULL_REQUEST, PUSH, SCHEDULE, ci_jobs
 
 GITHUB = """
@@ -140,13 +142,36 @@ def test_a_github_job_or_step_that_cannot_fail_runs_nothing() -> None:
     assert not never_step.runs("test")
 
 
-def test_a_command_whose_failure_is_swallowed_runs_nothing() -> None:
-    for command in ("make test || true", "make test || :", "make test; true",
-                    "make test || exit 0"):
+def test_a_command_whose_failure_is_swallowed_or_that_only_describes_runs_nothing() -> None:
+    for command in ("make test || true", "make test || :", "make test || exit 0",
+                    "make test || echo skipped", "make test || printf no", "make -n test",
+                    "make -sn test", "make --dry-run test", "make test --help",
+                    "make test || { echo failed; }"):
         found = github_job(f"  checks:\n    steps: [{{run: '{command}'}}]\n")["checks"]
         assert not found.runs("test"), command
-    assert github_job("  checks:\n    steps: [{run: 'make test && true'}]\n")["checks"].runs(
-        "test")
+    # Runners stop at the first failure (errexit, pipefail): these still fail the step.
+    for command in ("make test && true", "make test; true", "make test | tee log",
+                    "make test || { echo failed; exit 1; }", "make -j2 test"):
+        found = github_job(f"  checks:\n    steps: [{{run: '{command}'}}]\n")["checks"]
+        assert found.runs("test"), command
+
+
+@pytest.mark.parametrize("condition", [
+    "github.event_name == 'nightly'", "${{ 1 == 2 }}", "'a' != 'a'", "false && true",
+    "github.event_name == 'push' && 'x' == 'y'", "!true",
+    "github.event_name == 'release' || 1 == 0"])
+def test_a_condition_false_whatever_the_run_switches_the_job_off(condition: str) -> None:
+    found = github_job(f"  checks:\n    if: \"{condition}\"\n"
+                       "    steps: [{run: make test}]\n")["checks"]
+    assert found.triggers == frozenset() and not found.runs("test")
+
+
+def test_a_condition_that_can_hold_keeps_the_job() -> None:
+    for condition in ("github.event_name == 'pull_request'", "github.event_name != 'push'",
+                      "contains(github.ref, 'main')", "github.actor == 'someone'"):
+        found = github_job(f"  checks:\n    if: \"{condition}\"\n"
+                           "    steps: [{run: make test}]\n")["checks"]
+        assert found.runs("test"), condition
 
 
 def test_a_command_only_in_env_runs_nothing() -> None:
@@ -197,3 +222,14 @@ def test_environment_prod_counts_only_on_the_job_that_deploys_prod() -> None:
 
     assert [name for name, job in found.items() if job.deploys_to("prod")] == ["prod"]
     assert found["staging"].deploys_to("staging")
+
+
+def test_a_gitlab_rule_that_never_holds_adds_no_trigger() -> None:
+    pipeline = ("checks:\n  rules:\n    - if: '$CI_PIPELINE_SOURCE == \"nightly\"'\n"
+                "    - if: '\"a\" == \"b\"'\n  script: [make test]\n"
+                "lint:\n  rules:\n    - if: '$CI_PIPELINE_SOURCE == \"merge_request_event\"'\n"
+                "  script: [make -n lint, make lint || echo skipped]\n")
+    found = jobs({".gitlab-ci.yml": pipeline})
+    assert found["checks"].triggers == frozenset() and not found["checks"].runs("test")
+    assert found["lint"].triggers == frozenset({PULL_REQUEST})
+    assert not found["lint"].runs("lint")

@@ -19,6 +19,7 @@ from mlops_platform.contract import (
     APPROVED_BY_ANNOTATION,
     DATA_CONTRACT_ARTIFACT,
     MODEL_URI_ENV,
+    TAG_MODEL_DIGEST,
 )
 from mlops_platform.deploy.drift_job import STORE_KEYS
 from mlops_platform.deploy.manifest import ServedModel
@@ -198,7 +199,9 @@ def _runtime_env(model: ServedModel,
                              "max_rows": SERVING_DEFAULTS.max_rows, "metrics": labels,
                              "metrics_port": SERVING_METRICS_PORT,
                              "metrics_host": "0.0.0.0",  # noqa: S104 (the pod's scrape port)
-                             "contract_artifact": DATA_CONTRACT_ARTIFACT}
+                             "contract_artifact": DATA_CONTRACT_ARTIFACT,
+                             # The pod loads only the files the gate promoted.
+                             "model_digest_tag": TAG_MODEL_DIGEST}
     if model.challenger is not None:
         # Both arms in each pod, behind the one Service: the split is the runtime's, by key.
         extra[AB_TEST] = ab_test_setting(model.challenger.model_uri(model.name),

@@ -27,6 +27,7 @@ from mlops_platform.governance.evaluation import measure, test_split
 from mlops_platform.governance.platform_rules import platform_rules
 from mlops_platform.governance.project import OUTPUTS_FILE, Project, read_yaml
 from mlops_platform.governance.promotion_gate import PROMOTED, UNCHANGED
+from mlops_platform.governance.shell_commands import effective_calls
 from mlops_platform.governance.tracking import TrackingServerError, target_for, unreachable_reason
 
 PASSED, FAILED, NOT_VERIFIED = "passed", "failed", "not_verified"
@@ -294,26 +295,25 @@ def test_run(inspection: Inspection) -> Outcome:
 
 
 def mutant_killed(inspection: Inspection, guard: str) -> Outcome:
-    """With `module.function` broken (its body returns None), the tests must fail."""
+    """With `module.function` broken (it returns None), the tests must fail. The function is
+    broken in memory (``mutation_plugin``), never in its file: a test that reads the sources
+    (pins their hashes, say) cannot tell."""
     def run() -> Outcome:
         module, function = guard.rsplit(".", 1)
         package = inspection.project.package_dir
         copy = inspection.test_copy
         path = copy / "src" / package.name / f"{module}.py" if package else None
         source = path.read_text() if path and path.is_file() else ""
-        broken = probes.mutant(source, function) if source else None
-        if broken is None:
+        if not probes.defines_function(source, function):
             return failed(f"src/<package>/{module}.py defines no function {function}")
         mentioning = [file for file, text in inspection.project.test_files.items()
                       if function in text]
-        path.write_text(broken)
-        try:
-            result = probes.run_tests(copy, inspection.python, "-x", *mentioning)
-        finally:
-            path.write_text(source)
+        result = probes.run_tests_with_mutant(copy, inspection.python,
+                                              f"{package.name}.{module}", function,
+                                              "-x", *mentioning)
         if result.failed == 0 and result.returncode in (0, 5):
-            return failed(f"the tests still pass with {guard} broken (its body replaced by "
-                          f"`return None`): they assert nothing about it ({result.summary()})")
+            return failed(f"the tests still pass with {guard} broken (in memory, returning "
+                          f"None): they assert nothing about it ({result.summary()})")
         return passed(f"with {guard} broken, the tests fail ({result.summary()})")
     return inspection.probe(("mutant", guard), run, READS_TESTS)
 
@@ -337,7 +337,7 @@ def combined(outcomes: list[Outcome], what: str) -> Outcome:
 def stage_module(inspection: Inspection, stage: str) -> str | None:
     """The module `python -m <module>` the stage's command runs."""
     command = str((inspection.project.dvc_stages.get(stage) or {}).get("cmd") or "")
-    for words in probes.simple_commands(command):
+    for words in effective_calls(command):
         if "." in words[0]:
             return words[0]
     return None

@@ -3,8 +3,10 @@
 GitHub Actions workflows and GitLab CI files are reduced to the same shape so that
 one control ("pull requests run the tests") reads the same for both. They are read
 with their semantics, not searched as text: a job that never runs (`if: false`,
-`when: never`) has no trigger; a job or step that cannot fail (`continue-on-error`,
-`allow_failure`, a command ending in `|| true`) runs nothing that counts; only
+`when: never`, or a condition that is false whatever the run: comparing literals, or the
+event with one the workflow never gets) has no trigger; a job or step that cannot fail
+(`continue-on-error`, `allow_failure`) runs nothing that counts, and neither does a command
+that cannot fail or only describes (`|| echo`, `make -n`, `--help`: ``shell_commands``); only
 commands (`run:`, `script:`, `uses:`) count, never strings elsewhere (`env:`).
 """
 
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+
+from mlops_platform.governance.shell_commands import effective_calls
 
 PULL_REQUEST, PUSH, SCHEDULE, MANUAL = "pull_request", "push", "schedule", "manual"
 GITHUB_EVENTS = {"pull_request": PULL_REQUEST, "pull_request_target": PULL_REQUEST,
@@ -27,8 +31,13 @@ GITLAB_SOURCES = {"merge_request_event": PULL_REQUEST, "schedule": SCHEDULE, "pu
 BRANCH_RULE = re.compile(r"CI_COMMIT_BRANCH|CI_COMMIT_TAG|CI_DEFAULT_BRANCH")
 # An expression that is always false: the job or step never runs.
 NEVER = re.compile(r"^\s*(?:\$\{\{\s*)?(?:false|0|''|\"\"|null)(?:\s*\}\})?\s*$", re.IGNORECASE)
-# A shell command whose failure is swallowed cannot fail its job.
-SWALLOWED = re.compile(r"(?:\|\||;)\s*(?:true|:|exit\s+0)(?=[\s;)]|$)")
+# GitLab's pipeline sources beyond those above: a rule comparing with any other never holds.
+GITLAB_OTHER_SOURCES = {"parent_pipeline", "external", "external_pull_request_event", "chat",
+                        "webide", "ondemand_dast_scan", "ondemand_dast_validation",
+                        "security_orchestration_policy"}
+LITERAL = re.compile(r"""^\s*(?:'(?P<single>[^']*)'|"(?P<double>[^"]*)"|"""
+                     r"""(?P<other>-?\d+(?:\.\d+)?|true|false|null))\s*$""", re.IGNORECASE)
+COMPARISON = re.compile(r"^(?P<left>[^=!]+?)\s*(?P<operator>==|!=)\s*(?P<right>[^=!]+)$")
 
 
 @dataclass(frozen=True)
@@ -65,11 +74,13 @@ class CiJob:
         """
         if not self.counts:
             return False
+        if any(call[0] == "make" and target in call[1:]
+               for line in self.commands for call in effective_calls(line, errexit=True)):
+            return True
         escaped = re.escape(target)
         end = r"(?=[@/\s'\"]|\.ya?ml|$)"
-        pattern = (rf"\bmake\b[^\n]*?[\s'\"]{escaped}(?=[\s'\"]|$)"
-                   rf"|pipelines/(?:github|gitlab)/(?:[\w.-]+/)*{escaped}{end}")
-        if re.search(pattern, self.text, re.MULTILINE):
+        if re.search(rf"pipelines/(?:github|gitlab)/(?:[\w.-]+/)*{escaped}{end}", self.text,
+                     re.MULTILINE):
             return True
         return any(re.fullmatch(rf"\.?(?:[\w.-]+[-_])?{escaped}", name) for name in self.extends)
 
@@ -87,17 +98,64 @@ def dump(value: Any) -> str:
     return yaml.safe_dump(value, sort_keys=False, width=1000)
 
 
-def never_runs(condition: Any) -> bool:
-    return condition is False or (isinstance(condition, (str, int)) and bool(
-        NEVER.match(str(condition))))
+def never_runs(condition: Any, variable: str = "github.event_name",
+               values: set[str] | None = None) -> bool:
+    """The condition is false whatever the run: a false literal, or every alternative (`||`)
+    holds a false term (`&&`): literals compared, or ``variable`` (the event) compared with
+    a value it never takes here (``values``). Conditions with calls or parentheses are taken
+    as possibly true."""
+    if condition is False:
+        return True
+    if not isinstance(condition, (str, int)):
+        return False
+    text = str(condition).strip()
+    if NEVER.match(text):
+        return True
+    body = text.removeprefix("${{").removesuffix("}}").strip()
+    if not body or "(" in body or ")" in body:
+        return False
+    return all(any(_false_term(term, variable, values) for term in alternative.split("&&"))
+               for alternative in body.split("||"))
 
 
-def counted_lines(script: Any) -> list[str]:
-    """The shell lines of a `run:`/`script:` whose failure fails the job."""
+def _literal(text: str) -> str | None:
+    """A literal's value as text (lower case: GitHub compares strings ignoring case)."""
+    found = LITERAL.match(text)
+    if not found:
+        return None
+    return next(value for value in found.groupdict().values() if value is not None).lower()
+
+
+def _false_term(term: str, variable: str, values: set[str] | None) -> bool:
+    term = term.strip()
+    if NEVER.match(term) or (term.startswith("!") and _literal(term[1:]) not in
+                             (None, "false", "0", "", "null")):
+        return True
+    found = COMPARISON.match(term)
+    if not found:
+        return False
+    left, right = found["left"].strip(), found["right"].strip()
+    equal = found["operator"] == "=="
+    left_value, right_value = _literal(left), _literal(right)
+    if left_value is not None and right_value is not None:
+        return (left_value == right_value) != equal
+    if values is None:
+        return False
+    for name, other in ((left, right_value), (right, left_value)):
+        if name == variable and other is not None:
+            known = {value.lower() for value in values}
+            return other not in known if equal else known == {other}
+    return False
+
+
+def counted_lines(script: Any, errexit: bool = True) -> list[str]:
+    """The shell lines of a `run:`/`script:` that run a command whose failure fails the job
+    (CI runners stop at the first failure: errexit, pipefail)."""
     entries = [script] if isinstance(script, str) else list(script or [])
-    lines = [line.strip() for entry in entries for line in str(entry).splitlines()]
+    lines = [line.strip() for entry in entries
+             for line in str(entry).replace("\\\n", " ").splitlines()]
     return [line for line in lines if line and not line.startswith("#")
-            and not SWALLOWED.search(line)]
+            and effective_calls(line, errexit=errexit)]
 
 
 def github_jobs(file: str, workflow: Any) -> list[CiJob]:
@@ -109,7 +167,7 @@ def github_jobs(file: str, workflow: Any) -> list[CiJob]:
     triggers = {GITHUB_EVENTS[name] for name in names if name in GITHUB_EVENTS}
     jobs = workflow.get("jobs") or {}
     paths = github_paths(events)
-    return [github_job(file, name, job, triggers, paths) for name, job in jobs.items()
+    return [github_job(file, name, job, triggers, paths, set(names)) for name, job in jobs.items()
             if isinstance(job, dict)]
 
 
@@ -124,11 +182,11 @@ def github_paths(events: Any) -> tuple[str, ...]:
     return tuple(sorted({str(path) for found in filters for path in found}))
 
 
-def github_steps(job: dict[str, Any]) -> list[str]:
+def github_steps(job: dict[str, Any], events: set[str] | None = None) -> list[str]:
     """The commands of the job's steps that run and can fail."""
     commands: list[str] = []
     for step in job.get("steps") or []:
-        if not isinstance(step, dict) or never_runs(step.get("if", True)) \
+        if not isinstance(step, dict) or never_runs(step.get("if", True), values=events) \
                 or step.get("continue-on-error") not in (None, False):
             continue
         commands.extend(counted_lines(step.get("run")))
@@ -138,18 +196,18 @@ def github_steps(job: dict[str, Any]) -> list[str]:
 
 
 def github_job(file: str, name: str, job: dict[str, Any], triggers: set[str],
-               paths: tuple[str, ...] = ()) -> CiJob:
+               paths: tuple[str, ...] = (), events: set[str] | None = None) -> CiJob:
     condition = str(job.get("if", ""))
     named = {kind for event, kind in GITHUB_EVENTS.items() if f"'{event}'" in condition}
     # `if: github.event_name == 'schedule'` narrows the workflow's triggers to that event.
     job_triggers = (triggers & named) if named and "event_name ==" in condition else triggers
-    if never_runs(job.get("if", True)):
+    if never_runs(job.get("if", True), values=events):
         job_triggers = set()
     environment = job.get("environment")
     if isinstance(environment, dict):
         environment = environment.get("name")
     env = job.get("env") if isinstance(job.get("env"), dict) else {}
-    return CiJob(file=file, name=name, commands=tuple(github_steps(job)),
+    return CiJob(file=file, name=name, commands=tuple(github_steps(job, events)),
                  triggers=frozenset(job_triggers),
                  environment=str(environment) if environment else None,
                  manual=MANUAL in job_triggers or bool(environment),
@@ -168,9 +226,12 @@ def gitlab_jobs(file: str, pipeline: Any) -> list[CiJob]:
 
 
 def live_rules(rules: Any) -> list[Any]:
-    """The rules that can add the job (a `when: never` rule only keeps it out)."""
-    return [rule for rule in rules or [] if not (isinstance(rule, dict)
-                                                 and rule.get("when") == "never")]
+    """The rules that can add the job: not `when: never` (it only keeps it out), nor an `if`
+    that never holds."""
+    sources = set(GITLAB_SOURCES) | GITLAB_OTHER_SOURCES
+    return [rule for rule in rules or [] if not (isinstance(rule, dict) and (
+        rule.get("when") == "never"
+        or never_runs(rule.get("if", True), "$CI_PIPELINE_SOURCE", sources)))]
 
 
 def gitlab_job(file: str, name: str, job: dict[str, Any],

@@ -13,7 +13,6 @@ import ast
 import csv
 import json
 import os
-import shlex
 import shutil
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlops_platform.governance.ci_config import SWALLOWED
+from mlops_platform.governance.shell_commands import effective_calls
 
 TEST_TIMEOUT = 900
 STEP_TIMEOUT = 300
@@ -30,9 +29,8 @@ STEP_TIMEOUT = 300
 SKIPPED_AT_ROOT = {".git", ".venv", ".venv-mlserver", "mlruns", ".pytest_cache", "build"}
 SKIPPED_ANYWHERE = {"__pycache__", ".ruff_cache"}
 SKIPPED_IN_DVC = {"cache", "tmp"}
-# Programs that do nothing a target promises: a recipe of only these is hollow.
-NO_OPS = {"echo", "true", ":", "printf", "exit", "test", "[", "sleep", "cat", "false"}
-MUTANT_BODY = "return None  # mutant: the governance checker broke this function"
+MUTATION_PLUGIN = "mlops_mutation"
+MUTANT_ENV = "MLOPS_MUTANT"  # mutation_plugin's
 
 
 def project_python(root: Path) -> str:
@@ -99,41 +97,42 @@ def junit_counts(report: Path) -> tuple[int, int, int]:
     return total - failed - skipped, failed, skipped
 
 
-def run_tests(copy: Path, python: str, *arguments: str) -> TestRun:
+def run_tests(copy: Path, python: str, *arguments: str,
+              env: dict[str, str] | None = None) -> TestRun:
     """The project's pytest in the working copy; counts from its JUnit XML report."""
     report = copy.parent / "junit.xml"
     report.unlink(missing_ok=True)
     result = subprocess.run(
         [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}",
-         *arguments], cwd=copy, env=project_environment(copy), capture_output=True, text=True,
-        timeout=TEST_TIMEOUT)
+         *arguments], cwd=copy, env=env or project_environment(copy), capture_output=True,
+        text=True, timeout=TEST_TIMEOUT)
     passed, failed, skipped = junit_counts(report)
     tail = (result.stdout + result.stderr).strip().splitlines()[-1:] or [""]
     return TestRun(passed, failed, skipped, result.returncode, tail[0])
 
 
-def function_body_lines(source: str, function: str) -> tuple[int, int, int] | None:
-    """(first line, last line, indent) of a top-level function's body, or None."""
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == function:
-            first = node.body[0]
-            if first.lineno == node.lineno:  # `def f(): ...` on one line
-                return None
-            return first.lineno, node.end_lineno or first.lineno, first.col_offset
-    return None
+def run_tests_with_mutant(copy: Path, python: str, module: str, function: str,
+                          *arguments: str) -> TestRun:
+    """The tests with ``module.function`` broken in memory by ``mutation_plugin`` (copied
+    beside the working copy, outside it, as ``mlops_mutation``)."""
+    plugin_dir = copy.parent / "mutation"
+    plugin_dir.mkdir(exist_ok=True)
+    shutil.copyfile(Path(__file__).with_name("mutation_plugin.py"),
+                    plugin_dir / f"{MUTATION_PLUGIN}.py")
+    env = project_environment(copy)
+    env["PYTHONPATH"] = os.pathsep.join([str(plugin_dir), env["PYTHONPATH"]])
+    env[MUTANT_ENV] = f"{module}:{function}"
+    return run_tests(copy, python, "-p", MUTATION_PLUGIN, *arguments, env=env)
 
 
-def mutant(source: str, function: str) -> str | None:
-    """The module with the function's body replaced by one that returns garbage (None)."""
+def defines_function(source: str, function: str) -> bool:
+    """The module defines ``function`` at its top level (what the mutation probe breaks)."""
     try:
-        span = function_body_lines(source, function)
+        tree = ast.parse(source)
     except SyntaxError:
-        return None
-    if span is None:
-        return None
-    first, last, indent = span
-    lines = source.splitlines(keepends=True)
-    return "".join([*lines[:first - 1], " " * indent + MUTANT_BODY + "\n", *lines[last:]])
+        return False
+    return any(isinstance(node, ast.FunctionDef) and node.name == function
+               for node in tree.body)
 
 
 def run_step(copy: Path, python: str, module: str) -> subprocess.CompletedProcess[str]:
@@ -227,50 +226,12 @@ def dry_run(root: Path, target: str) -> tuple[int, list[str]]:
     return result.returncode, [line.strip() for line in joined.splitlines() if line.strip()]
 
 
-def simple_commands(line: str) -> list[list[str]]:
-    """The simple commands of a shell line (split on && || ; |), as words; env assignments
-    and `python -m` are read through, so `X=1 .venv/bin/python -m dvc repro` is `dvc repro`."""
-    try:
-        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
-        lexer.whitespace_split = True
-        words = list(lexer)
-    except ValueError:
-        return []
-    commands, current = [], []
-    for word in [*words, ";"]:
-        if word in {"&&", "||", ";", "|", "&", "(", ")", "{", "}"}:
-            if current:
-                commands.append(current)
-            current = []
-        else:
-            current.append(word)
-    return [program_and_arguments(command) for command in commands
-            if program_and_arguments(command)]
-
-
-def program_and_arguments(command: list[str]) -> list[str]:
-    while command and "=" in command[0] and not command[0].startswith(("-", "/", ".")):
-        command = command[1:]
-    if not command:
-        return []
-    program = Path(command[0]).name
-    if program.startswith("python") and len(command) > 2 and command[1] == "-m":
-        return [command[2], *command[3:]]
-    return [program, *command[1:]]
-
-
 def real_calls(lines: list[str], calls: str) -> list[str]:
-    """The lines that run `calls` (or, with no `calls`, anything but a no-op) and whose
-    failure is not swallowed."""
+    """The lines that run `calls` (or, with no `calls`, anything that does work) in a way
+    whose failure fails the line (``shell_commands``: no dry run, no swallowed status)."""
     wanted = calls.split()
-    found = []
-    for line in lines:
-        if SWALLOWED.search(line):
-            continue
-        for command in simple_commands(line):
-            if command[:len(wanted)] == wanted if wanted else command[0] not in NO_OPS:
-                found.append(line)
-    return list(dict.fromkeys(found))
+    return [line for line in dict.fromkeys(lines)
+            if any(command[:len(wanted)] == wanted for command in effective_calls(line))]
 
 
 def dvc_status(root: Path) -> tuple[dict[str, Any] | None, str]:
