@@ -561,3 +561,22 @@ def test_a_champion_set_around_the_gate_fails_the_gate_control(
     assert result.reasons[1].startswith(
         f"champion version {by_hand} at {shared_platform.tracking_uri} has no promotion by "
         "the gate")
+
+
+def test_a_champion_whose_files_changed_fails_the_gate_control(
+        level0, shared_platform, tmp_path) -> None:
+    model_name = fresh_model_name()
+    project = project_on_platform(level0, shared_platform, tmp_path, model_name)
+    version = register_version(shared_platform.tracking_uri, model_name, roc_auc=0.95)
+    assert promote_project(project, actor="release-bot").outcome == "promoted"
+    promoted = evaluate(project, "L0-promotion-gate")
+    # What the registry would hold had a file been swapped after the gate hashed it.
+    MlflowClient(shared_platform.tracking_uri).set_model_version_tag(
+        model_name, version, ml_contract.TAG_MODEL_DIGEST, "sha256:" + "0" * 64)
+
+    changed = evaluate(project, "L0-promotion-gate")
+
+    assert promoted.passed and "hashed again, are the ones the gate promoted" in \
+        promoted.reasons[1]
+    assert changed.status == FAILED
+    assert "are not the ones the gate promoted" in changed.reasons[1]

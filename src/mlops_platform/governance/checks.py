@@ -666,8 +666,35 @@ def registry_champion_gated(inspection: Inspection) -> Outcome:
         return failed(f"champion version {champion.version} at {where} has no promotion "
                       f"by the gate ({ml_contract.TAG_PROMOTION_OUTCOME}={outcome}): "
                       "move the alias back and run `make promote`")
+    unchanged = champion_files_unchanged(inspection, champion.version,
+                                         champion.tags.get(ml_contract.TAG_MODEL_DIGEST))
+    if not unchanged.passed:
+        return unchanged
     return passed(f"champion version {champion.version} was promoted by the gate "
-                  f"(registry at {where})")
+                  f"(registry at {where}); {unchanged.reason}")
+
+
+def champion_files_unchanged(inspection: Inspection, version: str,
+                             recorded: str | None) -> Outcome:
+    """The champion's files, downloaded and hashed again, are those the gate promoted."""
+    from mlflow.exceptions import MlflowException
+
+    from mlops_platform.model_digest import version_digest
+
+    if recorded is None:
+        return failed(f"champion version {version} has no {ml_contract.TAG_MODEL_DIGEST} tag: "
+                      "the gate did not record its files; promote it again with `make promote`")
+    target, _ = inspection.registry_target
+    name = inspection.project.param(ml_contract.PARAM_MODEL_NAME)
+    try:
+        found = version_digest(name, version, target.tracking_uri, target.registry_uri).value
+    except (MlflowException, OSError) as error:
+        return not_verified(f"champion version {version}'s files could not be downloaded: "
+                            f"{error}")
+    if found != recorded:
+        return failed(f"champion version {version}'s files ({found}) are not the ones the gate "
+                      f"promoted ({recorded}): they changed after promotion")
+    return passed(f"its files, hashed again, are the ones the gate promoted ({recorded})")
 
 
 CHECKS: dict[str, Check] = {
