@@ -543,12 +543,21 @@ def test_registered_versions_without_lineage_fail_the_lineage_control(
     assert "1 of 2 registered versions" in untraced.reasons[1]
 
 
+def project_with_a_gated_champion(level0: Path, platform, tmp_path: Path
+                                  ) -> tuple[Path, str, str]:
+    """A level-0 project whose first version the gate promoted: the project, the model name
+    and the version."""
+    model_name = fresh_model_name()
+    project = project_on_platform(level0, platform, tmp_path, model_name)
+    version = register_version(platform.tracking_uri, model_name, roc_auc=0.95)
+    assert promote_project(project, actor="release-bot").outcome == "promoted"
+    return project, model_name, version
+
+
 def test_a_champion_set_around_the_gate_fails_the_gate_control(
         level0, shared_platform, tmp_path) -> None:
-    model_name = fresh_model_name()
-    project = project_on_platform(level0, shared_platform, tmp_path, model_name)
-    gated = register_version(shared_platform.tracking_uri, model_name, roc_auc=0.95)
-    assert promote_project(project, actor="release-bot").outcome == "promoted"
+    project, model_name, gated = project_with_a_gated_champion(level0, shared_platform,
+                                                               tmp_path)
     assert evaluate(project, "L0-promotion-gate").passed
     by_hand = register_version(shared_platform.tracking_uri, model_name, roc_auc=0.96)
     MlflowClient(shared_platform.tracking_uri).set_registered_model_alias(
@@ -565,10 +574,8 @@ def test_a_champion_set_around_the_gate_fails_the_gate_control(
 
 def test_a_champion_whose_files_changed_fails_the_gate_control(
         level0, shared_platform, tmp_path) -> None:
-    model_name = fresh_model_name()
-    project = project_on_platform(level0, shared_platform, tmp_path, model_name)
-    version = register_version(shared_platform.tracking_uri, model_name, roc_auc=0.95)
-    assert promote_project(project, actor="release-bot").outcome == "promoted"
+    project, model_name, version = project_with_a_gated_champion(level0, shared_platform,
+                                                                 tmp_path)
     promoted = evaluate(project, "L0-promotion-gate")
     # What the registry would hold had a file been swapped after the gate hashed it.
     MlflowClient(shared_platform.tracking_uri).set_model_version_tag(
