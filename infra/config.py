@@ -1,7 +1,7 @@
 """The typed stack configuration: every key declared once, validated when the program starts.
 
-Each field is one `mlops-platform:<key>` of `Pulumi.<stack>.yaml`, with its type,
-default and meaning; the README's table is checked against this class. A bad
+Each field is one `mlops-platform:<key>` of `Pulumi.<stack>.yaml`, with its type, default
+and meaning; docs/reference/configuration.md's table is checked against this class. A bad
 value stops the program with the key, the value and what is allowed.
 """
 
@@ -296,7 +296,8 @@ def _first_problem(err: ValidationError, values: dict[str, Any]) -> ConfigError:
 
 
 def markdown_table() -> str:
-    """The README's table of every setting: key, default, meaning (from the fields above)."""
+    """The table of every setting in docs/reference/configuration.md: key, default, meaning
+    (from the fields above)."""
     rows = ["| key | default | meaning |", "|---|---|---|"]
     for key, field in PlatformConfig.model_fields.items():
         default = field.get_default(call_default_factory=True)

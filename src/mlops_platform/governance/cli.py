@@ -1,4 +1,5 @@
-"""`mlops-policy`: ML governance from the command line (thin: logic lives in policies/).
+"""`mlops-policy`: ML governance from the command line (thin: the logic is the governance
+package's).
 
   mlops-policy check PATH [--level N] [--verbose | --json] [--offline] [--no-cache] [--jobs N]
       The level the project at PATH reaches, how many controls of each level pass and

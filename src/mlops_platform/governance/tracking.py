@@ -1,7 +1,7 @@
 """The project's tracking server and registry: where it is, whether it answers, a client.
 
-The address comes from MLFLOW_TRACKING_URI when set, else from the project's
-platform outputs file (the contract of ``infra/outputs.py``).
+The address comes from MLFLOW_TRACKING_URI when set, else from the project's platform
+outputs file (``mlops_platform.contract.PlatformOutputs``, written by ``infra/program.py``).
 """
 
 from __future__ import annotations
