@@ -1,7 +1,8 @@
 """The project's tracking server and registry: where it is, whether it answers, a client.
 
 The address comes from MLFLOW_TRACKING_URI when set, else from the project's platform
-outputs file (``mlops_platform.contract.PlatformOutputs``, written by ``infra/program.py``).
+outputs file (``mlops_platform.contract.PlatformOutputs``: the stack outputs of
+``infra/program.py``, ``pulumi stack output --json``).
 """
 
 from __future__ import annotations
