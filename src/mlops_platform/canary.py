@@ -40,9 +40,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -184,8 +185,7 @@ def with_labels(evidence: dict[str, ArmEvidence], predictions: str, labels: str
         arms = arms_of(logged, read_labels(labels))
     except (StoreError, ABTestInputError) as error:
         raise CanaryError(str(error)) from None
-    return {name: ArmEvidence(**{**evidence[name].__dict__, "labelled": arm.labelled,
-                                 "correct": arm.correct})
+    return {name: replace(evidence[name], labelled=arm.labelled, correct=arm.correct)
             for name, arm in arms.items()}
 
 
@@ -301,13 +301,17 @@ def apply(project: Path, env: str, decision: Decision, do_commit: bool) -> str:
     weight = decision.next_weight if decision.action == STEP else None
     record(project, name, model, env, decision)
     write_manifest(project / path, with_challenger_weight(manifest, name, weight))
-    message = (f"canary: {name} challenger {model.challenger.model_uri(name)} to "
-               f"{weight:.0%} in {env}" if weight is not None else
-               f"canary: roll back {name} challenger {model.challenger.model_uri(name)} in "
-               f"{env}: {decision.reasons[0]}")
+    message = commit_message(f"{name} challenger {model.challenger.model_uri(name)}", env,
+                             decision)
     if do_commit:
         commit(project, path, message, project / ml_contract.AUDIT_LOG_FILE)
     return f"{path}: {message}"
+
+
+def commit_message(challenger: str, env: str, decision: Decision) -> str:
+    if decision.action == STEP:
+        return f"canary: {challenger} to {decision.next_weight:.0%} in {env}"
+    return f"canary: roll back {challenger} in {env}: {decision.reasons[0]}"
 
 
 def served_model(manifest: DeploymentManifest, name: str) -> ServedModel | None:
@@ -336,8 +340,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> Decision:
-    import os
-
     project = args.project.resolve()
     url = args.prometheus or os.environ.get(PROMETHEUS_ENV)
     if not url:
