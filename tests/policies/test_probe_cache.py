@@ -41,7 +41,8 @@ class FakeProbes:
         monkeypatch.setattr(probes, "run_step", self.run_step)
         monkeypatch.setattr(probes, "dvc_status", lambda root: ({}, "dvc status"))
 
-    def run_tests(self, copy: Path, python: str, *arguments: str) -> probes.TestRun:
+    def run_tests(self, copy: Path, python: str, *arguments: str,
+                  env: dict[str, str] | None = None) -> probes.TestRun:
         self.runs.append("pytest " + " ".join(arguments))
         return probes.TestRun(passed=3, failed=1 if arguments else 0, skipped=0,
                               returncode=1 if arguments else 0, tail="")
