@@ -1,4 +1,4 @@
-"""A baked level-2 project's `make canary`: idle until prod serves a challenger, then one step
+"""A baked level-2 project's `make canary`: idle where nothing is served, one step
 of the rollout judged on a real Prometheus, committed to deploy/prod.yaml with its audit
 record (the platform's canary, tests/canary, through the project's Makefile and module)."""
 
@@ -59,20 +59,27 @@ def project(tmp_path_factory: pytest.TempPathFactory, shared_platform: PlatformO
             os.environ[key] = value
 
 
-def test_without_a_challenger_the_canary_is_idle(project, prometheus: Prometheus) -> None:
+def test_where_nothing_is_served_the_canary_is_idle(project, prometheus: Prometheus) -> None:
     root, _ = project
-    result = make(root, "canary", "ENV=prod", f"PROMETHEUS={prometheus.url}")
-    assert "IDLE: deploy/prod.yaml declares no challenger" in result.stdout
+    result = make(root, "canary", "ENV=staging", f"PROMETHEUS={prometheus.url}")
+    assert "IDLE: deploy/staging.yaml declares no served version" in result.stdout
     assert git(root, "status", "--porcelain") == ""
+
+
+def declare_challenger(root: Path, challenger: str) -> Path:
+    """Prod's manifest with the challenger at the first step, committed (once)."""
+    manifest = root / "deploy" / "prod.yaml"
+    if "challenger:" not in manifest.read_text():
+        manifest.write_text(manifest.read_text() + (
+            f"    challenger: {{version: {challenger}, weight: 0.05}}\n"))
+        git(root, "commit", "--quiet", "-am", "canary: start")
+    return manifest
 
 
 def test_a_declared_challenger_steps_up_in_a_commit_and_an_audit_record(
         project, prometheus: Prometheus) -> None:
     root, challenger = project
-    manifest = root / "deploy" / "prod.yaml"
-    manifest.write_text(manifest.read_text() + (
-        f"    challenger: {{version: {challenger}, weight: 0.05}}\n"))
-    git(root, "commit", "--quiet", "-am", "canary: start")
+    manifest = declare_challenger(root, challenger)
     result = make(root, "canary", "ENV=prod", f"PROMETHEUS={prometheus.url}")
     assert "STEP: the challenger kept every bound" in result.stdout, result.stdout
     (model,) = load_deployment(manifest).models
@@ -84,7 +91,8 @@ def test_a_declared_challenger_steps_up_in_a_commit_and_an_audit_record(
 
 
 def test_an_unreachable_prometheus_is_a_clear_error(project) -> None:
-    root, _ = project
+    root, challenger = project
+    declare_challenger(root, challenger)
     result = make(root, "canary", "ENV=prod", "PROMETHEUS=http://127.0.0.1:9", check=False)
     assert "canary] Error 2" in result.stderr
     assert "did not answer" in result.stderr and "--prometheus" in result.stderr
