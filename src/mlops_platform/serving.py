@@ -465,12 +465,21 @@ def start_serving(
         yield handle
 
 
-def _launch(settings: ServingSettings, executable: Path, work_dir: Path):
-    registered = registry_version(settings.model_uri)
-    model_path = download_model(pinned_uri(settings.model_uri, registered), work_dir / "model")
-    note = check_promoted_files(registered, model_path)
+def fetch_checked(model_uri: str, folder: Path, what: str = "") -> tuple[RegistryVersion | None,
+                                                                         Path]:
+    """The version ``model_uri`` names, resolved once, downloaded into ``folder / "model"`` and
+    checked against the gate's digest (a note on stderr when it has none): the registry's
+    answer and the files."""
+    registered = registry_version(model_uri)
+    path = download_model(pinned_uri(model_uri, registered), folder / "model")
+    note = check_promoted_files(registered, path)
     if note:
-        print(f"mlops-serve: {note}", file=sys.stderr)
+        print(f"mlops-serve: {what}{note}", file=sys.stderr)
+    return registered, path
+
+
+def _launch(settings: ServingSettings, executable: Path, work_dir: Path):
+    registered, model_path = fetch_checked(settings.model_uri, work_dir)
     log_dir = settings.log_dir.resolve()
     log_dir.mkdir(parents=True, exist_ok=True)
     prediction_log = log_dir / PREDICTION_LOG_NAME
@@ -509,11 +518,7 @@ def _challenger_setting(settings: ServingSettings, work_dir: Path) -> dict[str, 
     """The challenger fetched like the model (pinned, checked, ONNX where the engine says)."""
     assert settings.challenger is not None
     folder = work_dir / "challenger"
-    registered = registry_version(settings.challenger)
-    path = download_model(pinned_uri(settings.challenger, registered), folder / "model")
-    note = check_promoted_files(registered, path)
-    if note:
-        print(f"mlops-serve: challenger: {note}", file=sys.stderr)
+    registered, path = fetch_checked(settings.challenger, folder, "challenger: ")
     as_model = replace(settings, model_uri=settings.challenger, onnx_model=None, challenger=None)
     onnx_model, _ = onnx_export_of(as_model, folder, registered)
     version = registered[1] if registered else UNREGISTERED

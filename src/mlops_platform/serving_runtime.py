@@ -221,11 +221,11 @@ class LoggingMLflowRuntime(MLflowRuntime):
 
     async def load(self) -> bool:
         extra = (self._settings.parameters.extra or {}) if self._settings.parameters else {}
-        registry_uri = self._settings.parameters.uri if self._settings.parameters else None
-        if extra.get("model_digest_tag") and (registry_uri or "").startswith("models:/"):
-            # MLflow's runtime then loads exactly the files that were checked.
-            self._settings.parameters.uri = _promoted_files(registry_uri,
-                                                            extra["model_digest_tag"])
+        uri = self._settings.parameters.uri if self._settings.parameters else None
+        if extra.get("model_digest_tag") and (uri or "").startswith("models:/"):
+            # MLflow's runtime then loads exactly the files that were checked, and the labels
+            # below name their version, however the alias moves meanwhile.
+            self._settings.parameters.uri, uri = _promoted_files(uri, extra["model_digest_tag"])
         loaded = await super().load()
         self._log_path = extra.get("prediction_log")
         self._sample_rate = float(extra.get("sample_rate", 1.0))
@@ -233,7 +233,6 @@ class LoggingMLflowRuntime(MLflowRuntime):
         self._log_backups = int(extra.get("log_backups") or 0)
         self._max_rows = int(extra.get("max_rows") or 0)
         self._extra_columns = extra.get("extra_columns", "reject")
-        uri = registry_uri
         served = _served_version(uri) if (
             extra.get("contract_artifact") or extra.get("metrics") or self._log_path) else None
         self._columns, self._contract, entity_key, self._target = None, None, None, None
@@ -768,10 +767,11 @@ def _in_row_order(parts: list[object], rows: np.ndarray) -> object:
     return np.concatenate([np.asarray(part) for part in parts])[order]
 
 
-def _promoted_files(uri: str, digest_tag: str) -> str:
+def _promoted_files(uri: str, digest_tag: str) -> tuple[str, str]:
     """The version ``uri`` names, downloaded and checked against the digest the gate recorded
-    in its ``digest_tag``; its folder. Files that differ stop the load (the pod never becomes
-    ready); a version the gate did not promote (no tag) is loaded unchecked, logged."""
+    in its ``digest_tag``: its folder and its pinned URI (``models:/<name>/<version>``). Files
+    that differ stop the load (the pod never becomes ready); a version the gate did not
+    promote (no tag) is loaded unchecked, logged."""
     import tempfile
 
     import mlops_model_digest as model_digest
@@ -782,17 +782,18 @@ def _promoted_files(uri: str, digest_tag: str) -> str:
     name, version = get_model_name_and_version(client, uri)
     expected = client.get_model_version(name, version).tags.get(digest_tag)
     folder = model_digest.download_version(name, version, Path(tempfile.mkdtemp(prefix="model-")))
+    pinned = f"models:/{name}/{version}"
     if expected is None:
         logger.warning("%s version %s has no %s tag (not promoted through the gate): its files "
                        "are served unchecked", name, version, digest_tag)
-        return str(folder)
+        return str(folder), pinned
     found = model_digest.digest_folder(folder).value
     if found != expected:
         raise MLServerError(f"{name} version {version}: the downloaded files ({found}) are not "
                             f"the ones the gate promoted ({expected}, tag {digest_tag}): the "
                             "model was changed after promotion; serve another version and have "
                             "the registry checked (mlops-policy audit verify)")
-    return str(folder)
+    return str(folder), pinned
 
 
 def _registered_labels(labels: dict, served) -> dict:
