@@ -48,6 +48,23 @@ def digest_folder(folder: Path) -> ModelDigest:
                         if path.is_file() and path.name not in CLIENT_WRITTEN})
 
 
+def unchecked_note(name: str, version: str, tag: str) -> str:
+    """What serving a version the gate never promoted (it has no digest ``tag``) means."""
+    return (f"{name} version {version} has no {tag} tag (it was not promoted through the "
+            "gate): its files are served unchecked")
+
+
+def changed_files(folder: Path, name: str, version: str, expected: str, tag: str) -> str | None:
+    """Why the files in ``folder`` are not the ones the gate promoted (the digest ``expected``,
+    recorded in the version's ``tag``), in one line; None when they are."""
+    found = digest_folder(folder).value
+    if found == expected:
+        return None
+    return (f"{name} version {version}: the downloaded files ({found}) are not the ones the "
+            f"gate promoted ({expected}, tag {tag}): the model was changed after promotion; "
+            "serve another version and have the registry checked (mlops-policy audit verify)")
+
+
 def download_version(name: str, version: str, destination: Path,
                      tracking_uri: str | None = None, registry_uri: str | None = None) -> Path:
     import mlflow

@@ -275,17 +275,13 @@ def check_promoted_files(registered: RegistryVersion | None, model_path: Path) -
     if registered is None:
         return ""
     name, version, _ = registered
-    expected = MlflowClient().get_model_version(name, version).tags.get(
-        ml_contract.TAG_MODEL_DIGEST)
+    tag = ml_contract.TAG_MODEL_DIGEST
+    expected = MlflowClient().get_model_version(name, version).tags.get(tag)
     if expected is None:
-        return (f"{name} version {version} has no {ml_contract.TAG_MODEL_DIGEST} tag (it was not "
-                "promoted through the gate): its files are served unchecked")
-    found = model_digest.digest_folder(model_path)
-    if found.value != expected:
-        raise ServingError(f"{name} version {version}: the downloaded files ({found.value}) are "
-                           f"not the ones the gate promoted ({expected}, tag "
-                           f"{ml_contract.TAG_MODEL_DIGEST}): the model was changed after "
-                           "promotion; serve another version and have the registry checked")
+        return model_digest.unchecked_note(name, version, tag)
+    changed = model_digest.changed_files(model_path, name, version, expected, tag)
+    if changed:
+        raise ServingError(changed)
     return ""
 
 

@@ -784,15 +784,11 @@ def _promoted_files(uri: str, digest_tag: str) -> tuple[str, str]:
     folder = model_digest.download_version(name, version, Path(tempfile.mkdtemp(prefix="model-")))
     pinned = f"models:/{name}/{version}"
     if expected is None:
-        logger.warning("%s version %s has no %s tag (not promoted through the gate): its files "
-                       "are served unchecked", name, version, digest_tag)
+        logger.warning(model_digest.unchecked_note(name, version, digest_tag))
         return str(folder), pinned
-    found = model_digest.digest_folder(folder).value
-    if found != expected:
-        raise MLServerError(f"{name} version {version}: the downloaded files ({found}) are not "
-                            f"the ones the gate promoted ({expected}, tag {digest_tag}): the "
-                            "model was changed after promotion; serve another version and have "
-                            "the registry checked (mlops-policy audit verify)")
+    changed = model_digest.changed_files(folder, name, version, expected, digest_tag)
+    if changed:
+        raise MLServerError(changed)
     return str(folder), pinned
 
 
