@@ -41,6 +41,7 @@ from mlops_platform.kubernetes.topology import (
 from mlops_platform.monitoring.tracking_server import MODULE as WRAPPER_MODULE
 from mlops_platform.monitoring.tracking_server import wrapped
 from mlops_platform.tools.create_reader import READER_ENV
+from mlops_platform.tracking_auth import basic_auth_ini
 
 SERVER_SECRET = "mlflow-server"  # noqa: S105 - a Secret's name
 READER_SECRET = "mlflow-registry-reader"  # noqa: S105 - a Secret's name
@@ -112,7 +113,8 @@ class TrackingServer(pulumi.ComponentResource):
                 "MLFLOW_AUTH_ADMIN_USERNAME": args.admin_username,
                 "MLFLOW_AUTH_ADMIN_PASSWORD": self.admin_password,
                 "MLFLOW_FLASK_SERVER_SECRET_KEY": flask_key,
-                "basic_auth.ini": pulumi.Output.secret(args.database_url).apply(_auth_config),
+                # Users and permissions live beside the runs (own tables and migrations).
+                "basic_auth.ini": pulumi.Output.secret(args.database_url).apply(basic_auth_ini),
             },
             opts=child)
         reader_secret, reader_password = _generated_user(
@@ -178,14 +180,6 @@ def _generated_user(resource_name: str, secret_name: str, namespace: pulumi.Inpu
         string_data=dict(zip(env_names, (username, password), strict=True)),
         opts=child)
     return secret, password
-
-
-def _auth_config(database_url: str) -> str:
-    # Users and permissions live beside the runs (own tables, own migration history).
-    return ("[mlflow]\n"
-            "default_permission = READ\n"
-            f"database_uri = {database_url}\n"
-            "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
 
 
 def _allowed_hosts(args: TrackingServerArgs) -> str:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import configparser
+from pathlib import Path
 from typing import Any
 
 import pytest
+from mlflow.server.auth.config import read_auth_config
 
 from infra.mocked_engine import MOCK_PASSWORD, RecordedResource, RecordedStack, run_stack
 from mlops_platform.kubernetes.topology import TRACKING, TRACKING_METRICS_PORT
+from mlops_platform.tracking_auth import CREDENTIAL_CACHE_SECONDS, basic_auth_ini
 from tests.infra.k8s_objects import containers, env_of, named, of_kind, secret_ref
 
 
@@ -63,6 +66,17 @@ def test_the_auth_database_is_the_metadata_database(
     assert auth["mlflow"]["database_uri"] == database_url
     assert database_url == (f"postgresql://mlflow:{MOCK_PASSWORD}@postgres.mlops-dev.svc"
                             ".cluster.local:5432/mlflow")
+
+
+def test_mlflow_reads_the_auth_settings_with_its_credential_cache_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config_file = tmp_path / "basic_auth.ini"
+    config_file.write_text(basic_auth_ini("sqlite:///auth.db", admin_username="root"))
+    monkeypatch.setenv("MLFLOW_AUTH_CONFIG_PATH", str(config_file))
+    config = read_auth_config()
+    assert (config.default_permission, config.database_uri, config.admin_username) == (
+        "READ", "sqlite:///auth.db", "root")
+    assert config.auth_cache_ttl_seconds == CREDENTIAL_CACHE_SECONDS > 0
 
 
 def test_the_service_and_the_probes_use_the_container_port(

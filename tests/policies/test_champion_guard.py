@@ -165,6 +165,15 @@ def test_editors_and_the_admin_are_refused_on_every_route(
         assert status == 200, body
 
 
+def test_a_wrong_password_is_refused_after_the_right_one_was_accepted(
+        server: AuthServer) -> None:
+    """The server caches checked credentials (tracking_auth); a cached user is no master key."""
+    path = "/api/2.0/mlflow/users/get?username=trainer"
+    assert _call(server, "GET", path, {}, user=TRAINER)[0] == 200
+    assert _call(server, "GET", path, {}, user=(TRAINER[0], f"{TRAINER[1]}x"))[0] == 401
+    assert _call(server, "GET", path, {}, user=(TRAINER[0], ""))[0] == 401
+
+
 def test_the_gate_run_with_another_identity_is_refused_in_one_line(
         server: AuthServer, promoted: tuple[Path, str, str], monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:

@@ -25,6 +25,7 @@ from mlops_platform.processes import (
     stop_process_group,
     wait_until_healthy,
 )
+from mlops_platform.tracking_auth import basic_auth_ini
 from tests.support.prometheus import tool
 
 
@@ -210,11 +211,9 @@ def running_basic_auth_mlflow(base_dir: Path, app_name: str = "basic-auth",
     base_dir.mkdir(parents=True, exist_ok=True)
     admin = AuthServer("", "admin", "admin-password-for-tests")
     auth_config = base_dir / "basic_auth.ini"
-    auth_config.write_text(
-        "[mlflow]\ndefault_permission = READ\n"
-        f"database_uri = sqlite:///{base_dir / 'auth.db'}\n"
-        f"admin_username = {admin.admin_username}\nadmin_password = {admin.admin_password}\n"
-        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
+    auth_config.write_text(basic_auth_ini(f"sqlite:///{base_dir / 'auth.db'}",
+                                          admin_username=admin.admin_username,
+                                          admin_password=admin.admin_password))
     port = free_port()
     log = base_dir / "mlflow-auth.log"
     process = start_process_group(

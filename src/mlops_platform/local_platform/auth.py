@@ -17,6 +17,7 @@ from pathlib import Path
 from mlops_platform.governance.champion_guard import APP_NAME, GATE_USERNAME_ENV
 from mlops_platform.governance.gate_identity import DEFAULT_GATE_USERNAME, ensure_gate_user
 from mlops_platform.tools.create_reader import AuthApi, Credentials, ReaderSetupError
+from mlops_platform.tracking_auth import basic_auth_ini
 
 ADMIN_USERNAME = "admin"
 GATE_USERNAME = DEFAULT_GATE_USERNAME
@@ -60,10 +61,7 @@ def load_or_create(state_dir: Path) -> LocalCredentials:
 def server_environment(state_dir: Path, credentials: LocalCredentials) -> dict[str, str]:
     """The server's auth settings: users beside the runs (auth.db), READ by default."""
     config = state_dir / "basic_auth.ini"
-    _write_private(config, "[mlflow]\ndefault_permission = READ\n"
-                           f"database_uri = sqlite:///{state_dir / 'auth.db'}\n"
-                           "authorization_function = "
-                           "mlflow.server.auth:authenticate_request_basic_auth\n")
+    _write_private(config, basic_auth_ini(f"sqlite:///{state_dir / 'auth.db'}"))
     return {"MLFLOW_AUTH_CONFIG_PATH": str(config),
             "MLFLOW_AUTH_ADMIN_USERNAME": ADMIN_USERNAME,
             "MLFLOW_AUTH_ADMIN_PASSWORD": credentials.admin_password,
