@@ -491,6 +491,10 @@ def test_prometheus_scrapes_the_tracking_server_and_the_served_versions_age(
     up = values_when(cluster, f'up{{job="{catalog.TRACKING_JOB}"}}',
                      lambda found: list(found.values()) == [1.0])
     assert list(up.values()) == [1.0]
+    # The series the down alert reads, whatever the scrape job is called.
+    running = values_when(cluster, catalog.TRACKING_SERVER_UP.name,
+                          lambda found: list(found.values()) == [1.0])
+    assert list(running.values()) == [1.0]
     trained = values_when(cluster, f'{catalog.SERVING_MODEL_TRAINED.name}{{model="{MODEL_NAME}"}}',
                           lambda found: bool(found))
     [(labels, ended)] = trained.items()

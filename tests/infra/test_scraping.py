@@ -154,6 +154,22 @@ def test_annotations_mode_marks_each_metrics_port_on_its_pods_and_creates_no_mon
     assert not [m for m in annotated if m["kind"] in operator_schemas.OPERATOR_KINDS]
 
 
+def test_annotations_mode_announces_each_serving_metrics_port_once(
+        annotated: list[dict[str, Any]]) -> None:
+    """MLServer's port on the pods (`kubernetes-pods`), the shipper's on the Service
+    (`kubernetes-service-endpoints`): both scraped, neither twice."""
+    workload = named(annotated, "Deployment", "demo-classifier")
+    service = named(annotated, "Service", "demo-classifier")
+    announced = [pod_template(workload)["metadata"]["annotations"]["prometheus.io/port"],
+                 service["metadata"]["annotations"]["prometheus.io/port"]]
+    assert sorted(announced) == sorted(str(port) for name, port in port_names(workload).items()
+                                       if name in ("metrics", "shipper-metrics"))
+    assert service["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
+    annotated_services = [m["metadata"]["name"] for m in of_kind(annotated, "Service")
+                          if "prometheus.io/scrape" in m["metadata"].get("annotations", {})]
+    assert annotated_services == ["demo-classifier"]
+
+
 def test_operator_mode_monitors_every_part_under_the_job_the_alerts_select(
         operated: dict[str, list[dict[str, Any]]]) -> None:
     manifests = operated["prod"]
@@ -171,6 +187,8 @@ def test_operator_mode_monitors_every_part_under_the_job_the_alerts_select(
     assert pushgateway["honorLabels"] is True
     for workload in of_kind(manifests, "Deployment"):
         assert "annotations" not in pod_template(workload)["metadata"]
+    for service in of_kind(manifests, "Service"):
+        assert "prometheus.io/scrape" not in service["metadata"].get("annotations", {})
 
 
 def job_label(job: str) -> list[dict[str, str]]:

@@ -25,6 +25,7 @@ from mlops_platform.monitoring.catalog import (
     SERVING_REQUESTS,
     SHIPPER_LAG,
     TRACKING_JOB,
+    TRACKING_SERVER_UP,
     Metric,
 )
 
@@ -91,7 +92,8 @@ def backed_up_at(timestamp: int) -> list[dict[str, str]]:
     return [series(BACKUP_LAST_SUCCESS, str(timestamp), job="mlops-backup")]
 
 
-TRACKING = {"job": TRACKING_JOB, "instance": "mlflow:5000"}
+TRACKING = {"job": TRACKING_JOB, "instance": "mlflow:9103"}
+ANNOTATED_TRACKING = {"job": "kubernetes-pods", "instance": "10.0.0.7:9103"}
 OTHER_TARGET = [raw("up", "1", job=PUSHGATEWAY_JOB, instance="pushgateway:9091")]
 DAYS_40 = 40 * 86400
 
@@ -146,10 +148,15 @@ CASES = [
     Case("MlopsBackupMissing", "fires", OTHER_TARGET, "25h", evaluation_interval="10m"),
     Case("MlopsBackupMissing", "quiet", OTHER_TARGET + backed_up_at(0), "25h",
          evaluation_interval="10m"),
-    Case("MlopsTrackingServerDown", "fires", [raw("up", "0", **TRACKING)], "10m", TRACKING),
-    Case("MlopsTrackingServerDown", "fires-when-not-scraped", OTHER_TARGET, "10m",
-         {"job": TRACKING_JOB}),
-    Case("MlopsTrackingServerDown", "quiet", [raw("up", "1", **TRACKING)], "10m"),
+    Case("MlopsTrackingServerDown", "fires-when-its-process-exited",
+         [series(TRACKING_SERVER_UP, "0", **TRACKING)], "10m", TRACKING),
+    Case("MlopsTrackingServerDown", "fires-when-not-scraped", OTHER_TARGET, "10m"),
+    Case("MlopsTrackingServerDown", "quiet", [series(TRACKING_SERVER_UP, "1", **TRACKING)], "10m"),
+    # Scraped through pod annotations: the job is the scrape configuration's, not ours.
+    Case("MlopsTrackingServerDown", "quiet-under-any-job-name",
+         [series(TRACKING_SERVER_UP, "1", **ANNOTATED_TRACKING)], "10m"),
+    Case("MlopsTrackingServerDown", "fires-under-any-job-name",
+         [series(TRACKING_SERVER_UP, "0", **ANNOTATED_TRACKING)], "10m", ANNOTATED_TRACKING),
     Case("MlopsLogShipperLagging", "fires", [series(SHIPPER_LAG, "1200", model="churn")], "30m",
          {"model": "churn"}),
     Case("MlopsLogShipperLagging", "quiet", [series(SHIPPER_LAG, "30", model="churn")], "30m"),

@@ -42,9 +42,9 @@ GAUGE_VALUES = {catalog.DRIFT_DETECTED: 1.0, catalog.DRIFT_SHARE: 0.4,
                 catalog.DATA_STALENESS: 600.0, catalog.SHIPPER_LAG: 5.0,
                 catalog.MODEL_PERFORMANCE: 0.93, catalog.MODEL_PERFORMANCE_ROWS: 240.0,
                 catalog.MODEL_PERFORMANCE_DEGRADED: 0.0,
-                catalog.MODEL_PERFORMANCE_LABEL_AGE: 7200.0}
+                catalog.MODEL_PERFORMANCE_LABEL_AGE: 7200.0, catalog.TRACKING_SERVER_UP: 1.0}
 JOBS = {catalog.SHIPPER_LINES: catalog.SHIPPER_JOB, catalog.SHIPPER_FAILURES: catalog.SHIPPER_JOB,
-        catalog.SHIPPER_LAG: catalog.SHIPPER_JOB}
+        catalog.SHIPPER_LAG: catalog.SHIPPER_JOB, catalog.TRACKING_SERVER_UP: catalog.TRACKING_JOB}
 FLASK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 
 
@@ -104,7 +104,7 @@ def catalog_series(metric: Metric, end: int) -> Iterator[str]:
 
 def tracking_series(end: int) -> Iterator[str]:
     """What MLflow's exporter and Prometheus itself give for the tracking server."""
-    target = {"job": catalog.TRACKING_JOB, "instance": "mlflow:5000"}
+    target = {"job": catalog.TRACKING_JOB, "instance": "mlflow:9103"}
     yield from gauge("up", target, 1.0, end)
     for status, rate in (("200", 5.0), ("404", 0.2)):
         labels = {**target, "method": "GET", "status": status}

@@ -110,8 +110,9 @@ class ModelServingArgs:
     extra_env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     # Without it the pods log nothing: no sidecar, MLServer's plain MLflow runtime.
     prediction_log: PredictionLogShipping | None = None
-    # The platform's `scrape_mode`: `annotations` puts prometheus.io/* on the pods; with
-    # `operator` the platform's PodMonitor selects every serving pod of the namespace.
+    # The platform's `scrape_mode`: `annotations` puts prometheus.io/* on the pods (MLServer's
+    # port) and on the Service (the shipper's); with `operator` the platform's PodMonitor
+    # selects every serving pod of the namespace.
     scrape_mode: str = "annotations"
 
 
@@ -144,10 +145,11 @@ class ModelServing(pulumi.ComponentResource):
                   "template": {"metadata": _pod_metadata(labels, args.scrape_mode),
                                "spec": _pod_spec(model, args)}},
             opts=child)
+        shipping = args.prediction_log is not None
         service = k8s.core.v1.Service(
-            f"{name}-{model.object_name}", metadata=metadata,
-            spec={"selector": labels, "ports": _service_ports(args.prediction_log is not None)},
-            opts=child)
+            f"{name}-{model.object_name}",
+            metadata={**metadata, **_service_annotations(shipping, args.scrape_mode)},
+            spec={"selector": labels, "ports": _service_ports(shipping)}, opts=child)
         if model.autoscaled:
             autoscale(f"{name}-{model.object_name}", metadata, model.replicas, model.ceiling,
                       labels, child)
@@ -162,6 +164,14 @@ def model_labels(object_name: str) -> dict[str, str]:
 def _pod_metadata(labels: dict[str, str], scrape_mode: str) -> dict[str, Any]:
     annotations = scrape_annotations(scrape_mode, SERVING_METRICS_PORT)
     return {"labels": labels, **({"annotations": annotations} if annotations else {})}
+
+
+def _service_annotations(shipping: bool, scrape_mode: str) -> dict[str, Any]:
+    """The log shipper's port, announced on the Service: pod annotations name one port per pod
+    (MLServer's), and the usual `kubernetes-service-endpoints` job reads these on every pod
+    behind the Service."""
+    annotations = scrape_annotations(scrape_mode, SHIPPER_METRICS_PORT) if shipping else {}
+    return {"annotations": annotations} if annotations else {}
 
 
 def _service_ports(shipping: bool) -> list[dict[str, Any]]:

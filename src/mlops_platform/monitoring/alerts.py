@@ -33,7 +33,7 @@ from mlops_platform.monitoring.catalog import (
     SERVING_MODEL_TRAINED,
     SERVING_REQUESTS,
     SHIPPER_LAG,
-    TRACKING_JOB,
+    TRACKING_SERVER_UP,
 )
 
 RUNBOOK_PAGE = "docs/monitoring.md"
@@ -229,12 +229,15 @@ def _performance_rules(t: AlertThresholds, page: str) -> list[dict[str, Any]]:
 
 
 def _platform_rules(t: AlertThresholds, page: str) -> list[dict[str, Any]]:
-    up = f"up{_selector(job=TRACKING_JOB)}"
+    # The wrapper's own series, not `up{job=...}`: pod annotations leave the job's name to the
+    # scrape configuration. A failed scrape marks the series stale, so absent() is "down" too.
+    running = TRACKING_SERVER_UP.name
     return [
-        _rule("MlopsTrackingServerDown", f"{up} == 0 or absent({up})", t.tracking_down_for,
-              "critical", "The MLflow tracking server is down",
-              f"Prometheus could not scrape the tracking server (job {TRACKING_JOB}) for "
-              f"{t.tracking_down_for}: runs, the registry and model downloads fail.", page),
+        _rule("MlopsTrackingServerDown", f"{running} == 0 or absent({running})",
+              t.tracking_down_for, "critical", "The MLflow tracking server is down",
+              f"No tracking server answered Prometheus on its metrics port, or its MLflow "
+              f"process exited, for {t.tracking_down_for}: runs, the registry and model "
+              "downloads fail.", page),
         _rule("MlopsLogShipperLagging",
               f"max by (model) ({SHIPPER_LAG.name}) > {seconds(t.shipper_max_lag)}",
               t.shipper_lag_for, "warning",

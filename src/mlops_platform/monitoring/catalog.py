@@ -117,13 +117,21 @@ BACKUP_LAST_SUCCESS = Metric(
     "mlops_backup_last_success_timestamp_seconds", "gauge",
     "When the metadata database's backup was last uploaded (Unix time).")
 
+# The tracking server's metrics wrapper (mlops_platform.monitoring.tracking_server). The down
+# alert and the dashboard read this series instead of `up{job=...}`: its name is the same
+# whatever job name a scrape configuration gives the target (pod annotations leave that to it).
+TRACKING_SERVER_UP = Metric(
+    "mlops_tracking_server_up", "gauge",
+    "1 while the MLflow server process runs, 0 once it has exited; absent while its metrics "
+    "port cannot be scraped.")
+
 METRICS = (SERVING_REQUESTS, SERVING_CONTRACT_REJECTIONS, SERVING_LATENCY, SERVING_REQUEST_ROWS,
            SERVING_BATCH_ROWS, SERVING_MODEL_TRAINED, SERVING_AB_ROWS,
            SERVING_AB_PREDICT_SECONDS, SERVING_AB_FAILURES, SHIPPER_LINES,
            SHIPPER_FAILURES, SHIPPER_LAG,
            DRIFT_DETECTED, DRIFT_SHARE, DATA_STALENESS, DRIFT_LAST_SUCCESS, MODEL_PERFORMANCE,
            MODEL_PERFORMANCE_ROWS, MODEL_PERFORMANCE_DEGRADED, MODEL_PERFORMANCE_LABEL_AGE,
-           PERFORMANCE_LAST_SUCCESS, BACKUP_LAST_SUCCESS)
+           PERFORMANCE_LAST_SUCCESS, BACKUP_LAST_SUCCESS, TRACKING_SERVER_UP)
 
 # MLflow's own series on the tracking server's metrics port (its exporter,
 # prometheus_flask_exporter with the prefix "mlflow"; mlops_platform.monitoring.tracking_server).

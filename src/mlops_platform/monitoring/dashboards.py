@@ -59,15 +59,14 @@ from mlops_platform.monitoring.catalog import (
     SHIPPER_FAILURES,
     SHIPPER_LAG,
     SHIPPER_LINES,
-    TRACKING_JOB,
     TRACKING_LATENCY,
     TRACKING_REQUESTS,
+    TRACKING_SERVER_UP,
 )
 
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 RATE = "$__rate_interval"
 SERVED = 'model="$model",version=~"$version"'
-TRACKING = f'job="{TRACKING_JOB}"'
 _SLUG = re.compile(r"[^a-z0-9-]+")
 Query = tuple[str, str]  # (PromQL, legend)
 
@@ -96,8 +95,9 @@ def _stat(title: str, unit: str, expr: str, legend: str = "", width: int = 6,
 
 def _quantiles(metric: str, selector: str, *by: str, name: str = "") -> list[Query]:
     legend = " ".join(f"{{{{{label}}}}}" for label in by)
+    matchers = f"{{{selector}}}" if selector else ""
     return [(f"histogram_quantile({q}, sum by ({', '.join(by)}, le) "
-             f"(rate({metric}_bucket{{{selector}}}[{RATE}])))",
+             f"(rate({metric}_bucket{matchers}[{RATE}])))",
              f"{name}p{round(q * 100)} {legend}") for q in (0.5, 0.99)]
 
 
@@ -179,13 +179,12 @@ def model_dashboard(model: str) -> dict[str, Any]:
 def _platform_panels() -> list[tuple[str, list[Any]]]:
     return [
         ("Tracking server", [
-            _stat("Tracking server up", "none", f"min(up{{{TRACKING}}})",
-                  mapping={"0": "down", "1": "up"}),
+            _stat("Tracking servers running", "none", f"sum({TRACKING_SERVER_UP.name})"),
             _graph("Tracking requests per second by status", "reqps", [(
-                f"sum by (status) (rate({TRACKING_REQUESTS}{{{TRACKING}}}[{RATE}]))",
-                "{{status}}")], width=9),
+                f"sum by (status) (rate({TRACKING_REQUESTS}[{RATE}]))", "{{status}}")],
+                width=9),
             _graph("Tracking latency p50 and p99", "s",
-                   _quantiles(TRACKING_LATENCY, TRACKING, "job"), width=9),
+                   _quantiles(TRACKING_LATENCY, "", "method"), width=9),
         ]),
         ("Prediction-log shipping", [
             _graph("Shipper lag (oldest unshipped line)", "s",

@@ -9,7 +9,8 @@ MLflow 3.17 refuses every other user a route that has no permission rule (fail-c
 scraper would need the admin's password. This command starts the server as its child with the
 exporter on (``MLFLOW_EXPOSE_PROMETHEUS``) and serves the same series, every worker's, read
 from the exporter's multiprocess files, on a metrics port without login that only the
-scraper may reach. The API port and its auth stay as they are.
+scraper may reach. The API port and its auth stay as they are. Beside them it exports
+``mlops_tracking_server_up``: whether the server's process runs.
 
 The directory is emptied first (prometheus_client's rule for multiprocess mode: files of an
 earlier run would add to this one's). SIGTERM and SIGINT go on to the server; the exit status
@@ -24,8 +25,11 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
+
+from mlops_platform.monitoring.catalog import TRACKING_SERVER_UP
 
 # mlflow server's environment variable for --expose-prometheus.
 EXPOSE_ENV = "MLFLOW_EXPOSE_PROMETHEUS"
@@ -45,23 +49,41 @@ def fresh(folder: Path) -> None:
     folder.mkdir(parents=True)
 
 
-def serve_metrics(folder: Path, host: str, port: int) -> None:
-    """Every process's series under ``folder``, on ``host:port`` (a daemon thread)."""
+class ServerProcess:
+    """The MLflow server's process, as the `mlops_tracking_server_up` gauge it is scraped as."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        yield GaugeMetricFamily(TRACKING_SERVER_UP.name, TRACKING_SERVER_UP.help,
+                                value=float(self.running()))
+
+
+def serve_metrics(folder: Path, host: str, port: int, server: ServerProcess) -> None:
+    """Every process's series under ``folder`` and whether ``server`` runs, on ``host:port``
+    (a daemon thread)."""
     # Here, not at the top: the local platform and infra/ import wrapped() without them.
     from prometheus_client import CollectorRegistry, start_http_server
     from prometheus_client.multiprocess import MultiProcessCollector
 
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=str(folder))
+    registry.register(server)
     start_http_server(port, addr=host, registry=registry)
 
 
-def run_server(command: Sequence[str], folder: Path) -> int:
+def run_server(command: Sequence[str], folder: Path, server: ServerProcess) -> int:
     environment = {**os.environ, EXPOSE_ENV: str(folder), "PROMETHEUS_MULTIPROC_DIR": str(folder)}
-    server = subprocess.Popen(list(command), env=environment)
+    server.process = child = subprocess.Popen(list(command), env=environment)
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda received, _: server.send_signal(received))
-    code = server.wait()
+        signal.signal(signum, lambda received, _: child.send_signal(received))
+    code = child.wait()
     return code if code >= 0 else 128 - code  # killed by a signal: the shell's convention
 
 
@@ -85,16 +107,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    server = ServerProcess()
     try:
         fresh(args.metrics_dir)
-        serve_metrics(args.metrics_dir, args.metrics_host, args.metrics_port)
+        serve_metrics(args.metrics_dir, args.metrics_host, args.metrics_port, server)
     except OSError as error:
         print(f"error: cannot serve the tracking server's metrics on {args.metrics_host}:"
               f"{args.metrics_port} from {args.metrics_dir}: {error}", file=sys.stderr)
         return 1
     print(f"tracking server metrics on http://{args.metrics_host}:{args.metrics_port}/metrics",
           flush=True)
-    return run_server(args.command, args.metrics_dir)
+    return run_server(args.command, args.metrics_dir, server)
 
 
 if __name__ == "__main__":
