@@ -26,12 +26,17 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 LOG_ENV = "MLOPS_TEST_SUITE_LOG"
 # With a log: the whole run's wall-clock seconds (`.ci/run` from its start), if known.
 WALL_ENV = "MLOPS_TEST_SUITE_WALL_SECONDS"
-# Issue #28's figures: a new machine's `.ci/run`, serial pytest; and the last CI of stop 17.
+# With a log: what the machine had before the run, e.g. "new machine: only Python, git, make".
+MACHINE_ENV = "MLOPS_TEST_SUITE_MACHINE"
+# Issue #28's figures: a new machine's `.ci/run`, serial pytest; then CI runs since.
 BEFORE = (
     ("new machine, serial (issue #28)", 78 * 60, 22 * 60, 56 * 60 + 10, "1,135"),
     ("warm machine, serial (CI of stop 17)", 2954, None, None, "1,135"),
     ("warm machine, two workers (CI of stop 29)", 2071, None, None, "1,243"),
     ("warm machine, two workers (CI of stop 30)", 2216, None, None, "1,449"),
+    ("warm machine, two workers (CI of stop 33)", 2032, None, None, "1,886"),
+    ("warm machine, two workers (CI of stop 34: MLflow's credential cache on)", 1448, None,
+     None, "1,886"),
 )
 GOAL_SECONDS = 30 * 60
 SHOWN = 20
@@ -101,8 +106,10 @@ def comparison(results: dict[str, Any]) -> str:
         sum(phase["seconds"] for phase in results["phases"].values()) or None)
     pytest_seconds = results["pytest_seconds"]
     installs = total - pytest_seconds if total and pytest_seconds else None
-    rows.append(["this run (two workers)", _minutes(total), _minutes(installs),
-                 _minutes(pytest_seconds), str(results["tests"])])
+    machine = os.environ.get(MACHINE_ENV)
+    name = f"this run (two workers{', ' + machine if machine else ''})"
+    rows.append([name, _minutes(total), _minutes(installs), _minutes(pytest_seconds),
+                 str(results["tests"])])
     return markdown_table(["run", "whole", "installs and images", "pytest", "tests"], rows)
 
 
