@@ -15,9 +15,10 @@ The promotion gate reads such a file back (``recent_window``): the rows of its l
 of ``served_at`` are what the challenger and the champion are both scored on, besides the
 held-out test split.
 
-Locations may be ``s3://`` prefixes (``prediction_store``). Exit 0: written; 2: nothing could
-be written (an unreadable store or contract, or no labelled row that keeps the contract),
-with the cause and the fix; nothing half-written is left.
+Locations may be ``s3://`` prefixes (``prediction_store``). Exit 0: written; 1: no labelled
+row keeps the contract yet, nothing written (with ``--if-any``: exit 0, the data stays as it
+is, which a scheduled retrain wants); 2: nothing could be written (an unreadable store or
+contract), with the cause and the fix. Nothing half-written is left.
 """
 
 from __future__ import annotations
@@ -47,11 +48,15 @@ from mlops_platform.prediction_log import (
 )
 from mlops_platform.prediction_store import StoreError, read_labels, read_lines
 
-UNUSABLE = 2
+NO_LABELLED_ROWS, UNUSABLE = 1, 2
 
 
 class LabelledDataError(RuntimeError):
     """Nothing could be written; the message names the cause and the fix."""
+
+
+class NoLabelledRowsError(LabelledDataError):
+    """No joined row keeps the contract: there is nothing to add yet."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,7 @@ def export(predictions: str, labels: str, contract_path: Path, output: Path) -> 
         raise LabelledDataError(str(error)) from error
     frame, kept = training_rows(joined, contract)
     if not kept.any():
-        raise LabelledDataError(
+        raise NoLabelledRowsError(
             f"no labelled row keeps the contract ({len(joined.rows)} joined): send labels for "
             "served predictions first (mlops-labels, POST /labels)")
     lineage = lineage_of(joined, kept)
@@ -201,6 +206,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--contract", required=True, type=Path, help="data_contract.yaml")
     parser.add_argument("--output", required=True, type=Path,
                         help="the CSV written (its lineage goes beside it)")
+    parser.add_argument("--if-any", action="store_true",
+                        help="no labelled row yet is no failure: exit 0 and leave --output as "
+                        "it is")
     return parser.parse_args(argv)
 
 
@@ -208,6 +216,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         lineage = export(args.predictions, args.labels, args.contract, args.output)
+    except NoLabelledRowsError as error:
+        print(f"mlops-labelled-data: {error}; nothing was written", file=sys.stderr)
+        if args.if_any:
+            print(f"no new labelled rows: {args.output} stays as it is")
+            return 0
+        return NO_LABELLED_ROWS
     except LabelledDataError as error:
         print(f"mlops-labelled-data: {error}; nothing was written", file=sys.stderr)
         return UNUSABLE

@@ -77,15 +77,33 @@ def test_labelled_rows_become_contract_columns_with_their_lineage(tmp_path: Path
     assert "wrote 3 labelled rows" in capsys.readouterr().out
 
 
-def test_no_labelled_row_is_exit_2_and_writes_nothing(tmp_path: Path, capsys) -> None:
+def export_without_labels(tmp_path: Path, *flags: str, labels: str = "") -> tuple[int, Path]:
     write_log(tmp_path / "monitoring")
     (tmp_path / "data_contract.yaml").write_text(yaml.safe_dump(CONTRACT))
     output = tmp_path / "out" / "served.csv"
     code = main(["--predictions", str(tmp_path / "monitoring"), "--labels",
-                 str(tmp_path / "no-labels"), "--contract", str(tmp_path / "data_contract.yaml"),
-                 "--output", str(output)])
-    assert code == 2 and not output.parent.exists()
+                 labels or str(tmp_path / "no-labels"), "--contract",
+                 str(tmp_path / "data_contract.yaml"), "--output", str(output), *flags])
+    return code, output
+
+
+def test_no_labelled_row_is_exit_1_and_writes_nothing(tmp_path: Path, capsys) -> None:
+    code, output = export_without_labels(tmp_path)
+    assert code == 1 and not output.parent.exists()
     assert "no labelled row keeps the contract" in capsys.readouterr().err
+
+
+def test_with_if_any_no_labelled_row_is_no_failure_and_writes_nothing(tmp_path: Path,
+                                                                       capsys) -> None:
+    code, output = export_without_labels(tmp_path, "--if-any")
+    assert code == 0 and not output.parent.exists()
+    assert f"no new labelled rows: {output} stays as it is" in capsys.readouterr().out
+
+
+def test_an_unreadable_store_is_exit_2_even_with_if_any(tmp_path: Path, capsys) -> None:
+    code, output = export_without_labels(tmp_path, "--if-any", labels="s3:///labels/")
+    assert code == 2 and not output.parent.exists()
+    assert "names no bucket" in capsys.readouterr().err
 
 
 def test_the_recent_window_is_the_latest_one_with_enough_rows(tmp_path: Path) -> None:

@@ -1,6 +1,8 @@
 """What a generated project's CI retrains on, per level and provider: level 1 on every
 schedule; level 2 only on the scheduled drift check's verdict `retrain` (its exit 1), read
-from the artifact store, with a red job and no retraining when the check could not decide.
+from the artifact store, with a red job and no retraining when the check could not decide;
+level 2's retrain trains on the labelled served rows from the store and commits that data
+version.
 
 The verdict's plumbing is run for real where it is shell (GitLab's skip line); the rest is
 read from the YAML with its semantics (mlops_platform.governance.ci_config)."""
@@ -81,6 +83,14 @@ def test_github_retrains_only_on_the_verdict_retrain(
     assert "continue-on-error" not in drift and "continue-on-error" not in check
     assert drift["env"]["AWS_ACCESS_KEY_ID"] == (
         "${{ secrets.MLOPS_STORE_READER_ACCESS_KEY_ID }}")
+    # It learns from production: the labelled rows from the store, then the commit of what it
+    # trained on, pushed.
+    assert [step["run"] for step in retrain["steps"] if "run" in step] == [
+        "make retrain CURRENT=store", "make commit-retrain",
+        'git push origin "HEAD:$GITHUB_REF_NAME"']
+    assert retrain["env"].keys() >= STORE_READER
+    assert retrain["env"]["AWS_ACCESS_KEY_ID"] == drift["env"]["AWS_ACCESS_KEY_ID"]
+    assert retrain["permissions"] == {"contents": "write"}
 
 
 @pytest.mark.parametrize("level", ["1", "2"])
@@ -101,6 +111,11 @@ def test_gitlab_retrains_only_on_the_verdict_retrain(
     [check] = [line for line in drift["script"] if line.startswith("make drift")]
     dotenv = shared_gitlab()[".mlops-drift-verdict"]["artifacts"]["reports"]["dotenv"]
     assert check == f"make drift CURRENT=store VERDICT={dotenv}"
+    assert retrain["script"][:2] == ["make retrain CURRENT=store", "make commit-retrain"]
+    assert retrain["script"][2].startswith("git push ") and retrain["script"][2].endswith(
+        '"HEAD:${CI_COMMIT_BRANCH}"')
+    assert retrain["variables"].keys() >= STORE_READER
+    assert retrain["variables"]["AWS_ACCESS_KEY_ID"] == drift["variables"]["AWS_ACCESS_KEY_ID"]
 
 
 def test_the_shared_gitlab_templates_build_on_the_project_template() -> None:

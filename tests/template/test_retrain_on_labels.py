@@ -1,6 +1,7 @@
 """Retraining on what was learned: labelled served rows become a DVC data version
-(`make labelled-data`), the next `make pipeline` trains on it, and the gate compares the
-challenger with the champion on their latest window as well as on the test split."""
+(`make labelled-data`, or `make retrain` itself as scheduled CI runs it), the next pipeline
+trains on it, and the gate compares the challenger with the champion on their latest window as
+well as on the test split."""
 
 from __future__ import annotations
 
@@ -156,3 +157,25 @@ def test_an_older_data_version_comes_back_with_git_and_dvc_checkout(project: Pro
     project.git("checkout", "HEAD", "--", "data/labelled.dvc")
     project.dvc("checkout", "--force", "data/labelled")
     assert len(pd.read_csv(project.path / "data/labelled/served.csv")) == SERVED_ROWS
+
+
+def test_a_scheduled_retrain_makes_the_new_labelled_version_itself(project: Project) -> None:
+    """`make retrain`, as CI runs it on a schedule: labels that came back since become the data
+    version it trains on, with no `make labelled-data` before it."""
+    before = project.labelled_version()
+    serve_and_label(project)  # new predictions, new ids, labelled now
+
+    make(project.path, "retrain")
+
+    version = project.labelled_version()
+    assert version not in (before, EMPTY_FOLDER_MD5)
+    run_id = project.read_json("models/run.json")["run_id"]
+    assert project.client.get_run(run_id).data.tags[ml_contract.TAG_LABELLED_DATA] == version
+
+    committed = make(project.path, "commit-retrain")  # the scheduled CI job's next step
+
+    assert committed.stdout.strip().endswith(f"Retrain on data/labelled {version}")
+    assert project.git("status", "--porcelain", "--", "data/labelled.dvc", "dvc.lock",
+                       "reports", "models") == ""
+    changed = project.git("show", "--name-only", "--format=", "HEAD").split()
+    assert {"data/labelled.dvc", "dvc.lock", "models/run.json"} <= set(changed)

@@ -9,8 +9,9 @@ its rows to the training split, and the promotion gate scores challenger and cha
 latest window.
 
 Thin on purpose: the join and the contract check live in the pinned platform package.
-Exit 0: written; 2: nothing written (no labelled row that keeps the contract, a store it
-cannot read; the message says which and what to do).
+Exit 0: written; 1: no labelled row keeps the contract yet (with --if-any, as `make retrain`
+runs it: exit 0, data/labelled/ as it was); 2: nothing written, a store it cannot read (the
+message says what to do).
 """
 
 from __future__ import annotations
@@ -28,14 +29,15 @@ from {{ cookiecutter.package_name }}.monitor import LABELS_DIR, SERVED_LOG, STOR
 from {{ cookiecutter.package_name }}.steps import run_step
 
 
-def export(current: str | None) -> int:
+def export(current: str | None, if_any: bool = False) -> int:
     try:
         predictions, labels = served_and_labels(current)
     except DriftInputError as error:
         print(f"labelled-data: {error}", file=sys.stderr)
         return UNUSABLE
     return labelled_data_cli(["--predictions", predictions, "--labels", labels,
-                              "--contract", str(CONTRACT_FILE), "--output", str(LABELLED_FILE)])
+                              "--contract", str(CONTRACT_FILE), "--output", str(LABELLED_FILE),
+                              *(["--if-any"] if if_any else [])])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,8 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--current", choices=[STORE], help="read the served predictions and "
                         f"labels from the platform's artifact store (default: {SERVED_LOG} and "
                         f"{LABELS_DIR}/)")
+    parser.add_argument("--if-any", action="store_true", help="no labelled row yet is no "
+                        "failure: exit 0 and keep data/labelled/ as it is")
     args = parser.parse_args(argv)
-    return run_step("labelled-data", lambda: export(args.current), failure_code=UNUSABLE)
+    return run_step("labelled-data", lambda: export(args.current, args.if_any),
+                    failure_code=UNUSABLE)
 
 
 if __name__ == "__main__":
