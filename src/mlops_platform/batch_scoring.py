@@ -3,7 +3,10 @@
 ``mlops-score --model-uri models:/<name>@champion --input rows.csv --output scored.csv
 --log monitoring/`` checks the table against the data contract the version was trained
 under (``--contract``, else the version's run artifact ``data_contract.json``), predicts,
-and writes ``scored.csv``: the rows with their ``prediction`` and ``prediction_id``. The
+and writes ``scored.csv``: the rows with their ``prediction`` and ``prediction_id``. In a
+cluster (the CronJob of a served model's ``batch``) the table is ``s3://<bucket>/<key>`` and
+the output an ``s3://`` prefix ending in ``/``, under which each run writes
+``scored-<UTC time>.csv``. The
 same rows go to the prediction log (``--log``: a folder, or ``s3://<bucket>/monitoring/
 <model>/served/`` in a cluster) in the format of ``mlops_platform.prediction_log``, serving
 path ``batch``, so labels sent back for them join as they do for served predictions.
@@ -16,6 +19,7 @@ not be used; the message names it and the fix.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -35,8 +39,21 @@ from mlops_platform.prediction_log import (
     new_ids,
     prediction_lines,
 )
-from mlops_platform.prediction_store import StoreError, append_predictions
-from mlops_platform.serving import ServingError, registry_version
+from mlops_platform.prediction_store import (
+    StoreError,
+    append_predictions,
+    delete_object,
+    fetch_object,
+    is_s3,
+    put_object,
+)
+from mlops_platform.serving import (
+    ServingError,
+    check_promoted_files,
+    download_model,
+    pinned_uri,
+    registry_version,
+)
 
 CONTRACT_BROKEN, UNUSABLE = 1, 2
 
@@ -52,18 +69,53 @@ class ContractBrokenError(ScoringError):
 @dataclass(frozen=True)
 class Scored:
     rows: int
-    output: Path
+    output: str
     logged_to: str
     predictor: Predictor
 
 
-def read_table(path: Path) -> pd.DataFrame:
+def read_table(location: str) -> pd.DataFrame:
+    """The rows of a CSV or Parquet file, local or ``s3://<bucket>/<key>``."""
+    if is_s3(location):
+        with tempfile.TemporaryDirectory(prefix="mlops-score-") as folder:
+            return _read_file(fetch_object(location, Path(folder)))
+    return _read_file(Path(location))
+
+
+def _read_file(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise ScoringError(f"no table {path}: give a CSV or Parquet file of rows to score")
     try:
         return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     except (ValueError, OSError) as error:
         raise ScoringError(f"{path} is not a readable CSV or Parquet table: {error}") from error
+
+
+def output_location(output: str, now: float) -> str:
+    """Where the scored rows go: ``output`` itself, or a file of this run under an ``s3://``
+    prefix ending in ``/``."""
+    if is_s3(output) and output.endswith("/"):
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+        return f"{output}scored-{stamp}.csv"
+    return output
+
+
+def write_scored(scored: pd.DataFrame, output: str) -> None:
+    if is_s3(output):
+        put_object(output, scored.to_csv(index=False).encode())
+        return
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    scored.to_csv(output, index=False)
+
+
+def remove_scored(output: str) -> None:
+    """Take back the scored rows of a run whose log could not be written (best effort: the
+    log's error is the one the caller reports)."""
+    with contextlib.suppress(StoreError, OSError):
+        if is_s3(output):
+            delete_object(output)
+        else:
+            Path(output).unlink()
 
 
 def registered_version(model_uri: str) -> tuple[str, str, str | None]:
@@ -80,6 +132,20 @@ def registered_version(model_uri: str) -> tuple[str, str, str | None]:
                            "scored")
     name, version, run = registered
     return name, version, run.info.run_id if run is not None else None
+
+
+def promoted_files(name: str, version: str, folder: Path) -> Path:
+    """The version's files, downloaded once and checked against the gate's digest as the
+    serving pods check them: files changed since the promotion are refused."""
+    registered = (name, version, None)
+    try:
+        path = download_model(pinned_uri("", registered), folder / "model")
+        note = check_promoted_files(registered, path)
+    except ServingError as error:
+        raise ScoringError(str(error)) from error
+    if note:
+        print(f"mlops-score: {note}", file=sys.stderr)
+    return path
 
 
 def load_contract(contract: Path | None, run_id: str | None) -> dict:
@@ -117,36 +183,40 @@ def checked_inputs(table: pd.DataFrame, contract: dict) -> pd.DataFrame:
     return table[[column["name"] for column in columns]]
 
 
-def score(model_uri: str, input_path: Path, output: Path, log: str,
+def score(model_uri: str, table: str, output: str, log: str,
           contract: Path | None = None) -> Scored:
-    """Score ``input_path`` with the version ``model_uri`` names; write and log the rows."""
+    """Score ``table`` with the version ``model_uri`` names; write and log the rows."""
     import mlflow
 
     name, version, run_id = registered_version(model_uri)
     document = load_contract(contract, run_id)
-    inputs = checked_inputs(read_table(input_path), document)
+    inputs = checked_inputs(read_table(table), document)
     predictor = Predictor(name, version, "batch", document.get("entity_key"))
-    model = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
-    predictions = pd.Series(model.predict(inputs)).tolist()
-    ids = new_ids(len(inputs))
-    lines = prediction_lines(inputs.to_dict("records"), predictions, ids, predictor, time.time())
-    output.parent.mkdir(parents=True, exist_ok=True)
-    inputs.assign(**{PREDICTION: predictions, PREDICTION_ID: ids}).to_csv(output, index=False)
+    with tempfile.TemporaryDirectory(prefix="mlops-score-") as folder:
+        model = mlflow.pyfunc.load_model(str(promoted_files(name, version, Path(folder))))
+        predictions = pd.Series(model.predict(inputs)).tolist()
+    ids, now = new_ids(len(inputs)), time.time()
+    lines = prediction_lines(inputs.to_dict("records"), predictions, ids, predictor, now)
+    written = output_location(output, now)
+    write_scored(inputs.assign(**{PREDICTION: predictions, PREDICTION_ID: ids}), written)
     try:
         logged_to = append_predictions(log, lines)
     except StoreError:
-        output.unlink()  # scored rows no label could join: not left behind
+        remove_scored(written)  # scored rows no label could join: not left behind
         raise
-    return Scored(len(inputs), output, logged_to, predictor)
+    return Scored(len(inputs), written, logged_to, predictor)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="mlops-score", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model-uri", required=True,
                         help="the version to score with, e.g. models:/<name>@champion")
-    parser.add_argument("--input", required=True, type=Path, help="CSV or Parquet rows")
-    parser.add_argument("--output", required=True, type=Path,
-                        help="CSV written: the rows, their prediction and prediction_id")
+    parser.add_argument("--input", required=True,
+                        help="CSV or Parquet rows: a file or s3://<bucket>/<key>")
+    parser.add_argument("--output", required=True,
+                        help="CSV written: the rows, their prediction and prediction_id (a "
+                        "file, s3://<bucket>/<key>, or an s3:// prefix ending in / for a "
+                        "scored-<UTC time>.csv of each run)")
     parser.add_argument("--log", required=True,
                         help="the prediction log location: a folder or s3://bucket/prefix/")
     parser.add_argument("--contract", type=Path, default=None,

@@ -126,16 +126,46 @@ def _s3_files(uri: str, folder: Path) -> list[Path]:
 
 
 def _put_object(uri: str, data: bytes, writer: str) -> str:
+    bucket, prefix = _split(uri)
+    written = f"s3://{bucket}/{object_key(prefix, writer)}"
+    put_object(written, data)
+    return written
+
+
+def fetch_object(uri: str, folder: Path) -> Path:
+    """Download the object ``s3://<bucket>/<key>`` into ``folder``; its path there."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    bucket, prefix = _split(uri)
-    key = object_key(prefix, writer)
+    bucket, key = _split(uri)
+    path = folder / Path(key).name
+    try:
+        _client().download_file(bucket, key, str(path))
+    except (BotoCoreError, ClientError) as error:
+        raise StoreError(f"cannot read {uri}: {client_error(error)} (check the object exists, "
+                         "MLFLOW_S3_ENDPOINT_URL and the AWS_* credentials)") from error
+    return path
+
+
+def put_object(uri: str, data: bytes) -> None:
+    """Write ``data`` as the object ``s3://<bucket>/<key>``."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, key = _split(uri)
     try:
         _client().put_object(Bucket=bucket, Key=key, Body=data)
     except (BotoCoreError, ClientError) as error:
         raise StoreError(f"cannot write {uri}: {client_error(error)} (check "
                          "MLFLOW_S3_ENDPOINT_URL and the AWS_* credentials)") from error
-    return f"s3://{bucket}/{key}"
+
+
+def delete_object(uri: str) -> None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, key = _split(uri)
+    try:
+        _client().delete_object(Bucket=bucket, Key=key)
+    except (BotoCoreError, ClientError) as error:
+        raise StoreError(f"cannot delete {uri}: {client_error(error)}") from error
 
 
 def _append_local(path: Path, data: bytes) -> str:

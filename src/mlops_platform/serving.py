@@ -51,7 +51,6 @@ from mlops_platform import contract as ml_contract
 from mlops_platform import (
     data_contract_rules,
     model_digest,
-    onnx_predictor,
     prediction_log,
     traffic_split,
 )
@@ -430,7 +429,10 @@ def runtime_path(work_dir: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(Path(__file__).with_name("serving_runtime.py"), folder / f"{RUNTIME_MODULE}.py")
     shutil.copyfile(data_contract_rules.__file__, folder / f"{RULES_MODULE}.py")
-    shutil.copyfile(onnx_predictor.__file__, folder / f"{ONNX_PREDICTOR_MODULE}.py")
+    # Found beside this module, not imported: onnxruntime is MLServer's side only, and the
+    # tools image (mlops-score) imports this module without it.
+    shutil.copyfile(Path(__file__).with_name("onnx_predictor.py"),
+                    folder / f"{ONNX_PREDICTOR_MODULE}.py")
     shutil.copyfile(prediction_log.__file__, folder / f"{PREDICTION_LOG_MODULE}.py")
     shutil.copyfile(traffic_split.__file__, folder / f"{TRAFFIC_SPLIT_MODULE}.py")
     shutil.copyfile(model_digest.__file__, folder / f"{MODEL_DIGEST_MODULE}.py")

@@ -156,10 +156,16 @@ def test_mlflow_server_answers_health_on_a_read_only_root(platform_images: str) 
         wait_for(lambda: http_ok(f"http://127.0.0.1:{port}/health"), name, "mlflow server")
 
 
-def test_tools_image_runs_the_drift_command_read_only(platform_images: str) -> None:
-    result = run_once(image("tools", platform_images), "mlops-drift", "--help")
+@pytest.mark.parametrize(("command", "flag"), [
+    ("mlops-drift", "--reference"), ("mlops-performance", "--labels"),
+    # The batch-scoring CronJob's: it imports the serving module, whose ONNX Runtime is
+    # MLServer's side only.
+    ("mlops-score", "--model-uri")])
+def test_tools_image_runs_the_cronjobs_commands_read_only(platform_images: str, command: str,
+                                                          flag: str) -> None:
+    result = run_once(image("tools", platform_images), command, "--help")
     assert result.returncode == 0, result.stderr
-    assert "--reference" in result.stdout
+    assert flag in result.stdout
 
 
 def postgres_major(reference: str) -> int:

@@ -20,7 +20,9 @@ SERVED_MODEL: dict[str, Any] = {
     "drift": {"reference": "s3://mlflow/monitoring/demo-classifier/reference.parquet",
               "current": "s3://mlflow/monitoring/demo-classifier/current.parquet",
               "schedule": "0 * * * *"},
-    "performance": {"metric": "roc_auc", "baseline": 0.97}}
+    "performance": {"metric": "roc_auc", "baseline": 0.97},
+    "batch": {"input": "s3://mlflow/batch/demo-classifier/rows.parquet",
+              "output": "s3://mlflow/batch/demo-classifier/scored/"}}
 
 
 def pinned_images(stack: str) -> dict[str, str]:

@@ -57,6 +57,9 @@ def expected_paths(stack: str) -> set[tuple[str, str, int]]:
         (f"{platform}/mlflow", f"{platform}/object-store", 8333),
         (f"{serving}/mlserver", f"{platform}/mlflow", 5000),
         (f"{serving}/mlserver", f"{platform}/object-store", 8333),
+        # The served models' batch scoring: the registry and the store, as the pods.
+        (f"{serving}/batch-scoring", f"{platform}/mlflow", 5000),
+        (f"{serving}/batch-scoring", f"{platform}/object-store", 8333),
         (f"{platform}/postgres-backup", f"{platform}/postgres", 5432),
         (f"{platform}/postgres-backup", f"{platform}/object-store", 8333),
         (f"{platform}/create-bucket", f"{platform}/object-store", 8333),
@@ -117,6 +120,8 @@ def test_external_database_and_store_are_reached_by_egress_only() -> None:
         ("mlops-dev/mlflow", "external", 443),
         ("mlops-dev-serving/mlserver", "mlops-dev/mlflow", 5000),
         ("mlops-dev-serving/mlserver", "external", 443),
+        ("mlops-dev-serving/batch-scoring", "mlops-dev/mlflow", 5000),
+        ("mlops-dev-serving/batch-scoring", "external", 443),
         ("mlops-dev/drift-monitor", "external", 443),
         ("mlops-dev/drift-monitor", "mlops-dev/pushgateway", 9091),
         ("mlops-dev-serving/serving-drift-monitor", "external", 443),

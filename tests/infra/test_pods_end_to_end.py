@@ -57,7 +57,9 @@ PERFORMANCE_REPORT_KEY = f"monitoring/{MODEL_NAME}/performance/performance_repor
 # The test split's labels are all today's: one window, judged from 20 labelled rows.
 SERVED_MODEL = {"name": MODEL_NAME, "alias": "champion", "drift": {
     "reference": f"s3://{BUCKET}/{REFERENCE_KEY}", "current": f"s3://{BUCKET}/{SERVED_PREFIX}"},
-    "performance": {"metric": "accuracy", "baseline": 0.9, "min_rows": 20}}
+    "performance": {"metric": "accuracy", "baseline": 0.9, "min_rows": 20},
+    "batch": {"input": f"s3://{BUCKET}/batch/rows.csv", "output": f"s3://{BUCKET}/batch/scored/"}}
+BATCH_ROWS = 12
 # The shipper runs every few seconds here (60 s by default): the served inputs are in the
 # store within a few rounds.
 SHIP_SECONDS = 3
@@ -591,3 +593,26 @@ def test_each_shipped_row_carries_its_arm_and_the_version_that_answered(
     versions = {"champion": "1", "challenger": ab_serving[1]}
     assert {line["arm"] for line in found} == set(versions)
     assert all(line["model_version"] == versions[line["arm"]] for line in found)
+
+
+def test_the_batch_scoring_cronjob_scores_a_table_in_the_store_and_logs_it_with_the_served(
+        cluster: pods.Cluster, registered: Path) -> None:
+    """Last: its rows join the served log the checks above read."""
+    import pandas as pd
+
+    client = object_store(cluster)
+    rows = pd.DataFrame(split_rows(registered)[:BATCH_ROWS])
+    client.put_object(Bucket=BUCKET, Key="batch/rows.csv", Body=rows.to_csv(index=False))
+    log = pods.run_job(cluster, "pods-classifier-batch-scoring")
+    assert f"scored {BATCH_ROWS} rows with {MODEL_NAME} version " in log, log
+    [key] = [item["Key"] for item in client.list_objects_v2(
+        Bucket=BUCKET, Prefix="batch/scored/")["Contents"]]
+    scored = pd.read_csv(client.get_object(Bucket=BUCKET, Key=key)["Body"],
+                         dtype={"prediction_id": str})
+    assert len(scored) == BATCH_ROWS and scored["prediction_id"].nunique() == BATCH_ROWS
+    logged = [line for line in stored_rows(client, SERVED_PREFIX)
+              if line["prediction_id"] in set(scored["prediction_id"])]
+    assert len(logged) == BATCH_ROWS
+    assert {line["serving_path"] for line in logged} == {"batch"}
+    assert [line["prediction"] for line in sorted(logged, key=lambda line: line[
+        "prediction_id"])] == scored.sort_values("prediction_id")["prediction"].tolist()

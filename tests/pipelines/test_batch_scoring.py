@@ -1,10 +1,13 @@
-"""Batch scoring against the real local platform: rows scored, written and logged with ids."""
+"""Batch scoring against the real local platform: rows scored, written and logged with ids,
+from files or from the store (moto's S3) as the cluster's CronJob reads and writes them."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import boto3
 import mlflow
 import numpy as np
 import pandas as pd
@@ -14,8 +17,9 @@ from mlflow.models import infer_signature
 from sklearn.linear_model import LogisticRegression
 
 from mlops_platform.batch_scoring import main
-from mlops_platform.contract import DATA_CONTRACT_ARTIFACT
+from mlops_platform.contract import DATA_CONTRACT_ARTIFACT, TAG_MODEL_DIGEST
 from mlops_platform.prediction_store import read_lines
+from tests.support.servers import S3Endpoint
 
 pytestmark = pytest.mark.slow
 
@@ -107,3 +111,76 @@ def test_a_model_the_registry_does_not_know_is_refused_naming_it(tracking, tmp_p
     error = capsys.readouterr().err
     assert error.startswith("mlops-score: the registry cannot resolve models:/no-such-model@")
     assert not (tmp_path / "out.csv").exists()
+
+
+def store_client(endpoint: S3Endpoint):
+    return boto3.client("s3", endpoint_url=endpoint.url, **{
+        name.lower(): value for name, value in endpoint.environment().items()
+        if name != "AWS_DEFAULT_REGION"}, region_name="us-east-1")
+
+
+def test_a_table_in_the_store_is_scored_into_a_file_of_the_run_and_logged_there(
+        champion, tmp_path, moto_s3: S3Endpoint):
+    """As the CronJob of a served model's `batch` runs it: s3:// in, an s3:// prefix out."""
+    client = store_client(moto_s3)
+    client.create_bucket(Bucket="mlflow")
+    rows = frame(5, 6)
+    client.put_object(Bucket="mlflow", Key="batch/rows.csv", Body=rows.to_csv(index=False))
+    log = f"s3://mlflow/monitoring/{MODEL_NAME}/served/"
+
+    code = main(["--model-uri", f"models:/{MODEL_NAME}@champion", "--input",
+                 "s3://mlflow/batch/rows.csv", "--output", "s3://mlflow/batch/scored/",
+                 "--log", log])
+
+    assert code == 0
+    [key] = [item["Key"] for item in client.list_objects_v2(
+        Bucket="mlflow", Prefix="batch/scored/")["Contents"]]
+    assert re.fullmatch(r"batch/scored/scored-\d{8}T\d{6}Z\.csv", key)
+    scored = pd.read_csv(client.get_object(Bucket="mlflow", Key=key)["Body"],
+                         dtype={"prediction_id": str})
+    assert scored["prediction"].tolist() == champion.predict(rows[FEATURES]).tolist()
+    assert read_lines(log)["prediction_id"].tolist() == scored["prediction_id"].tolist()
+
+
+def test_scored_rows_whose_log_cannot_be_written_are_taken_back_from_the_store(
+        champion, tmp_path, moto_s3: S3Endpoint, capsys):
+    client = store_client(moto_s3)
+    client.create_bucket(Bucket="mlflow")
+    frame(3, 7).to_csv(tmp_path / "rows.csv", index=False)
+
+    code = main(["--model-uri", f"models:/{MODEL_NAME}@champion", "--input",
+                 str(tmp_path / "rows.csv"), "--output", "s3://mlflow/batch/scored/",
+                 "--log", "s3://no-such-bucket/monitoring/served/"])
+
+    assert code == 2
+    assert "cannot write s3://no-such-bucket/" in capsys.readouterr().err
+    assert "Contents" not in client.list_objects_v2(Bucket="mlflow", Prefix="batch/")
+
+
+def test_a_table_missing_from_the_store_is_named(champion, tmp_path, moto_s3: S3Endpoint,
+                                                  capsys):
+    store_client(moto_s3).create_bucket(Bucket="mlflow")
+    code = main(["--model-uri", f"models:/{MODEL_NAME}@champion", "--input",
+                 "s3://mlflow/batch/none.csv", "--output", str(tmp_path / "out.csv"),
+                 "--log", str(tmp_path / "log")])
+    assert code == 2
+    assert "cannot read s3://mlflow/batch/none.csv" in capsys.readouterr().err
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_files_changed_since_the_promotion_are_refused_and_nothing_is_written(
+        champion, tmp_path, capsys):
+    """As the serving pods: the files must be the ones whose digest the gate recorded."""
+    client = MlflowClient()
+    source = client.get_model_version(MODEL_NAME, "1").source
+    tampered = mlflow.register_model(source, MODEL_NAME).version
+    client.set_model_version_tag(MODEL_NAME, tampered, TAG_MODEL_DIGEST, "sha256:" + "0" * 64)
+    frame(2, 8).to_csv(tmp_path / "rows.csv", index=False)
+
+    code = main(["--model-uri", f"models:/{MODEL_NAME}/{tampered}", "--input",
+                 str(tmp_path / "rows.csv"), "--output", str(tmp_path / "out.csv"),
+                 "--log", str(tmp_path / "log")])
+
+    assert code == 2
+    assert "are not the ones the gate promoted" in capsys.readouterr().err
+    assert not (tmp_path / "out.csv").exists() and not (tmp_path / "log").exists()

@@ -86,9 +86,11 @@ def _pod_spec(model: ServedModel, place: DriftJobPlace) -> dict[str, Any]:
 
 
 def check_pod_spec(name: str, place: DriftJobPlace, container_resources: dict[str, Any],
-                   command: list[pulumi.Input[str]]) -> dict[str, Any]:
+                   command: list[pulumi.Input[str]],
+                   extra_env: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The pod of a scheduled check: ``command`` in the tools image, with the store's key pair
-    and endpoint and the Pushgateway, under the place's identity, never restarted."""
+    and endpoint and the Pushgateway (and ``extra_env``), under the place's identity, never
+    restarted."""
     def from_secret(key: str) -> dict[str, Any]:
         return {"name": key, "valueFrom": {"secretKeyRef": {
             "name": place.credentials_secret, "key": key}}}
@@ -98,6 +100,7 @@ def check_pod_spec(name: str, place: DriftJobPlace, container_resources: dict[st
         env=[*(from_secret(key) for key in STORE_KEYS),
              {"name": "AWS_ENDPOINT_URL", "value": place.store_endpoint},
              {"name": "MLFLOW_S3_ENDPOINT_URL", "value": place.store_endpoint},
-             {"name": "HOME", "value": WRITABLE_TMP}, *pushgateway_env(place.pushgateway_url)])
+             {"name": "HOME", "value": WRITABLE_TMP}, *pushgateway_env(place.pushgateway_url),
+             *(extra_env or [])])
     return hardened_pod_spec([container], service_account=place.service_account,
                              restart_policy="Never")

@@ -58,6 +58,21 @@ class PerformanceCheck(BaseModel):
         return metric
 
 
+class BatchScoring(BaseModel):
+    """A table in the artifact store scored on a schedule by the version the model serves
+    (``mlops-score``): the scored rows go under ``output``, and every row is logged beside the
+    served ones (``monitoring/<model>/served/``), so labels sent back for it join the same way."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input: str = Field(pattern=r"^s3://[^/]+/[^ ]*[^/ ]\.(csv|parquet)$",
+                       description="The rows to score: s3://<bucket>/<key>.csv or .parquet.")
+    output: str = Field(pattern=r"^s3://[^/]+/([^ ]*/)?$",
+                        description="Where each run writes scored-<UTC time>.csv: an s3:// "
+                        "prefix ending in /.")
+    schedule: CronSchedule = "0 2 * * *"
+
+
 class Challenger(BaseModel):
     """A version tried against the served one (an A/B test or a canary): the serving pods
     answer a ``weight`` share of the rows with it, assigned by the row's entity key
@@ -94,6 +109,7 @@ class ServedModel(BaseModel):
     resources: Resources = resources("250m", "512Mi", "1", "1Gi")
     drift: DriftCheck | None = None
     performance: PerformanceCheck | None = None
+    batch: BatchScoring | None = None
     challenger: Challenger | None = None
     approved_by: str | None = Field(
         default=None, min_length=1,

@@ -21,7 +21,8 @@ from mlops_platform.contract import (
     MODEL_URI_ENV,
     TAG_MODEL_DIGEST,
 )
-from mlops_platform.deploy.drift_job import STORE_KEYS
+from mlops_platform.deploy.batch_scoring_job import RegistryAccess, batch_scoring_cron_job
+from mlops_platform.deploy.drift_job import STORE_KEYS, DriftJobPlace
 from mlops_platform.deploy.manifest import ServedModel
 from mlops_platform.kubernetes.kube_types import resources
 from mlops_platform.kubernetes.scaling import autoscale, spread_over_nodes
@@ -37,6 +38,7 @@ from mlops_platform.kubernetes.security import (
     tokenless_service_account,
 )
 from mlops_platform.kubernetes.topology import (
+    BATCH_SCORING,
     SERVING,
     SERVING_GRPC_PORT,
     SERVING_METRICS_PORT,
@@ -117,7 +119,8 @@ class ModelServingArgs:
 
 
 class ModelServing(pulumi.ComponentResource):
-    """One MLServer Deployment, Service (and HPA and PDB above one replica) per served model."""
+    """One MLServer Deployment, Service (and HPA and PDB above one replica) per served model,
+    and its batch-scoring CronJob when it declares one."""
 
     def __init__(self, name: str, args: ModelServingArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -153,8 +156,29 @@ class ModelServing(pulumi.ComponentResource):
         if model.autoscaled:
             autoscale(f"{name}-{model.object_name}", metadata, model.replicas, model.ceiling,
                       labels, child)
+        if model.batch is not None:
+            _batch_scoring(name, model, args, child)
         return pulumi.Output.concat("http://", service.metadata.name, ".", args.namespace,
                                     ".svc.cluster.local:", str(SERVING.port))
+
+
+def _batch_scoring(name: str, model: ServedModel, args: ModelServingArgs,
+                   child: pulumi.ResourceOptions) -> None:
+    """The model's batch-scoring CronJob: the serving pods' identity and registry
+    credentials, the shippers' key pair for the store, its rows logged where they ship."""
+    shipping = args.prediction_log
+    if shipping is None:
+        raise ValueError(f"model {model.name!r} declares batch scoring, which logs its rows "
+                         "where the log shipper puts served ones, but this platform ships no "
+                         "prediction log: give ModelServingArgs a prediction_log")
+    place = DriftJobPlace(
+        namespace=args.namespace, part=BATCH_SCORING, service_account=args.service_account,
+        tools_image=shipping.tools_image, store_endpoint=shipping.endpoint_url,
+        bucket=shipping.bucket, credentials_secret=SHIPPING_CREDENTIALS_SECRET)
+    registry = RegistryAccess(args.tracking_uri, args.credentials_secret,
+                              TRACKING_CREDENTIALS_KEYS, dict(args.extra_env))
+    batch_scoring_cron_job(f"{name}-{model.object_name}-batch-scoring", model, place, registry,
+                           child)
 
 
 def model_labels(object_name: str) -> dict[str, str]:

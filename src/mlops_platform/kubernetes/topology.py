@@ -37,6 +37,8 @@ DRIFT_MONITOR = Part("drift-monitor", "platform")
 # The drift checks of the models a project deploys, beside them in the serving namespace.
 SERVING_DRIFT_MONITOR = Part("serving-drift-monitor", "serving")
 SERVING = Part("mlserver", "serving", 8080)
+# The served models' batch-scoring CronJobs, beside them: the registry and the store, as they.
+BATCH_SCORING = Part("batch-scoring", "serving")
 SERVING_GRPC_PORT = 8081
 # Prometheus metrics: the serving runtime's (in MLServer's process), and the log shipper sidecar's.
 SERVING_METRICS_PORT = 8082
@@ -92,7 +94,8 @@ def platform_paths(*, ingress_namespace: str, external_database_port: int | None
     """Exactly the connections the platform needs, besides DNS.
 
     ingress -> tracking and serving; tracking and its migration job -> database;
-    tracking -> store; serving -> tracking and store; the registry-reader job ->
+    tracking -> store; serving and the batch-scoring jobs -> tracking and store; the
+    registry-reader job ->
     tracking; the backup job -> database and store; the bucket job and the drift
     checks (the platform's, and the projects' in the serving namespace) -> store. An
     external database or store replaces the in-cluster one (and its jobs) by an
@@ -114,6 +117,8 @@ def platform_paths(*, ingress_namespace: str, external_database_port: int | None
         Path(TRACKING, store, _port(store)),
         Path(SERVING, TRACKING, TRACKING.port),
         Path(SERVING, store, _port(store)),
+        Path(BATCH_SCORING, TRACKING, TRACKING.port),
+        Path(BATCH_SCORING, store, _port(store)),
         Path(DRIFT_MONITOR, store, _port(store)),
         Path(DRIFT_MONITOR, PUSHGATEWAY, PUSHGATEWAY.port),
         Path(SERVING_DRIFT_MONITOR, store, _port(store)),
