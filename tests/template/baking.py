@@ -46,10 +46,12 @@ def bake_cli(output_dir: Path, *assignments: str) -> subprocess.CompletedProcess
 
 
 def make(project: Path, target: str, *variables: str, check: bool = True,
-         timeout: float = 300) -> subprocess.CompletedProcess[str]:
+         timeout: float = 300,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """A make target of the baked project, in this environment (no per-project venv)."""
     result = subprocess.run(["make", "--no-print-directory", target, f"VENV={VENV}", *variables],
-                            cwd=project, capture_output=True, text=True, timeout=timeout)
+                            cwd=project, capture_output=True, text=True, timeout=timeout,
+                            env=env)
     if check and result.returncode != 0:
         raise AssertionError(
             f"make {target} failed in {project}:\n{result.stdout}\n{result.stderr}")

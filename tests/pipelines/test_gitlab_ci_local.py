@@ -1,0 +1,156 @@
+"""The generated GitLab pipelines as GitLab evaluates them: gitlab-ci-local (pinned in
+pipelines/tools) reads each level's .gitlab-ci.yml with the platform's shared include
+(`workflow:`, `rules:`, `extends:`, `include: project:`) and lists the jobs of a merge request,
+a push to main and a schedule; the platform repository's own pipeline likewise. A broken rule
+or include changes what it lists, or stops it. Level 2's merge-request jobs run end to end with
+its shell executor."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from mlops_platform.contract import PlatformOutputs
+from tests.pipelines.gitlab_ci_local import (
+    MERGE_REQUEST,
+    STATE_DIR,
+    as_gitlab_checkout,
+    git,
+    pipeline_jobs,
+    run,
+)
+from tests.template.baking import LEVELS, make
+
+MANUAL, AUTO = "manual", "on_success"
+SOURCES = (MERGE_REQUEST, "push", "schedule")
+EXPECTED = {
+    "0": {MERGE_REQUEST: {"checks": AUTO},
+          "push": {"checks": AUTO, "pipeline": MANUAL},
+          "schedule": {}},
+    "1": {MERGE_REQUEST: {"checks": AUTO, "pipeline-sample": AUTO},
+          "push": {"checks": AUTO, "pipeline": AUTO},
+          "schedule": {"retrain": AUTO}},
+    "2": {MERGE_REQUEST: {"checks": AUTO, "pipeline-sample": AUTO},
+          "push": {"checks": AUTO, "pipeline": AUTO, "deploy-staging": AUTO,
+                   "deploy-prod": MANUAL, "rollback": MANUAL},
+          # ab-report joins them while ab_test.yaml plans a test; canary while canary.yaml does.
+          "schedule": {"drift": AUTO, "retrain": AUTO, "canary": AUTO}},
+}
+PLATFORM_EXPECTED = {
+    MERGE_REQUEST: {"checks": AUTO, "preview: [dev]": AUTO, "preview: [staging]": AUTO,
+                    "preview: [prod]": AUTO},
+    "push": {"checks": AUTO, "deploy-dev": AUTO},
+    "schedule": {"drift: [dev]": AUTO, "drift: [staging]": AUTO, "drift: [prod]": AUTO},
+}
+
+
+@pytest.fixture(scope="module")
+def checkouts(baked_projects: dict[tuple[str, str], Path],
+              tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each level's GitLab project as a runner checks it out (a copy: the bakes are shared)."""
+    return {level: as_gitlab_checkout(baked_projects[level, "gitlab"],
+                                      tmp_path_factory.mktemp(f"gitlab-level{level}"))
+            for level in LEVELS}
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("source", SOURCES)
+def test_each_levels_pipeline_has_the_jobs_gitlab_would_create(
+        checkouts: dict[str, Path], level: str, source: str) -> None:
+    assert pipeline_jobs(checkouts[level], source) == EXPECTED[level][source]
+
+
+def test_the_platforms_own_pipeline_has_the_jobs_of_each_source(tmp_path: Path) -> None:
+    checkout = platform_checkout(tmp_path)
+    for source, expected in PLATFORM_EXPECTED.items():
+        assert pipeline_jobs(checkout, source, file=PLATFORM_FILE) == expected, source
+    tagged = pipeline_jobs(checkout, "push", file=PLATFORM_FILE,
+                           variables={"CI_COMMIT_TAG": "v0.2.0"}, branch=None)
+    # A release tag deploys to staging, and to prod once its approvers release the job.
+    assert tagged == {"deploy-staging": AUTO, "deploy-prod": MANUAL}
+
+
+def test_a_broken_rule_changes_what_gitlab_would_run(checkouts: dict[str, Path],
+                                                     tmp_path: Path) -> None:
+    checkout = as_gitlab_checkout(checkouts["2"], tmp_path)
+    pipeline = checkout / ".gitlab-ci.yml"
+    text = pipeline.read_text()
+    retrain = text.index("\nretrain:")
+    broken = text[:retrain] + text[retrain:].replace(
+        '$CI_PIPELINE_SOURCE == "schedule"', '$CI_PIPELINE_SOURCE == "scheduled"', 1)
+    pipeline.write_text(broken)
+    assert "retrain" not in pipeline_jobs(checkout, "schedule")
+
+
+def test_a_broken_include_stops_the_pipeline_naming_what_is_missing(
+        checkouts: dict[str, Path], tmp_path: Path) -> None:
+    checkout = as_gitlab_checkout(checkouts["2"], tmp_path)
+    [shared] = (checkout / STATE_DIR / "includes").rglob("ml-project.yml")
+    text = shared.read_text()
+    shared.write_text(text.replace(".mlops-on-retrain-verdict:", ".mlops-on-a-verdict:", 1))
+    listed = run(checkout, "schedule", "--list-json")
+    assert listed.returncode != 0
+    assert ".mlops-on-retrain-verdict" in listed.stdout + listed.stderr
+
+
+PLATFORM_FILE = "pipelines/gitlab/platform.yml"
+
+
+def platform_checkout(where: Path) -> Path:
+    """A clone of this repository's committed state with a GitLab `origin` that has main."""
+    from tests.pipelines.ci_tools import REPO_ROOT
+
+    checkout = where / "platform"
+    git(where, "clone", "--quiet", str(REPO_ROOT), str(checkout))
+    git(checkout, "remote", "set-url", "origin", "git@gitlab.example.com:mlops/platform.git")
+    git(checkout, "update-ref", "refs/remotes/origin/main", "HEAD")
+    git(checkout, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main")
+    # The working tree's version of the pipeline, committed or not.
+    (checkout / PLATFORM_FILE).write_text((REPO_ROOT / PLATFORM_FILE).read_text())
+    return checkout
+
+
+@pytest.mark.slow
+def test_a_merge_requests_jobs_run_end_to_end_in_shell_mode(
+        baked_projects: dict[tuple[str, str], Path], tmp_path: Path,
+        shared_platform: PlatformOutputs, shared_platform_outputs_file: Path) -> None:
+    """Level 2's merge-request pipeline, as GitLab would run it, against the local platform:
+    `make venv` of the project's own environment, lint, its tests and the governance check,
+    then the pipeline on a sample and the metrics against the champion."""
+    checkout = as_gitlab_checkout(baked_projects["2", "gitlab"], tmp_path)
+    env = {**os.environ, "PLATFORM_OUTPUTS": str(shared_platform_outputs_file)}
+    on_main_with_a_champion(checkout, env)
+    git(checkout, "checkout", "--quiet", "-b", "a-change")
+
+    ran = run(checkout, MERGE_REQUEST, "--force-shell-executor",
+              env={**env, "XDG_CONFIG_HOME": str(restored_dvc_cache(checkout, tmp_path))},
+              timeout=900)
+
+    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-2000:]
+    assert re.findall(r"^ PASS  (\S+)", ran.stdout, re.MULTILINE) == ["checks",
+                                                                      "pipeline-sample"]
+    assert "| **roc_auc** |" in ran.stdout  # the metrics diff against the champion
+
+
+def on_main_with_a_champion(checkout: Path, env: dict[str, str]) -> None:
+    """What main holds before a merge request: a trained, approved and promoted champion, its
+    records committed and pushed."""
+    for target in ("pipeline", "approve", "promote"):
+        make(checkout, target, *(["APPROVER=release-reviewer"] if target == "approve" else []),
+             env=env)
+    git(checkout, "add", "--all")
+    git(checkout, "-c", "user.name=ci", "-c", "user.email=ci@localhost", "commit", "--quiet",
+        "-m", "main trained and promoted")
+    git(checkout, "update-ref", "refs/remotes/origin/main", "HEAD")
+
+
+def restored_dvc_cache(checkout: Path, where: Path) -> Path:
+    """An XDG_CONFIG_HOME whose DVC config points at the checkout's cache: what GitLab's job
+    cache (`.dvc/cache/`, keyed per branch) restores into the job's build folder."""
+    config = where / "xdg-config"
+    (config / "dvc").mkdir(parents=True)
+    (config / "dvc" / "config").write_text(f"[cache]\n    dir = {checkout / '.dvc' / 'cache'}\n")
+    return config
