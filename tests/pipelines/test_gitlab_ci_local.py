@@ -3,17 +3,23 @@ pipelines/tools) reads each level's .gitlab-ci.yml with the platform's shared in
 (`workflow:`, `rules:`, `extends:`, `include: project:`) and lists the jobs of a merge request,
 a push to main and a schedule; the platform repository's own pipeline likewise. A broken rule
 or include changes what it lists, or stops it. Level 2's merge-request jobs run end to end with
-its shell executor."""
+its shell executor, and its schedule's drift job on served rows in the store."""
 
 from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
+import boto3
+import pandas as pd
 import pytest
+import yaml
 
-from mlops_platform.contract import PlatformOutputs
+from mlops_platform.ci.verdict import RETRAIN, VERDICT_KEY
+from mlops_platform.contract import read_outputs
+from mlops_platform.prediction_log import Predictor, new_ids, prediction_lines, served_prefix
 from tests.pipelines.gitlab_ci_local import (
     MERGE_REQUEST,
     STATE_DIR,
@@ -22,6 +28,7 @@ from tests.pipelines.gitlab_ci_local import (
     pipeline_jobs,
     run,
 )
+from tests.support.servers import S3Endpoint, running_moto_s3
 from tests.template.baking import LEVELS, make
 
 MANUAL, AUTO = "manual", "on_success"
@@ -113,26 +120,89 @@ def platform_checkout(where: Path) -> Path:
     return checkout
 
 
+@pytest.fixture(scope="module")
+def on_main(baked_projects: dict[tuple[str, str], Path],
+            tmp_path_factory: pytest.TempPathFactory,
+            shared_platform_outputs_file: Path) -> tuple[Path, dict[str, str]]:
+    """Level 2's project as main holds it (a champion, its records pushed), and the
+    environment its jobs see: the platform's outputs, its reader's variables, and the DVC
+    cache GitLab's job cache would restore."""
+    where = tmp_path_factory.mktemp("gitlab-run")
+    checkout = as_gitlab_checkout(baked_projects["2", "gitlab"], where)
+    env = {**os.environ, "PLATFORM_OUTPUTS": str(shared_platform_outputs_file)}
+    on_main_with_a_champion(checkout, env)
+    return checkout, {**env, "XDG_CONFIG_HOME": str(restored_dvc_cache(checkout, where))}
+
+
 @pytest.mark.slow
 def test_a_merge_requests_jobs_run_end_to_end_in_shell_mode(
-        baked_projects: dict[tuple[str, str], Path], tmp_path: Path,
-        shared_platform: PlatformOutputs, shared_platform_outputs_file: Path) -> None:
+        on_main: tuple[Path, dict[str, str]]) -> None:
     """Level 2's merge-request pipeline, as GitLab would run it, against the local platform:
     `make venv` of the project's own environment, lint, its tests and the governance check,
     then the pipeline on a sample and the metrics against the champion."""
-    checkout = as_gitlab_checkout(baked_projects["2", "gitlab"], tmp_path)
-    env = {**os.environ, "PLATFORM_OUTPUTS": str(shared_platform_outputs_file)}
-    on_main_with_a_champion(checkout, env)
+    checkout, env = on_main
     git(checkout, "checkout", "--quiet", "-b", "a-change")
-
-    ran = run(checkout, MERGE_REQUEST, "--force-shell-executor",
-              env={**env, "XDG_CONFIG_HOME": str(restored_dvc_cache(checkout, tmp_path))},
-              timeout=900)
+    try:
+        ran = run(checkout, MERGE_REQUEST, "--force-shell-executor", env=env, timeout=900,
+                  variables=READER)
+    finally:
+        git(checkout, "checkout", "--quiet", "main")
 
     assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-2000:]
     assert re.findall(r"^ PASS  (\S+)", ran.stdout, re.MULTILINE) == ["checks",
                                                                       "pipeline-sample"]
     assert "| **roc_auc** |" in ran.stdout  # the metrics diff against the champion
+
+
+@pytest.mark.slow
+def test_the_schedules_drift_job_reads_the_store_and_hands_its_verdict_on(
+        on_main: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    """The scheduled drift job, as GitLab would run it: drifted served rows in the platform's
+    store (moto's S3), read with the store's reader variables, give the verdict retrain in
+    the dotenv report the retrain job reads."""
+    checkout, env = on_main
+    model = yaml.safe_load((checkout / "params.yaml").read_text())["model"]["name"]
+    with running_moto_s3(tmp_path) as store:
+        ship_drifted_rows(checkout, store, model)
+        outputs = with_store(Path(env["PLATFORM_OUTPUTS"]), tmp_path, f"s3://{BUCKET}")
+        ran = run(checkout, "schedule", "--force-shell-executor", "drift", timeout=900,
+                  env={**env, "PLATFORM_OUTPUTS": str(outputs), "AWS_DEFAULT_REGION": "us-east-1"},
+                  variables={**READER, "MLOPS_STORE_ENDPOINT_URL": store.url,
+                             "MLOPS_STORE_READER_ACCESS_KEY_ID": store.access_key,
+                             "MLOPS_STORE_READER_SECRET_ACCESS_KEY": store.secret_key})
+
+    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-2000:]
+    assert f"drift: served inputs from s3://{BUCKET}/{served_prefix(model)}/" in ran.stdout
+    [verdict] = (checkout / STATE_DIR / "artifacts").rglob("verdict.env")
+    assert verdict.read_text() == f"{VERDICT_KEY}={RETRAIN}\n"
+
+
+BUCKET = "platform"
+# The project's CI/CD variables the jobs map (GitLab's, given to gitlab-ci-local as such). The
+# shared platform runs without login here: the server does not ask for the reader's.
+READER = {"MLFLOW_READER_USERNAME": "reader", "MLFLOW_READER_PASSWORD": "unused"}
+
+
+def ship_drifted_rows(checkout: Path, store: S3Endpoint, model: str) -> None:
+    """What the log shippers put in the store: served rows, every feature tripled."""
+    train = pd.read_csv(checkout / "data" / "prepared" / "train.csv")
+    rows = (train.drop(columns="target").sample(200, random_state=3) * 3.0).to_dict("records")
+    lines = prediction_lines(rows, [0] * len(rows), new_ids(len(rows)),
+                             Predictor(model, "1", "onnx"), time.time())
+    client = boto3.client("s3", endpoint_url=store.url, region_name="us-east-1",
+                          aws_access_key_id=store.access_key,
+                          aws_secret_access_key=store.secret_key)
+    client.create_bucket(Bucket=BUCKET)
+    client.put_object(Bucket=BUCKET, Key=f"{served_prefix(model)}/serving-0/rows.jsonl",
+                      Body=lines)
+
+
+def with_store(outputs_file: Path, folder: Path, store_uri: str) -> Path:
+    """The platform's outputs with its artifact store in the S3 bucket."""
+    outputs = read_outputs(outputs_file)
+    path = folder / "platform_outputs.json"
+    path.write_text(outputs.to_json().replace(outputs.artifact_store_uri, store_uri))
+    return path
 
 
 def on_main_with_a_champion(checkout: Path, env: dict[str, str]) -> None:
