@@ -208,3 +208,12 @@ def test_with_auth_only_the_gates_user_moves_champion(
         monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", credentials["gate_password"])
         client.set_registered_model_alias(MODEL_NAME, "champion", version)
         assert client.get_registered_model(MODEL_NAME).aliases["champion"] == version
+
+
+def test_a_state_dirs_logins_are_read_back_as_they_were_created(tmp_path: Path) -> None:
+    """The second `up --auth` of a folder reads the file the first wrote (which also names the
+    users for people)."""
+    created = local_platform_auth.load_or_create(tmp_path)
+    assert json.loads(local_platform_auth.credentials_path(tmp_path).read_text())[
+        "gate_username"]
+    assert local_platform_auth.load_or_create(tmp_path) == created

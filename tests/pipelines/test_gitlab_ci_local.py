@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -19,7 +20,10 @@ import yaml
 
 from mlops_platform.ci.verdict import RETRAIN, VERDICT_KEY
 from mlops_platform.contract import read_outputs
+from mlops_platform.local_platform.auth import LocalCredentials, load_or_create
+from mlops_platform.local_platform.state import outputs_path
 from mlops_platform.prediction_log import Predictor, new_ids, prediction_lines, served_prefix
+from mlops_platform.tools.create_reader import AuthApi, Credentials, ensure_reader
 from tests.pipelines.gitlab_ci_local import (
     MERGE_REQUEST,
     STATE_DIR,
@@ -28,7 +32,7 @@ from tests.pipelines.gitlab_ci_local import (
     pipeline_jobs,
     run,
 )
-from tests.support.servers import S3Endpoint, running_moto_s3
+from tests.support.servers import S3Endpoint, running_local_platform, running_moto_s3
 from tests.template.baking import LEVELS, make
 
 MANUAL, AUTO = "manual", "on_success"
@@ -121,30 +125,58 @@ def platform_checkout(where: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
+def platform_with_login(tmp_path_factory: pytest.TempPathFactory
+                        ) -> Iterator[tuple[Path, LocalCredentials]]:
+    """A local platform with basic auth and the champion guard: its outputs file and logins."""
+    state_dir = tmp_path_factory.mktemp("gitlab-platform") / "state"
+    with running_local_platform(state_dir, auth=True):
+        yield outputs_path(state_dir), load_or_create(state_dir)
+
+
+@pytest.fixture(scope="module")
 def on_main(baked_projects: dict[tuple[str, str], Path],
             tmp_path_factory: pytest.TempPathFactory,
-            shared_platform_outputs_file: Path) -> tuple[Path, dict[str, str]]:
-    """Level 2's project as main holds it (a champion, its records pushed), and the
-    environment its jobs see: the platform's outputs, its reader's variables, and the DVC
-    cache GitLab's job cache would restore."""
+            platform_with_login: tuple[Path, LocalCredentials]
+            ) -> tuple[Path, dict[str, str], dict[str, str]]:
+    """Level 2's project as main holds it (a champion the gate promoted, its records pushed);
+    the environment its jobs see (the platform's outputs, the DVC cache GitLab's job cache
+    would restore); and the project's CI/CD variables with the registry reader's login."""
+    outputs, logins = platform_with_login
     where = tmp_path_factory.mktemp("gitlab-run")
     checkout = as_gitlab_checkout(baked_projects["2", "gitlab"], where)
-    env = {**os.environ, "PLATFORM_OUTPUTS": str(shared_platform_outputs_file)}
-    on_main_with_a_champion(checkout, env)
-    return checkout, {**env, "XDG_CONFIG_HOME": str(restored_dvc_cache(checkout, where))}
+    env = {**os.environ, "PLATFORM_OUTPUTS": str(outputs)}
+    on_main_with_a_champion(checkout, {**env, **login(logins.admin), **gate_login(logins.gate)},
+                            {**env, **login(logins.gate)})
+    tracking_uri = read_outputs(outputs).tracking_uri
+    reader = Credentials("ci-reader", "reader-password-of-the-ci")
+    ensure_reader(AuthApi(tracking_uri, logins.admin), reader)
+    return (checkout, {**env, "XDG_CONFIG_HOME": str(restored_dvc_cache(checkout, where))},
+            {"MLFLOW_READER_USERNAME": reader.username,
+             "MLFLOW_READER_PASSWORD": reader.password})
+
+
+def login(credentials: Credentials) -> dict[str, str]:
+    return {"MLFLOW_TRACKING_USERNAME": credentials.username,
+            "MLFLOW_TRACKING_PASSWORD": credentials.password}
+
+
+def gate_login(credentials: Credentials) -> dict[str, str]:
+    return {"MLFLOW_GATE_USERNAME": credentials.username,
+            "MLFLOW_GATE_PASSWORD": credentials.password}
 
 
 @pytest.mark.slow
 def test_a_merge_requests_jobs_run_end_to_end_in_shell_mode(
         on_main: tuple[Path, dict[str, str]]) -> None:
-    """Level 2's merge-request pipeline, as GitLab would run it, against the local platform:
+    """Level 2's merge-request pipeline, as GitLab would run it, against the local platform
+    with its login on, as the registry's read-only reader:
     `make venv` of the project's own environment, lint, its tests and the governance check,
     then the pipeline on a sample and the metrics against the champion."""
-    checkout, env = on_main
+    checkout, env, reader = on_main
     git(checkout, "checkout", "--quiet", "-b", "a-change")
     try:
         ran = run(checkout, MERGE_REQUEST, "--force-shell-executor", env=env, timeout=900,
-                  variables=READER)
+                  variables=reader)
     finally:
         git(checkout, "checkout", "--quiet", "main")
 
@@ -160,14 +192,14 @@ def test_the_schedules_drift_job_reads_the_store_and_hands_its_verdict_on(
     """The scheduled drift job, as GitLab would run it: drifted served rows in the platform's
     store (moto's S3), read with the store's reader variables, give the verdict retrain in
     the dotenv report the retrain job reads."""
-    checkout, env = on_main
+    checkout, env, reader = on_main
     model = yaml.safe_load((checkout / "params.yaml").read_text())["model"]["name"]
     with running_moto_s3(tmp_path) as store:
         ship_drifted_rows(checkout, store, model)
         outputs = with_store(Path(env["PLATFORM_OUTPUTS"]), tmp_path, f"s3://{BUCKET}")
         ran = run(checkout, "schedule", "--force-shell-executor", "drift", timeout=900,
                   env={**env, "PLATFORM_OUTPUTS": str(outputs), "AWS_DEFAULT_REGION": "us-east-1"},
-                  variables={**READER, "MLOPS_STORE_ENDPOINT_URL": store.url,
+                  variables={**reader, "MLOPS_STORE_ENDPOINT_URL": store.url,
                              "MLOPS_STORE_READER_ACCESS_KEY_ID": store.access_key,
                              "MLOPS_STORE_READER_SECRET_ACCESS_KEY": store.secret_key})
 
@@ -178,9 +210,6 @@ def test_the_schedules_drift_job_reads_the_store_and_hands_its_verdict_on(
 
 
 BUCKET = "platform"
-# The project's CI/CD variables the jobs map (GitLab's, given to gitlab-ci-local as such). The
-# shared platform runs without login here: the server does not ask for the reader's.
-READER = {"MLFLOW_READER_USERNAME": "reader", "MLFLOW_READER_PASSWORD": "unused"}
 
 
 def ship_drifted_rows(checkout: Path, store: S3Endpoint, model: str) -> None:
@@ -205,12 +234,13 @@ def with_store(outputs_file: Path, folder: Path, store_uri: str) -> Path:
     return path
 
 
-def on_main_with_a_champion(checkout: Path, env: dict[str, str]) -> None:
-    """What main holds before a merge request: a trained, approved and promoted champion, its
-    records committed and pushed."""
-    for target in ("pipeline", "approve", "promote"):
-        make(checkout, target, *(["APPROVER=release-reviewer"] if target == "approve" else []),
-             env=env)
+def on_main_with_a_champion(checkout: Path, training: dict[str, str],
+                            gate: dict[str, str]) -> None:
+    """What main holds before a merge request: trained with the writer's login, approved and
+    promoted with the gate's (as level 2's CI does), its records committed and pushed."""
+    make(checkout, "pipeline", env=training)
+    make(checkout, "approve", "APPROVER=release-reviewer", env=gate)
+    make(checkout, "promote", env=gate)
     git(checkout, "add", "--all")
     git(checkout, "-c", "user.name=ci", "-c", "user.email=ci@localhost", "commit", "--quiet",
         "-m", "main trained and promoted")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from mlops_platform.governance.champion_guard import APP_NAME, GATE_USERNAME_ENV
@@ -51,7 +51,10 @@ def load_or_create(state_dir: Path) -> LocalCredentials:
     """The state directory's credentials, generated on the first `up --auth`."""
     path = credentials_path(state_dir)
     if path.exists():
-        return LocalCredentials(**json.loads(path.read_text()))
+        # The file also names the users, for people who read it: only the secrets come back.
+        saved = json.loads(path.read_text())
+        return LocalCredentials(**{field.name: saved[field.name]
+                                   for field in fields(LocalCredentials)})
     created = LocalCredentials(*(secrets.token_urlsafe(24) for _ in range(3)))
     _write_private(path, json.dumps({**asdict(created), "admin_username": ADMIN_USERNAME,
                                      "gate_username": GATE_USERNAME}, indent=2) + "\n")
