@@ -101,6 +101,9 @@ TAG_DATASET = "lineage.dataset"
 TAG_PARAMS_HASH = "lineage.params_hash"
 TAG_DATA_VALIDATION = "lineage.data_validation"  # "passed" once the data contract held
 TAG_MATURITY_LEVEL = "governance.maturity_level"
+# The person whose CI run trained (its platform's own identity: GITHUB_ACTOR, GITLAB_USER_LOGIN;
+# outside CI the login name): the gate refuses their approval of what they trained.
+TAG_TRAINED_BY = "lineage.trained_by"
 LINEAGE_TAGS = (TAG_GIT_COMMIT, TAG_DATA_HASH, TAG_DATASET, TAG_PARAMS_HASH, TAG_DATA_VALIDATION)
 
 # Tags on a model version.

@@ -45,7 +45,8 @@ EXPECTED = {
           "push": {"checks": AUTO, "pipeline": AUTO},
           "schedule": {"retrain": AUTO}},
     "2": {MERGE_REQUEST: {"checks": AUTO, "pipeline-sample": AUTO},
-          "push": {"checks": AUTO, "pipeline": AUTO, "deploy-staging": AUTO,
+          # deploy-staging: its approver is who starts it, not who pushed (and trained).
+          "push": {"checks": AUTO, "pipeline": AUTO, "deploy-staging": MANUAL,
                    "deploy-prod": MANUAL, "rollback": MANUAL},
           # ab-report joins them while ab_test.yaml plans a test; canary while canary.yaml does.
           "schedule": {"drift": AUTO, "retrain": AUTO, "canary": AUTO}},

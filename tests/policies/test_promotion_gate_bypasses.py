@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import getpass
 import json
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from mlops_platform.governance.approvals import (
     TAG_APPROVAL_RECORD,
     ApprovalError,
     approver_identity,
+    trainer_identity,
 )
 from mlops_platform.governance.cli import main as cli
 from mlops_platform.governance.project import Project
@@ -29,7 +31,12 @@ from mlops_platform.governance.promotion_gate import (
     promote_project,
 )
 from mlops_platform.governance.tracking import CLIENT_ENVIRONMENT
-from tests.policies.model_versions import fresh_model_name, register_version, write_project
+from tests.policies.model_versions import (
+    fresh_model_name,
+    lineage,
+    register_version,
+    write_project,
+)
 
 CI_VARIABLES = ("GITHUB_ACTIONS", "GITHUB_ACTOR", "GITLAB_CI", "GITLAB_USER_LOGIN")
 
@@ -198,6 +205,38 @@ def test_prod_accepts_only_an_approval_identity_from_the_ci_platform(
     monkeypatch.delenv("GITHUB_ACTIONS")
 
     assert promote_project(project, actor="release-bot").outcome == PROMOTED
+
+
+def test_the_person_whose_ci_run_trained_it_cannot_approve_it(
+        shared_platform, client, model_name, tmp_path, monkeypatch) -> None:
+    """Not the tracking account (every job shares it): the person the CI platform names, which
+    the training run recorded."""
+    prod = dataclasses.replace(shared_platform, environment="prod")
+    project = write_project(tmp_path, prod, model_name, level=1, tolerance=0.0)
+    version = register_version(shared_platform.tracking_uri, model_name, roc_auc=0.95,
+                               tags={**lineage(), ml_contract.TAG_TRAINED_BY: "carol"})
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_ACTOR", "carol")
+    assert cli(["approve", "--project", str(project)]) == 0
+
+    assert refusal(project).startswith(
+        f"carol started the training of version {version} (run "
+        f"{client.get_model_version(model_name, version).run_id}, tag "
+        f"{ml_contract.TAG_TRAINED_BY}): the approval must come from another person")
+    assert champion(client, model_name) is None
+
+    monkeypatch.setenv("GITHUB_ACTOR", "dave")
+    assert cli(["approve", "--project", str(project)]) == 0
+    assert promote_project(project, actor="release-bot").outcome == PROMOTED
+
+
+def test_a_training_run_records_the_ci_platforms_person_else_the_login(monkeypatch) -> None:
+    monkeypatch.setenv("GITLAB_CI", "true")
+    monkeypatch.setenv("GITLAB_USER_LOGIN", "erin")
+    assert trainer_identity() == approver_identity(None)
+    assert trainer_identity().name == "erin"
+    monkeypatch.delenv("GITLAB_CI")
+    assert trainer_identity().name == getpass.getuser()
 
 
 def test_a_hand_moved_champion_is_not_laundered_by_promoting_it(shared_platform, client,

@@ -7,11 +7,14 @@ required reviewers guards), GitLab CI's GITLAB_USER_LOGIN (who started the manua
 a protected environment). Outside CI it is `--by`, which the platform's rules accept only
 where a self-declared name is enough (local, dev). The gate accepts an approval only when
 its audit record is in the chain, it names this version, its identity source is allowed in
-the environment, and the approver is neither the promoter nor the run's author.
+the environment, and the approver is neither the promoter, nor the run's author (a tracking
+account), nor the person who trained it (the CI platform's person of the training job, which
+the run records in `lineage.trained_by`).
 """
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 from collections.abc import Mapping
@@ -50,21 +53,35 @@ class Identity:
     evidence: dict[str, str]
 
 
-def approver_identity(by: str | None, environ: Mapping[str, str] = os.environ) -> Identity:
-    """Who approves: the CI platform's identity in CI, else the name given with --by."""
-    typed = (by or "").strip()
+def ci_identity(environ: Mapping[str, str] = os.environ) -> Identity | None:
+    """The person the CI platform says runs this job, or None outside CI."""
     for source, (flag, actor_variable, evidence) in CI_IDENTITIES.items():
         if environ.get(flag) != "true":
             continue
         actor = environ.get(actor_variable, "").strip()
         if not actor:
             raise ApprovalError(f"running in {source} but {actor_variable} is empty: the "
-                                "approval's identity must come from the CI platform")
-        if typed and typed != actor:
-            raise ApprovalError(f"--by {typed} differs from the CI identity {actor} "
-                                f"({actor_variable}): in CI the approver is who runs the job")
+                                "identity must come from the CI platform")
         return Identity(actor, source, {name: environ[name] for name in evidence
                                         if environ.get(name)})
+    return None
+
+
+def trainer_identity(environ: Mapping[str, str] = os.environ) -> Identity:
+    """Who trains: the CI platform's person in CI, else this machine's login name (the run's
+    tag `lineage.trained_by`, which the gate compares with the approver)."""
+    return ci_identity(environ) or Identity(getpass.getuser(), LOCAL_SOURCE, {})
+
+
+def approver_identity(by: str | None, environ: Mapping[str, str] = os.environ) -> Identity:
+    """Who approves: the CI platform's identity in CI, else the name given with --by."""
+    typed = (by or "").strip()
+    in_ci = ci_identity(environ)
+    if in_ci is not None:
+        if typed and typed != in_ci.name:
+            raise ApprovalError(f"--by {typed} differs from the CI identity {in_ci.name} "
+                                f"({in_ci.source}): in CI the approver is who runs the job")
+        return in_ci
     if not typed:
         raise ApprovalError("--by is empty: name who approves, e.g. --by alice "
                             "(make approve APPROVER=alice)")
@@ -118,4 +135,8 @@ def approval_problem(candidate: VersionFacts, entries: list[dict[str, Any]], pro
     if approver == candidate.tags.get(RUN_AUTHOR_TAG):
         return None, (f"{approver} is the author of run {candidate.run_id}: the approver must "
                       "be someone else")
+    if approver == candidate.tags.get(ml_contract.TAG_TRAINED_BY):
+        return None, (f"{approver} started the training of version {candidate.version} (run "
+                      f"{candidate.run_id}, tag {ml_contract.TAG_TRAINED_BY}): the approval "
+                      "must come from another person")
     return approver, ""

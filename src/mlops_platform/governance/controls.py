@@ -153,10 +153,13 @@ CATALOGUE: tuple[Control, ...] = (
              ("ci_runs", {"target": "metrics-diff", "trigger": PULL_REQUEST}),
              ("make_target", {"target": "metrics-diff",
                               "calls": "mlops_platform.ci.metrics_diff"}))),
-    Control("L2-staged-delivery", 2, "Merges promote and deploy to staging",
-            "A merge promotes through the gate and deploys to staging from git.",
-            (("ci_runs", {"target": "promote", "trigger": PUSH}),
-             ("ci_runs", {"target": "deploy", "trigger": PUSH}))),
+    Control("L2-staged-delivery", 2, "A second person's approval promotes and deploys",
+            "After a merge trains the challenger, a CI job that another person starts (the "
+            "approver: the CI platform's identity, not who trained) approves it, promotes it "
+            "through the gate and deploys it to staging from git.",
+            (("ci_runs", {"target": "approve", "trigger": "manual"}),
+             ("ci_runs", {"target": "promote", "trigger": "manual"}),
+             ("ci_runs", {"target": "deploy", "trigger": "manual"}))),
     Control("L2-prod-approval", 2, "Production behind an approval",
             "Deploying to prod waits for a human approval; the gate requires a recorded one.",
             (("ci_approval", {"target": "deploy", "environment": "prod"}),

@@ -253,8 +253,8 @@ def approval_check(rule: PromotionRule, environment: str, version: str, approver
            else f"level {rule.maturity_level}")
     return GateCheck("approval", False, f"{problem} ({why} requires one): in the project, "
                      f"`mlops-policy approve --project . --version {version}`, run by someone "
-                     "other than the promoter and the run's author (make approve "
-                     "APPROVER=<name> approves the challenger)")
+                     "other than the promoter, the run's author and the person who trained it "
+                     "(make approve APPROVER=<name> approves the challenger)")
 
 
 def decide(rule: PromotionRule, candidate: VersionFacts, champion: VersionFacts | None,

@@ -1,5 +1,5 @@
 """Where a model comes from: git commit, DVC data hashes (the prepared data, and the labelled
-served rows it includes), data set, parameters."""
+served rows it includes), data set, parameters, and the person who trained it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 from mlops_platform import contract as ml_contract
+from mlops_platform.governance.approvals import trainer_identity
 
 from {{ cookiecutter.package_name }}.data import LABELLED_DIR, PREPARED_DIR, dataset_name
 from {{ cookiecutter.package_name }}.params import Params, params_hash
@@ -50,4 +51,6 @@ def lineage_tags(params: Params, validation_status: str) -> dict[str, str]:
         ml_contract.TAG_PARAMS_HASH: params_hash(params),
         ml_contract.TAG_DATA_VALIDATION: validation_status,
         ml_contract.TAG_MATURITY_LEVEL: str(params.project.maturity_level),
+        # The person, not the tracking account: the gate refuses their own approval of it.
+        ml_contract.TAG_TRAINED_BY: trainer_identity().name,
     }
