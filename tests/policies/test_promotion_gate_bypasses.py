@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import getpass
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -237,6 +238,12 @@ def test_a_training_run_records_the_ci_platforms_person_else_the_login(monkeypat
     assert trainer_identity().name == "erin"
     monkeypatch.delenv("GITLAB_CI")
     assert trainer_identity().name == getpass.getuser()
+
+    def no_passwd_entry() -> str:
+        raise KeyError("getpwuid(): uid not found")
+
+    monkeypatch.setattr(getpass, "getuser", no_passwd_entry)  # some containers' user ids
+    assert trainer_identity().name == f"uid-{os.getuid()}"
 
 
 def test_a_hand_moved_champion_is_not_laundered_by_promoting_it(shared_platform, client,

@@ -70,7 +70,14 @@ def ci_identity(environ: Mapping[str, str] = os.environ) -> Identity | None:
 def trainer_identity(environ: Mapping[str, str] = os.environ) -> Identity:
     """Who trains: the CI platform's person in CI, else this machine's login name (the run's
     tag `lineage.trained_by`, which the gate compares with the approver)."""
-    return ci_identity(environ) or Identity(getpass.getuser(), LOCAL_SOURCE, {})
+    return ci_identity(environ) or Identity(_login_name(), LOCAL_SOURCE, {})
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a user id without a passwd entry (some containers)
+        return f"uid-{os.getuid()}"
 
 
 def approver_identity(by: str | None, environ: Mapping[str, str] = os.environ) -> Identity:
