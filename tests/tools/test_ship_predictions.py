@@ -298,8 +298,11 @@ def test_the_sidecar_serves_the_lag_of_what_it_has_not_shipped(sidecar, tmp_path
 def test_the_sidecar_counts_shipped_lines_until_caught_up(sidecar, tmp_path: Path) -> None:
     log_an_hour_ago(tmp_path, 7)
     shipper = sidecar(0.2)
-    samples = shipper.scrape_until(  # lag 0 once the shipped file left the outbox
-        lambda samples: values(samples, SHIPPER_LAG.name, **MODEL_A) == [0.0])
+    # Lag 0 once the shipped file left the outbox; its lines are counted when the round ends,
+    # a moment later: a scrape in between sees both at 0, so wait for the count too.
+    samples = shipper.scrape_until(
+        lambda samples: values(samples, SHIPPER_LAG.name, **MODEL_A) == [0.0]
+        and values(samples, SHIPPER_LINES.name, **MODEL_A) == [7.0])
     assert values(samples, SHIPPER_LINES.name, **MODEL_A) == [7.0]
     assert values(samples, SHIPPER_FAILURES.name, **MODEL_A) == [0.0]
     assert values(samples, "process_start_time_seconds")
