@@ -47,13 +47,7 @@ from mlops_platform.prediction_store import (
     is_s3,
     put_object,
 )
-from mlops_platform.serving import (
-    ServingError,
-    check_promoted_files,
-    download_model,
-    pinned_uri,
-    registry_version,
-)
+from mlops_platform.serving import ServingError, download_checked, registry_version
 
 CONTRACT_BROKEN, UNUSABLE = 1, 2
 
@@ -137,15 +131,11 @@ def registered_version(model_uri: str) -> tuple[str, str, str | None]:
 def promoted_files(name: str, version: str, folder: Path) -> Path:
     """The version's files, downloaded once and checked against the gate's digest as the
     serving pods check them: files changed since the promotion are refused."""
-    registered = (name, version, None)
     try:
-        path = download_model(pinned_uri("", registered), folder / "model")
-        note = check_promoted_files(registered, path)
+        return download_checked(f"models:/{name}/{version}", (name, version, None), folder,
+                                "mlops-score: ")
     except ServingError as error:
         raise ScoringError(str(error)) from error
-    if note:
-        print(f"mlops-score: {note}", file=sys.stderr)
-    return path
 
 
 def load_contract(contract: Path | None, run_id: str | None) -> dict:

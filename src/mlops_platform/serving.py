@@ -469,11 +469,19 @@ def fetch_checked(model_uri: str, folder: Path, what: str = "") -> tuple[Registr
     checked against the gate's digest (a note on stderr when it has none): the registry's
     answer and the files."""
     registered = registry_version(model_uri)
+    return registered, download_checked(model_uri, registered, folder, f"mlops-serve: {what}")
+
+
+def download_checked(model_uri: str, registered: RegistryVersion | None, folder: Path,
+                     note_prefix: str) -> Path:
+    """The files of the version ``registered`` (else of ``model_uri``), downloaded into
+    ``folder / "model"`` and checked against the gate's digest (ServingError on a mismatch; a
+    note on stderr after ``note_prefix`` when the version has none)."""
     path = download_model(pinned_uri(model_uri, registered), folder / "model")
     note = check_promoted_files(registered, path)
     if note:
-        print(f"mlops-serve: {what}{note}", file=sys.stderr)
-    return registered, path
+        print(f"{note_prefix}{note}", file=sys.stderr)
+    return path
 
 
 def _launch(settings: ServingSettings, executable: Path, work_dir: Path):
