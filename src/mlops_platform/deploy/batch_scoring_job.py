@@ -11,7 +11,6 @@ for the store.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -26,22 +25,11 @@ SCORE_COMMAND = "mlops-score"
 BATCH_SCORING_RESOURCES = resources("250m", "512Mi", "1", "2Gi")
 
 
-@dataclass
-class RegistryAccess:
-    """How the job reads the registry, as the serving pods do: the tracking server's URI, a
-    Secret of the namespace holding the credentials under ``keys``, and any other variables
-    the pods get (``extra_env``)."""
-
-    tracking_uri: pulumi.Input[str]
-    credentials_secret: pulumi.Input[str]
-    keys: tuple[str, ...]
-    extra_env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
-
-
 def batch_scoring_cron_job(resource_name: str, model: ServedModel, place: DriftJobPlace,
-                           registry: RegistryAccess,
+                           registry_env: list[dict[str, Any]],
                            opts: pulumi.ResourceOptions | None = None) -> k8s.batch.v1.CronJob:
-    """The CronJob `<model>-batch-scoring` that scores ``model.batch.input`` on its schedule."""
+    """The CronJob `<model>-batch-scoring` that scores ``model.batch.input`` on its schedule,
+    reaching the registry with ``registry_env`` (the serving pods' variables)."""
     batch = model.batch
     assert batch is not None, f"{model.name} declares no batch scoring"
     log = pulumi.Output.concat("s3://", place.bucket, f"/{served_prefix(model.name)}/")
@@ -49,13 +37,7 @@ def batch_scoring_cron_job(resource_name: str, model: ServedModel, place: DriftJ
         "batch-scoring", place, BATCH_SCORING_RESOURCES,
         [SCORE_COMMAND, "--model-uri", model.model_uri, "--input", batch.input,
          "--output", batch.output, "--log", log],
-        extra_env=_registry_env(registry))
+        extra_env=registry_env)
     return check_cron_job(resource_name, f"{model.object_name}-batch-scoring", model,
                           batch.schedule, place, pod_spec, opts)
 
-
-def _registry_env(registry: RegistryAccess) -> list[dict[str, Any]]:
-    return [{"name": "MLFLOW_TRACKING_URI", "value": registry.tracking_uri},
-            *({"name": key, "valueFrom": {"secretKeyRef": {
-                "name": registry.credentials_secret, "key": key}}} for key in registry.keys),
-            *({"name": key, "value": value} for key, value in registry.extra_env.items())]

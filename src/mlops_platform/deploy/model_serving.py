@@ -21,7 +21,7 @@ from mlops_platform.contract import (
     MODEL_URI_ENV,
     TAG_MODEL_DIGEST,
 )
-from mlops_platform.deploy.batch_scoring_job import RegistryAccess, batch_scoring_cron_job
+from mlops_platform.deploy.batch_scoring_job import batch_scoring_cron_job
 from mlops_platform.deploy.drift_job import STORE_KEYS, DriftJobPlace
 from mlops_platform.deploy.manifest import ServedModel
 from mlops_platform.kubernetes.kube_types import resources
@@ -175,10 +175,18 @@ def _batch_scoring(name: str, model: ServedModel, args: ModelServingArgs,
         namespace=args.namespace, part=BATCH_SCORING, service_account=args.service_account,
         tools_image=shipping.tools_image, store_endpoint=shipping.endpoint_url,
         bucket=shipping.bucket, credentials_secret=SHIPPING_CREDENTIALS_SECRET)
-    registry = RegistryAccess(args.tracking_uri, args.credentials_secret,
-                              TRACKING_CREDENTIALS_KEYS, dict(args.extra_env))
-    batch_scoring_cron_job(f"{name}-{model.object_name}-batch-scoring", model, place, registry,
-                           child)
+    batch_scoring_cron_job(f"{name}-{model.object_name}-batch-scoring", model, place,
+                           _registry_env(args), child)
+
+
+def _registry_env(args: ModelServingArgs) -> list[dict[str, Any]]:
+    """How the serving pods (and their models' batch scoring) reach the registry: the tracking
+    server, the credentials Secret, and the platform's other variables."""
+    return [{"name": "MLFLOW_TRACKING_URI", "value": args.tracking_uri},
+            *({"name": key, "valueFrom": {"secretKeyRef": {
+                "name": args.credentials_secret, "key": key}}}
+              for key in TRACKING_CREDENTIALS_KEYS),
+            *({"name": key, "value": value} for key, value in args.extra_env.items())]
 
 
 def model_labels(object_name: str) -> dict[str, str]:
@@ -288,7 +296,6 @@ def _heartbeat_probe(within: pulumi.Input[float], *, period: int) -> dict[str, A
 
 
 def _pod_spec(model: ServedModel, args: ModelServingArgs) -> dict[str, Any]:
-    secret = args.credentials_secret
     shipping = args.prediction_log
     env = [
         {"name": "MLSERVER_MODEL_NAME", "value": model.name},
@@ -300,14 +307,11 @@ def _pod_spec(model: ServedModel, args: ModelServingArgs) -> dict[str, Any]:
         # port (MLSERVER_MODEL_EXTRA), so MLServer's endpoint, and its middleware, are off.
         {"name": "MLSERVER_PARALLEL_WORKERS", "value": "0"},
         {"name": "MLSERVER_METRICS_ENDPOINT", "value": ""},
-        {"name": "MLFLOW_TRACKING_URI", "value": args.tracking_uri},
-        *({"name": key, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
-          for key in TRACKING_CREDENTIALS_KEYS),
         {"name": "HOME", "value": WRITABLE_TMP},
         # MLServer writes both under its working directory by default, which is read-only.
         {"name": "MLSERVER_METRICS_DIR", "value": f"{WRITABLE_TMP}/mlserver-metrics"},
         {"name": "MLSERVER_ENVIRONMENTS_DIR", "value": f"{WRITABLE_TMP}/mlserver-envs"},
-        *({"name": key, "value": value} for key, value in args.extra_env.items()),
+        *_registry_env(args),
     ]
     probe = {"httpGet": {"path": "/v2/health/ready", "port": "http"}, "periodSeconds": 10}
     container = hardened_container(
