@@ -12,10 +12,12 @@ The S3 endpoint is ``MLFLOW_S3_ENDPOINT_URL`` (the platform's store), credential
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -107,12 +109,25 @@ def _client():
     return s3_client(os.environ.get("MLFLOW_S3_ENDPOINT_URL") or None)
 
 
-def _s3_files(uri: str, folder: Path) -> list[Path]:
+CREDENTIALS = "MLFLOW_S3_ENDPOINT_URL and the AWS_* credentials"
+
+
+@contextlib.contextmanager
+def _store_errors(doing: str, check: str | None = CREDENTIALS) -> Iterator[None]:
+    """The S3 client's errors as one StoreError: what was being done, why, what to check."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    try:
+        yield
+    except (BotoCoreError, ClientError) as error:
+        raise StoreError(f"{doing}: {client_error(error)}"
+                         + (f" (check {check})" if check else "")) from error
+
+
+def _s3_files(uri: str, folder: Path) -> list[Path]:
     bucket, prefix = _split(uri)
     client = _client()
-    try:
+    with _store_errors(f"cannot read {uri}"):
         pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         keys = [item["Key"] for page in pages for item in page.get("Contents", [])
                 if _JSON_LINES.search(item["Key"])]
@@ -120,9 +135,6 @@ def _s3_files(uri: str, folder: Path) -> list[Path]:
         for key, file in zip(keys, files, strict=True):
             client.download_file(bucket, key, str(file))
         return files
-    except (BotoCoreError, ClientError) as error:
-        raise StoreError(f"cannot read {uri}: {client_error(error)} (check "
-                         "MLFLOW_S3_ENDPOINT_URL and the AWS_* credentials)") from error
 
 
 def _put_object(uri: str, data: bytes, writer: str) -> str:
@@ -134,38 +146,24 @@ def _put_object(uri: str, data: bytes, writer: str) -> str:
 
 def fetch_object(uri: str, folder: Path) -> Path:
     """Download the object ``s3://<bucket>/<key>`` into ``folder``; its path there."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     bucket, key = _split(uri)
     path = folder / Path(key).name
-    try:
+    with _store_errors(f"cannot read {uri}", f"the object exists, {CREDENTIALS}"):
         _client().download_file(bucket, key, str(path))
-    except (BotoCoreError, ClientError) as error:
-        raise StoreError(f"cannot read {uri}: {client_error(error)} (check the object exists, "
-                         "MLFLOW_S3_ENDPOINT_URL and the AWS_* credentials)") from error
     return path
 
 
 def put_object(uri: str, data: bytes) -> None:
     """Write ``data`` as the object ``s3://<bucket>/<key>``."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     bucket, key = _split(uri)
-    try:
+    with _store_errors(f"cannot write {uri}"):
         _client().put_object(Bucket=bucket, Key=key, Body=data)
-    except (BotoCoreError, ClientError) as error:
-        raise StoreError(f"cannot write {uri}: {client_error(error)} (check "
-                         "MLFLOW_S3_ENDPOINT_URL and the AWS_* credentials)") from error
 
 
 def delete_object(uri: str) -> None:
-    from botocore.exceptions import BotoCoreError, ClientError
-
     bucket, key = _split(uri)
-    try:
+    with _store_errors(f"cannot delete {uri}", check=None):
         _client().delete_object(Bucket=bucket, Key=key)
-    except (BotoCoreError, ClientError) as error:
-        raise StoreError(f"cannot delete {uri}: {client_error(error)}") from error
 
 
 def _append_local(path: Path, data: bytes) -> str:
