@@ -34,6 +34,7 @@ from tests.pipelines.gitlab_ci_local import (
 )
 from tests.support.servers import S3Endpoint, running_local_platform, running_moto_s3
 from tests.template.baking import LEVELS, make
+from tests.template.test_monitor import outputs_in_store
 
 MANUAL, AUTO = "manual", "on_success"
 SOURCES = (MERGE_REQUEST, "push", "schedule")
@@ -197,7 +198,7 @@ def test_the_schedules_drift_job_reads_the_store_and_hands_its_verdict_on(
     model = yaml.safe_load((checkout / "params.yaml").read_text())["model"]["name"]
     with running_moto_s3(tmp_path) as store:
         ship_drifted_rows(checkout, store, model)
-        outputs = with_store(Path(env["PLATFORM_OUTPUTS"]), tmp_path, f"s3://{BUCKET}")
+        outputs = outputs_in_store(Path(env["PLATFORM_OUTPUTS"]), tmp_path, f"s3://{BUCKET}")
         ran = run(checkout, "schedule", "--force-shell-executor", "drift", timeout=900,
                   env={**env, "PLATFORM_OUTPUTS": str(outputs), "AWS_DEFAULT_REGION": "us-east-1"},
                   variables={**reader, "MLOPS_STORE_ENDPOINT_URL": store.url,
@@ -225,14 +226,6 @@ def ship_drifted_rows(checkout: Path, store: S3Endpoint, model: str) -> None:
     client.create_bucket(Bucket=BUCKET)
     client.put_object(Bucket=BUCKET, Key=f"{served_prefix(model)}/serving-0/rows.jsonl",
                       Body=lines)
-
-
-def with_store(outputs_file: Path, folder: Path, store_uri: str) -> Path:
-    """The platform's outputs with its artifact store in the S3 bucket."""
-    outputs = read_outputs(outputs_file)
-    path = folder / "platform_outputs.json"
-    path.write_text(outputs.to_json().replace(outputs.artifact_store_uri, store_uri))
-    return path
 
 
 def on_main_with_a_champion(checkout: Path, training: dict[str, str],

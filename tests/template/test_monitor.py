@@ -60,10 +60,16 @@ def in_ci(store: S3Endpoint, recovery: Recovery, tmp_path: Path,
 
 def outputs_with_store(project: Path, folder: Path, store_uri: str,
                        monkeypatch: pytest.MonkeyPatch) -> Path:
-    outputs = read_outputs(project / "platform_outputs.json")
+    path = outputs_in_store(project / "platform_outputs.json", folder, store_uri)
+    monkeypatch.setenv("PLATFORM_OUTPUTS", str(path))
+    return path
+
+
+def outputs_in_store(outputs_file: Path, folder: Path, store_uri: str) -> Path:
+    """A copy of the platform's outputs in ``folder`` whose artifact store is ``store_uri``."""
+    outputs = read_outputs(outputs_file)
     path = folder / "platform_outputs.json"
     path.write_text(outputs.to_json().replace(outputs.artifact_store_uri, store_uri))
-    monkeypatch.setenv("PLATFORM_OUTPUTS", str(path))
     return path
 
 
