@@ -173,6 +173,9 @@ def run_streamed(command: Sequence[str], on_line: Callable[[str], None], *,
         if process.stdout is not None:
             process.stdout.close()
     if timed_out.is_set():
+        # The group's last member may close its end of the pipe before it has exited:
+        # return only once the timer's stop has seen the whole group gone.
+        timer.join()
         raise CommandTimeoutError(f"`{' '.join(command)}` did not finish within {timeout:.0f} s; "
                               "it was stopped")
     return process.returncode
