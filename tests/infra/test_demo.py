@@ -147,10 +147,34 @@ def test_the_shifted_data_is_detected_as_drift(first_run: DemoRun) -> None:
     assert summary["drift_verdict"].startswith("DRIFT: ")
 
 
-def test_drift_retrains_and_the_new_version_is_promoted_through_the_gate(
+def test_the_labelled_shifted_segment_degrades_the_champion(first_run: DemoRun) -> None:
+    summary = first_run.summary
+    assert summary["degraded"] is True
+    assert summary["performance_verdict"].startswith("DEGRADED: accuracy ")
+    assert "performance" in first_run.result.stdout
+
+
+def test_the_retrain_learns_from_the_labelled_rows_and_wins_on_the_recent_window(
         first_run: DemoRun) -> None:
     summary = first_run.summary
     assert summary["retrained"] is True
+    # Every labelled shifted row is in the new data version or counted out (the contract's
+    # ranges refuse the most shifted ones), never dropped silently.
+    left_out = sum(summary["labelled_left_out"].values())
+    assert summary["labelled_rows"] > 0
+    assert summary["labelled_rows"] + left_out == summary["shifted_rows_sent"]
+    recent = summary["recent_window"]
+    assert recent["width"] == "1m" and recent["rows"] >= 30
+    assert recent["measured"]["2"] > recent["measured"]["1"]
+    audit = Path(summary["reports"]["audit log"]).read_text().splitlines()
+    promoted = json.loads(audit[-1])
+    assert (promoted["version"], promoted["outcome"]) == ("2", "promoted")
+    assert promoted["details"]["recent_window"]["measured"] == recent["measured"]
+    assert "recent window" in first_run.result.stdout
+
+
+def test_the_new_version_is_promoted_through_the_gate(first_run: DemoRun) -> None:
+    summary = first_run.summary
     versions = {v["version"]: v for v in summary["versions"]}
     assert sorted(versions) == ["1", "2"]
     assert summary["champion"] == "2"
@@ -162,7 +186,7 @@ def test_drift_retrains_and_the_new_version_is_promoted_through_the_gate(
 def test_a_short_ab_test_serves_both_arms_and_is_decided_at_its_horizon(
         first_run: DemoRun) -> None:
     summary = first_run.summary
-    assert summary["ab_challenger"] == "2"
+    assert (summary["ab_champion"], summary["ab_challenger"]) == ("1", "2")
     assert set(summary["ab_rows"]) == {"champion", "challenger"}
     assert sum(summary["ab_rows"].values()) == summary["predictions_sent"]  # the held-out rows
     assert all(count > 0 for count in summary["ab_rows"].values())

@@ -43,7 +43,7 @@ def test_the_display_counts_every_step_of_the_loop_in_order() -> None:
     progress = StepProgress(Console(file=io.StringIO()), STEP_TITLES)
     total = len(STEP_TITLES)
     assert progress.label(FIRST_STEP) == f"[1/{total}] {FIRST_STEP}"
-    assert progress.label("stop the model server").startswith("[9/")
+    assert progress.label("stop the model server").startswith("[10/")
     assert progress.label(LAST_STEP) == f"[{total}/{total}] {LAST_STEP}"
 
 

@@ -25,6 +25,7 @@ from tests.policies.model_versions import (
 
 LABELLED_FILE = "data/labelled/served.csv"
 DAY = 86400.0
+WIDTH = 60  # the local environment's recent_window, 1m
 WINDOW_ROWS = 30  # the platform's recent_min_rows
 
 
@@ -95,14 +96,14 @@ def test_a_challenger_worse_on_the_recent_window_is_refused_and_the_champion_sta
     assert (record["outcome"], record["version"]) == (REFUSED, better_on_test)
     assert record["reasons"] == [
         f"roc_auc 0.0000 on the recent labelled window ({WINDOW_ROWS} rows served "
-        "1970-01-04T00:00:00Z to 1970-01-05T00:00:00Z) is worse than champion version "
+        "1970-01-04T00:00:00Z to 1970-01-04T00:01:00Z) is worse than champion version "
         f"{first} (1.0000, tolerance 0.01): it serves the latest labelled rows worse; keep the "
         "champion, or retrain on more of them (make labelled-data)"]
     assert record["details"]["measured"] == {better_on_test: 0.97, first: 0.95}
     assert record["details"]["recent_window"] == {
-        "labelled_file": LABELLED_FILE, "width": "1d", "rows": WINDOW_ROWS,
-        "start": 3 * DAY, "end": 4 * DAY, "start_utc": "1970-01-04T00:00:00Z",
-        "end_utc": "1970-01-05T00:00:00Z", "measured": {better_on_test: 0.0, first: 1.0}}
+        "labelled_file": LABELLED_FILE, "width": "1m", "rows": WINDOW_ROWS,
+        "start": 3 * DAY, "end": 3 * DAY + WIDTH, "start_utc": "1970-01-04T00:00:00Z",
+        "end_utc": "1970-01-04T00:01:00Z", "measured": {better_on_test: 0.0, first: 1.0}}
     written = json.loads(record_file.read_text())
     assert written["details"]["recent_window"] == record["details"]["recent_window"]
 
@@ -134,7 +135,7 @@ def test_a_challenger_better_on_both_is_promoted_with_both_comparisons_recorded(
                  "them)",
                  id="no-labelled-data"),
     pytest.param(((DAY, window_rows("s095", "s097").head(WINDOW_ROWS - 1)),),
-                 f"no window of 86400 s holds {WINDOW_ROWS} of the {WINDOW_ROWS - 1} labelled "
+                 f"no window of {WIDTH} s holds {WINDOW_ROWS} of the {WINDOW_ROWS - 1} labelled "
                  f"rows (the most in one is {WINDOW_ROWS - 1})", id="too-few-rows"),
 ])
 def test_without_a_full_recent_window_the_gate_compares_on_the_test_split_and_says_so(

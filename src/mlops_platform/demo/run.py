@@ -1,8 +1,10 @@
 """`make demo`: the whole loop of a level-2 project on the embedded local platform, in one go.
 
 Bake a project, start the platform, run its pipeline, promote through the gate (with the
-approval level 2 needs), serve the champion, send predictions and then shifted data, detect
-the drift, retrain, promote the new version, and print what happened. Every step calls the
+approval level 2 needs), serve the champion, send predictions; then the world shifts: a
+shifted segment is served and its outcomes come back as labels, the drift and performance
+checks say so, retraining learns from the labelled rows, and the gate promotes the new version
+because it wins on the most recent labelled window. Print what happened. Every step calls the
 project's own make targets or the platform's own API; this module only sequences them, times
 them and always stops what it started.
 
@@ -29,12 +31,21 @@ from rich.console import Console
 
 from mlops_platform import ab_test
 from mlops_platform import contract as ml_contract
-from mlops_platform.contract import PlatformOutputs
+from mlops_platform.contract import LOCAL_ENVIRONMENT, PlatformOutputs
 from mlops_platform.demo.summary import DemoSummary, champion_of, print_summary, registry_versions
-from mlops_platform.demo.traffic import SHIFT_FACTOR, TrafficError, feature_rows, send_rows, shifted
+from mlops_platform.demo.traffic import (
+    SHIFT_FACTOR,
+    TrafficError,
+    TrafficResult,
+    feature_rows,
+    send_rows,
+    shifted,
+)
+from mlops_platform.governance.platform_rules import platform_rules
 from mlops_platform.governance.project import Project
 from mlops_platform.local_platform import platform, state
 from mlops_platform.local_platform.settings import LocalPlatformSettings
+from mlops_platform.performance import window_seconds
 from mlops_platform.processes import ServerStartError
 from mlops_platform.progress import CommandTimeoutError, StepProgress, run_streamed
 from mlops_platform.serving import (
@@ -48,13 +59,18 @@ from mlops_platform.serving import (
 REPO_ROOT = Path.cwd()
 DEFAULT_OUTPUT_DIR = REPO_ROOT / "build" / "demo"
 MATURITY_LEVEL = "2"
+# Shifted rows lose accuracy (the model's threshold no longer fits them) while roc_auc, the
+# template's default, barely moves: scaled features keep the same ranking.
+PRIMARY_METRIC = "accuracy"
 APPROVER = "demo-release-manager"
 MONITORING_DIR = Path("monitoring")  # the project's folder for the serving log and drift
 REPORTS_PREFIX = "reports:"  # how mlops-drift names its report files
 DRIFT_VERDICTS = ("DRIFT: ", "no drift: ")  # how mlops-drift starts its verdict line
 MAKE_RECIPE_FAILED = 2
-SHIFTED_COPIES = 3  # shifted rows outnumber the plain ones, as after a real change of the world
 SHIFTED_BATCH_SIZE = 25
+PERFORMANCE_VERDICTS = ("DEGRADED: ", "healthy: ")  # how mlops-performance starts its verdict
+LABELLED_LINEAGE = Path("data") / "labelled" / "served.lineage.json"
+PROMOTION_RECORD = Path("reports") / "promotion.json"
 # The short A/B test: the retrained version against the champion on half the held-out rows
 # each, decided by the project's `make ab-report` on the labels sent back. Its plan asks for
 # more labelled rows than the held-out set has, so the honest decision is "not enough data".
@@ -196,6 +212,7 @@ def bake_project(run: DemoRun) -> None:
     outputs_file = state.outputs_path(run.paths.platform_state)
     project = cookiecutter(str(REPO_ROOT), no_input=True, output_dir=str(run.paths.root),
                            extra_context={"maturity_level": MATURITY_LEVEL,
+                                          "primary_metric": PRIMARY_METRIC,
                                           "platform_outputs": str(outputs_file)})
     run.project = Path(project)
     run.summary.project = str(run.project)
@@ -217,6 +234,8 @@ def approve_and_promote(run: DemoRun) -> None:
                         f"{run.project / ml_contract.AUDIT_LOG_FILE}")
     run.summary.first_champion = run.summary.first_champion or champion
     run.summary.champion = champion
+    recent = json.loads((run.project / PROMOTION_RECORD).read_text())["details"]["recent_window"]
+    run.summary.recent_window = recent or {}
 
 
 def current_champion(run: DemoRun) -> str | None:
@@ -292,12 +311,39 @@ def send_predictions(run: DemoRun) -> None:
     run.summary.latency_p99_ms = round(every.p99_ms, 2)
 
 
-def send_shifted_data(run: DemoRun) -> None:
-    handle = serving_handle(run)
-    rows = held_out_rows(run)
-    for _ in range(SHIFTED_COPIES):
-        result = send_rows(handle.invocations_url, shifted(rows), batch_size=SHIFTED_BATCH_SIZE)
-        run.summary.shifted_rows_sent += result.answered
+def send_labelled(run: DemoRun, rows: pd.DataFrame, name: str) -> TrafficResult:
+    """``rows`` (the project's own, with their target) served in batches, and their
+    outcomes sent back by prediction id through the project's `make labels`."""
+    target = run.param("data.target")
+    result = send_rows(serving_handle(run).invocations_url, rows.drop(columns=[target]),
+                       batch_size=SHIFTED_BATCH_SIZE)
+    labels = run.paths.root / f"{name}_labels.csv"
+    pd.DataFrame({"prediction_id": result.prediction_ids,
+                  "label": rows[target]}).to_csv(labels, index=False)
+    run.make("labels", f"FILE={labels}")
+    return result
+
+
+def shifted_segment(rows: pd.DataFrame, target: str) -> pd.DataFrame:
+    return shifted(rows.drop(columns=[target])).assign(**{target: rows[target]})
+
+
+def send_shifted_segment(run: DemoRun) -> None:
+    """The world shifts: the training rows come back shifted, and their outcomes with them."""
+    rows = pd.read_csv(run.project / "data" / "prepared" / "train.csv")
+    result = send_labelled(run, shifted_segment(rows, run.param("data.target")), "shifted")
+    run.summary.shifted_rows_sent += result.answered
+
+
+def send_recent_window(run: DemoRun) -> None:
+    """The next window of the platform's recent_window (a minute on the local platform, so
+    the demo waits for the clock): the held-out rows, shifted, and their outcomes. Neither
+    version trains on them; the gate compares both on them."""
+    width = window_seconds(platform_rules().environment(LOCAL_ENVIRONMENT).recent_window)
+    time.sleep(width - time.time() % width)
+    rows = pd.read_csv(run.project / "data" / "prepared" / "test.csv")
+    result = send_labelled(run, shifted_segment(rows, run.param("data.target")), "recent")
+    run.summary.shifted_rows_sent += result.answered
 
 
 def detect_drift(run: DemoRun) -> None:
@@ -321,13 +367,31 @@ def detect_drift(run: DemoRun) -> None:
     run.summary.reports["drift (JSON)"] = str(json_report)
 
 
+def check_performance(run: DemoRun) -> None:
+    """The project's `make performance`: the champion's accuracy on the labelled served rows
+    against the value it was promoted with. Its exit 1 (degraded) reaches us as make's 2, as
+    an error does, so the verdict is read from the line it starts with."""
+    _, output = run.make("performance", allowed=(0, MAKE_RECIPE_FAILED))
+    verdict = next((line for line in output.splitlines()
+                    if line.startswith(PERFORMANCE_VERDICTS)), "")
+    if not verdict:
+        raise DemoError(f"`make performance` could not check; its output is in {run.paths.logs}")
+    run.summary.performance_verdict = verdict
+    run.summary.degraded = verdict.startswith(PERFORMANCE_VERDICTS[0])
+
+
 def retrain(run: DemoRun) -> None:
-    """Level 2: drift triggers retraining, through the project's own `make retrain`."""
-    if not run.summary.drift_detected:
-        raise DemoError(f"the shifted data did not drift ({run.summary.drift_verdict}), so "
-                        f"nothing triggers retraining; see {run.summary.reports['drift (HTML)']}")
+    """Level 2: degradation triggers retraining, through the project's own `make retrain`,
+    which first turns the labelled served rows into a new data version."""
+    if not run.summary.degraded:
+        raise DemoError(f"the shifted segment did not degrade the champion "
+                        f"({run.summary.performance_verdict}), so nothing triggers retraining")
     run.make("retrain")
     run.summary.retrained = True
+    lineage = json.loads((run.project / LABELLED_LINEAGE).read_text())
+    run.summary.labelled_rows = lineage["rows"]
+    run.summary.labelled_left_out = {why: count for why, count in lineage["left_out"].items()
+                                     if count}
 
 
 def newest_version(run: DemoRun) -> str:
@@ -346,6 +410,7 @@ def serve_ab_test(run: DemoRun) -> None:
     work_dir = run.paths.serving / f"ab-v{run.summary.champion}-v{challenger}"
     run.handle = run.serving.enter_context(_serving_in(run.outputs.tracking_uri, settings,
                                                        work_dir))
+    run.summary.ab_champion = run.summary.champion
     run.summary.ab_challenger = challenger
 
 
@@ -399,15 +464,20 @@ LOOP: tuple[tuple[str, Callable[[DemoRun], None]], ...] = (
     (f"make approve APPROVER={APPROVER}; make promote", approve_and_promote),
     ("serve the champion (MLServer, MLflow runtime)", serve_champion),
     ("send predictions (held-out rows, one per request)", send_predictions),
-    (f"send shifted data (features x {SHIFT_FACTOR})", send_shifted_data),
+    (f"a shifted segment (training rows x {SHIFT_FACTOR}) is served; make labels",
+     send_shifted_segment),
+    (f"the next minute: held-out rows x {SHIFT_FACTOR} are served; make labels",
+     send_recent_window),
     ("stop the model server", stop_serving),
     ("make drift (served inputs against the training data)", detect_drift),
-    ("make retrain (triggered by the drift)", retrain),
+    ("make performance (the champion's accuracy on the labelled rows)", check_performance),
+    ("make retrain (triggered by the degradation; learns from the labelled rows)", retrain),
     ("serve the champion and the retrained challenger (A/B, half the rows each)",
      serve_ab_test),
     ("A/B test: held-out rows, their labels, make ab-report", run_ab_test),
     ("stop the A/B test's model server", stop_serving),
-    (f"make approve APPROVER={APPROVER}; make promote (the new version)", approve_and_promote),
+    (f"make approve APPROVER={APPROVER}; make promote (the new version, compared on the "
+     "recent window)", approve_and_promote),
     ("read the registry", record_registry_and_reports),
 )
 STEP_TITLES = (FIRST_STEP, *(title for title, _ in LOOP), LAST_STEP)

@@ -49,7 +49,13 @@ class DemoSummary:
     shifted_rows_sent: int = 0
     drift_detected: bool | None = None
     drift_verdict: str = ""
+    performance_verdict: str = ""
+    degraded: bool | None = None
     retrained: bool = False
+    labelled_rows: int = 0  # the labelled served rows the retrain's data version holds
+    labelled_left_out: dict[str, int] = field(default_factory=dict)  # the others, by reason
+    recent_window: dict = field(default_factory=dict)  # the gate's last comparison on it
+    ab_champion: str | None = None
     ab_challenger: str | None = None
     ab_decision: str = ""
     ab_rows: dict[str, int] = field(default_factory=dict)  # logged rows by arm
@@ -103,15 +109,33 @@ def summary_table(summary: DemoSummary) -> Table:
     table.add_row("serving latency", f"p50 {_ms(summary.latency_p50_ms)}, "
                                      f"p99 {_ms(summary.latency_p99_ms)} (1-row requests)")
     table.add_row("drift", summary.drift_verdict or "not checked")
-    table.add_row("retrained on drift", "yes" if summary.retrained else "no")
+    table.add_row("performance", summary.performance_verdict or "not checked")
+    table.add_row("retrained", retrained_cell(summary))
+    if summary.recent_window.get("measured"):
+        table.add_row("recent window", recent_window_cell(summary))
     if summary.ab_decision:
         rows = ", ".join(f"{arm} {count}" for arm, count in summary.ab_rows.items())
-        table.add_row("A/B test", f"v{summary.champion} vs v{summary.ab_challenger} ({rows} "
+        table.add_row("A/B test", f"v{summary.ab_champion} vs v{summary.ab_challenger} ({rows} "
                                   f"rows): {summary.ab_decision}")
     for name, path in summary.reports.items():
         if _on_disk(path):
             table.add_row(f"report: {name}", path)
     return table
+
+
+def retrained_cell(summary: DemoSummary) -> str:
+    if not summary.retrained:
+        return "no"
+    left_out = ", ".join(f"{count} {why}" for why, count in summary.labelled_left_out.items())
+    return (f"on degradation, with {summary.labelled_rows} labelled served rows"
+            + (f" ({left_out}: left out)" if left_out else ""))
+
+
+def recent_window_cell(summary: DemoSummary) -> str:
+    """What the gate measured on the latest window of labelled rows, champion last."""
+    recent = summary.recent_window
+    scores = ", ".join(f"v{version} {value:.4f}" for version, value in recent["measured"].items())
+    return f"{scores} on {recent['rows']} labelled rows served from {recent['start_utc']}"
 
 
 def mlflow_ui_cell(summary: DemoSummary) -> str:

@@ -54,34 +54,38 @@ class RecentRows:
 
 def labelled_training_rows(project_root: Path) -> pd.DataFrame | None:
     """The labelled served rows a project's training appends (None: it has none): all but the
-    recent window the gate keeps to compare challenger and champion out of sample."""
+    recent window the gate keeps to compare challenger and champion out of sample (as wide as
+    the rules of the project's platform environment say)."""
     from mlops_platform.governance.platform_rules import platform_rules
+    from mlops_platform.governance.tracking import target_for
 
-    evaluation = platform_rules().evaluation
-    path = project_root / evaluation["labelled_file"]
+    rules = platform_rules()
+    path = project_root / rules.evaluation["labelled_file"]
     if not path.is_file():
         return None
+    width = rules.environment(target_for(project_root).environment).recent_window
     # Only now: a project without labelled rows imports none of what reads them.
     from mlops_platform.labelled_data import rows_to_train_on
     from mlops_platform.performance import window_seconds
 
-    return rows_to_train_on(path, window_seconds(evaluation["recent_window"]),
-                         int(evaluation["recent_min_rows"]))
+    return rows_to_train_on(path, window_seconds(width),
+                            int(rules.evaluation["recent_min_rows"]))
 
 
-def recent_rows(project_root: Path, evaluation: dict[str, Any], target: str | None) -> RecentRows:
+def recent_rows(project_root: Path, evaluation: dict[str, Any], width: str,
+                target: str | None) -> RecentRows:
+    """The latest window, ``width`` wide (e.g. 1d), of the project's labelled rows."""
     from mlops_platform.labelled_data import LabelledDataError, recent_window
     from mlops_platform.performance import PerformanceInputError, window_seconds
 
     path = project_root / evaluation["labelled_file"]
-    record: dict[str, Any] = {"labelled_file": evaluation["labelled_file"],
-                              "width": evaluation["recent_window"]}
+    record: dict[str, Any] = {"labelled_file": evaluation["labelled_file"], "width": width}
     if not path.is_file():
         return RecentRows(None, {**record, "rows": 0, "compared_on": "the test split only: no "
                                  f"labelled served rows in {evaluation['labelled_file']} (make "
                                  "labelled-data makes them)"})
     try:
-        window = recent_window(path, window_seconds(evaluation["recent_window"]),
+        window = recent_window(path, window_seconds(width),
                                int(evaluation["recent_min_rows"]))
     except (LabelledDataError, PerformanceInputError, ValueError) as error:
         return RecentRows(str(error), {**record, "problem": str(error)})

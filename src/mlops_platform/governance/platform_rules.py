@@ -23,6 +23,7 @@ class EnvironmentRule:
     max_tolerance: float
     approval: bool
     identity_sources: tuple[str, ...]
+    recent_window: str  # the width of the gate's recent window of labelled rows, e.g. 1d
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ def platform_rules() -> PlatformRules:
     return PlatformRules(
         metrics=data["metrics"],
         environments={name: EnvironmentRule(float(rule["max_tolerance"]), bool(rule["approval"]),
-                                            tuple(rule["identity_sources"]))
+                                            tuple(rule["identity_sources"]),
+                                            str(rule["recent_window"]))
                       for name, rule in data["environments"].items()},
         level_approval={int(level): bool(rule["approval"])
                         for level, rule in data["levels"].items()},

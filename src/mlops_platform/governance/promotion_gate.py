@@ -384,9 +384,11 @@ def measurements(client: MlflowClient, project: Project, rule: PromotionRule,
 
 
 def recent_comparison(client: MlflowClient, project: Project, rule: PromotionRule,
-                      versions: list[str]) -> RecentComparison:
-    evaluation = platform_rules().evaluation
-    rows = recent_rows(project.root, evaluation, project.param(evaluation["target_param"]))
+                      environment: str, versions: list[str]) -> RecentComparison:
+    rules = platform_rules()
+    rows = recent_rows(project.root, rules.evaluation,
+                       rules.environment(environment).recent_window,
+                       project.param(rules.evaluation["target_param"]))
     if rows.split is None:
         return RecentComparison(rows, {})
     return RecentComparison(rows, {version: measure(client, rule.model_name, version,
@@ -423,7 +425,7 @@ def promote(client: MlflowClient, project: Project, environment: str, log_file: 
         champion = version_facts(client, name, before) if before else None
         versions = [v for v in (version, before) if v]
         measured = measurements(client, project, rule, versions, entries)
-        recent = recent_comparison(client, project, rule, versions)
+        recent = recent_comparison(client, project, rule, environment, versions)
         approver, problem = approval_problem(
             candidate, entries, actor, platform_rules().environment(environment).identity_sources)
         approval = approval_check(rule, environment, version, approver, problem)
