@@ -115,8 +115,9 @@ test: $(STAMP) .venv-mlserver/.installed .venv-checkov/.installed $(NODE_TOOLS) 
 test-fast: $(STAMP) $(NODE_TOOLS)  ## the tests that start no server, bake no project and build no image
 	$(PY) -m pytest $(XDIST) -m "not slow" $(PYTEST_ARGS)
 
-lint: $(STAMP)  ## ruff over the repository
+lint: $(STAMP)  ## ruff over the repository, and the import contracts (.importlinter: layers, no circles)
 	$(VENV)/bin/ruff check .
+	PYTHONPATH=src:. $(VENV)/bin/lint-imports --no-logo
 
 demo: $(STAMP) .venv-mlserver/.installed  ## the whole loop on the embedded local platform
 	$(PY) -m mlops_platform.demo.run

@@ -19,7 +19,7 @@ from pathlib import Path
 from cookiecutter.main import cookiecutter
 
 from mlops_platform import contract as ml_contract
-from mlops_platform.governance.project import Project
+from mlops_platform.client.project import Project
 from mlops_platform.local_platform import platform, state
 from mlops_platform.local_platform.settings import LocalPlatformSettings
 

@@ -63,6 +63,7 @@ def test_import_contracts_hold() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout, result.stdout
+    assert "mlops_platform's layers" in result.stdout and "no import circle" in result.stdout
 
 
 @pytest.mark.parametrize(("module", "allowed"), [

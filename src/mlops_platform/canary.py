@@ -52,7 +52,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from mlops_platform import contract as ml_contract
 from mlops_platform.ab_test import ABTestInputError, arms_of
-from mlops_platform.ci.project_files import model_name
+from mlops_platform.client.project import model_name
+from mlops_platform.client.registry import RegistryError
+from mlops_platform.client.tracking import TrackingServerError, reachable_target
 from mlops_platform.deploy.gitops import DeployError, commit, manifest_path, write_manifest
 from mlops_platform.deploy.manifest import (
     DeploymentManifest,
@@ -62,8 +64,6 @@ from mlops_platform.deploy.manifest import (
 )
 from mlops_platform.governance import audit_log
 from mlops_platform.governance.gate_identity import gate_credentials
-from mlops_platform.governance.registry import RegistryError
-from mlops_platform.governance.tracking import TrackingServerError, reachable_target
 from mlops_platform.monitoring import catalog
 from mlops_platform.prediction_log import ARM, ARMS, CHALLENGER_ARM, CHAMPION_ARM
 from mlops_platform.prediction_store import StoreError, read_labels, read_lines

@@ -45,12 +45,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlops_platform.drift import DriftInputError, write_reports
-from mlops_platform.governance.platform_rules import (
+from mlops_platform.client.platform_rules import (
     DegradationRule,
     PlatformRulesError,
     degradation_rule,
 )
+from mlops_platform.drift import DriftInputError, write_reports
 from mlops_platform.ground_truth import join_labels
 from mlops_platform.monitoring.catalog import (
     MODEL_PERFORMANCE,
@@ -474,7 +474,7 @@ def promoted_baseline(model: str, metric: str) -> tuple[str, float]:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from mlops_platform.governance.registry import champion_version, version_facts
+    from mlops_platform.client.registry import champion_version, version_facts
 
     client = MlflowClient()
     try:

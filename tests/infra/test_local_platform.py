@@ -15,8 +15,8 @@ from mlflow.exceptions import MlflowException
 from sklearn.linear_model import LogisticRegression
 
 import mlops_platform.local_platform as local_platform
+from mlops_platform.client.tracking import TrackingServerError, reachable_target
 from mlops_platform.contract import OUTPUT_KEYS, read_outputs
-from mlops_platform.governance.tracking import TrackingServerError, reachable_target
 from mlops_platform.local_platform import auth as local_platform_auth
 from mlops_platform.local_platform import state
 from mlops_platform.monitoring.catalog import TRACKING_REQUESTS

@@ -12,7 +12,7 @@ import boto3
 import numpy as np
 import pytest
 
-from mlops_platform.governance.platform_rules import PlatformRulesError, degradation_rule
+from mlops_platform.client.platform_rules import PlatformRulesError, degradation_rule
 from mlops_platform.monitoring.catalog import (
     MODEL_PERFORMANCE,
     MODEL_PERFORMANCE_DEGRADED,

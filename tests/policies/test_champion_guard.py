@@ -18,11 +18,11 @@ from mlflow.exceptions import MlflowException
 
 from mlops_platform import contract as ml_contract
 from mlops_platform import model_digest, serving
+from mlops_platform.client.tracking import CLIENT_ENVIRONMENT
 from mlops_platform.contract import PlatformOutputs
 from mlops_platform.governance import gate_identity
 from mlops_platform.governance.champion_guard import APP_NAME, GATE_USERNAME_ENV
 from mlops_platform.governance.cli import main as mlops_policy
-from mlops_platform.governance.tracking import CLIENT_ENVIRONMENT
 from mlops_platform.processes import free_port, http_ok
 from mlops_platform.tools import create_reader
 from tests.images.test_images import detached, image, wait_for

@@ -20,6 +20,8 @@ import pytest
 from mlflow import MlflowClient
 
 from mlops_platform import contract as ml_contract
+from mlops_platform.client.project import Project
+from mlops_platform.client.tracking import CLIENT_ENVIRONMENT
 from mlops_platform.governance.checker import (
     BELOW_ZERO,
     ControlResult,
@@ -39,10 +41,8 @@ from mlops_platform.governance.cli import main as cli
 from mlops_platform.governance.controls import CATALOGUE, CONTROLS_BY_ID
 from mlops_platform.governance.ml_test_score import score_results
 from mlops_platform.governance.probes import read_rows, write_rows
-from mlops_platform.governance.project import Project
 from mlops_platform.governance.promotion_gate import promote_project
 from mlops_platform.governance.scorecard_report import as_json, print_scorecard
-from mlops_platform.governance.tracking import CLIENT_ENVIRONMENT
 from mlops_platform.params import ParamsError
 from tests.policies.model_versions import fresh_model_name, register_version, write_project
 from tests.policies.project_trees import bake, hollow, hollow_makefile, hollow_steps, hollow_tests

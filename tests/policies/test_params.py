@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from mlops_platform import contract as ml_contract
-from mlops_platform.governance.project import Project
+from mlops_platform.client.project import Project
 from mlops_platform.params import ParamsError, PlatformParams, load
 
 VALID: dict[str, Any] = {

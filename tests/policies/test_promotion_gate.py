@@ -12,11 +12,11 @@ import pytest
 from mlflow import MlflowClient
 
 from mlops_platform import contract as ml_contract
+from mlops_platform.client.tracking import CLIENT_ENVIRONMENT
 from mlops_platform.contract import PlatformOutputs
 from mlops_platform.governance import audit_log
 from mlops_platform.governance.cli import main as cli
 from mlops_platform.governance.promotion_gate import PROMOTED, REFUSED, UNCHANGED, promote_project
-from mlops_platform.governance.tracking import CLIENT_ENVIRONMENT
 from tests.policies.model_versions import (
     fresh_model_name,
     lineage,

@@ -13,6 +13,8 @@ import yaml
 from mlflow import MlflowClient
 
 from mlops_platform import contract as ml_contract
+from mlops_platform.client.project import Project
+from mlops_platform.client.tracking import CLIENT_ENVIRONMENT
 from mlops_platform.governance import audit_log
 from mlops_platform.governance.approvals import (
     TAG_APPROVAL_RECORD,
@@ -21,7 +23,6 @@ from mlops_platform.governance.approvals import (
     trainer_identity,
 )
 from mlops_platform.governance.cli import main as cli
-from mlops_platform.governance.project import Project
 from mlops_platform.governance.promotion_gate import (
     ABORTED,
     PENDING,
@@ -31,7 +32,6 @@ from mlops_platform.governance.promotion_gate import (
     promote,
     promote_project,
 )
-from mlops_platform.governance.tracking import CLIENT_ENVIRONMENT
 from tests.policies.model_versions import (
     fresh_model_name,
     lineage,

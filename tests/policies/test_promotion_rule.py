@@ -6,15 +6,15 @@ import pytest
 import yaml
 
 from mlops_platform import contract as ml_contract
+from mlops_platform.client.project import Project
+from mlops_platform.client.registry import VersionFacts
 from mlops_platform.governance.evaluation import Measurement
-from mlops_platform.governance.project import Project
 from mlops_platform.governance.promotion_gate import (
     PROMOTED,
     REFUSED,
     PromotionRule,
     decide,
 )
-from mlops_platform.governance.registry import VersionFacts
 from mlops_platform.params import ParamsError
 from tests.policies.model_versions import lineage
 

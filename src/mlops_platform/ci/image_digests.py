@@ -17,7 +17,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from mlops_platform.local_platform.cli import OneLineErrorParser
+from mlops_platform.argument_parser import OneLineErrorParser
 
 PROJECT = "mlops-platform"  # the Pulumi project name, the prefix of every stack setting
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")

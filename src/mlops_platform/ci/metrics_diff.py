@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_platform.ci.project_files import SAMPLE_DIR, ProjectFileError, read_sample_metrics
-from mlops_platform.governance.project import Project, ProjectError
-from mlops_platform.governance.registry import champion_version
-from mlops_platform.governance.tracking import TrackingServerError, reachable_target
+from mlops_platform.client.project import Project, ProjectError
+from mlops_platform.client.registry import champion_version
+from mlops_platform.client.tracking import TrackingServerError, reachable_target
 from mlops_platform.params import ParamsError
 
 DIFF_FILE = SAMPLE_DIR / "metrics_diff.md"

@@ -10,18 +10,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mlops_platform.governance.project import Project
-
 SAMPLE_DIR = Path("reports/sample")  # the project's .gitignore lists it
 SAMPLE_METRICS_FILE = SAMPLE_DIR / "metrics.json"
 
 
 class ProjectFileError(ValueError):
     """A project file the command needs is missing or malformed; the message names the fix."""
-
-
-def model_name(project: Path) -> str:
-    return Project.open(project).params.model.name
 
 
 def read_sample_metrics(project: Path) -> dict[str, float]:

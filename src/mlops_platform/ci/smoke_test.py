@@ -15,8 +15,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlops_platform.client.tracking import unreachable_reason, use_client_environment
 from mlops_platform.contract import PlatformOutputsError, read_outputs
-from mlops_platform.governance.tracking import unreachable_reason, use_client_environment
 
 EXPERIMENT = "platform-smoke-test"
 CREDENTIAL_ENV = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")

@@ -31,6 +31,8 @@ from rich.console import Console
 
 from mlops_platform import ab_test
 from mlops_platform import contract as ml_contract
+from mlops_platform.client.platform_rules import platform_rules
+from mlops_platform.client.project import Project
 from mlops_platform.contract import LOCAL_ENVIRONMENT, PlatformOutputs
 from mlops_platform.demo.summary import DemoSummary, champion_of, print_summary, registry_versions
 from mlops_platform.demo.traffic import (
@@ -41,8 +43,6 @@ from mlops_platform.demo.traffic import (
     send_rows,
     shifted,
 )
-from mlops_platform.governance.platform_rules import platform_rules
-from mlops_platform.governance.project import Project
 from mlops_platform.local_platform import platform, state
 from mlops_platform.local_platform.settings import LocalPlatformSettings
 from mlops_platform.performance import window_seconds

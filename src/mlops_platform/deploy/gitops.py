@@ -20,17 +20,15 @@ from pathlib import Path
 import yaml
 
 from mlops_platform import contract as ml_contract
-from mlops_platform.ci.project_files import model_name
+from mlops_platform.client.project import ProjectError, model_name
+from mlops_platform.client.registry import RegistryError, resolve_version
+from mlops_platform.client.tracking import TrackingServerError, reachable_target
 from mlops_platform.deploy.manifest import (
     DeploymentManifest,
     DeploymentManifestError,
     ServedModel,
     load_deployment,
 )
-from mlops_platform.governance.approvals import TAG_APPROVAL_RECORD
-from mlops_platform.governance.project import ProjectError
-from mlops_platform.governance.registry import RegistryError, resolve_version
-from mlops_platform.governance.tracking import TrackingServerError, reachable_target
 from mlops_platform.params import ParamsError
 
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -120,7 +118,7 @@ def registry_version(project: Path, name: str, version: int | None, alias: str
     found = resolve_version(client, name, None if version is None else str(version), alias)
     tags = client.get_model_version(name, found).tags
     try:
-        binding = json.loads(tags.get(TAG_APPROVAL_RECORD) or "null")
+        binding = json.loads(tags.get(ml_contract.TAG_APPROVAL_RECORD) or "null")
     except json.JSONDecodeError:
         binding = None
     # Only a binding made for this very version counts (a copied tag names another one).

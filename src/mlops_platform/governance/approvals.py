@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops_platform import contract as ml_contract
+from mlops_platform.client.registry import VersionFacts, resolve_version
 from mlops_platform.governance import audit_log
-from mlops_platform.governance.registry import VersionFacts, resolve_version
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 ACTOR_VARIABLES = ("MLOPS_ACTOR", "GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER")
 MAX_TAG_VALUE = 5000  # MLflow's limit for a tag value
 GENESIS = "0" * 64  # the `prev` of the first record
+# The outcomes a record of the promotion gate may hold.
+PROMOTED, REFUSED, UNCHANGED = "promoted", "refused", "unchanged"
+PENDING, ABORTED, RESET = "pending", "aborted", "reset"
 CHAIN_FIELDS = ("seq", "prev", "hash")
 TAG_AUDIT_HEAD = ml_contract.TAG_AUDIT_HEAD  # on the registered model: `seq:hash` of the last
 TAG_AUDIT_RECORD = ml_contract.TAG_AUDIT_RECORD  # on a version: `seq:hash` of its last decision
@@ -191,7 +194,7 @@ def registry_head(client: MlflowClient, model_name: str) -> str | None:
 def record_in_registry(client: MlflowClient, entry: dict[str, Any],
                        tags: dict[str, str] | None = None) -> None:
     """The version's tags (`tags` plus the record's reference), then the chain's new head."""
-    from mlops_platform.governance.registry import refusals_named
+    from mlops_platform.client.registry import refusals_named
 
     name, version = entry["model_name"], entry["version"]
     with refusals_named(f"record audit record {entry['seq']} on {name!r}"):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlops_platform.client.project import Project
 from mlops_platform.governance import ml_test_score
 from mlops_platform.governance.checks import (
     FAILED,
@@ -26,7 +27,6 @@ from mlops_platform.governance.checks import (
 )
 from mlops_platform.governance.controls import CATALOGUE, LEVEL_NAMES, LEVELS, Control
 from mlops_platform.governance.probe_cache import ProbeCache
-from mlops_platform.governance.project import Project
 
 BELOW_ZERO = -1
 BELOW_ZERO_NAME = "below 0"

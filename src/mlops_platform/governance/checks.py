@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from mlops_platform import contract as ml_contract
+from mlops_platform.client.platform_rules import platform_rules
+from mlops_platform.client.project import OUTPUTS_FILE, Project, read_yaml
+from mlops_platform.client.tracking import TrackingServerError, target_for, unreachable_reason
 from mlops_platform.governance import probe_cache, probes
+from mlops_platform.governance.audit_log import PROMOTED, UNCHANGED
 from mlops_platform.governance.ci_config import MANUAL, CiJob, ci_jobs
 from mlops_platform.governance.evaluation import measure, test_split
-from mlops_platform.governance.platform_rules import platform_rules
-from mlops_platform.governance.project import OUTPUTS_FILE, Project, read_yaml
-from mlops_platform.governance.promotion_gate import PROMOTED, UNCHANGED
 from mlops_platform.governance.shell_commands import effective_calls
-from mlops_platform.governance.tracking import TrackingServerError, target_for, unreachable_reason
 
 PASSED, FAILED, NOT_VERIFIED = "passed", "failed", "not_verified"
 RUN_FILE = "models/run.json"

@@ -161,16 +161,16 @@ def run_promote(args: argparse.Namespace, console: Console) -> int:
 
 
 def run_approve(args: argparse.Namespace, console: Console) -> int:
-    from mlops_platform.governance import audit_log
-    from mlops_platform.governance.approvals import approve
-    from mlops_platform.governance.gate_identity import gate_credentials
-    from mlops_platform.governance.project import Project
-    from mlops_platform.governance.promotion_gate import PromotionRule
-    from mlops_platform.governance.tracking import (
+    from mlops_platform.client.project import Project
+    from mlops_platform.client.tracking import (
         TrackingTarget,
         reachable_target,
         unreachable_reason,
     )
+    from mlops_platform.governance import audit_log
+    from mlops_platform.governance.approvals import approve
+    from mlops_platform.governance.gate_identity import gate_credentials
+    from mlops_platform.governance.promotion_gate import PromotionRule
 
     if args.project is not None:
         project = Project.open(args.project)
@@ -200,10 +200,10 @@ def run_approve(args: argparse.Namespace, console: Console) -> int:
 
 
 def run_audit(args: argparse.Namespace, console: Console) -> int:
+    from mlops_platform.client.project import Project
+    from mlops_platform.client.tracking import reachable_target
     from mlops_platform.governance import audit_log
-    from mlops_platform.governance.project import Project
     from mlops_platform.governance.promotion_gate import PromotionRule, champion_digest_problems
-    from mlops_platform.governance.tracking import reachable_target
 
     project = Project.open(args.project)
     log_file = args.audit_log or project.root / ml_contract.AUDIT_LOG_FILE
@@ -251,8 +251,8 @@ COMMANDS = {"check": run_check, "promote": run_promote, "approve": run_approve,
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     console = Console(width=140)
+    from mlops_platform.client.tracking import use_client_environment
     from mlops_platform.governance.errors import USER_ERRORS
-    from mlops_platform.governance.tracking import use_client_environment
 
     use_client_environment()
 

@@ -56,8 +56,8 @@ def labelled_training_rows(project_root: Path) -> pd.DataFrame | None:
     """The labelled served rows a project's training appends (None: it has none): all but the
     recent window the gate keeps to compare challenger and champion out of sample (as wide as
     the rules of the project's platform environment say)."""
-    from mlops_platform.governance.platform_rules import platform_rules
-    from mlops_platform.governance.tracking import target_for
+    from mlops_platform.client.platform_rules import platform_rules
+    from mlops_platform.client.tracking import target_for
 
     rules = platform_rules()
     path = project_root / rules.evaluation["labelled_file"]

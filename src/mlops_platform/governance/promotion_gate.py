@@ -25,8 +25,26 @@ from typing import TYPE_CHECKING, Any
 
 from mlops_platform import contract as ml_contract
 from mlops_platform import model_digest
+from mlops_platform.client.platform_rules import PlatformRules, platform_rules
+from mlops_platform.client.project import Project
+from mlops_platform.client.registry import (
+    VersionFacts,
+    champion_version,
+    refusals_named,
+    resolve_version,
+    version_facts,
+)
+from mlops_platform.client.tracking import reachable_target
 from mlops_platform.governance import audit_log
 from mlops_platform.governance.approvals import approval_problem
+from mlops_platform.governance.audit_log import (
+    ABORTED,
+    PENDING,
+    PROMOTED,
+    REFUSED,
+    RESET,
+    UNCHANGED,
+)
 from mlops_platform.governance.evaluation import (
     Measurement,
     RecentRows,
@@ -35,22 +53,10 @@ from mlops_platform.governance.evaluation import (
     test_split,
 )
 from mlops_platform.governance.gate_identity import gate_credentials
-from mlops_platform.governance.platform_rules import PlatformRules, platform_rules
-from mlops_platform.governance.project import Project
-from mlops_platform.governance.registry import (
-    VersionFacts,
-    champion_version,
-    refusals_named,
-    resolve_version,
-    version_facts,
-)
-from mlops_platform.governance.tracking import reachable_target
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-PROMOTED, REFUSED, UNCHANGED = "promoted", "refused", "unchanged"
-PENDING, ABORTED, RESET = "pending", "aborted", "reset"
 CHAMPION_MOVES = (PROMOTED, RESET)  # the records after which the champion is what the gate set
 RESET_COMMAND = "mlops-policy promote --project . --reset-champion-from-audit"
 

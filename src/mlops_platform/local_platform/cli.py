@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from mlops_platform.argument_parser import OneLineErrorParser
 from mlops_platform.contract import LOCAL_PLATFORM_PORT
 from mlops_platform.local_platform import auth, platform, state
 from mlops_platform.local_platform.settings import (
@@ -17,13 +18,6 @@ from mlops_platform.local_platform.settings import (
     LocalPlatformSettings,
     S3ArtifactStore,
 )
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr and exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mlops_platform.contract import PlatformOutputs, read_outputs
-from mlops_platform.governance.tracking import unreachable_problem, use_client_environment
+from mlops_platform.client.tracking import unreachable_problem, use_client_environment
 
 from {{ cookiecutter.package_name }}.errors import TrackingServerUnreachableError
 

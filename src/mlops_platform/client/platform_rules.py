@@ -1,5 +1,8 @@
-"""The platform's promotion rules (rules/promotion.yaml, shipped in the wheel) and how a
-project's params.yaml combines with them: it may only tighten them, never loosen them.
+"""The platform's promotion rules (governance/rules/promotion.yaml, shipped in the wheel) and
+how a project's params.yaml combines with them: it may only tighten them, never loosen them.
+
+The rules are the gate's data and live beside it; this reader sits in the client layer
+because the monitoring checks and the training steps read them too.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Any
 
 import yaml
 
+RULES_PACKAGE = "mlops_platform.governance"  # read as data: nothing of it is imported
 RULES_RESOURCE = "rules/promotion.yaml"
 
 
@@ -52,7 +56,7 @@ class PlatformRules:
 
 @cache
 def platform_rules() -> PlatformRules:
-    text = resources.files("mlops_platform.governance").joinpath(RULES_RESOURCE).read_text()
+    text = resources.files(RULES_PACKAGE).joinpath(RULES_RESOURCE).read_text()
     data = yaml.safe_load(text)
     return PlatformRules(
         metrics=data["metrics"],
@@ -88,7 +92,7 @@ class DegradationRule:
 
 @cache
 def degradation_rules() -> dict[str, dict[str, Any]]:
-    text = resources.files("mlops_platform.governance").joinpath(MONITORING_RESOURCE).read_text()
+    text = resources.files(RULES_PACKAGE).joinpath(MONITORING_RESOURCE).read_text()
     return yaml.safe_load(text)["degradation"]
 
 

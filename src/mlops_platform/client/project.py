@@ -149,3 +149,8 @@ class Project:
             return ""
         path = self.package_dir / f"{module}.py"
         return path.read_text(errors="replace") if path.is_file() else ""
+
+
+def model_name(project_root: Path) -> str:
+    """The registered model a project trains (params.yaml's model.name)."""
+    return Project.open(project_root).params.model.name

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlops_platform.client.project import OUTPUTS_FILE
 from mlops_platform.contract import LOCAL_ENVIRONMENT, PlatformOutputsError, read_outputs
-from mlops_platform.governance.project import OUTPUTS_FILE
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
