@@ -42,6 +42,17 @@ def monitoring_table(name: str) -> Callable[[], str]:
     return table
 
 
+def project_api_table() -> str:
+    from mlops_platform import api
+
+    rows = ["| name | what it is |", "|---|---|"]
+    for name, (module, attribute) in api.EXPORTS.items():
+        rows.append(f"| `{name}` | `{module}{'.' + attribute if attribute else ''}` |")
+    rows += ["", "| command (`python -m`) |", "|---|"]
+    rows += [f"| `{module}` |" for module in api.COMMANDS]
+    return "\n".join(rows)
+
+
 def make_targets(makefile: Path) -> dict[str, str]:
     """Target -> its `## ` help text, in file order (a target defined twice keeps its first)."""
     targets: dict[str, str] = {}
@@ -64,6 +75,7 @@ TABLES: dict[str, dict[str, Callable[[], str]]] = {
     "reference/policies.md": {"policies": policies_table},
     "monitoring.md": {name: monitoring_table(name)
                       for name in ("metrics", "jobs", "alerts", "thresholds")},
+    "reference/project-api.md": {"project-api": project_api_table},
     "reference/make-targets.md": {
         "platform-targets": lambda: make_targets_table(ROOT_MAKEFILE),
         "project-targets": lambda: make_targets_table(TEMPLATE_MAKEFILE),

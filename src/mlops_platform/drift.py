@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import mimetypes
-import os
 import re
 import sys
 import tempfile
@@ -69,6 +68,7 @@ from mlops_platform.prediction_log import (
     model_of_served,
     served_prefix,
 )
+from mlops_platform.tools.s3 import store_client
 
 HTML_REPORT = "drift_report.html"
 JSON_REPORT = "drift_report.json"
@@ -172,12 +172,6 @@ def _store_location(artifact_store_uri: str, prefix: str, what: str) -> str:
         "cannot be read: check artifact_store_uri in the platform outputs")
 
 
-def s3_client():
-    import boto3
-
-    return boto3.client("s3", endpoint_url=os.environ.get("MLFLOW_S3_ENDPOINT_URL") or None)
-
-
 @dataclass(frozen=True)
 class Sample:
     """The rows read of one side, and how many there were."""
@@ -276,7 +270,7 @@ def _s3_files(uri: str, role: str, folder: Path) -> list[Path]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     bucket, key = split_s3(uri)
-    client = s3_client()
+    client = store_client()
     try:
         # One listing call returns at most 1000 keys; a serving log shipped every minute
         # passes that in a day.
@@ -359,7 +353,7 @@ def _upload_reports(report_dir: str, html: str, body: str,
 
     bucket, prefix = split_s3(report_dir)
     prefix = prefix.rstrip("/") + "/" if prefix else ""
-    client = s3_client()
+    client = store_client()
     html_name, json_name = names
     try:
         client.put_object(Bucket=bucket, Key=prefix + html_name, Body=html.encode(),

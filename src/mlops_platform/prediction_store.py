@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import os
 import re
 import tempfile
 from collections.abc import Iterator
@@ -30,7 +29,7 @@ from mlops_platform.prediction_log import (
     PREDICTION_ID,
     PREDICTIONS_FILE,
 )
-from mlops_platform.tools.s3 import client_error, s3_client
+from mlops_platform.tools.s3 import client_error, store_client
 from mlops_platform.tools.ship_predictions import object_key, rotated_oldest_first
 
 _JSON_LINES = re.compile(r"\.jsonl(\.\d+)?$")
@@ -106,7 +105,7 @@ def _split(uri: str) -> tuple[str, str]:
 
 
 def _client():
-    return s3_client(os.environ.get("MLFLOW_S3_ENDPOINT_URL") or None)
+    return store_client()
 
 
 CREDENTIALS = "MLFLOW_S3_ENDPOINT_URL and the AWS_* credentials"

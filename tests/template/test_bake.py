@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ import pytest
 import yaml
 from dvc.repo import Repo
 
+from mlops_platform import api
 from mlops_platform import contract as ml_contract
 from mlops_platform.contract import PlatformOutputs, read_outputs
 from tests.template.baking import (
@@ -91,6 +93,38 @@ def test_everything_is_in_the_first_commit(baked: Baked) -> None:
 
 def test_no_template_syntax_is_left(baked: Baked) -> None:
     assert leftover_template_syntax(baked.project) == {}
+
+
+def platform_imports(project: Path) -> dict[str, set[str]]:
+    """Every module of the platform package a project's Python files import, with the names
+    each takes from it."""
+    found: dict[str, set[str]] = {}
+    for path in project.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                modules = {node.module: {alias.name for alias in node.names}}
+            elif isinstance(node, ast.Import):
+                modules = {alias.name: set() for alias in node.names}
+            else:
+                continue
+            for module, names in modules.items():
+                if module.split(".")[0] == "mlops_platform":
+                    found.setdefault(module, set()).update(names)
+    return found
+
+
+PYTHON_M = re.compile(r"-m (mlops_platform[\w.]*)")
+
+
+def test_the_project_imports_only_the_platforms_public_api(baked: Baked) -> None:
+    imports = platform_imports(baked.project)
+    assert set(imports) == {"mlops_platform.api"}
+    assert imports["mlops_platform.api"] <= set(api.__all__)
+    # What its Makefile and CI run with `python -m` is part of the same promise.
+    commands = {match for path in baked.project.rglob("*") if path.is_file()
+                and ".git" not in path.parts
+                for match in PYTHON_M.findall(path.read_text(errors="replace"))}
+    assert commands and commands <= set(api.COMMANDS)
 
 
 def test_ruff_passes_on_the_result(baked: Baked) -> None:

@@ -231,14 +231,15 @@ def _check_database(url: str) -> None:
 
 
 def _check_bucket(settings: LocalPlatformSettings) -> None:
-    import boto3
     from botocore.exceptions import BotoCoreError, ClientError
+
+    from mlops_platform.tools.s3 import s3_client
 
     assert settings.s3 is not None
     missing = settings.missing_s3_credentials()
     if missing:
         raise PlatformError(f"S3 artifact store needs {' and '.join(missing)} in the environment")
-    client = boto3.client("s3", endpoint_url=settings.s3.endpoint_url or None)
+    client = s3_client(settings.s3.endpoint_url or None)
     try:
         client.head_bucket(Bucket=settings.s3.bucket)
     except (BotoCoreError, ClientError) as err:

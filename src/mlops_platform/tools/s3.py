@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -21,9 +22,16 @@ def s3_client(endpoint_url: str | None) -> Any:
     from botocore.config import Config
 
     # Path-style addressing: an in-cluster store has no DNS name per bucket.
-    return boto3.client("s3", endpoint_url=endpoint_url, region_name="us-east-1",
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return boto3.client("s3", endpoint_url=endpoint_url, region_name=region,
                         config=Config(s3={"addressing_style": "path"},
                                       retries={"max_attempts": 3}))
+
+
+def store_client() -> Any:
+    """The client of the artifact store the MLflow client environment names
+    (MLFLOW_S3_ENDPOINT_URL; unset: AWS S3)."""
+    return s3_client(os.environ.get("MLFLOW_S3_ENDPOINT_URL") or None)
 
 
 def when_reachable(call: Any, endpoint_url: str | None, wait_seconds: float) -> Any:

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pulumi
-from mlops_platform.deploy.program import deploy_manifest_file
+from mlops_platform.api import deploy_manifest_file
 
 manifest = Path(__file__).resolve().parent / f"{pulumi.get_stack()}.yaml"
 for key, value in deploy_manifest_file(manifest).items():

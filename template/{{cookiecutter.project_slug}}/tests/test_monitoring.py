@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mlops_platform.contract import PlatformOutputs
+from mlops_platform.api import PlatformOutputs
 
 from {{ cookiecutter.package_name }} import monitor
 from {{ cookiecutter.package_name }}.monitor import (

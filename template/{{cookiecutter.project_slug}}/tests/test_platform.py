@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from mlops_platform.contract import OUTPUT_KEYS, read_outputs
+from mlops_platform.api import OUTPUT_KEYS, read_outputs
 
 from {{ cookiecutter.package_name }}.platform import TrackingServerUnreachableError, connect
 

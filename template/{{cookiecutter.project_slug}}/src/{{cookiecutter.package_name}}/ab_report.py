@@ -17,9 +17,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mlops_platform.ab_test import PLAN_FILE, UNCHECKED
-from mlops_platform.ab_test import main as ab_report_cli
-from mlops_platform.drift import DriftInputError
+from mlops_platform.api import (
+    AB_TEST_PLAN_FILE as PLAN_FILE,
+)
+from mlops_platform.api import (
+    UNCHECKED,
+    DriftInputError,
+    ab_report_cli,
+)
 
 from {{ cookiecutter.package_name }}.monitor import STORE, served_and_labels
 from {{ cookiecutter.package_name }}.serve import MONITORING_DIR

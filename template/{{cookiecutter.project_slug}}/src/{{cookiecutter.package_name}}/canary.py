@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mlops_platform.canary import UNCHECKED
-from mlops_platform.canary import main as canary_cli
-from mlops_platform.drift import DriftInputError
+from mlops_platform.api import UNCHECKED, DriftInputError, canary_cli
 
 from {{ cookiecutter.package_name }}.monitor import STORE, served_and_labels
 from {{ cookiecutter.package_name }}.steps import run_step

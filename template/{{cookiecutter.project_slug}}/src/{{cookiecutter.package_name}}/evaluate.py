@@ -12,8 +12,8 @@ from typing import Any
 import mlflow
 import mlflow.sklearn
 import pandas as pd
-from mlops_platform import contract as ml_contract
-from mlops_platform.onnx_export import choose_serving_path, log_serving_path
+from mlops_platform.api import choose_serving_path, log_serving_path
+from mlops_platform.api import contract as ml_contract
 from sklearn.dummy import DummyClassifier
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score

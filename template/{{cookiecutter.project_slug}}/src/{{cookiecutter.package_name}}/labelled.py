@@ -19,9 +19,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mlops_platform.drift import DriftInputError
-from mlops_platform.labelled_data import UNUSABLE
-from mlops_platform.labelled_data import main as labelled_data_cli
+from mlops_platform.api import UNCHECKED as UNUSABLE
+from mlops_platform.api import DriftInputError, labelled_data_cli
 
 from {{ cookiecutter.package_name }}.contract import CONTRACT_FILE
 from {{ cookiecutter.package_name }}.data import LABELLED_FILE

@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from mlops_platform import contract as ml_contract
-from mlops_platform.governance.approvals import trainer_identity
+from mlops_platform.api import contract as ml_contract
+from mlops_platform.api import trainer_identity
 
 from {{ cookiecutter.package_name }}.data import LABELLED_DIR, PREPARED_DIR, dataset_name
 from {{ cookiecutter.package_name }}.params import Params, params_hash

@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from mlops_platform import contract as ml_contract
+from mlops_platform.api import contract as ml_contract
 
 from {{ cookiecutter.package_name }}.params import Params
 

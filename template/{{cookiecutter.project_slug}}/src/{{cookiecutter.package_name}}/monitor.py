@@ -22,11 +22,17 @@ import traceback
 
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
-from mlops_platform import contract as ml_contract
-from mlops_platform.contract import read_outputs
-from mlops_platform.drift import DriftInputError, labels_location, served_location
-from mlops_platform.drift import main as drift_cli
-from mlops_platform.serving import PREDICTION_LOG_NAME
+from mlops_platform.api import (
+    PREDICTION_LOG_NAME,
+    DriftInputError,
+    drift_cli,
+    labels_location,
+    read_outputs,
+    served_location,
+)
+from mlops_platform.api import (
+    contract as ml_contract,
+)
 
 from {{ cookiecutter.package_name }}.data import TRAIN_FILE
 from {{ cookiecutter.package_name }}.params import load_params

@@ -13,9 +13,8 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from mlops_platform import params as platform_params
-from mlops_platform.params import PlatformParams, Section
-from mlops_platform.scaffold.options import PRIMARY_METRICS
+from mlops_platform.api import PRIMARY_METRICS, PlatformParams, Section
+from mlops_platform.api import params as platform_params
 from pydantic import ConfigDict, Field, PositiveFloat
 
 PARAMS_FILE = Path(platform_params.PARAMS_FILE)

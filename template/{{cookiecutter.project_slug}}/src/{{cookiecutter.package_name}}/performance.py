@@ -10,9 +10,7 @@ few labelled rows, no champion, an unreadable log; the message says which and wh
 
 from __future__ import annotations
 
-from mlops_platform.performance import CHAMPION, UNCHECKED
-from mlops_platform.performance import main as performance_cli
-from mlops_platform.serving import PREDICTION_LOG_NAME
+from mlops_platform.api import CHAMPION, PREDICTION_LOG_NAME, UNCHECKED, performance_cli
 
 from {{ cookiecutter.package_name }}.monitor import LABELS_DIR
 from {{ cookiecutter.package_name }}.params import load_params

@@ -7,8 +7,12 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from mlops_platform.contract import PlatformOutputs, read_outputs
-from mlops_platform.client.tracking import unreachable_problem, use_client_environment
+from mlops_platform.api import (
+    PlatformOutputs,
+    read_outputs,
+    unreachable_problem,
+    use_client_environment,
+)
 
 from {{ cookiecutter.package_name }}.errors import TrackingServerUnreachableError
 

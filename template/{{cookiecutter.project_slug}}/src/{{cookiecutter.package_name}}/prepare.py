@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from mlops_platform.governance.evaluation import labelled_training_rows
+from mlops_platform.api import labelled_training_rows
 
 from {{ cookiecutter.package_name }} import errors
 from {{ cookiecutter.package_name }}.contract import check_frame, load_contract

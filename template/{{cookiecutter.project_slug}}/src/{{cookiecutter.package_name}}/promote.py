@@ -12,9 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mlops_platform.governance.audit_log import commit_note
-from mlops_platform.governance.errors import USER_ERRORS
-from mlops_platform.governance.promotion_gate import promote_project
+from mlops_platform.api import USER_ERRORS, commit_note, promote_project
 
 from {{ cookiecutter.package_name }}.records import PROMOTION_FILE
 from {{ cookiecutter.package_name }}.steps import run_step

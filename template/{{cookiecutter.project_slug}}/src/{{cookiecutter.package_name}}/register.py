@@ -11,7 +11,7 @@ import json
 import mlflow
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
-from mlops_platform import contract as ml_contract
+from mlops_platform.api import contract as ml_contract
 
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.platform import connect, tracking_server_guard

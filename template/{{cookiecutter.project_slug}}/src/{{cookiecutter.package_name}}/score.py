@@ -11,8 +11,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from mlops_platform import contract as ml_contract
-from mlops_platform.batch_scoring import main as score_cli
+from mlops_platform.api import contract as ml_contract
+from mlops_platform.api import score_cli
 
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.platform import connect

@@ -6,8 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from mlops_platform.contract import PlatformOutputsError
-from mlops_platform.params import ParamsError
+from mlops_platform.api import ParamsError, PlatformOutputsError
 
 from {{ cookiecutter.package_name }} import errors
 from {{ cookiecutter.package_name }}.params import load_params

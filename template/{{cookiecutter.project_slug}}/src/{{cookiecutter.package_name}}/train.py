@@ -13,7 +13,7 @@ import sklearn
 import skops
 import skops.io
 from mlflow.models import infer_signature
-from mlops_platform import contract as ml_contract
+from mlops_platform.api import contract as ml_contract
 from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.package_name }}.contract import load_contract

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from mlops_platform import contract as ml_contract
+from mlops_platform.api import contract as ml_contract
 
 from {{ cookiecutter.package_name }}.contract import check_frame, load_contract
 from {{ cookiecutter.package_name }}.data import TEST_FILE, TRAIN_FILE, load_prepared
