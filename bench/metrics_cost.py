@@ -30,7 +30,7 @@ REPEATS = 5
 TIMINGS = r'''
 import asyncio, json, sys, time, timeit
 
-import mlops_serving_runtime as runtime
+import mlops_platform.serving_runtime as runtime
 from fastapi import FastAPI, Response
 from starlette_exporter import PrometheusMiddleware
 

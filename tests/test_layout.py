@@ -69,9 +69,10 @@ def test_import_contracts_hold() -> None:
 @pytest.mark.parametrize(("module", "allowed"), [
     ("mlops_platform.contract", CONTRACT_ONLY),
     ("mlops_platform.scaffold.hooks", SCAFFOLD_ONLY),
-    # Copied into MLServer's environment and the serving image as mlops_prediction_log.
+    # Imported by the serving runtime in MLServer's environment, where the package's
+    # dependencies are not installed.
     ("mlops_platform.prediction_log", ("mlops_platform", "mlops_platform.prediction_log")),
-    # Copied likewise as mlops_traffic_split and mlops_model_digest.
+    # Likewise.
     ("mlops_platform.traffic_split", ("mlops_platform", "mlops_platform.traffic_split")),
     ("mlops_platform.model_digest", ("mlops_platform", "mlops_platform.model_digest")),
 ], ids=["contract-stdlib-only", "scaffold-in-plain-cookiecutter", "prediction-log-stdlib-only",

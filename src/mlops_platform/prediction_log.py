@@ -6,12 +6,12 @@ answers ``{"predictions": [...], "prediction_ids": [...]}``, MLflow's shape with
 more), so a label sent back later joins the row it is the outcome of. A label is one JSON
 line of ``prediction_id``, ``label`` and ``labelled_at``.
 
-Writers: the serving runtime (a copy of this module, ``mlops_prediction_log``, on MLServer's
-path) and batch scoring. Readers: the log shipper (``served_at``, for its lag), the drift
-check (the input columns), the label intake, the performance check and the A/B report (the
-join).
+Writers: the serving runtime (in MLServer's environment, where this package is on the path
+without its dependencies) and batch scoring. Readers: the log shipper (``served_at``, for its
+lag), the drift check (the input columns), the label intake, the performance check and the
+A/B report (the join).
 
-Standard library only: the copy runs in MLServer's environment and in the serving image.
+Standard library only: it runs in MLServer's environment and in the serving image.
 """
 
 from __future__ import annotations

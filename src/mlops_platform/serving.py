@@ -52,9 +52,7 @@ from mlops_platform import (
     data_contract_rules,
     model_digest,
     prediction_log,
-    traffic_split,
 )
-from mlops_platform.monitoring import catalog
 from mlops_platform.processes import (
     LOOPBACK,
     ServerStartError,
@@ -68,17 +66,10 @@ MLSERVER_ENV_VAR = "MLOPS_MLSERVER"
 # MLServer pins older fastapi/starlette/protobuf, so it lives in an environment of its own
 # beside the caller's: the platform repository and every generated project build it there.
 DEFAULT_MLSERVER = Path(".venv-mlserver") / "bin" / "mlserver"
-RUNTIME_MODULE = "mlops_serving_runtime"
+RUNTIME_MODULE = "mlops_platform.serving_runtime"
 RUNTIME_CLASS = "LoggingMLflowRuntime"
+PACKAGE_DIR = Path(__file__).resolve().parent  # mlops_platform, as installed
 PREDICTION_LOG_NAME = prediction_log.PREDICTIONS_FILE
-RULES_MODULE = "mlops_data_contract_rules"
-ONNX_PREDICTOR_MODULE = "mlops_onnx_predictor"
-# The runtime creates its collectors from copies of the catalog and its collector maker.
-CATALOG_MODULE = "mlops_metrics_catalog"
-COLLECTORS_MODULE = "mlops_metric_collectors"
-PREDICTION_LOG_MODULE = "mlops_prediction_log"
-TRAFFIC_SPLIT_MODULE = "mlops_traffic_split"
-MODEL_DIGEST_MODULE = "mlops_model_digest"
 # The runtime's setting of a challenger served beside the model (serving_runtime's docstring).
 AB_TEST = "ab_test"
 METRICS_PATH = "/metrics"
@@ -424,22 +415,14 @@ def write_mlserver_config(
 
 
 def runtime_path(work_dir: Path) -> Path:
-    """A folder holding only the runtime and its rules, so MLServer's path gets nothing else."""
+    """A folder holding only this package (a link to it), so MLServer's path gets the
+    runtime under its own name and none of this environment's other packages."""
     folder = work_dir / "runtime"
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(Path(__file__).with_name("serving_runtime.py"), folder / f"{RUNTIME_MODULE}.py")
-    shutil.copyfile(data_contract_rules.__file__, folder / f"{RULES_MODULE}.py")
-    # Found beside this module, not imported: onnxruntime is MLServer's side only, and the
-    # tools image (mlops-score) imports this module without it.
-    shutil.copyfile(Path(__file__).with_name("onnx_predictor.py"),
-                    folder / f"{ONNX_PREDICTOR_MODULE}.py")
-    shutil.copyfile(prediction_log.__file__, folder / f"{PREDICTION_LOG_MODULE}.py")
-    shutil.copyfile(traffic_split.__file__, folder / f"{TRAFFIC_SPLIT_MODULE}.py")
-    shutil.copyfile(model_digest.__file__, folder / f"{MODEL_DIGEST_MODULE}.py")
-    shutil.copyfile(catalog.__file__, folder / f"{CATALOG_MODULE}.py")
-    # Found beside the catalog, not imported: this side needs no prometheus_client.
-    shutil.copyfile(Path(catalog.__file__).with_name("metric_collectors.py"),
-                    folder / f"{COLLECTORS_MODULE}.py")
+    link = folder / PACKAGE_DIR.name
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(PACKAGE_DIR, target_is_directory=True)
     return folder
 
 

@@ -1,15 +1,15 @@
 """The MLServer runtime of local serving: MLServer's MLflow runtime, checked at the door, logged.
 
-This module runs inside MLServer's own virtual environment (``.venv-mlserver``), never in
-the platform's: it may import only the standard library, pandas and numpy, MLServer,
-mlserver-mlflow, ``mlops_data_contract_rules``, ``mlops_prediction_log``,
-``mlops_traffic_split`` and ``mlops_model_digest`` (copies of the modules of
-``mlops_platform`` named alike), onnxruntime when an ONNX
-export is served, and
-prometheus_client with ``mlops_metrics_catalog`` and ``mlops_metric_collectors`` (copies of
-``mlops_platform.monitoring.catalog`` and ``.metric_collectors``) when metrics are on.
-``mlops_platform.serving`` puts the copies on MLServer's path and names this runtime in the
-model settings; it also writes every setting below, with the defaults it documents.
+This module runs inside MLServer's own virtual environment (``.venv-mlserver``, the serving
+image), never in the platform's: of the platform package only ``mlops_platform`` itself is on
+MLServer's path there (without its dependencies), so it may import only the standard
+library, pandas and numpy, MLServer, mlserver-mlflow, the package's
+``data_contract_rules``, ``prediction_log``, ``traffic_split`` and ``model_digest``,
+onnxruntime with ``onnx_predictor`` when an ONNX export is served, and prometheus_client with
+``monitoring.catalog`` and ``monitoring.metric_collectors`` when metrics are on.
+``mlops_platform.serving`` puts the package on MLServer's path and names this runtime
+(``mlops_platform.serving_runtime.LoggingMLflowRuntime``) in the model settings; it also
+writes every setting below, with the defaults it documents.
 
 Model settings ``parameters.extra`` (a key left out switches its feature off):
 
@@ -19,8 +19,8 @@ Model settings ``parameters.extra`` (a key left out switches its feature off):
 - ``extra_columns``: ``reject`` (a 422) or ``drop`` (removed before predicting).
 - ``max_rows``: rows per request; more is a 413.
 - ``prediction_log``, ``sample_rate``: every served request is logged with probability
-  ``sample_rate`` as one JSON line per row in the format of ``mlops_prediction_log`` (a copy
-  of ``mlops_platform.prediction_log``): the input columns, the ``prediction``, the row's
+  ``sample_rate`` as one JSON line per row in the format of ``mlops_platform.prediction_log``:
+  the input columns, the ``prediction``, the row's
   ``prediction_id``, the model's name and version, the serving path, ``served_at`` and, where
   the contract names an ``entity_key`` column, its value. That file is the current data
   ``mlops-drift`` compares with the reference, and what labels join by id.
@@ -28,15 +28,15 @@ Model settings ``parameters.extra`` (a key left out switches its feature off):
   ``log_max_bytes``: ``predictions.jsonl`` becomes ``predictions.jsonl.1`` (``.1`` becomes
   ``.2``, ...) and at most ``log_backups`` rotated files are kept.
 - ``onnx``: the path of the model's ONNX export (checked equal to it at registration):
-  ``/invocations`` then predicts with ONNX Runtime (``mlops_onnx_predictor``, a copy of
-  ``mlops_platform.onnx_predictor``); the V2 endpoint keeps the MLflow model.
+  ``/invocations`` then predicts with ONNX Runtime (``mlops_platform.onnx_predictor``); the
+  V2 endpoint keeps the MLflow model.
 - ``batch_rows``: ``/invocations`` requests that arrive while the model is busy are
   predicted together in its next call, up to this many rows (0 or 1: every request alone).
 - ``metrics``: ``{"model": name, "version": version, "trained_at": Unix time}``, the served
   version's labels and its training run's end: every request of both routes is then counted
   on MLServer's metrics endpoint (``ServedMetrics``; the names, kinds and buckets come from
-  the catalog's copy ``mlops_metrics_catalog``, the collectors from
-  ``mlops_metric_collectors``). For a ``models:/`` URI the version an alias names and its
+  ``mlops_platform.monitoring.catalog``, the collectors from its ``metric_collectors``).
+  For a ``models:/`` URI the version an alias names and its
   training end replace the labels'.
 - ``metrics_port`` (and ``metrics_host``, default ``127.0.0.1``): this process serves them at
   ``/metrics`` there, with MLServer's own ``metrics_endpoint`` off (one process, no parallel
@@ -44,7 +44,7 @@ Model settings ``parameters.extra`` (a key left out switches its feature off):
   MLServer's endpoint must be on for them to be seen; with parallel workers each process
   writes to MLServer's multiprocess directory.
 - ``model_digest_tag``: for a ``models:/`` URI, the version's files are downloaded and their
-  digest (``mlops_model_digest``, a copy of ``mlops_platform.model_digest``) compared with the
+  digest (``mlops_platform.model_digest``) compared with the
   one the promotion gate recorded in this version tag before the model loads; a mismatch
   stops the load (a cluster's pod never becomes ready), a version without the tag is loaded
   unchecked and logged.
@@ -53,7 +53,7 @@ Model settings ``parameters.extra`` (a key left out switches its feature off):
 - ``ab_test``: ``{"uri": ..., "weight": ..., "salt": ..., "version": ..., "onnx": ...}``, a
   challenger served beside the model (an A/B test or a canary). Each row of a table request
   to ``/invocations`` goes to the challenger with probability ``weight``, fixed by the row's
-  entity key (``mlops_traffic_split``, a copy of ``mlops_platform.traffic_split``; ``salt``
+  entity key (``mlops_platform.traffic_split``; ``salt``
   names the test); the rows of each arm are predicted by its own model (loaded from ``uri``,
   or its ONNX export ``onnx``), answered in the request's order, logged with their ``arm``
   and the version that answered (``version``, else resolved from a ``models:/`` URI), and
@@ -93,9 +93,6 @@ from dataclasses import dataclass, replace
 from io import StringIO
 from pathlib import Path
 
-import mlops_data_contract_rules as rules
-import mlops_prediction_log as prediction_log
-import mlops_traffic_split as traffic_split
 import numpy as np
 import pandas as pd
 from fastapi import Depends, Header, Request, Response
@@ -111,6 +108,9 @@ from mlserver.handlers import custom_handler
 from mlserver.logging import logger
 from mlserver.types import InferenceRequest, InferenceResponse, Parameters
 from mlserver_mlflow.runtime import MLflowRuntime
+
+from mlops_platform import data_contract_rules as rules
+from mlops_platform import prediction_log, traffic_split
 
 MAX_BODY_ENV = "MLOPS_SERVE_MAX_BODY_BYTES"
 JSON_TYPE, CSV_TYPE = "application/json", "text/csv"
@@ -617,7 +617,7 @@ class ServedMetrics:
 
     def __init__(self, labels: dict, onnx: bool):
         # Only here: an image or environment that serves without metrics needs neither copy.
-        import mlops_metrics_catalog as catalog
+        from mlops_platform.monitoring import catalog
 
         self._model = (str(labels["model"]), str(labels["version"]))
         mlflow_path = catalog.SERVING_PATHS[1]
@@ -653,7 +653,7 @@ class ServedMetrics:
                 ) -> Callable[[int, int], None]:
         """Counts each request's rows by arm (champion, challenger), labelled with the version
         of each arm; both series exist from the start."""
-        import mlops_metrics_catalog as catalog
+        from mlops_platform.monitoring import catalog
 
         rows = _collector(catalog.SERVING_AB_ROWS)
         champion, challenger = (rows.labels(self._model[0], arm.model_version, arm.arm)
@@ -668,7 +668,7 @@ class ServedMetrics:
     def ab_predictions(self, arms: tuple[prediction_log.Predictor, prediction_log.Predictor]
                        ) -> Callable[..., None]:
         """Records each arm's prediction time and failures (arm 0: champion, 1: challenger)."""
-        import mlops_metrics_catalog as catalog
+        from mlops_platform.monitoring import catalog
 
         times, failures = (_collector(metric) for metric in (catalog.SERVING_AB_PREDICT_SECONDS,
                                                              catalog.SERVING_AB_FAILURES))
@@ -753,7 +753,7 @@ def _version_of(uri: str) -> str:
 
 
 def _onnx_predict(path: str) -> Callable[[pd.DataFrame], object]:
-    from mlops_onnx_predictor import OnnxPredictor  # only where an export is served
+    from mlops_platform.onnx_predictor import OnnxPredictor  # only where an export is served
 
     return OnnxPredictor(path).predict
 
@@ -774,9 +774,10 @@ def _promoted_files(uri: str, digest_tag: str) -> tuple[str, str]:
     promote (no tag) is loaded unchecked, logged."""
     import tempfile
 
-    import mlops_model_digest as model_digest
     from mlflow import MlflowClient
     from mlflow.store.artifact.utils.models import get_model_name_and_version
+
+    from mlops_platform import model_digest
 
     client = MlflowClient()
     name, version = get_model_name_and_version(client, uri)
@@ -889,7 +890,7 @@ def _run_contract(served, artifact: str | None) -> str | None:
 @functools.cache
 def _collector(metric):
     """The process's one collector of a catalog metric: a reloaded model reuses it."""
-    from mlops_metric_collectors import collector_of
+    from mlops_platform.monitoring.metric_collectors import collector_of
 
     return collector_of(metric)
 
@@ -897,7 +898,7 @@ def _collector(metric):
 def _serve_metrics(host: str, port: int) -> None:
     """MLServer's metrics endpoint is off (``metrics_port`` in the model's settings): this
     process serves its collectors, the runtime's and the process' own."""
-    from mlops_metric_collectors import serve_metrics
+    from mlops_platform.monitoring.metric_collectors import serve_metrics
 
     serve_metrics(host, port)
 

@@ -16,7 +16,7 @@ with the same probability. Either way the challenger's share of ``n`` rows stays
 ``share_tolerance(n, weight)`` of its weight but for one test in about 16,000 (four standard
 errors of a binomial share).
 
-Standard library only: the serving runtime carries a copy (``mlops_traffic_split``).
+Standard library only: the serving runtime imports it in MLServer's environment.
 """
 
 from __future__ import annotations

@@ -50,7 +50,8 @@ def test_the_server_runs_the_mlflow_runtime_against_the_tracking_server(
     env = env_of(container)
     assert container["image"] == "mlops-platform/serving:0.1.0"
     # The platform's logging runtime (MLServer's MLflow runtime, logging for the drift checks).
-    assert env["MLSERVER_MODEL_IMPLEMENTATION"] == "mlops_serving_runtime.LoggingMLflowRuntime"
+    assert env["MLSERVER_MODEL_IMPLEMENTATION"] == (
+        "mlops_platform.serving_runtime.LoggingMLflowRuntime")
     extra = json.loads(env["MLSERVER_MODEL_EXTRA"])
     assert extra["prediction_log"] == "/var/log/predictions/predictions.jsonl"
     # What local serving runs by default: busy-time batching and the door's row limit.

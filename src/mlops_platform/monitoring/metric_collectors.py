@@ -1,8 +1,8 @@
 """A catalog ``Metric`` as the prometheus_client collector it declares.
 
-A leaf: the standard library and prometheus_client only, so MLServer's environment runs a copy
-of it (``mlops_metric_collectors``, beside ``mlops_metrics_catalog``, the catalog's copy) and
-the serving runtime creates its collectors from the same declarations as everything else.
+A leaf: the standard library and prometheus_client only, so the serving runtime imports it in
+MLServer's environment and creates its collectors from the same declarations as everything
+else.
 """
 
 from __future__ import annotations
