@@ -138,7 +138,7 @@ platform-status: $(PLATFORM_STAMP)  ## is the embedded local platform up, and wh
 	$(PLATFORM_PY) -m mlops_platform.local_platform status $(ARGS)
 
 manifests: $(STAMP)  ## render every stack's Kubernetes objects to build/manifests/<stack>/
-	$(PY) -m infra.manifests $(STACKS)
+	$(PY) -m mlops_platform.local_cluster.manifests $(STACKS)
 
 base-image:  ## build the local base image (debootstrap bookworm + Python 3.11; needs root)
 	PODMAN=$(PODMAN) infra/images/base/build.sh $(LOCAL_BASE_IMAGE)
@@ -158,7 +158,7 @@ images: $(if $(filter $(LOCAL_BASE_IMAGE),$(BASE_IMAGE)),base-image) build/wheel
 	done
 
 pods: $(STAMP) images  ## run the dev stack's rendered pods as containers (podman), smoke-test, stop (ARGS=--keep)
-	$(PY) -m infra.pods --stack dev $(ARGS)
+	$(PY) -m mlops_platform.local_cluster.pods --stack dev $(ARGS)
 
 bench: $(STAMP)  ## run the benchmarks (BENCH="serving drift" for some) and print their tables
 	$(PY) -m bench $(BENCH)

@@ -3,11 +3,11 @@
 Runs `tests/infra/test_pods_end_to_end.py` once (the dev stack's pods, a baked project's
 pipeline, serving with its log shipper, the drift and backup CronJobs, a restart of MLflow);
 at its end the test reads each running container's peak memory from its cgroup
-(`infra.pods.memory_peaks`), and MLflow's also before the test restarts it. Jobs' and
-CronJobs' containers have exited by then: their peaks are not measured. PostgreSQL and the
-object store are the stand-ins (Debian's PostgreSQL 15, moto), not the images a cluster runs.
-`make pods` enforces no limit (the sandbox's cgroups refuse them), so a peak above its
-limit is an OOM kill waiting in a cluster.
+(`mlops_platform.local_cluster.pods.memory_peaks`), and MLflow's also before the test restarts
+it. Jobs' and CronJobs' containers have exited by then: their peaks are not measured.
+PostgreSQL and the object store are the stand-ins (Debian's PostgreSQL 15, moto), not the
+images a cluster runs. `make pods` enforces no limit (the sandbox's cgroups refuse them), so a
+peak above its limit is an OOM kill waiting in a cluster.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import tempfile
 from pathlib import Path
 
 from bench.machine import markdown_table, save_results
-from infra import pods
 from mlops_platform.kubernetes.kube_types import memory_bytes
+from mlops_platform.local_cluster import pods
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST = "tests/infra/test_pods_end_to_end.py"

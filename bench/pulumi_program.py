@@ -18,7 +18,7 @@ REPEATS = 5
 def main() -> None:
     started = time.perf_counter()
     from infra.config import STACKS
-    from infra.mocked_engine import run_stack
+    from mlops_platform.local_cluster.mocked_engine import run_stack
     import_seconds = time.perf_counter() - started
 
     results: dict[str, dict[str, float | int | bool]] = {}

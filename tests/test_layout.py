@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import configparser
 import os
+import pkgutil
 import shutil
 import subprocess
 import sys
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import mlops_platform
 from mlops_platform import contract
 from policies.platform_pack.platform_rules import conventions
 
@@ -64,6 +67,18 @@ def test_import_contracts_hold() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout, result.stdout
     assert "mlops_platform's layers" in result.stdout and "no import circle" in result.stdout
+
+
+def test_every_part_of_the_package_has_a_layer() -> None:
+    """A module left out of the layers contract could import anything: none is."""
+    config = configparser.ConfigParser()
+    config.read(REPO_ROOT / ".importlinter")
+    layers = config["importlinter:contract:package-layers"]["layers"]
+    listed = {name.strip() for line in layers.splitlines()
+              if line.strip() and not line.strip().startswith("#")
+              for name in line.split("|")}
+    parts = {module.name for module in pkgutil.iter_modules(mlops_platform.__path__)}
+    assert listed == parts
 
 
 @pytest.mark.parametrize(("module", "allowed"), [

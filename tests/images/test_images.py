@@ -177,7 +177,7 @@ def postgres_major(reference: str) -> int:
 def configured_database_images() -> dict[str, str]:
     """The default database image and each committed stack's own, if it names one."""
     from infra.config import STACKS, PlatformConfig
-    from infra.mocked_engine import stack_settings
+    from mlops_platform.local_cluster.mocked_engine import stack_settings
 
     images = {"default": PlatformConfig.model_fields["database_image"].default}
     for stack in STACKS:

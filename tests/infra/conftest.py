@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from infra.config import STACKS
-from infra.manifests import to_manifests
-from infra.mocked_engine import RecordedStack, run_stack
+from mlops_platform.local_cluster.manifests import to_manifests
+from mlops_platform.local_cluster.mocked_engine import RecordedStack, run_stack
 from tests.infra.stacks import pinned_images
 
 

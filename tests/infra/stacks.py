@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.config import IMAGE_KEYS, PlatformConfig
-from infra.mocked_engine import stack_settings
+from mlops_platform.local_cluster.mocked_engine import stack_settings
 
 STAND_IN_DIGEST = "sha256:" + "5eed" * 16
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.manifests import to_manifests
-from infra.mocked_engine import MOCK_PASSWORD, SECRET_SIGNATURE, run_stack
+from mlops_platform.local_cluster.manifests import to_manifests
+from mlops_platform.local_cluster.mocked_engine import MOCK_PASSWORD, SECRET_SIGNATURE, run_stack
 from tests.infra.k8s_objects import containers, env_of, named, of_kind, pod_template
 
 ENDPOINT = "http://object-store.mlops-dev.svc.cluster.local:8333"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.manifests import to_manifests
-from infra.mocked_engine import run_stack
 from mlops_platform.deploy.manifest import DeploymentManifestError, load_deployment
+from mlops_platform.local_cluster.manifests import to_manifests
+from mlops_platform.local_cluster.mocked_engine import run_stack
 from tests.infra.k8s_objects import container_named, containers, env_of, named, secret_ref
 from tests.infra.stacks import SERVED_MODEL, with_a_model
 

@@ -15,10 +15,14 @@ import pytest
 import yaml
 
 from infra.config import STACKS
-from infra.manifests import manifest_file_names, to_manifests, write_stack_manifests
-from infra.mocked_engine import run_program, run_stack
 from mlops_platform.deploy.manifest import DeploymentManifest
 from mlops_platform.deploy.program import deploy_manifest
+from mlops_platform.local_cluster.manifests import (
+    manifest_file_names,
+    to_manifests,
+    write_stack_manifests,
+)
+from mlops_platform.local_cluster.mocked_engine import run_program, run_stack
 from tests.infra.stacks import pinned_images
 from tests.infra.test_project_deployment import WATCHED_MODEL
 from tests.support.built import built_environment

@@ -16,8 +16,8 @@ from infra.config import (
     markdown_table,
     parse_config,
 )
-from infra.manifests import to_manifests
-from infra.mocked_engine import run_stack, stack_settings
+from mlops_platform.local_cluster.manifests import to_manifests
+from mlops_platform.local_cluster.mocked_engine import run_stack, stack_settings
 from tests.infra.k8s_objects import of_kind
 from tests.infra.stacks import pinned_images
 

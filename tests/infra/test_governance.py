@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from infra.governance import CD_SERVICE_ACCOUNT
-from infra.manifests import to_manifests
-from infra.mocked_engine import run_stack
+from mlops_platform.local_cluster.manifests import to_manifests
+from mlops_platform.local_cluster.mocked_engine import run_stack
 from tests.infra.k8s_objects import named, of_kind
 
 PSS = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
@@ -194,9 +194,9 @@ def test_the_cd_identity_manages_serving_objects_and_nothing_else(
 
 def test_the_cd_role_covers_every_kind_a_project_deployment_creates(
         cd_rules: list[dict]) -> None:
-    from infra.mocked_engine import run_program
     from mlops_platform.deploy.manifest import DeploymentManifest
     from mlops_platform.deploy.program import deploy_manifest
+    from mlops_platform.local_cluster.mocked_engine import run_program
     from tests.infra.test_project_deployment import PLATFORM_OUTPUTS, WATCHED_MODEL
 
     manifest = DeploymentManifest(environment="dev", platform_stack="acme/mlops-platform/dev",

@@ -10,8 +10,8 @@ import pytest
 
 from infra.config import IMAGE_KEYS, STACKS, PlatformConfig
 from infra.images import ImageRef, parse_image
-from infra.manifests import to_manifests
-from infra.mocked_engine import run_stack, stack_settings
+from mlops_platform.local_cluster.manifests import to_manifests
+from mlops_platform.local_cluster.mocked_engine import run_stack, stack_settings
 from tests.infra.k8s_objects import WORKLOAD_KINDS, containers, of_kind
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from infra.config import STACKS
-from infra.manifests import main, manifest_file_names, write_stack_manifests
-from infra.mocked_engine import MOCK_PASSWORD, SECRET_PLACEHOLDER
+from mlops_platform.local_cluster.manifests import main, manifest_file_names, write_stack_manifests
+from mlops_platform.local_cluster.mocked_engine import MOCK_PASSWORD, SECRET_PLACEHOLDER
 from tests.infra.stacks import pinned_images
 
 KUBERNETES_VERSIONS = ("1.29", "1.33")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.manifests import to_manifests
-from infra.mocked_engine import run_stack
 from mlops_platform.kubernetes.topology import DATABASE
+from mlops_platform.local_cluster.manifests import to_manifests
+from mlops_platform.local_cluster.mocked_engine import run_stack
 from tests.infra.k8s_objects import containers, env_of, named, of_kind, secret_ref
 
 EXTERNAL_URL = "postgresql://mlflow:pw@db.example.com:5432/mlflow"

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
-from infra.mocked_engine import (
+from mlops_platform.local_cluster.mocked_engine import (
     SECRET_SIGNATURE,
     record_stack,
     run_program,

@@ -9,8 +9,6 @@ from typing import Any
 import pulumi
 import pytest
 
-from infra.manifests import to_manifests
-from infra.mocked_engine import run_program, run_stack
 from mlops_platform.contract import APPROVED_BY_ANNOTATION
 from mlops_platform.deploy.manifest import DeploymentManifestError, ServedModel, load_deployment
 from mlops_platform.deploy.model_serving import (
@@ -19,6 +17,8 @@ from mlops_platform.deploy.model_serving import (
     PredictionLogShipping,
 )
 from mlops_platform.kubernetes.topology import SERVING
+from mlops_platform.local_cluster.manifests import to_manifests
+from mlops_platform.local_cluster.mocked_engine import run_program, run_stack
 from mlops_platform.serving import ServingSettings
 from tests.infra.k8s_objects import containers, env_of, named, of_kind, secret_ref
 

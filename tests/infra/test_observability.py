@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from infra.config import STACKS
-from infra.manifests import to_manifests
-from infra.mocked_engine import run_stack
 from infra.observability import DASHBOARD_LABEL, RULES_FILE_KEY
+from mlops_platform.local_cluster.manifests import to_manifests
+from mlops_platform.local_cluster.mocked_engine import run_stack
 from mlops_platform.monitoring.alerts import alert_names
 from tests.infra.k8s_objects import of_kind
 from tests.infra.stacks import SERVED_MODEL, with_a_model

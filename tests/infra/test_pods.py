@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra import pods
+from mlops_platform.local_cluster import pods
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,6 @@ from typing import Any
 
 import pytest
 
-from infra import pods
 from infra.artifact_store import CREDENTIALS_SECRET
 from infra.tracking_server import GATE_SECRET
 from mlops_platform.governance.gate_identity import GATE_ENV
@@ -38,6 +37,7 @@ from mlops_platform.kubernetes.topology import (
     SHIPPER_METRICS_PORT,
     TRACKING_METRICS_PORT,
 )
+from mlops_platform.local_cluster import pods
 from mlops_platform.monitoring import catalog
 from tests.support.images import PLATFORM_VERSION
 from tests.support.servers import postgres_bin_dir, running_postgres

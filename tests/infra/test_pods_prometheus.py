@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from infra.pods_prometheus import (
+from mlops_platform.local_cluster.pods_prometheus import (
     BasicAuth,
     ScrapeConfigError,
     ScrapeJob,

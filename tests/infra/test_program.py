@@ -11,15 +11,15 @@ import pytest
 
 from infra.config import PROJECT
 from infra.images import parse_image
-from infra.manifests import to_manifests
-from infra.mocked_engine import (
+from mlops_platform.contract import OUTPUT_KEYS, PlatformOutputs
+from mlops_platform.local_cluster.manifests import to_manifests
+from mlops_platform.local_cluster.mocked_engine import (
     RecordedStack,
     SecretValue,
     run_program,
     run_stack,
     stack_settings,
 )
-from mlops_platform.contract import OUTPUT_KEYS, PlatformOutputs
 from tests.infra.k8s_objects import WORKLOAD_KINDS, containers, of_kind, pod_template, selects
 from tests.infra.stacks import with_a_model
 

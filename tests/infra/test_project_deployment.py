@@ -12,8 +12,11 @@ import pytest
 import yaml
 from cookiecutter.main import cookiecutter
 
-from infra.manifests import to_manifests
-from infra.mocked_engine import (
+from mlops_platform.deploy.manifest import DeploymentManifestError, load_deployment
+from mlops_platform.deploy.program import PLATFORM_OUTPUTS_READ, deploy_manifest_file
+from mlops_platform.kubernetes.topology import OBJECT_STORE, PUSHGATEWAY
+from mlops_platform.local_cluster.manifests import to_manifests
+from mlops_platform.local_cluster.mocked_engine import (
     SECRET_SIGNATURE,
     SECRET_SIGNATURE_VALUE,
     RecordedStack,
@@ -21,9 +24,6 @@ from infra.mocked_engine import (
     run_stack,
     unwrap_secrets,
 )
-from mlops_platform.deploy.manifest import DeploymentManifestError, load_deployment
-from mlops_platform.deploy.program import PLATFORM_OUTPUTS_READ, deploy_manifest_file
-from mlops_platform.kubernetes.topology import OBJECT_STORE, PUSHGATEWAY
 from mlops_platform.monitoring.catalog import PUSHGATEWAY_ENV
 from tests.infra.k8s_objects import (
     container_named,

@@ -15,9 +15,9 @@ import kubernetes_validate
 import pytest
 
 from infra.config import STACKS
-from infra.manifests import to_manifests
-from infra.mocked_engine import run_stack
 from infra.tracking_server import METRICS_DIR, METRICS_WRAPPER
+from mlops_platform.local_cluster.manifests import to_manifests
+from mlops_platform.local_cluster.mocked_engine import run_stack
 from mlops_platform.monitoring.catalog import (
     PUSHGATEWAY_ENV,
     PUSHGATEWAY_JOB,

@@ -9,8 +9,13 @@ from typing import Any
 import pytest
 from mlflow.server.auth.config import read_auth_config
 
-from infra.mocked_engine import MOCK_PASSWORD, RecordedResource, RecordedStack, run_stack
 from mlops_platform.kubernetes.topology import TRACKING, TRACKING_METRICS_PORT
+from mlops_platform.local_cluster.mocked_engine import (
+    MOCK_PASSWORD,
+    RecordedResource,
+    RecordedStack,
+    run_stack,
+)
 from mlops_platform.tracking_auth import CREDENTIAL_CACHE_SECONDS, basic_auth_ini
 from tests.infra.k8s_objects import containers, env_of, named, of_kind, secret_ref
 
@@ -112,7 +117,7 @@ def test_an_ingress_with_tls_exactly_where_a_host_is_set(
 
 @pytest.mark.parametrize("replicas", [1, 2, 5])
 def test_hpa_and_pdb_exactly_when_replicas_exceed_one(replicas: int) -> None:
-    from infra.manifests import to_manifests
+    from mlops_platform.local_cluster.manifests import to_manifests
 
     manifests = to_manifests(run_stack("dev", {"tracking_replicas": replicas}).resources)
     hpas = [m for m in of_kind(manifests, "HorizontalPodAutoscaler")
@@ -201,7 +206,7 @@ def test_the_schema_is_migrated_once_by_a_job_before_any_server_starts(
 @pytest.mark.parametrize(("setting", "expected"), [(None, "5g"), ("0", "0"), ("20g", "20g")])
 def test_the_ingress_passes_uploads_up_to_the_configured_size(
         setting: str | None, expected: str) -> None:
-    from infra.manifests import to_manifests
+    from mlops_platform.local_cluster.manifests import to_manifests
 
     overrides = {"ingress_max_body_size": setting} if setting else {}
     manifests = to_manifests(run_stack("staging", overrides).resources)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from infra.mocked_engine import RecordedStack, run_program, run_stack
 from mlops_platform.deploy.gitops import SERVING_PROFILES, with_version, write_manifest
 from mlops_platform.deploy.manifest import load_deployment
 from mlops_platform.deploy.program import deploy_manifest_file
+from mlops_platform.local_cluster.mocked_engine import RecordedStack, run_program, run_stack
 from policies.platform_pack.platform_rules.catalog import pack_config
 from tests.infra.stacks import pinned_images
 from tests.policies.platform_pack_harness import evaluate, from_wire

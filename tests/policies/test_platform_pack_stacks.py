@@ -13,7 +13,7 @@ from functools import cache
 
 import pytest
 
-from infra.mocked_engine import record_stack, stack_settings
+from mlops_platform.local_cluster.mocked_engine import record_stack, stack_settings
 from policies.platform_pack.platform_rules import kubernetes as k8s
 from policies.platform_pack.platform_rules.catalog import pack_config
 from policies.platform_pack.platform_rules.conventions import APPROVED_BY_ANNOTATION

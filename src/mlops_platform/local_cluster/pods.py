@@ -43,8 +43,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.pods_prometheus import CLUSTER_DOMAIN, scraper_manifests, selecting_services
 from mlops_platform.kubernetes.topology import PROMETHEUS
+from mlops_platform.local_cluster.pods_prometheus import (
+    CLUSTER_DOMAIN,
+    scraper_manifests,
+    selecting_services,
+)
 from mlops_platform.processes import free_port
 
 PODMAN = "podman"
@@ -662,8 +666,8 @@ def _images(value: Any) -> set[str]:
 def render(stack: str, config_overrides: Mapping[str, Any] | None = None
            ) -> list[dict[str, Any]]:
     """The stack's objects as `pulumi up` would send them, secrets included (mocked values)."""
-    from infra.manifests import to_manifests
-    from infra.mocked_engine import record_stack
+    from mlops_platform.local_cluster.manifests import to_manifests
+    from mlops_platform.local_cluster.mocked_engine import record_stack
 
     return to_manifests(record_stack(stack, config_overrides), redact=False)
 
@@ -708,8 +712,8 @@ def _tracking_credentials(cluster: Cluster, namespace: str) -> list[dict[str, An
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.pods", description=__doc__.split(
-        "\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m mlops_platform.local_cluster.pods",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", default="dev")
     parser.add_argument("--version", default="0.1.0", help="tag of the images `make images` built")
     parser.add_argument("--keep", action="store_true",

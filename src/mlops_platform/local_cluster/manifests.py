@@ -1,7 +1,7 @@
 """Render the Kubernetes objects of stacks as plain YAML, without a cluster.
 
-`python -m infra.manifests dev staging prod` (what `make manifests` runs) runs each
-stack's program under the mocked engine and writes one file per object to
+`python -m mlops_platform.local_cluster.manifests dev staging prod` (what `make manifests`
+runs) runs each stack's program under the mocked engine and writes one file per object to
 `build/manifests/<stack>/<kind>-<name>.yaml`. Secret values are redacted. A stack
 whose config the program refuses (prod, until its image digests are filled in) is
 reported with the reason and the exit code is 1; the other stacks are still written.
@@ -18,10 +18,14 @@ from typing import Any
 
 import yaml
 
-from infra.config import STACKS, ConfigError
-from infra.mocked_engine import REPO_ROOT, RecordedResource, record_stack, unwrap_secrets
+from mlops_platform.local_cluster.mocked_engine import (
+    RecordedResource,
+    platform_program,
+    record_stack,
+    unwrap_secrets,
+)
 
-OUTPUT_DIR = REPO_ROOT / "build" / "manifests"
+OUTPUT_DIR = Path("build") / "manifests"  # under the repository's root, where make runs
 _HEAD = ("apiVersion", "kind", "metadata")
 
 
@@ -81,17 +85,18 @@ def write_stack_manifests(stack: str, output_dir: Path = OUTPUT_DIR,
 
 
 def main(argv: list[str], output_dir: Path = OUTPUT_DIR) -> int:
-    stacks = argv or list(STACKS)
-    unknown = [stack for stack in stacks if not (REPO_ROOT / f"Pulumi.{stack}.yaml").exists()]
+    program = platform_program()
+    stacks = argv or list(program.stacks)
+    unknown = [stack for stack in stacks if not (program.root / f"Pulumi.{stack}.yaml").exists()]
     if unknown:
-        print(f"no stack file for {', '.join(unknown)}; committed stacks: {', '.join(STACKS)}",
-              file=sys.stderr)
+        print(f"no stack file for {', '.join(unknown)}; committed stacks: "
+              f"{', '.join(program.stacks)}", file=sys.stderr)
         return 2
     refused = 0
     for stack in stacks:
         try:
             paths = write_stack_manifests(stack, output_dir)
-        except ConfigError as err:
+        except program.config_error as err:
             print(f"{stack}: {err}", file=sys.stderr)
             shutil.rmtree(output_dir / stack, ignore_errors=True)  # no stale objects
             refused += 1

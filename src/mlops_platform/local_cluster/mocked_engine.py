@@ -5,12 +5,21 @@ with a mock monitor, which keeps each one's type, name, URN and wire inputs
 (camelCase, as the provider would receive them). The runtime keeps global
 state, so every call resets the mocks, the settings and the config first:
 repeated calls in one process are independent.
+
+The platform's program is found by name, as `pulumi up` finds a program in its folder:
+``MLOPS_PULUMI_PROGRAM`` (default ``infra``, importable from the repository's root, where
+`make` runs) names a package whose ``program.build_platform`` builds the stack and whose
+``config`` gives ``PROJECT``, ``STACKS``, ``SECRET_KEYS`` and ``ConfigError``; its stack files
+(``Pulumi.<stack>.yaml``) sit in the folder that holds it.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
+import importlib
 import json
+import os
 import threading
 import warnings
 from collections.abc import Callable, Mapping
@@ -26,9 +35,8 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.config import PROJECT
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+PROGRAM_ENV = "MLOPS_PULUMI_PROGRAM"
+DEFAULT_PROGRAM = "infra"
 # The wire form of a secret value (the Pulumi protocol's "special signature" of secrets).
 SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # noqa: S105
 SECRET_SIGNATURE_VALUE = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105
@@ -53,6 +61,33 @@ class RecordedStack:
 
     def of_type(self, type_: str) -> list[RecordedResource]:
         return [resource for resource in self.resources if resource.type_ == type_]
+
+
+@dataclass(frozen=True)
+class PlatformProgram:
+    """The Pulumi program these tools run, and what it says about its stacks."""
+
+    build: Callable[[], Mapping[str, Any] | None]
+    project: str
+    stacks: tuple[str, ...]
+    secret_keys: tuple[str, ...]
+    config_error: type[Exception]
+    root: Path  # the folder of its Pulumi.<stack>.yaml files
+
+
+@functools.cache
+def platform_program() -> PlatformProgram:
+    name = os.environ.get(PROGRAM_ENV, DEFAULT_PROGRAM)
+    try:
+        config = importlib.import_module(f"{name}.config")
+        program = importlib.import_module(f"{name}.program")
+    except ModuleNotFoundError as err:
+        raise ModuleNotFoundError(
+            f"the Pulumi program {name!r} is not importable ({err}): run from the platform "
+            f"repository's root, where infra/ is, or set {PROGRAM_ENV}") from err
+    return PlatformProgram(program.build_platform, config.PROJECT, tuple(config.STACKS),
+                           tuple(config.SECRET_KEYS), config.ConfigError,
+                           Path(config.__file__).resolve().parents[1])
 
 
 class _RecordingMocks(pulumi.runtime.Mocks):
@@ -107,21 +142,21 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
 
 def stack_settings(stack: str) -> dict[str, Any]:
     """The `mlops-platform:` settings of a committed `Pulumi.<stack>.yaml`, keys unprefixed."""
-    path = REPO_ROOT / f"Pulumi.{stack}.yaml"
+    path = platform_program().root / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"no stack file {path.name}; committed stacks: "
                                 f"{', '.join(p.stem.split('.', 1)[1] for p in _stack_files())}")
     config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-    prefix = f"{PROJECT}:"
+    prefix = f"{platform_program().project}:"
     return {key.removeprefix(prefix): value for key, value in config.items()
             if key.startswith(prefix)}
 
 
 def _stack_files() -> list[Path]:
-    return sorted(REPO_ROOT.glob("Pulumi.*.yaml"))
+    return sorted(platform_program().root.glob("Pulumi.*.yaml"))
 
 
-def run_program(program: Callable[[], Mapping[str, Any] | None], *, project: str = PROJECT,
+def run_program(program: Callable[[], Mapping[str, Any] | None], *, project: str | None = None,
                 stack: str = "dev", config: Mapping[str, Any] | None = None,
                 secret_keys: tuple[str, ...] = (),
                 stack_references: Mapping[str, Mapping[str, Any]] | None = None
@@ -132,7 +167,9 @@ def run_program(program: Callable[[], Mapping[str, Any] | None], *, project: str
     dicts/lists); ``secret_keys`` lists the full keys to treat as secrets;
     ``stack_references`` maps a referenced stack's name to the outputs it exports
     (a `run_stack(...).outputs` works: its `SecretValue`s become secret outputs).
+    ``project`` defaults to the platform program's.
     """
+    project = project or platform_program().project
     mocks = _RecordingMocks(stack_references or {})
     monitor = _RecordingMonitor(mocks)
     pulumi_settings.ROOT.set(None)
@@ -168,15 +205,14 @@ def run_stack(stack: str, config_overrides: Mapping[str, Any] | None = None, *,
     ``secret_keys`` are the settings to treat as set with `pulumi config set --secret`
     (by default every overridden setting the program declares secret).
     """
-    from infra.config import SECRET_KEYS
-    from infra.program import build_platform
-
+    platform = platform_program()
     settings = {**stack_settings(stack), **(config_overrides or {})}
     if secret_keys is None:
-        secret_keys = tuple(key for key in settings if key in SECRET_KEYS)
-    return run_program(build_platform, stack=stack,
-                       config={f"{PROJECT}:{key}": value for key, value in settings.items()},
-                       secret_keys=tuple(f"{PROJECT}:{key}" for key in secret_keys))
+        secret_keys = tuple(key for key in settings if key in platform.secret_keys)
+    project = platform.project
+    return run_program(platform.build, project=project, stack=stack,
+                       config={f"{project}:{key}": value for key, value in settings.items()},
+                       secret_keys=tuple(f"{project}:{key}" for key in secret_keys))
 
 
 def _drop_aborted_run() -> None:

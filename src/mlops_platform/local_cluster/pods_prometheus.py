@@ -22,7 +22,7 @@ from mlops_platform.kubernetes.topology import PROMETHEUS
 
 CLUSTER_DOMAIN = "svc.cluster.local"
 MONITOR_KINDS = ("ServiceMonitor", "PodMonitor")
-# The image a cluster's Prometheus runs (make pods runs its stand-in, see infra/pods.py).
+# The image a cluster's Prometheus runs (make pods runs its stand-in, see pods.py).
 PROMETHEUS_IMAGE = "prom/prometheus:v2.53.2"
 CONFIG_DIR = "/etc/prometheus"
 CONFIG_SECRET = "prometheus-config"  # noqa: S105 - a Secret's name
