@@ -1,6 +1,6 @@
 """Peak memory of each pod's containers under the end-to-end pods test, beside its limit.
 
-Runs `tests/infra/test_pods_end_to_end.py` once (the dev stack's pods, a baked project's
+Runs `tests/local_cluster/test_pods_end_to_end.py` once (the dev stack's pods, a baked project's
 pipeline, serving with its log shipper, the drift and backup CronJobs, a restart of MLflow);
 at its end the test reads each running container's peak memory from its cgroup
 (`mlops_platform.local_cluster.pods.memory_peaks`), and MLflow's also before the test restarts
@@ -24,7 +24,7 @@ from mlops_platform.kubernetes.kube_types import memory_bytes
 from mlops_platform.local_cluster import pods
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-TEST = "tests/infra/test_pods_end_to_end.py"
+TEST = "tests/local_cluster/test_pods_end_to_end.py"
 MIB = 2**20
 
 

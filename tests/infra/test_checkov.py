@@ -23,8 +23,8 @@ from mlops_platform.local_cluster.manifests import (
     write_stack_manifests,
 )
 from mlops_platform.local_cluster.mocked_engine import run_program, run_stack
+from tests.deploy.test_project_deployment import WATCHED_MODEL
 from tests.infra.stacks import pinned_images
-from tests.infra.test_project_deployment import WATCHED_MODEL
 from tests.support.built import built_environment
 
 # checkov starts in a process of its own for each stack: seconds per test.

@@ -197,7 +197,7 @@ def test_the_cd_role_covers_every_kind_a_project_deployment_creates(
     from mlops_platform.deploy.manifest import DeploymentManifest
     from mlops_platform.deploy.program import deploy_manifest
     from mlops_platform.local_cluster.mocked_engine import run_program
-    from tests.infra.test_project_deployment import PLATFORM_OUTPUTS, WATCHED_MODEL
+    from tests.deploy.test_project_deployment import PLATFORM_OUTPUTS, WATCHED_MODEL
 
     manifest = DeploymentManifest(environment="dev", platform_stack="acme/mlops-platform/dev",
                                   models=[{**WATCHED_MODEL, "replicas": 2}])

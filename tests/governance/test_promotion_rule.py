@@ -16,7 +16,7 @@ from mlops_platform.governance.promotion_gate import (
     decide,
 )
 from mlops_platform.params import ParamsError
-from tests.policies.model_versions import lineage
+from tests.governance.model_versions import lineage
 
 
 def rule(**changes: object) -> PromotionRule:

@@ -16,7 +16,7 @@ from mlops_platform.contract import PlatformOutputs
 from mlops_platform.governance import audit_log
 from mlops_platform.governance.cli import main as cli
 from mlops_platform.governance.promotion_gate import PROMOTED, REFUSED, promote_project
-from tests.policies.model_versions import (
+from tests.governance.model_versions import (
     SCORE_COLUMNS,
     fresh_model_name,
     register_version,

@@ -44,8 +44,8 @@ from mlops_platform.governance.probes import read_rows, write_rows
 from mlops_platform.governance.promotion_gate import promote_project
 from mlops_platform.governance.scorecard_report import as_json, print_scorecard
 from mlops_platform.params import ParamsError
-from tests.policies.model_versions import fresh_model_name, register_version, write_project
-from tests.policies.project_trees import bake, hollow, hollow_makefile, hollow_steps, hollow_tests
+from tests.governance.model_versions import fresh_model_name, register_version, write_project
+from tests.governance.project_trees import bake, hollow, hollow_makefile, hollow_steps, hollow_tests
 from tests.template.baking import make
 
 PACKAGE = "breast_cancer_classifier"

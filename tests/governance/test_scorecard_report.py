@@ -16,7 +16,7 @@ from mlops_platform.governance.cli import main as cli
 from mlops_platform.governance.controls import CATALOGUE
 from mlops_platform.governance.ml_test_score import score_results
 from mlops_platform.governance.scorecard_report import as_json, print_scorecard, print_summary
-from tests.policies.project_trees import bake
+from tests.governance.project_trees import bake
 
 TUNING_ADVICE = ("reports/tuning.json: the search tried 1 candidate: nothing was tuned "
                  "(give tune.grid at least two values)")

@@ -16,7 +16,7 @@ from mlops_platform.governance import probes
 from mlops_platform.governance.checker import check_project
 from mlops_platform.governance.probe_cache import ProbeCache, default_directory
 from mlops_platform.governance.scorecard_report import print_summary
-from tests.policies.project_trees import bake
+from tests.governance.project_trees import bake
 
 PACKAGE = "breast_cancer_classifier"
 

@@ -32,7 +32,7 @@ from mlops_platform.governance.promotion_gate import (
     promote,
     promote_project,
 )
-from tests.policies.model_versions import (
+from tests.governance.model_versions import (
     fresh_model_name,
     lineage,
     register_version,

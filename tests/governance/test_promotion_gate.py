@@ -17,7 +17,7 @@ from mlops_platform.contract import PlatformOutputs
 from mlops_platform.governance import audit_log
 from mlops_platform.governance.cli import main as cli
 from mlops_platform.governance.promotion_gate import PROMOTED, REFUSED, UNCHANGED, promote_project
-from tests.policies.model_versions import (
+from tests.governance.model_versions import (
     fresh_model_name,
     lineage,
     register_version,

@@ -13,7 +13,7 @@ from mlops_platform.client.tracking import CLIENT_ENVIRONMENT
 from mlops_platform.governance import audit_log
 from mlops_platform.governance.cli import main as cli
 from mlops_platform.governance.promotion_gate import PROMOTED, promote_project
-from tests.policies.model_versions import fresh_model_name, register_version, write_project
+from tests.governance.model_versions import fresh_model_name, register_version, write_project
 
 
 @pytest.fixture(autouse=True)

@@ -25,14 +25,14 @@ from mlops_platform.governance.champion_guard import APP_NAME, GATE_USERNAME_ENV
 from mlops_platform.governance.cli import main as mlops_policy
 from mlops_platform.processes import free_port, http_ok
 from mlops_platform.tools import create_reader
-from tests.images.test_images import detached, image, wait_for
-from tests.policies.model_versions import (
+from tests.governance.model_versions import (
     experiment,
     fresh_model_name,
     register_version,
     tracking_to,
     write_project,
 )
+from tests.images.test_images import detached, image, wait_for
 from tests.support.servers import AuthServer, running_basic_auth_mlflow
 
 # Each test uses an MLflow server with the guard.
