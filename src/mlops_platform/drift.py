@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import mimetypes
-import re
 import sys
 import tempfile
 import time
@@ -63,8 +62,10 @@ from mlops_platform.monitoring.collectors import (
 )
 from mlops_platform.prediction_log import (
     RECORD_FIELDS,
+    ROTATED,
     SERVED_AT,
     labels_prefix,
+    log_files,
     model_of_served,
     served_prefix,
 )
@@ -88,8 +89,6 @@ BLOCK_ROWS = 10_000
 # here against the 0.1 threshold of Evidently's default distances). Above 1000 rows, so
 # Evidently keeps the methods it uses for large data.
 TEST_ROWS = 20_000
-# A rotated backup of a log: predictions.jsonl.1, predictions.jsonl.2, ...
-ROTATED = re.compile(r"\.\d+$")
 
 
 class DriftInputError(ValueError):
@@ -261,8 +260,7 @@ def _local_files(path: Path, role: str) -> list[Path]:
     if path.is_dir():
         return sorted(p for p in path.iterdir() if p.is_file() and _readable(p.name))
     if path.is_file():
-        rotated = [p for p in path.parent.glob(f"{path.name}.*") if ROTATED.search(p.name)]
-        return [path, *sorted(rotated)]
+        return log_files(path)
     raise DriftInputError(f"the {role} data {path} does not exist: {_what_it_needs(role)}")
 
 

@@ -11,17 +11,25 @@ without its dependencies) and batch scoring. Readers: the log shipper (``served_
 lag), the drift check (the input columns), the label intake, the performance check and the
 A/B report (the join).
 
+The log's files are this module's too: every writer appends through ``append`` (one locked
+write, rotating the log past its bound into ``predictions.jsonl.1``, ``.2``, ...), the
+shipper takes files under the same lock (``locked``), and readers list them with
+``log_files``.
+
 Standard library only: it runs in MLServer's environment and in the serving image.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 # The record fields of a prediction line. A data contract may not name a column after one.
 PREDICTION_ID = "prediction_id"
@@ -150,3 +158,65 @@ def input_columns(columns: Iterable[str]) -> list[str]:
 def reserved_names(columns: Iterable[str]) -> list[str]:
     """The columns of a data contract that would collide with a record field."""
     return [column for column in columns if column in RECORD_FIELDS]
+
+
+# --- the log's files: the current one, its rotated backups and the lock over both ---------------
+
+# A rotated backup: predictions.jsonl.1 (the newest), .2, ... (the highest number the oldest).
+ROTATED = re.compile(r"\.\d+$")
+
+
+@contextlib.contextmanager
+def locked(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold the log's lock (``<path>.lock``): every write, rotation and the shipper's taking of
+    files happens under it, so none of them meets a file another has half done."""
+    with open(f"{path}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def append(path: str | os.PathLike[str], data: bytes, max_bytes: int = 0,
+           backups: int = 0) -> None:
+    """One locked O_APPEND write, so the lines of concurrent writers never interleave; when
+    ``max_bytes`` is set and the write would take the log past it, the log rotates first
+    (keeping ``backups`` older files)."""
+    with locked(path):
+        if max_bytes and _size(path) + len(data) > max_bytes:
+            rotate(path, backups)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+
+
+def rotate(path: str | os.PathLike[str], backups: int) -> None:
+    """``path`` becomes ``path.1``, ``path.1`` becomes ``path.2``; the oldest is dropped.
+    Call it under ``locked(path)``."""
+    if not os.path.exists(path):
+        return
+    if not backups:
+        os.unlink(path)
+        return
+    for index in range(backups - 1, 0, -1):
+        if os.path.exists(f"{path}.{index}"):
+            os.replace(f"{path}.{index}", f"{path}.{index + 1}")
+    os.replace(path, f"{path}.1")
+
+
+def rotated_oldest_first(log: Path) -> list[Path]:
+    """The rotated backups of ``log``, the highest number (the oldest) first."""
+    return sorted((path for path in log.parent.glob(f"{log.name}.*") if ROTATED.search(path.name)),
+                  key=lambda path: -int(path.name.rsplit(".", 1)[1]))
+
+
+def log_files(log: Path) -> list[Path]:
+    """Every file of the log, oldest first: its rotated backups, then the current one."""
+    return [*rotated_oldest_first(log), log]
+
+
+def _size(path: str | os.PathLike[str]) -> int:
+    try:
+        return os.path.getsize(path)
+    except FileNotFoundError:
+        return 0

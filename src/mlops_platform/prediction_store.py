@@ -13,7 +13,6 @@ The S3 endpoint is ``MLFLOW_S3_ENDPOINT_URL`` (the platform's store), credential
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import re
 import tempfile
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mlops_platform import prediction_log
 from mlops_platform.prediction_log import (
     LABEL,
     LABELLED_AT,
@@ -30,7 +30,7 @@ from mlops_platform.prediction_log import (
     PREDICTIONS_FILE,
 )
 from mlops_platform.tools.s3 import client_error, store_client
-from mlops_platform.tools.ship_predictions import object_key, rotated_oldest_first
+from mlops_platform.tools.ship_predictions import object_key
 
 _JSON_LINES = re.compile(r"\.jsonl(\.\d+)?$")
 # Read as text: an id of digits only, or a version "1", must not become a number.
@@ -91,7 +91,7 @@ def _read(file: Path) -> pd.DataFrame:
 
 def _local_files(path: Path) -> list[Path]:
     if path.is_file():
-        return [*rotated_oldest_first(path), path]
+        return prediction_log.log_files(path)
     if path.is_dir():
         return sorted(p for p in path.iterdir() if p.is_file() and _JSON_LINES.search(p.name))
     return []  # nothing logged yet
@@ -170,8 +170,5 @@ def _append_local(path: Path, data: bytes) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise StoreError(f"cannot write {path}: {error}") from error
-    with open(f"{path}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        with open(path, "ab") as handle:
-            handle.write(data)
+    prediction_log.append(path, data)
     return str(path)

@@ -80,7 +80,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
-import fcntl
 import functools
 import gc
 import json
@@ -448,17 +447,10 @@ class LoggingMLflowRuntime(MLflowRuntime):
     def _append(self, data: bytes, path: str | None = None) -> None:
         # One locked O_APPEND write per request: the lines of concurrent workers never
         # interleave, and only one of them rotates. Labels are few and never rotated away.
-        path = path or self._log_path
-        with open(f"{path}.lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if (path == self._log_path and self._log_max_bytes
-                    and _size(path) + len(data) > self._log_max_bytes):
-                _rotate(path, self._log_backups)
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-            try:
-                os.write(fd, data)
-            finally:
-                os.close(fd)
+        if path is None:
+            prediction_log.append(self._log_path, data, self._log_max_bytes, self._log_backups)
+        else:
+            prediction_log.append(path, data)
 
 
 class ABTest:
@@ -943,26 +935,6 @@ def _client_errors() -> Iterator[None]:
         # Payloads MLflow cannot parse (a string in a double column, ragged JSON)
         # surface as plain exceptions; they are the client's fault, hence 400.
         raise InferenceError(f"invalid payload: {error}") from error
-
-
-def _size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except FileNotFoundError:
-        return 0
-
-
-def _rotate(path: str, backups: int) -> None:
-    """``path`` becomes ``path.1``, ``path.1`` becomes ``path.2``; the oldest is dropped."""
-    if not os.path.exists(path):
-        return
-    if not backups:
-        os.unlink(path)
-        return
-    for index in range(backups - 1, 0, -1):
-        if os.path.exists(f"{path}.{index}"):
-            os.replace(f"{path}.{index}", f"{path}.{index + 1}")
-    os.replace(path, f"{path}.1")
 
 
 def _is_table(payload: dict) -> bool:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from mlops_platform import prediction_log
 from mlops_platform.prediction_log import (
     ENTITY_KEY,
     LABEL,
@@ -76,3 +78,31 @@ def test_the_served_prefix_and_its_inverse() -> None:
     assert served_prefix("churn") == "monitoring/churn/served"
     assert model_of_served("s3://mlflow/monitoring/churn/served/") == "churn"
     assert model_of_served("s3://mlflow/elsewhere/") is None
+
+
+def test_a_write_past_the_bound_rotates_first_and_the_oldest_backup_is_dropped(
+        tmp_path: Path) -> None:
+    log = tmp_path / "predictions.jsonl"
+    for line in (b"a\n", b"b\n", b"c\n", b"d\n"):
+        prediction_log.append(log, line, max_bytes=3, backups=2)
+    # Each write would pass 3 bytes: d is current, c the newest backup, b the oldest kept.
+    assert [path.name for path in prediction_log.log_files(log)] == [
+        "predictions.jsonl.2", "predictions.jsonl.1", "predictions.jsonl"]
+    assert [path.read_bytes() for path in prediction_log.log_files(log)] == [b"b\n", b"c\n",
+                                                                             b"d\n"]
+
+
+def test_without_a_bound_a_log_only_grows(tmp_path: Path) -> None:
+    log = tmp_path / "labels.jsonl"
+    prediction_log.append(log, b"a\n")
+    prediction_log.append(log, b"b\n")
+    assert prediction_log.log_files(log) == [log]
+    assert log.read_bytes() == b"a\nb\n"
+
+
+def test_backups_are_listed_oldest_first_past_nine(tmp_path: Path) -> None:
+    log = tmp_path / "predictions.jsonl"
+    for index in (1, 2, 10):
+        (tmp_path / f"predictions.jsonl.{index}").write_bytes(b"")
+    assert [path.name for path in prediction_log.rotated_oldest_first(log)] == [
+        "predictions.jsonl.10", "predictions.jsonl.2", "predictions.jsonl.1"]

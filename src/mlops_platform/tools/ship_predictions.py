@@ -31,10 +31,8 @@ a stuck loop shows as a growing lag. The ``model`` label is ``--model``, or the 
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
-import re
 import secrets
 import signal
 import socket
@@ -47,7 +45,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlops_platform.prediction_log import SERVED_AT, labels_path, model_of_served
+from mlops_platform.prediction_log import (
+    SERVED_AT,
+    labels_path,
+    locked,
+    log_files,
+    model_of_served,
+)
 from mlops_platform.tools.s3 import ObjectStoreError, client_error, s3_client
 
 # prometheus_client is imported where the sidecar uses it: infra/ and a project's deploy
@@ -58,8 +62,6 @@ if TYPE_CHECKING:
 OUTBOX = "outbox"
 HEARTBEAT = ".shipper-alive"
 DEFAULT_INTERVAL_SECONDS = 60.0
-# The runtime's rotated backups: predictions.jsonl.1, .2, ...
-_ROTATED = re.compile(r"\.\d+$")
 
 
 def object_key(prefix: str, pod: str, now: datetime | None = None) -> str:
@@ -80,10 +82,9 @@ def take(log: Path) -> list[Path]:
     pending = sorted(outbox.iterdir())
     if pending:
         return pending
-    with open(f"{log}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(log):
         stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}"
-        for index, path in enumerate([*rotated_oldest_first(log), log]):
+        for index, path in enumerate(log_files(log)):
             if path.is_file() and path.stat().st_size > 0:
                 path.replace(outbox / f"{stamp}-{index:03d}.jsonl")
     return sorted(outbox.iterdir())
@@ -127,14 +128,7 @@ def unshipped(log: Path) -> list[Path]:
     rotated backups (highest number first), then its current log."""
     outbox = log.parent / OUTBOX
     pending = sorted(outbox.iterdir()) if outbox.is_dir() else []
-    return [*pending, *rotated_oldest_first(log), log]
-
-
-def rotated_oldest_first(log: Path) -> list[Path]:
-    """The runtime's rotated backups of ``log``, the highest number (the oldest) first."""
-    return sorted((path for path in log.parent.glob(f"{log.name}.*")
-                   if _ROTATED.search(path.name)),
-                  key=lambda path: -int(path.name.rsplit(".", 1)[1]))
+    return [*pending, *log_files(log)]
 
 
 def lag_seconds(log: Path, now: float | None = None) -> float:
