@@ -54,7 +54,7 @@ def check_stack(stack: str, root: Path = REPO_ROOT) -> None:
                          f"(or add Pulumi.{stack}.yaml)")
     if not (root / POLICY_PACK / "config" / f"{stack}.json").is_file():
         raise StackError(f"{POLICY_PACK}/config/{stack}.json is missing: render the pack's "
-                         "per-stack config (see the governance section of the README)")
+                         "per-stack config (docs/governance.md, the platform pack)")
 
 
 def pulumi_command(action: str, stack: str) -> list[str]:
