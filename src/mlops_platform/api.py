@@ -41,6 +41,7 @@ EXPORTS: dict[str, tuple[str, str | None]] = {
     "labelled_training_rows": ("mlops_platform.governance.evaluation", "labelled_training_rows"),
     "trainer_identity": ("mlops_platform.governance.approvals", "trainer_identity"),
     "choose_serving_path": ("mlops_platform.onnx_export", "choose_serving_path"),
+    "global_importance": ("mlops_platform.explanations", "global_importance"),
     "log_serving_path": ("mlops_platform.onnx_export", "log_serving_path"),
     # The promotion gate.
     "promote_project": ("mlops_platform.governance.promotion_gate", "promote_project"),

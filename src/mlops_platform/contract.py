@@ -117,6 +117,8 @@ ALIAS_CHAMPION = "champion"
 
 # Artifact path of the model card inside the training run.
 MODEL_CARD_ARTIFACT = "model_card.md"
+# Artifact path of the explanations inside the training run (the evaluate stage writes it).
+EXPLAINABILITY_ARTIFACT = "explainability.json"
 
 # The data contract the version was trained under, inside its training run: a cluster's
 # serving pod reads its door's rules from here (make serve reads the project's file).

@@ -109,7 +109,7 @@ from mlserver.types import InferenceRequest, InferenceResponse, Parameters
 from mlserver_mlflow.runtime import MLflowRuntime
 
 from mlops_platform import data_contract_rules as rules
-from mlops_platform import prediction_log, traffic_split
+from mlops_platform import explanations, prediction_log, traffic_split
 
 MAX_BODY_ENV = "MLOPS_SERVE_MAX_BODY_BYTES"
 JSON_TYPE, CSV_TYPE = "application/json", "text/csv"
@@ -332,6 +332,29 @@ class LoggingMLflowRuntime(MLflowRuntime):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         self._append(prediction_log.label_lines(received, time.time()), path)
         return Response(content=json.dumps({"accepted": len(received)}), media_type=JSON_TYPE)
+
+    @custom_handler(rest_path="/explain")
+    async def explain(
+        self,
+        body: RequestBody = Depends(_read_body),  # noqa: B008
+    ) -> Response:
+        """Each row of a table request (as ``/invocations`` takes it, checked against the
+        contract alike) explained by the served MLflow model: ``{"explanations": [{"class",
+        "base_value", "value", "contributions": [{"feature", "contribution"}], "others"}]}``,
+        the five largest contributions and the sum of the rest, with ``base_value +
+        contributions + others == value`` (mlops_platform.explanations). A model it cannot
+        explain is a 400 naming why."""
+        if body.refusal is not None:
+            raise body.refusal
+        _, frame, _ = self._admitted(body.text, JSON_TYPE)
+        if frame is None:
+            raise InferenceError("explain takes a table: dataframe_records or dataframe_split "
+                                 "with columns, and no params")
+        try:
+            found = explanations.explain(self._model.get_raw_model(), frame)
+        except (explanations.ExplanationError, NotImplementedError) as error:
+            raise InferenceError(f"this model cannot be explained: {error}") from error
+        return Response(content=json.dumps({"explanations": found}), media_type=JSON_TYPE)
 
     async def _invocations_by_mlflow(self, raw_body: str, content_type: str) -> Response:
         with _client_errors():

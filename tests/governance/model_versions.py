@@ -93,7 +93,7 @@ def experiment(tracking_uri: str, model_name: str) -> str:
 
 def register_version(tracking_uri: str, model_name: str, roc_auc: float,
                      tags: dict[str, str] | None = None, model_card: bool = True,
-                     logged: float | None = None) -> str:
+                     logged: float | None = None, explanations: bool = True) -> str:
     """Log a run (a model scoring `roc_auc`, the metric, the card) and register it as the
     challenger; its version. `logged` logs another value than the model's true one."""
     tags = lineage() if tags is None else tags
@@ -106,6 +106,8 @@ def register_version(tracking_uri: str, model_name: str, roc_auc: float,
         mlflow.log_metric("roc_auc", roc_auc if logged is None else logged)
         if model_card:
             mlflow.log_text(f"# {model_name}\n", ml_contract.MODEL_CARD_ARTIFACT)
+        if explanations:
+            mlflow.log_dict({"mean_abs_contribution": []}, ml_contract.EXPLAINABILITY_ARTIFACT)
     with tracking_to(tracking_uri):
         version = mlflow.register_model(info.model_uri, model_name,
                                         tags={**tags, ml_contract.TAG_RUN_ID: run.info.run_id})

@@ -176,6 +176,27 @@ def test_level_two_needs_a_recorded_approval(shared_platform, client, model_name
         PROMOTED, version, last["at"])
 
 
+def test_level_two_needs_the_models_explanations_and_level_one_does_not(
+        shared_platform, client, model_name, tmp_path) -> None:
+    level_one = write_project(tmp_path / "one", shared_platform, f"{model_name}-1", level=1)
+    register_version(shared_platform.tracking_uri, f"{model_name}-1", roc_auc=0.95,
+                     explanations=False)
+    assert promote_project(level_one, actor="release-bot").outcome == PROMOTED
+
+    project = write_project(tmp_path / "two", shared_platform, model_name, level=2)
+    version = register_version(shared_platform.tracking_uri, model_name, roc_auc=0.95,
+                               explanations=False)
+    assert cli(["approve", "--project", str(project), "--by", "alice"]) == 0
+
+    decision = promote_project(project, actor="release-bot")
+
+    assert decision.outcome == REFUSED
+    assert champion(client, model_name) is None
+    [reason] = assert_recorded(client, project, model_name, version, REFUSED)["reasons"]
+    assert reason.startswith(f"no {ml_contract.EXPLAINABILITY_ARTIFACT} in run ")
+    assert reason.endswith("(level 2 requires the model's explanations): run the evaluate stage")
+
+
 def test_the_prod_platform_needs_an_approval_at_any_level(shared_platform, client, model_name,
                                                           tmp_path) -> None:
     project = write_project(tmp_path, dataclasses.replace(shared_platform, environment="prod"),

@@ -51,7 +51,7 @@ def test_every_failed_condition_is_a_reason() -> None:
 
     assert outcome == REFUSED
     assert [check.name for check in checks if not check.passed] == [
-        "threshold", "data_validation", "lineage", "model_card", "approval"]
+        "threshold", "data_validation", "lineage", "model_card", "explanations", "approval"]
     assert reasons[0] == ("version 3 has no metric 'rmse' on its run: run the evaluate stage "
                           "before promoting")
 

@@ -165,3 +165,32 @@ def test_engine_onnx_refuses_a_version_without_an_export(sklearn_versions, mlser
         pass
     assert contract.TAG_SERVING_PATH not in mlflow.MlflowClient().get_run(
         mlflow.MlflowClient().get_model_version("without-onnx", "1").run_id).data.tags
+
+
+def test_the_explain_endpoint_explains_each_row_of_the_served_model(
+        sklearn_versions, mlserver_installed, tmp_path):
+    from mlops_platform import explanations
+
+    test, model = sklearn_versions["test"], sklearn_versions["model"]
+    with served(sklearn_versions["onnx"], tmp_path) as handle:
+        url = handle.invocations_url.replace("/invocations", "/explain")
+        status, body = post(url, json.dumps(
+            {"dataframe_split": test.to_dict(orient="split", index=False)}))
+        refused, why = post(url, json.dumps({"inputs": [[1, 2]]}))
+    assert status == 200, body
+    found = json.loads(body)["explanations"]
+    # Row for row, the served model's own score, split exactly into its contributions.
+    assert [item["value"] for item in found] == pytest.approx(
+        model.decision_function(test).tolist(), abs=1e-9)
+    assert max(explanations.additivity_gap(item) for item in found) \
+        < explanations.ADDITIVITY_TOLERANCE
+    assert {entry["feature"] for entry in found[0]["contributions"]} == set(test.columns)
+    assert refused == 400 and "explain takes a table" in why
+
+
+def test_a_model_the_endpoint_cannot_explain_is_a_400_naming_why(
+        call_size_uri, mlserver_installed, tmp_path):
+    with served(call_size_uri, tmp_path) as handle:
+        status, body = post(handle.invocations_url.replace("/invocations", "/explain"),
+                            records({"id": 1}))
+    assert status == 400 and "this model cannot be explained" in body

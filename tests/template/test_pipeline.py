@@ -128,7 +128,12 @@ def test_the_model_card_explains_the_model(pipeline_run: PipelineRun) -> None:
                     "## Limits"):
         assert section in card
     assert "Permutation importance (scikit-learn)" in card
+    assert "| feature | mean absolute contribution |" in card
     assert pipeline_run.run_record()["run_id"] in card
+    explained = mlflow.artifacts.load_dict(
+        f"runs:/{pipeline_run.run_record()['run_id']}/explainability.json")
+    means = [item["mean_abs_contribution"] for item in explained["mean_abs_contribution"]]
+    assert means == sorted(means, reverse=True) and means[0] > 0
     logged = mlflow.artifacts.load_text(
         f"runs:/{pipeline_run.run_record()['run_id']}/{ml_contract.MODEL_CARD_ARTIFACT}")
     assert logged == card

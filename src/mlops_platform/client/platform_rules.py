@@ -35,6 +35,7 @@ class PlatformRules:
     metrics: dict[str, dict[str, Any]]
     environments: dict[str, EnvironmentRule]
     level_approval: dict[int, bool]
+    level_explanations: dict[int, bool]
     evaluation: dict[str, Any]
 
     def metric(self, name: str) -> dict[str, Any]:
@@ -53,6 +54,9 @@ class PlatformRules:
     def approval_required(self, environment: str, level: int) -> bool:
         return self.environment(environment).approval or self.level_approval.get(level, True)
 
+    def explanations_required(self, level: int) -> bool:
+        return self.level_explanations.get(level, True)
+
 
 @cache
 def platform_rules() -> PlatformRules:
@@ -66,6 +70,8 @@ def platform_rules() -> PlatformRules:
                       for name, rule in data["environments"].items()},
         level_approval={int(level): bool(rule["approval"])
                         for level, rule in data["levels"].items()},
+        level_explanations={int(level): bool(rule["explanations"])
+                            for level, rule in data["levels"].items()},
         evaluation=data["evaluation"])
 
 

@@ -30,6 +30,10 @@ class VersionFacts:
     def has_model_card(self) -> bool:
         return ml_contract.MODEL_CARD_ARTIFACT in self.artifacts
 
+    @property
+    def has_explanations(self) -> bool:
+        return ml_contract.EXPLAINABILITY_ARTIFACT in self.artifacts
+
 
 @contextlib.contextmanager
 def refusals_named(what: str) -> Iterator[None]:

@@ -231,7 +231,7 @@ def recent_window_check(rule: PromotionRule, candidate: VersionFacts,
                         "champion, or retrain on more of them (make labelled-data)"))
 
 
-def evidence_checks(candidate: VersionFacts) -> list[GateCheck]:
+def evidence_checks(candidate: VersionFacts, level: int) -> list[GateCheck]:
     tags = candidate.tags
     validation = tags.get(ml_contract.TAG_DATA_VALIDATION)
     missing = [tag for tag in ml_contract.LINEAGE_TAGS if not tags.get(tag)]
@@ -248,7 +248,17 @@ def evidence_checks(candidate: VersionFacts) -> list[GateCheck]:
                   "model card logged" if candidate.has_model_card
                   else f"no {ml_contract.MODEL_CARD_ARTIFACT} in run {candidate.run_id or '-'}: "
                        "run the evaluate stage"),
+        *([explanations_check(candidate, level)]
+          if platform_rules().explanations_required(level) else []),
     ]
+
+
+def explanations_check(candidate: VersionFacts, level: int) -> GateCheck:
+    return GateCheck(
+        "explanations", candidate.has_explanations,
+        "explanations logged" if candidate.has_explanations
+        else f"no {ml_contract.EXPLAINABILITY_ARTIFACT} in run {candidate.run_id or '-'} (level "
+             f"{level} requires the model's explanations): run the evaluate stage")
 
 
 def approval_check(rule: PromotionRule, environment: str, version: str, approver: str | None,
@@ -273,7 +283,7 @@ def decide(rule: PromotionRule, candidate: VersionFacts, champion: VersionFacts 
     checks = metric_checks(rule, candidate, champion, measured, match)
     if recent is not None:
         checks.append(recent_window_check(rule, candidate, champion, recent))
-    checks += evidence_checks(candidate)
+    checks += evidence_checks(candidate, rule.maturity_level)
     if rule.approval_required:
         checks.append(approval or approval_check(rule, environment, candidate.version, None))
     failed = [check.reason for check in checks if not check.passed]

@@ -1,4 +1,6 @@
-"""Stage evaluate: test metrics and permutation importance, logged to the run; the model card.
+"""Stage evaluate: test metrics, permutation importance and the features' mean contribution to
+the model's score (the same exact, additive contributions the served model's /explain gives per
+row), logged to the run; the model card.
 
 The model must beat a trivial baseline (guesses by class frequency) on the primary metric,
 or the stage refuses it before anything registers it; the metric per data slice goes to the run.
@@ -12,7 +14,7 @@ from typing import Any
 import mlflow
 import mlflow.sklearn
 import pandas as pd
-from mlops_platform.api import choose_serving_path, log_serving_path
+from mlops_platform.api import choose_serving_path, global_importance, log_serving_path
 from mlops_platform.api import contract as ml_contract
 from sklearn.dummy import DummyClassifier
 from sklearn.inspection import permutation_importance
@@ -118,9 +120,10 @@ def evaluate() -> None:
                                params.slices.bins)
         importance = feature_importance(model, features, target, metric,
                                         params.explain.n_repeats)
+        contributions = global_importance(model, features)
         tags = mlflow.get_run(run["run_id"]).data.tags
-        card = render_model_card(params, run, tags, metrics, importance, rows_test=len(test),
-                                 serving=serving.describe())
+        card = render_model_card(params, run, tags, metrics, importance, contributions,
+                                 rows_test=len(test), serving=serving.describe())
         with mlflow.start_run(run_id=run["run_id"]):
             mlflow.log_metrics(metrics, model_id=run["model_id"])
             mlflow.log_metrics({f"{BASELINE_PREFIX}{name}": value
@@ -130,7 +133,9 @@ def evaluate() -> None:
             mlflow.log_dict({"slices": slices}, "slices.json")
             mlflow.log_text(card, ml_contract.MODEL_CARD_ARTIFACT)
             log_serving_path(serving)
-            mlflow.log_dict({"permutation_importance": importance}, "explainability.json")
+            mlflow.log_dict({"permutation_importance": importance,
+                             "mean_abs_contribution": contributions},
+                            ml_contract.EXPLAINABILITY_ARTIFACT)
     METRICS_FILE.parent.mkdir(parents=True, exist_ok=True)
     METRICS_FILE.write_text(json.dumps(metrics, indent=2) + "\n")
     MODEL_CARD_FILE.write_text(card)

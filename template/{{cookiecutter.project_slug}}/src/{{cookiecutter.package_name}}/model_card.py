@@ -20,7 +20,7 @@ def project_metadata() -> dict[str, Any]:
 
 def render_model_card(params: Params, run: dict[str, Any], tags: dict[str, str],
                       metrics: dict[str, float], importance: list[dict[str, Any]],
-                      rows_test: int, serving: str) -> str:
+                      contributions: list[dict[str, Any]], rows_test: int, serving: str) -> str:
     promotion = params.promotion
     metric = promotion.primary_metric
     project = project_metadata()
@@ -67,6 +67,16 @@ def render_model_card(params: Params, run: dict[str, Any], tags: dict[str, str],
         "|---|---|---|",
         *[f"| {item['feature']} | {item['mean']:.4f} | {item['std']:.4f} |"
           for item in importance[:TOP_FEATURES]],
+        "",
+        "What drives each prediction: every feature's contribution to the model's score (the",
+        "log-odds of the class it explains), exact and additive: the base value plus the",
+        "contributions is the score. Mean absolute contribution on the test set; the served",
+        "model's `/explain` gives them per row:",
+        "",
+        "| feature | mean absolute contribution |",
+        "|---|---|",
+        *[f"| {item['feature']} | {item['mean_abs_contribution']:.4f} |"
+          for item in contributions[:TOP_FEATURES]],
         "",
         "## Serving",
         "",
