@@ -70,7 +70,8 @@ def contributions(model: Any, frame: Any) -> tuple[list[str], np.ndarray, np.nda
     transformed = _dense(preprocess.transform(frame))
     coef = np.atleast_2d(classifier.coef_)
     intercept = np.atleast_1d(classifier.intercept_)
-    scores = np.atleast_2d(classifier.decision_function(transformed).T).T
+    # One column per coefficient row: the positive class's score, or each class's.
+    scores = classifier.decision_function(transformed).reshape(len(transformed), -1)
     if coef.shape[0] == 1:  # binary: the score of the positive class
         rows_class = np.zeros(len(transformed), dtype=int)
         explained = [classifier.classes_[-1]] * len(transformed)
@@ -81,8 +82,7 @@ def contributions(model: Any, frame: Any) -> tuple[list[str], np.ndarray, np.nda
     groups = feature_groups(preprocess)
     names = list(groups)
     per_feature = np.stack([per_column[:, groups[name]].sum(axis=1) for name in names], axis=1)
-    values = scores[np.arange(len(transformed)), rows_class] if scores.shape[1] > 1 \
-        else scores[:, 0]
+    values = scores[np.arange(len(transformed)), rows_class]
     return names, per_feature, intercept[rows_class], values, explained
 
 

@@ -631,7 +631,8 @@ class ServedMetrics:
     """
 
     def __init__(self, labels: dict, onnx: bool):
-        # Only here: an image or environment that serves without metrics needs neither copy.
+        # Only here: an image or environment that serves without metrics imports neither the
+        # catalog nor prometheus_client.
         from mlops_platform.monitoring import catalog
 
         self._model = (str(labels["model"]), str(labels["version"]))

@@ -78,7 +78,7 @@ AB_WEIGHT = 0.5
 AB_BATCH_SIZE = 10
 AB_PLAN = {"metric": "accuracy", "baseline": 0.9, "minimum_detectable_effect": 0.05,
            "challenger_weight": AB_WEIGHT}
-AB_LABELS_FILE = "ab_labels.csv"
+AB_LABELS = "ab"  # its labels go to ab_labels.csv in the demo's folder
 AB_REPORT = Path("monitoring") / "ab_test" / "ab_report.json"
 COMMAND_TIMEOUT = 600
 
@@ -311,12 +311,19 @@ def send_predictions(run: DemoRun) -> None:
     run.summary.latency_p99_ms = round(every.p99_ms, 2)
 
 
-def send_labelled(run: DemoRun, rows: pd.DataFrame, name: str) -> TrafficResult:
+def prepared_rows(run: DemoRun, split: str) -> pd.DataFrame:
+    """The project's prepared ``train`` or ``test`` rows, with their target."""
+    return pd.read_csv(run.project / "data" / "prepared" / f"{split}.csv")
+
+
+def send_labelled(run: DemoRun, rows: pd.DataFrame, name: str,
+                  batch_size: int = SHIFTED_BATCH_SIZE) -> TrafficResult:
     """``rows`` (the project's own, with their target) served in batches, and their
-    outcomes sent back by prediction id through the project's `make labels`."""
+    outcomes sent back by prediction id through the project's `make labels` (from
+    ``<name>_labels.csv`` in the demo's folder)."""
     target = run.param("data.target")
     result = send_rows(serving_handle(run).invocations_url, rows.drop(columns=[target]),
-                       batch_size=SHIFTED_BATCH_SIZE)
+                       batch_size=batch_size)
     labels = run.paths.root / f"{name}_labels.csv"
     pd.DataFrame({"prediction_id": result.prediction_ids,
                   "label": rows[target]}).to_csv(labels, index=False)
@@ -330,7 +337,7 @@ def shifted_segment(rows: pd.DataFrame, target: str) -> pd.DataFrame:
 
 def send_shifted_segment(run: DemoRun) -> None:
     """The world shifts: the training rows come back shifted, and their outcomes with them."""
-    rows = pd.read_csv(run.project / "data" / "prepared" / "train.csv")
+    rows = prepared_rows(run, "train")
     result = send_labelled(run, shifted_segment(rows, run.param("data.target")), "shifted")
     run.summary.shifted_rows_sent += result.answered
 
@@ -341,7 +348,7 @@ def send_recent_window(run: DemoRun) -> None:
     version trains on them; the gate compares both on them."""
     width = window_seconds(platform_rules().environment(LOCAL_ENVIRONMENT).recent_window)
     time.sleep(width - time.time() % width)
-    rows = pd.read_csv(run.project / "data" / "prepared" / "test.csv")
+    rows = prepared_rows(run, "test")
     result = send_labelled(run, shifted_segment(rows, run.param("data.target")), "recent")
     run.summary.shifted_rows_sent += result.answered
 
@@ -424,15 +431,7 @@ def _serving_in(tracking_uri: str, settings: ServingSettings, work_dir: Path
 def run_ab_test(run: DemoRun) -> None:
     """The held-out rows served by both arms, their labels sent back (`make labels`), and
     the test decided by `make ab-report` on the plan written to ab_test.yaml."""
-    handle = serving_handle(run)
-    test_rows = pd.read_csv(run.project / "data" / "prepared" / "test.csv")
-    target = run.param("data.target")
-    result = send_rows(handle.invocations_url, test_rows.drop(columns=[target]),
-                       batch_size=AB_BATCH_SIZE)
-    labels = run.paths.root / AB_LABELS_FILE
-    pd.DataFrame({"prediction_id": result.prediction_ids,
-                  "label": test_rows[target]}).to_csv(labels, index=False)
-    run.make("labels", f"FILE={labels}")
+    send_labelled(run, prepared_rows(run, "test"), AB_LABELS, batch_size=AB_BATCH_SIZE)
     (run.project / ab_test.PLAN_FILE).write_text(yaml.safe_dump(AB_PLAN, sort_keys=False))
     run.make("ab-report", allowed=(0, MAKE_RECIPE_FAILED))
     report = json.loads((run.project / AB_REPORT).read_text())
