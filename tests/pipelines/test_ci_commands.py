@@ -16,7 +16,7 @@ from tests.template.baking import LEVELS, PROVIDERS
 VENV = Path(sys.executable).parent.parent
 EXPECTED = {
     "0": ["make lint test check"],
-    "1": ["make lint test check", "make pipeline-sample", "make metrics-diff",
+    "1": ["make lint test check", "make kfp-check", "make pipeline-sample", "make metrics-diff",
           ".venv/bin/python -m mlops_platform.ci.pr_comment reports/sample/metrics_diff.md"],
 }
 EXPECTED["2"] = EXPECTED["1"]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from cookiecutter.main import cookiecutter
 
+from mlops_platform import kfp_pipeline
 from mlops_platform.scaffold.layout import unused_paths
 from mlops_platform.scaffold.options import CI_PROVIDERS, MATURITY_LEVELS
 from mlops_platform.scaffold.repository import initialise_project
@@ -26,13 +27,19 @@ PROVIDERS = CI_PROVIDERS
 # `{{`, `}}`, `{%`, `%}`, `{#` left by an unrendered template; `${{ }}` is CI syntax.
 LEFTOVER_SYNTAX = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#")
 CI_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+# KFP's executor-input placeholder in the compiled pipeline (kfp/pipeline.yaml).
+KFP_PLACEHOLDER = re.compile(r"\{\{\$\}\}")
 
 
 def bake(output_dir: Path, **context: str) -> Path:
     """`cookiecutter <repo> --no-input key=value...` through the root index, as users run it,
-    then the git and DVC set-up the project's first `make venv` does (in process: faster)."""
+    then what the project's first `make venv` does before its first commit (in process:
+    faster): from level 1 the pipeline compiled for Kubeflow Pipelines, then git and DVC."""
     project = Path(cookiecutter(str(REPO_ROOT), no_input=True, output_dir=str(output_dir),
                                 extra_context=context))
+    if context.get("maturity_level", "0") != "0":
+        kfp_pipeline.compile_pipeline(kfp_pipeline.read_plan(project),
+                                      project / kfp_pipeline.PIPELINE_FILE)
     initialise_project(project)
     return project
 
@@ -73,7 +80,7 @@ def leftover_template_syntax(project: Path) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for relative in sorted(project_files(project)):
         text = (project / relative).read_text(errors="replace")
-        hits = LEFTOVER_SYNTAX.findall(CI_EXPRESSION.sub("", text))
+        hits = LEFTOVER_SYNTAX.findall(KFP_PLACEHOLDER.sub("", CI_EXPRESSION.sub("", text)))
         if hits:
             found[relative] = hits
     return found
@@ -100,6 +107,8 @@ def expected_files(level: str, provider: str, package: str = DEFAULT_PACKAGE,
     files |= {f"src/{package}/{module}.py" for module in modules}
     if raw_data:
         files |= {f"data/raw/{raw_data}.dvc", "data/raw/.gitignore"}
+    if level != "0":
+        files.add(kfp_pipeline.PIPELINE_FILE)
     return files | files_of_other_parts(level, provider)
 
 
