@@ -18,7 +18,7 @@ import importlib
 import warnings
 from typing import Any
 
-API_VERSION = 1
+API_VERSION = 2
 
 # name -> (module, attribute); attribute None: the module itself.
 EXPORTS: dict[str, tuple[str, str | None]] = {
@@ -43,6 +43,8 @@ EXPORTS: dict[str, tuple[str, str | None]] = {
     "choose_serving_path": ("mlops_platform.onnx_export", "choose_serving_path"),
     "global_importance": ("mlops_platform.explanations", "global_importance"),
     "log_serving_path": ("mlops_platform.onnx_export", "log_serving_path"),
+    # The Feast feature store of a project baked with feature_store=feast.
+    "feature_store": ("mlops_platform.feature_store", None),
     # The promotion gate.
     "promote_project": ("mlops_platform.governance.promotion_gate", "promote_project"),
     "commit_note": ("mlops_platform.governance.audit_log", "commit_note"),

@@ -73,6 +73,8 @@ PREDICTION_LOG_NAME = prediction_log.PREDICTIONS_FILE
 # The runtime's setting of a challenger served beside the model (serving_runtime's docstring).
 AB_TEST = "ab_test"
 METRICS_PATH = "/metrics"
+# The runtime's setting of a feature server that completes rows sent by entity key.
+ONLINE_FEATURES = "online_features"
 # The version label of a model served from a run or a folder rather than the registry.
 UNREGISTERED = "unregistered"
 # (registered name, version, its training run or None), as registry_version resolves them.
@@ -117,6 +119,11 @@ class ServingSettings:
     # An A/B test: the challenger answers this share of the rows (traffic_split).
     challenger: str | None = None
     challenger_weight: float = 0.1
+    # A project's Feast feature server: rows that carry only the entity key get their features
+    # from it (online_features).
+    feature_server: str | None = None
+    feature_service: str | None = None
+    entity_key: str | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.sample_rate <= 1.0:
@@ -149,6 +156,10 @@ class ServingSettings:
             raise ServingError(f"log_backups {self.log_backups} is negative: give 0 or more")
         if self.challenger is not None:
             _check_challenger(self.challenger, self.challenger_weight, self.model_uri)
+        if self.feature_server and not (self.feature_service and self.entity_key):
+            raise ServingError("a feature server needs the feature service to ask for and the "
+                               "entity key requests carry: give --feature-service and "
+                               "--entity-key")
         if self.metrics_port < 0 or (self.metrics_port and self.metrics_port == self.port):
             raise ServingError(
                 f"metrics_port {self.metrics_port} must be 0 (a free port) or another port than "
@@ -170,6 +181,12 @@ def ab_test_setting(challenger_uri: str, weight: float, **loaded: str) -> dict[s
     salt, so local serving and the cluster assign a key alike), its share of the rows, and
     where it is loaded from when not its URI (``uri``, ``version``, ``onnx``)."""
     return {"uri": challenger_uri, "salt": challenger_uri, "weight": weight, **loaded}
+
+
+def online_features_setting(settings: ServingSettings) -> dict[str, object]:
+    """The runtime's ``online_features`` setting (serving_runtime's docstring)."""
+    return {"url": settings.feature_server, "feature_service": settings.feature_service,
+            "entity_key": settings.entity_key}
 
 
 @dataclass(frozen=True)
@@ -404,6 +421,8 @@ def write_mlserver_config(
                 **({"onnx": str(onnx_model)} if onnx_model else {}),
                 **({"metrics": labels} if settings.metrics and labels else {}),
                 **({AB_TEST: ab_test} if ab_test else {}),
+                **({ONLINE_FEATURES: online_features_setting(settings)}
+                   if settings.feature_server else {}),
                 **({"metrics_host": LOOPBACK, "metrics_port": metrics_port}
                    if metrics_port and not mlserver_metrics else {}),
             },
@@ -583,6 +602,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "the rows, by entity key; each row is logged with its arm")
     parser.add_argument("--challenger-weight", type=float, default=defaults.challenger_weight,
                         help="the challenger's share of the rows (above 0, at most 1)")
+    parser.add_argument("--feature-server", default=None,
+                        help="a Feast feature server's URL: a row that carries only the entity "
+                        "key is completed with its online features")
+    parser.add_argument("--feature-service", default=None,
+                        help="the Feast feature service the model reads")
+    parser.add_argument("--entity-key", default=None,
+                        help="the entity key column a row sent by key carries")
     return parser.parse_args(argv)
 
 
@@ -616,6 +642,9 @@ def settings_of(argv: Sequence[str] | None) -> ServingSettings:
         metrics_port=args.metrics_port,
         challenger=args.challenger,
         challenger_weight=args.challenger_weight,
+        feature_server=args.feature_server,
+        feature_service=args.feature_service,
+        entity_key=args.entity_key,
     )
 
 
@@ -632,6 +661,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if settings.contract:
                 print(f"  try:     {example_request(handle, settings.contract)}")
             print(f"  metrics: {handle.metrics_url or 'off (--no-metrics)'}")
+            if settings.feature_server:
+                print(f"  by key:  rows of {settings.entity_key} alone get their features from "
+                      f"{settings.feature_server} ({settings.feature_service})")
             if settings.challenger:
                 print(f"  A/B:     {settings.challenger} answers "
                       f"{settings.challenger_weight:.0%} of the rows (by entity key)")

@@ -13,6 +13,7 @@ from cookiecutter.prompt import prompt_for_config
 from mlops_platform.contract import OUTPUT_KEYS
 from mlops_platform.scaffold.options import (
     CI_PROVIDERS,
+    FEATURE_STORES,
     MATURITY_LEVELS,
     PRIMARY_METRICS,
     PYTHON_VERSIONS,
@@ -68,6 +69,9 @@ def test_the_defaults_pass() -> None:
     pytest.param({"promotion_threshold": "high"}, "a number between 0 and 1", id="threshold-text"),
     pytest.param({"primary_metric": "mse"}, "primary_metric='mse' is not allowed: choose one of",
                  id="unknown-metric"),
+    pytest.param({"feature_store": "hopsworks"},
+                 "feature_store='hopsworks' is not allowed: choose one of none, feast",
+                 id="unknown-feature-store"),
     pytest.param({"model_name": "my model"}, "model_name='my model'", id="model-name-space"),
     pytest.param({"description": 'say "hi"'}, "description must be one non-empty line",
                  id="quoted-description"),
@@ -163,6 +167,7 @@ def template_variables() -> dict:
 @pytest.mark.parametrize(("name", "allowed"), [
     ("maturity_level", MATURITY_LEVELS), ("ci_provider", CI_PROVIDERS),
     ("python_version", PYTHON_VERSIONS), ("primary_metric", PRIMARY_METRICS),
+    ("feature_store", FEATURE_STORES),
 ])
 def test_each_choice_defaults_to_its_first_value_and_its_prompt_lists_them(
     name: str, allowed: tuple[str, ...]

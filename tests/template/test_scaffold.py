@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mlops_platform.contract import PlatformOutputs
 from mlops_platform.scaffold.data_contract import column_contract, infer_contract
+from mlops_platform.scaffold.environment import copy_locks
 from mlops_platform.scaffold.layout import remove_unused, unused_paths
 from mlops_platform.scaffold.platform_outputs import dvc_remote_url, local_platform_outputs
 
@@ -17,8 +18,8 @@ def outputs_with_store(uri: str) -> PlatformOutputs:
 
 
 def test_each_provider_drops_the_other_ci_file() -> None:
-    assert unused_paths(2, "github") == [".gitlab-ci.yml"]
-    assert unused_paths(2, "gitlab") == [".github"]
+    assert unused_paths(2, "github", "feast") == [".gitlab-ci.yml"]
+    assert unused_paths(2, "gitlab", "feast") == [".github"]
 
 
 def test_levels_below_two_drop_the_deployment_manifests() -> None:
@@ -78,3 +79,22 @@ def test_a_csv_contract_lists_every_column(tmp_path: Path) -> None:
     assert contract["target"] == "label"
     assert [column["name"] for column in contract["columns"]] == ["size", "colour", "label"]
     assert json.dumps(contract)  # plain data, ready for YAML
+
+
+def test_without_a_feature_store_the_feast_files_are_dropped() -> None:
+    dropped = unused_paths(1, "github", "none", "churn")
+    assert {"feature_repo", "src/churn/feature_store.py", "tests/test_feature_store.py"} <= set(
+        dropped)
+    assert "feature_repo" not in unused_paths(1, "github", "feast", "churn")
+
+
+def test_a_feast_project_gets_the_lock_with_feast(tmp_path: Path) -> None:
+    checkout = Path(__file__).resolve().parents[2]
+    for feature_store, lock in (("none", "project.txt"), ("feast", "project-feast.txt")):
+        project = tmp_path / feature_store
+        project.mkdir()
+        copy_locks(checkout, project, feature_store)
+        assert (project / "requirements.lock").read_text() == (
+            checkout / "requirements" / lock).read_text()
+    assert "feast==" in (tmp_path / "feast" / "requirements.lock").read_text()
+    assert "feast==" not in (tmp_path / "none" / "requirements.lock").read_text()

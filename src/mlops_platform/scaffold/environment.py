@@ -16,14 +16,21 @@ LOCKS = {
     Path("requirements/mlserver.txt"): Path("requirements-serving.lock"),
     Path("requirements/bootstrap.txt"): Path("requirements-bootstrap.lock"),  # uv, by pip
 }
+PROJECT_LOCK_COPY = Path("requirements.lock")
 PLATFORM_REQUIREMENT_FILE = Path("requirements-platform.txt")
 LOCAL_PACKAGE = "local"
 # What the project imports of the platform package (see the package's extras).
 PLATFORM_EXTRAS = "drift,serving"
 
 
-def copy_locks(platform_checkout: Path, project_dir: Path) -> None:
+# A project with a Feast feature store installs Feast besides (the template's feature_store).
+FEATURE_STORE_LOCKS = {"feast": Path("requirements/project-feast.txt")}
+
+
+def copy_locks(platform_checkout: Path, project_dir: Path, feature_store: str = "none") -> None:
     for source, target in LOCKS.items():
+        if target == PROJECT_LOCK_COPY:
+            source = FEATURE_STORE_LOCKS.get(feature_store, source)
         shutil.copyfile(platform_checkout / source, project_dir / target)
 
 

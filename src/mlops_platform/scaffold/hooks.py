@@ -49,13 +49,15 @@ def is_cruft_rerender(context: Mapping[str, Any]) -> bool:
 
 def finish_project(context: Mapping[str, Any], project_dir: Path) -> None:
     checkout = platform_checkout(context)
-    remove_unused(project_dir, int(context["maturity_level"]), str(context["ci_provider"]))
+    feature_store = str(context.get("feature_store", "none"))
+    remove_unused(project_dir, int(context["maturity_level"]), str(context["ci_provider"]),
+                  feature_store, str(context["package_name"]))
     platform_outputs_for(context).write(project_dir / OUTPUTS_FILE)
     csv_path = _csv_dataset(context)
     write_contract(project_dir, str(context["dataset"]), str(context["target_column"]), csv_path)
     if csv_path:
         add_raw_data(project_dir, csv_path)
-    copy_locks(checkout, project_dir)
+    copy_locks(checkout, project_dir, feature_store)
     write_platform_requirement(project_dir, str(context["platform_package"]), checkout)
     write_template_record(project_dir, checkout, context)
 

@@ -28,6 +28,7 @@ MATURITY_LEVELS = ("0", "1", "2")
 CI_PROVIDERS = ("github", "gitlab")
 PYTHON_VERSIONS = ("3.11", "3.12")
 PRIMARY_METRICS = ("roc_auc", "f1", "accuracy", "precision", "recall")
+FEATURE_STORES = ("none", "feast")
 MIN_CSV_ROWS = 20
 
 _SLUG = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
@@ -62,9 +63,10 @@ def resolve_path(value: str, context: Mapping[str, Any]) -> Path:
     return Path(context.get("_output_dir", ".")) / path
 
 
-def _choice(name: str, allowed: tuple[str, ...]) -> Callable[[Mapping[str, Any]], str | None]:
+def _choice(name: str, allowed: tuple[str, ...],
+            default: str = "") -> Callable[[Mapping[str, Any]], str | None]:
     def check(context: Mapping[str, Any]) -> str | None:
-        value = str(context.get(name, ""))
+        value = str(context.get(name, default))
         if value in allowed:
             return None
         return f"{name}={value!r} is not allowed: choose one of {', '.join(allowed)}"
@@ -218,6 +220,8 @@ _CHECKS: tuple[Callable[[Mapping[str, Any]], str | None], ...] = (
     _choice("maturity_level", MATURITY_LEVELS), _choice("ci_provider", CI_PROVIDERS),
     _choice("python_version", PYTHON_VERSIONS), _model_name,
     _choice("primary_metric", PRIMARY_METRICS), _promotion_threshold, _dataset,
+    # A project baked before the option existed has none.
+    _choice("feature_store", FEATURE_STORES, default="none"),
     _platform_outputs, _platform_repo, _platform_version, _platform_package,
     _platform_stack_prefix,
 )

@@ -24,6 +24,9 @@ from sklearn.pipeline import Pipeline
 from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.data import load_prepared, split_features
 from {{ cookiecutter.package_name }}.errors import DataContractError, ModelQualityError
+{%- if cookiecutter.feature_store == 'feast' %}
+from {{ cookiecutter.package_name }}.feature_store import SKEW_ARTIFACT, skew_check
+{%- endif %}
 from {{ cookiecutter.package_name }}.features import feature_columns
 from {{ cookiecutter.package_name }}.model_card import render_model_card
 from {{ cookiecutter.package_name }}.params import Slices, load_params
@@ -34,6 +37,10 @@ from {{ cookiecutter.package_name }}.steps import run_step
 # Run metrics the governance checker reads back from the tracking server.
 BASELINE_PREFIX = "baseline_"
 SLICE_PREFIX = "slice_"
+{%- if cookiecutter.feature_store == 'feast' %}
+# The share of sampled online feature values that differ from the offline store's.
+SKEW_METRIC = "feature_skew_share"
+{%- endif %}
 
 
 def compute_metrics(model: Pipeline, features: pd.DataFrame, target: pd.Series) -> dict[str, float]:
@@ -122,8 +129,12 @@ def evaluate() -> None:
                                         params.explain.n_repeats)
         contributions = global_importance(model, features)
         tags = mlflow.get_run(run["run_id"]).data.tags
+{%- if cookiecutter.feature_store == 'feast' %}
+        skew = skew_check()  # the online store's values against the offline store's
+{%- endif %}
         card = render_model_card(params, run, tags, metrics, importance, contributions,
-                                 rows_test=len(test), serving=serving.describe())
+                                 rows_test=len(test), serving=serving.describe()
+{%- if cookiecutter.feature_store == 'feast' %}, skew=skew{% endif %})
         with mlflow.start_run(run_id=run["run_id"]):
             mlflow.log_metrics(metrics, model_id=run["model_id"])
             mlflow.log_metrics({f"{BASELINE_PREFIX}{name}": value
@@ -136,6 +147,10 @@ def evaluate() -> None:
             mlflow.log_dict({"permutation_importance": importance,
                              "mean_abs_contribution": contributions},
                             ml_contract.EXPLAINABILITY_ARTIFACT)
+{%- if cookiecutter.feature_store == 'feast' %}
+            mlflow.log_dict(skew, SKEW_ARTIFACT)
+            mlflow.log_metric(SKEW_METRIC, skew["share"])
+{%- endif %}
     METRICS_FILE.parent.mkdir(parents=True, exist_ok=True)
     METRICS_FILE.write_text(json.dumps(metrics, indent=2) + "\n")
     MODEL_CARD_FILE.write_text(card)

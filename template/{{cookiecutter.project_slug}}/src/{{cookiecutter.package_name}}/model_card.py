@@ -20,7 +20,8 @@ def project_metadata() -> dict[str, Any]:
 
 def render_model_card(params: Params, run: dict[str, Any], tags: dict[str, str],
                       metrics: dict[str, float], importance: list[dict[str, Any]],
-                      contributions: list[dict[str, Any]], rows_test: int, serving: str) -> str:
+                      contributions: list[dict[str, Any]], rows_test: int, serving: str,
+                      skew: dict[str, Any] | None = None) -> str:
     promotion = params.promotion
     metric = promotion.primary_metric
     project = project_metadata()
@@ -82,6 +83,7 @@ def render_model_card(params: Params, run: dict[str, Any], tags: dict[str, str],
         "",
         f"Served by {serving}.",
         "",
+        *_skew_section(skew),
         "## Limits",
         "",
         "- Trained on one data set; its population may differ from the one it serves.",
@@ -89,6 +91,19 @@ def render_model_card(params: Params, run: dict[str, Any], tags: dict[str, str],
         "- Drift in served inputs (`make drift`) calls for retraining and a new review.",
         "",
     ])
+
+
+def _skew_section(skew: dict[str, Any] | None) -> list[str]:
+    """Training/serving skew, when the project has a feature store: the sampled keys' online
+    values against the offline ones the model trained from."""
+    if skew is None:
+        return []
+    differing = ", ".join(f"{name} ({count})" for name, count in
+                          skew["features_differing"].items()) or "none"
+    return ["## Training/serving skew", "",
+            f"Feature store: {skew['mismatched']} of {skew['values']} values differ between the "
+            f"online and the offline store for {skew['keys']} sampled keys (share "
+            f"{skew['share']:.4f}); features that differ: {differing}.", ""]
 
 
 def _inline(values: dict[str, Any]) -> str:

@@ -11,7 +11,11 @@ import sys
 from collections.abc import Sequence
 
 from mlops_platform.api import contract as ml_contract
+{%- if cookiecutter.feature_store == 'feast' %}
+from mlops_platform.api import feature_store, serve_cli
+{%- else %}
 from mlops_platform.api import serve_cli
+{%- endif %}
 
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.platform import connect
@@ -23,8 +27,17 @@ MONITORING_DIR = "monitoring"
 def serve(options: Sequence[str] = ()) -> None:
     connect()  # MLFLOW_TRACKING_URI for the server; stops here when the platform is down
     name = load_params().model.name
-    code = serve_cli(["--model-uri", f"models:/{name}@{ml_contract.ALIAS_CHAMPION}",
-                      "--log-dir", MONITORING_DIR, *options])
+    arguments = ["--model-uri", f"models:/{name}@{ml_contract.ALIAS_CHAMPION}",
+                 "--log-dir", MONITORING_DIR, *options]
+{%- if cookiecutter.feature_store == 'feast' %}
+    # Feast's feature server over the online store: a request may send only the row's key.
+    with feature_store.feature_server() as url:
+        code = serve_cli([*arguments, "--feature-server", url,
+                          "--feature-service", feature_store.FEATURE_SERVICE,
+                          "--entity-key", feature_store.ENTITY_KEY])
+{%- else %}
+    code = serve_cli(arguments)
+{%- endif %}
     if code:
         raise SystemExit(code)
 

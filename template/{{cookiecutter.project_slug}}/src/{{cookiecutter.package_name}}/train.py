@@ -17,8 +17,15 @@ from mlops_platform.api import contract as ml_contract
 from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.package_name }}.contract import load_contract
+{%- if cookiecutter.feature_store == 'feast' %}
+from {{ cookiecutter.package_name }}.data import LABELLED_LINEAGE, split_features
+{%- else %}
 from {{ cookiecutter.package_name }}.data import LABELLED_LINEAGE, load_prepared, split_features
+{%- endif %}
 from {{ cookiecutter.package_name }}.errors import ModelQualityError
+{%- if cookiecutter.feature_store == 'feast' %}
+from {{ cookiecutter.package_name }}.feature_store import training_frame
+{%- endif %}
 from {{ cookiecutter.package_name }}.features import build_model
 from {{ cookiecutter.package_name }}.lineage import lineage_tags
 from {{ cookiecutter.package_name }}.params import Train, load_params
@@ -70,7 +77,11 @@ def train() -> None:
     validation = json.loads(VALIDATION_FILE.read_text())["status"]
     outputs = connect()
     contract = load_contract()
+{%- if cookiecutter.feature_store == 'feast' %}
+    train_frame = training_frame()  # from the feature store, point in time
+{%- else %}
     train_frame, _ = load_prepared()
+{%- endif %}
     hyperparameters = tuned_hyperparameters()
     model = fit(train_frame, contract, params.train, hyperparameters)
     features, _ = split_features(train_frame, contract["target"])
