@@ -124,6 +124,17 @@ class PlatformConfig(BaseModel):
     database_backup_schedule: CronSchedule = Field(
         default="0 3 * * *", description="When the in-cluster database is dumped to the "
         "artifact store.")
+    feature_store: Literal["none", "postgres"] = Field(
+        default="none", description="Feast's online store for the projects baked with "
+        "`feature_store: feast`: `postgres` runs a PostgreSQL of its own (the database_image) "
+        "in the platform namespace and puts its connection in the Secret `feast-online-store` "
+        "of the serving namespace (docs/provision.md, Feast's online store); `none` creates "
+        "nothing.")
+    feature_store_storage: MemoryQuantity = Field(default="5Gi", description="Volume size "
+                                                  "of Feast's online store.")
+    feature_store_resources: Resources = Field(
+        default=resources("100m", "256Mi", "500m", "512Mi"),
+        description="Requests and limits of the online store's PostgreSQL container.")
     artifact_store_mode: Literal["in_cluster", "external"] = Field(
         default="in_cluster", description="`in_cluster` SeaweedFS StatefulSet or an `external` "
         "S3 bucket.")

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
+from infra.postgres import PostgresSpec, in_cluster_postgres
 from mlops_platform.kubernetes.kube_types import Resources, resources
 from mlops_platform.kubernetes.scraping import pushgateway_env
 from mlops_platform.kubernetes.security import (
@@ -24,6 +24,7 @@ from mlops_platform.kubernetes.topology import DATABASE, DATABASE_BACKUP
 
 DATABASE_NAME = "mlflow"
 DATABASE_USER = "mlflow"
+CREDENTIALS_SECRET = "postgres-credentials"  # noqa: S105 - a Secret's name
 URL_KEY = "url"
 BACKUP_RESOURCES = resources("100m", "128Mi", "500m", "512Mi")
 
@@ -53,7 +54,8 @@ class MetadataDatabaseArgs:
 
 
 class MetadataDatabase(pulumi.ComponentResource):
-    """PostgreSQL StatefulSet, volume, generated password, Service and backup CronJob."""
+    """PostgreSQL StatefulSet, volume, generated password, Service and backup CronJob
+    (infra.postgres), or the URL of an external database."""
 
     url: pulumi.Output[str]
     url_secret_name: pulumi.Output[str]
@@ -77,36 +79,16 @@ class MetadataDatabase(pulumi.ComponentResource):
     def _in_cluster(self, name: str, args: MetadataDatabaseArgs,
                     child: pulumi.ResourceOptions) -> pulumi.Output[str]:
         assert args.image and args.resources, "an in-cluster database needs image and resources"
-        password = random.RandomPassword(f"{name}-password", length=32, special=False,
-                                         opts=child)
-        credentials = k8s.core.v1.Secret(
-            f"{name}-credentials",
-            metadata={"name": "postgres-credentials", "namespace": args.namespace,
-                      "labels": DATABASE.labels},
-            type="Opaque",
-            string_data={"POSTGRES_USER": DATABASE_USER, "POSTGRES_DB": DATABASE_NAME,
-                         "POSTGRES_PASSWORD": password.result},
-            opts=child)
-        service = k8s.core.v1.Service(
-            f"{name}-service",
-            metadata={"name": DATABASE.name, "namespace": args.namespace,
-                      "labels": DATABASE.labels},
-            spec={"selector": DATABASE.labels, "clusterIP": "None", "ports": [
-                {"name": "postgres", "port": DATABASE.port, "targetPort": "postgres"}]},
-            opts=child)
-        k8s.apps.v1.StatefulSet(
-            f"{name}-statefulset",
-            metadata={"name": DATABASE.name, "namespace": args.namespace,
-                      "labels": DATABASE.labels},
-            spec=_statefulset_spec(args, credentials.metadata.name, service.metadata.name),
-            opts=child)
-        tokenless_service_account(f"{name}-sa", DATABASE.name, args.namespace, child)
+        spec = PostgresSpec(part=DATABASE, namespace=args.namespace, image=args.image,
+                            resources=args.resources, storage=args.storage,
+                            storage_class=args.storage_class, user=DATABASE_USER,
+                            database=DATABASE_NAME, credentials_secret=CREDENTIALS_SECRET)
+        postgres = in_cluster_postgres(name, spec, child)
         if args.backup:
-            self._backup(name, args, args.backup, credentials.metadata.name, child)
-        host = f"{DATABASE.name}.{args.namespace}.svc.cluster.local"
+            self._backup(name, args, args.backup, postgres.credentials_secret_name, child)
         return pulumi.Output.secret(pulumi.Output.concat(
-            "postgresql://", DATABASE_USER, ":", password.result, "@", host, ":",
-            str(DATABASE.port), "/", DATABASE_NAME))
+            "postgresql://", DATABASE_USER, ":", postgres.password, "@", spec.host, ":",
+            str(spec.port), "/", DATABASE_NAME))
 
     def _backup(self, name: str, args: MetadataDatabaseArgs, backup: BackupTarget,
                 credentials_secret: pulumi.Input[str], child: pulumi.ResourceOptions) -> None:
@@ -122,34 +104,6 @@ class MetadataDatabase(pulumi.ComponentResource):
                       "metadata": {"labels": DATABASE_BACKUP.labels},
                       "spec": _backup_pod_spec(args, backup, credentials_secret)}}}},
             opts=child)
-
-
-def _statefulset_spec(args: MetadataDatabaseArgs, credentials_secret: pulumi.Input[str],
-                      service_name: pulumi.Input[str]) -> dict:
-    probe_command = ["pg_isready", "--host", "127.0.0.1", "--username", DATABASE_USER,
-                     "--dbname", DATABASE_NAME]
-    container = hardened_container(
-        "postgres", args.image, args.resources,
-        ports=[{"name": "postgres", "containerPort": DATABASE.port}],
-        envFrom=[{"secretRef": {"name": credentials_secret}}],
-        # The volume's root belongs to root; PostgreSQL wants a data dir it owns.
-        env=[{"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"}],
-        volumeMounts=[{"name": "data", "mountPath": "/var/lib/postgresql/data"},
-                      {"name": "run", "mountPath": "/var/run/postgresql"}],
-        readinessProbe={"exec": {"command": probe_command}, "periodSeconds": 10},
-        livenessProbe={"exec": {"command": probe_command}, "periodSeconds": 20,
-                       "failureThreshold": 6})
-    claim = {"metadata": {"name": "data"}, "spec": {
-        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": args.storage}},
-        **({"storageClassName": args.storage_class} if args.storage_class else {})}}
-    return {
-        "serviceName": service_name, "replicas": 1,
-        "selector": {"matchLabels": DATABASE.labels},
-        "template": {"metadata": {"labels": DATABASE.labels},
-                     "spec": hardened_pod_spec([container], service_account=DATABASE.name,
-                                               volumes=[{"name": "run", "emptyDir": {}}])},
-        "volumeClaimTemplates": [claim],
-    }
 
 
 def _backup_pod_spec(args: MetadataDatabaseArgs, backup: BackupTarget,

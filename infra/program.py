@@ -20,6 +20,7 @@ from pulumi.runtime.config import (
 
 from infra.artifact_store import ArtifactStore, ArtifactStoreArgs, ExternalBucket
 from infra.config import PROJECT, PlatformConfig, parse_config
+from infra.feature_store import FeatureStore, FeatureStoreArgs
 from infra.governance import CD_SERVICE_ACCOUNT, Governance, GovernanceArgs
 from infra.metadata_database import BackupTarget, MetadataDatabase, MetadataDatabaseArgs
 from infra.monitoring import Monitoring, MonitoringArgs
@@ -39,6 +40,8 @@ EXTRA_OUTPUT_KEYS = ("tracking_internal_uri", "serving_image", "tracking_usernam
                      "tracking_password", "gate_username", "gate_password",
                      "serving_service_account", "tools_image", "artifact_store_endpoint",
                      "artifact_bucket", "prediction_log_ship_seconds", "pushgateway_url")
+# Exported only by the stacks that enable their part.
+OPTIONAL_OUTPUT_KEYS = ("feature_store_secret",)
 
 
 def read_stack_config() -> PlatformConfig:
@@ -60,7 +63,8 @@ def build_platform(config: PlatformConfig | None = None) -> dict[str, Any]:
         paths=platform_paths(ingress_namespace=config.ingress_namespace,
                              external_database_port=_external_database_port(config),
                              external_store_port=_external_store_port(config),
-                             monitoring_namespace=config.monitoring_namespace),
+                             monitoring_namespace=config.monitoring_namespace,
+                             feature_store=config.feature_store != "none"),
         quota=config.namespace_quota, environment=config.environment))
     after_governance = pulumi.ResourceOptions(depends_on=[governance])
     store = ArtifactStore("artifact-store", _artifact_store_args(config), after_governance)
@@ -106,6 +110,16 @@ def build_platform(config: PlatformConfig | None = None) -> dict[str, Any]:
         runbook_page=config.runbook_page,
         models=[model.name for model in config.served_models], labels=config.monitor_labels),
         after_governance)
+    optional: dict[str, Any] = {}
+    if config.feature_store == "postgres":
+        feature_store = FeatureStore("feature-store", FeatureStoreArgs(
+            platform_namespace=config.platform_ns, serving_namespace=config.serving_ns,
+            image=config.image("database_image"), resources=config.feature_store_resources,
+            storage=config.feature_store_storage, storage_class=config.storage_class),
+            after_governance)
+        # Which Secret of the serving namespace a project's feature server and
+        # materialisation jobs take their connection from (`envFrom`).
+        optional["feature_store_secret"] = feature_store.secret_name
     first_endpoint = next(iter(serving.endpoints.values()), "")
     return {
         "tracking_uri": tracking.uri,
@@ -131,6 +145,7 @@ def build_platform(config: PlatformConfig | None = None) -> dict[str, Any]:
         "prediction_log_ship_seconds": config.prediction_log_ship_seconds,
         # Where the drift checks of a project's models push their verdicts.
         "pushgateway_url": pushgateway.url,
+        **optional,
     }
 
 

@@ -32,6 +32,7 @@ INVALID = [
                  id="placeholder-digest"),
     pytest.param("ingress_max_body_size", "5 GB", "should match pattern", id="bad-body-size"),
     pytest.param("database_mode", "managed", "in_cluster", id="unknown-database-mode"),
+    pytest.param("feature_store", "redis", "'none' or 'postgres'", id="unknown-feature-store"),
     pytest.param("database_backup_schedule", "every night", "cron", id="bad-cron"),
     pytest.param("tracking_resources", {"requests": {"cpu": "2", "memory": "1Gi"},
                                         "limits": {"cpu": "1", "memory": "1Gi"}},

@@ -71,7 +71,18 @@ def expected_paths(stack: str) -> set[tuple[str, str, int]]:
         (f"{platform}/postgres-backup", f"{platform}/pushgateway", 9091),
         *scraped_paths(platform, serving),
     }
+    if stack == "dev":  # the committed stack with Feast's online store
+        edges |= feature_store_paths(platform, serving)
     return edges
+
+
+def feature_store_paths(platform: str, serving: str) -> set[tuple[str, str, int]]:
+    """Feast's online store: the serving pods (its feature server) and the materialisation
+    jobs reach it, and nothing else; the jobs also read the offline data in the store."""
+    online = f"{platform}/feast-online-store"
+    return {(f"{serving}/mlserver", online, 5432),
+            (f"{serving}/feast-materialise", online, 5432),
+            (f"{serving}/feast-materialise", f"{platform}/object-store", 8333)}
 
 
 def scraped_paths(platform: str, serving: str,
@@ -106,7 +117,7 @@ def test_every_namespace_denies_by_default_and_allows_only_dns_to_all(
 
 def test_external_database_and_store_are_reached_by_egress_only() -> None:
     manifests = to_manifests(run_stack("dev", {
-        "database_mode": "external",
+        "feature_store": "none", "database_mode": "external",
         "database_url": "postgresql://u:p@db.example.com:6432/mlflow",
         "artifact_store_mode": "external", "s3_access_key_id": "id",
         "s3_secret_access_key": "key"}).resources)

@@ -30,6 +30,15 @@ COMPONENT_TYPES = {
     "mlops:pushgateway:Pushgateway", "mlops:scraping:Scraping",
     "mlops:observability:Observability",
 }
+# Components a stack setting enables: the setting and the value that does.
+OPTIONAL_COMPONENT_TYPES = {"mlops:feature_store:FeatureStore": ("feature_store", "postgres")}
+
+
+def component_types(stack: str) -> set[str]:
+    """The components the committed stack creates: every one, and the optional it enables."""
+    settings = stack_settings(stack)
+    return COMPONENT_TYPES | {type_ for type_, (key, value) in OPTIONAL_COMPONENT_TYPES.items()
+                              if settings.get(key) == value}
 
 
 def test_the_outputs_are_the_contract_and_credentials_are_secret(
@@ -62,11 +71,11 @@ def test_one_component_of_each_kind_and_every_object_is_a_child_of_one(
         stack: str, recorded_stacks: dict[str, RecordedStack]) -> None:
     resources = recorded_stacks[stack].resources
     components = [r for r in resources if r.type_.startswith("mlops:")]
-    assert sorted(r.type_ for r in components) == sorted(COMPONENT_TYPES)
+    assert sorted(r.type_ for r in components) == sorted(component_types(stack))
     for resource in resources:
         if not resource.type_.startswith("mlops:"):
             parent_types = resource.urn.split("::")[2].split("$")[:-1]
-            assert any(t in COMPONENT_TYPES for t in parent_types), resource.urn
+            assert any(t in component_types(stack) for t in parent_types), resource.urn
 
 
 def test_selectors_match_the_pod_labels_of_their_workload(
@@ -130,10 +139,13 @@ def test_every_container_is_hardened_pinned_and_bounded(
 
 def test_the_stack_exports_the_contract_and_the_extras_and_nothing_else(
         stack: str, recorded_stacks: dict[str, RecordedStack]) -> None:
-    from infra.program import EXTRA_OUTPUT_KEYS
+    from infra.program import EXTRA_OUTPUT_KEYS, OPTIONAL_OUTPUT_KEYS
 
     outputs = recorded_stacks[stack].outputs
-    assert set(outputs) == set(OUTPUT_KEYS) | set(EXTRA_OUTPUT_KEYS)
+    enabled = ({"feature_store_secret"} if stack_settings(stack).get("feature_store") == "postgres"
+               else set())
+    assert set(OPTIONAL_OUTPUT_KEYS) == {"feature_store_secret"}
+    assert set(outputs) == set(OUTPUT_KEYS) | set(EXTRA_OUTPUT_KEYS) | enabled
     assert outputs["tracking_internal_uri"] == \
         f"http://mlflow.mlops-{stack}.svc.cluster.local:5000"
 

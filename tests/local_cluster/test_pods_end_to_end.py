@@ -5,7 +5,8 @@ hardening, Services resolve by their cluster DNS names, the tracking server acce
 login through its Service name, a baked project registers a model through the proxy
 into the object store, the serving pod's sidecar ships the served inputs into the store,
 the drift CronJob reads them and writes its report there, the backup CronJob's dump
-restores into an empty database, and a restart of the tracking server loses nothing. Every
+restores into an empty database, a restart of the tracking server loses nothing, and Feast's
+online store lets its user in with the serving namespace's Secret (and no one without). Every
 metrics port answers where a scraper would look for it (the tracking server's without
 login), and the CronJobs' results reach the Pushgateway.
 """
@@ -28,9 +29,14 @@ from typing import Any
 import pytest
 
 from infra.artifact_store import CREDENTIALS_SECRET
+from infra.feature_store import CONNECTION_SECRET, PASSWORD_KEY
 from infra.tracking_server import GATE_SECRET
 from mlops_platform.governance.gate_identity import GATE_ENV
+from mlops_platform.kubernetes.kube_types import resources
+from mlops_platform.kubernetes.security import hardened_container, hardened_pod_spec
 from mlops_platform.kubernetes.topology import (
+    FEATURE_MATERIALISATION,
+    FEATURE_STORE,
     PROMETHEUS,
     PUSHGATEWAY,
     SERVING_METRICS_PORT,
@@ -425,6 +431,38 @@ def test_the_backup_cronjobs_dump_restores_into_an_empty_database(
              "--command", "SELECT name FROM registered_models"],
             capture_output=True, text=True, timeout=60, check=True).stdout.split()
     assert MODEL_NAME in names
+
+
+# What a materialisation job runs first: psql, with the connection Secret of the serving
+# namespace as its environment, to the online store's Service name.
+FEAST_LOGIN = ('PGPASSWORD="$FEAST_ONLINE_PASSWORD" psql --tuples-only --no-align '
+               '--command "SELECT current_user, current_database()" "host=$FEAST_ONLINE_HOST '
+               'port=$FEAST_ONLINE_PORT dbname=$FEAST_ONLINE_DATABASE user=$FEAST_ONLINE_USER '
+               'sslmode=$FEAST_ONLINE_SSLMODE"')
+
+
+def feast_login(cluster: pods.Cluster, name: str, env: list[dict[str, str]]) -> str:
+    """Run the login as a pod of the serving namespace (the online store's own image has
+    psql); its output, or PodsError with its log when psql fails."""
+    image = next(workload.pod_spec["containers"][0]["image"]
+                 for workload in pods.workloads(cluster.manifests)
+                 if workload.name == FEATURE_STORE.name)
+    container = hardened_container(
+        "psql", image, resources("50m", "64Mi", "200m", "128Mi"),
+        command=["sh", "-c", FEAST_LOGIN], env=env,
+        envFrom=[{"secretRef": {"name": CONNECTION_SECRET}}])
+    job = pods.Workload("Job", name, f"{NAMESPACE}-serving", FEATURE_MATERIALISATION.labels,
+                        hardened_pod_spec([container], service_account=name))
+    pods.start(cluster, job)
+    return pods.logs(pods.container_name(cluster, job, container))
+
+
+def test_the_feast_user_logs_in_to_the_online_store_with_the_serving_secret(
+        cluster: pods.Cluster) -> None:
+    assert feast_login(cluster, "feast-login", []).split() == ["feast|feast"]
+    with pytest.raises(pods.PodsError, match="password authentication failed"):
+        feast_login(cluster, "feast-wrong-password",
+                    [{"name": PASSWORD_KEY, "value": "not-the-password"}])
 
 
 def prometheus(cluster: pods.Cluster, path: str, **params: str) -> Any:

@@ -49,6 +49,10 @@ TRACKING_METRICS_PORT = 9103
 # Where batch jobs push their last run (Prometheus' Pushgateway), and Prometheus itself.
 PUSHGATEWAY = Part("pushgateway", "platform", 9091)
 PROMETHEUS = Part("prometheus", "platform", 9090)
+# Feast's online store (a PostgreSQL of its own), when the stack provisions one: read by the
+# feature server in the serving pods, written by the projects' materialisation jobs.
+FEATURE_STORE = Part("feast-online-store", "platform", 5432)
+FEATURE_MATERIALISATION = Part("feast-materialise", "serving")
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,8 @@ class Path:
 
 def platform_paths(*, ingress_namespace: str, external_database_port: int | None,
                    external_store_port: int | None,
-                   monitoring_namespace: str = "monitoring") -> list[Path]:
+                   monitoring_namespace: str = "monitoring",
+                   feature_store: bool = False) -> list[Path]:
     """Exactly the connections the platform needs, besides DNS.
 
     ingress -> tracking and serving; tracking and its migration job -> database;
@@ -101,7 +106,9 @@ def platform_paths(*, ingress_namespace: str, external_database_port: int | None
     external database or store replaces the in-cluster one (and its jobs) by an
     egress-only destination. The monitoring namespace's Prometheus reaches the metrics
     ports only (the tracking server's, MLServer's, the log shipper's, the Pushgateway's);
-    the drift and backup jobs push their results to the Pushgateway.
+    the drift and backup jobs push their results to the Pushgateway. With a feature store,
+    the serving pods (Feast's feature server) and the materialisation jobs -> its online
+    store, and the materialisation jobs -> the store (the offline data and Feast's registry).
     """
     ingress = IngressController(ingress_namespace)
     database: Destination = (ExternalService("database", external_database_port)
@@ -131,6 +138,10 @@ def platform_paths(*, ingress_namespace: str, external_database_port: int | None
                   Path(DATABASE_BACKUP, PUSHGATEWAY, PUSHGATEWAY.port)]
     if not external_store_port:
         paths.append(Path(BUCKET_SETUP, OBJECT_STORE, OBJECT_STORE.port))
+    if feature_store:
+        paths += [Path(SERVING, FEATURE_STORE, FEATURE_STORE.port),
+                  Path(FEATURE_MATERIALISATION, FEATURE_STORE, FEATURE_STORE.port),
+                  Path(FEATURE_MATERIALISATION, store, _port(store))]
     return paths
 
 
