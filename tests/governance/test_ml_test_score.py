@@ -70,14 +70,14 @@ def test_every_control_passing_scores_three_the_lowest_sections_data_and_monitor
     result = score(all_controls(True))
 
     assert {name: s["points"] for name, s in result["sections"].items()} == {
-        "data": 3.0, "model": 3.5, "infrastructure": 6.0, "monitoring": 3.0}
+        "data": 3.0, "model": 3.5, "infrastructure": 7.0, "monitoring": 3.0}
     assert (result["final"], result["weakest"]) == (3.0, ["data", "monitoring"])
 
 
 @pytest.mark.parametrize(("control", "items"), [
     ("L1-tuning", ["model-3"]), ("L1-baseline", ["model-5"]), ("L1-slices", ["model-6"]),
     ("L1-numerical-stability", ["monitoring-5"]), ("L2-serving-contract", ["monitoring-2"]),
-    ("L2-staleness", ["monitoring-4"])])
+    ("L2-staleness", ["monitoring-4"]), ("L2-explanations", ["infrastructure-5"])])
 def test_each_new_practice_is_what_earns_its_items_automated_point(control, items) -> None:
     """Without the control's evidence the item drops: no credit rests on anything else."""
     with_it = {t["id"]: t["points"] for t in score(all_controls(True))["tests"]}

@@ -56,7 +56,7 @@ def test_the_short_answer_gives_the_level_the_counts_and_what_the_next_level_nee
     assert lines[:2] == ["churn: level 0 (manual) reached", "does not meet level 1"]
     assert "level 0  manual               9/9 controls pass" in lines[2]
     assert "level 1  pipeline automation  8/10 controls pass" in lines[3]
-    assert "level 2  CI/CD automation     8/9 controls pass" in lines[4]
+    assert "level 2  CI/CD automation     9/10 controls pass" in lines[4]
     assert lines[5].strip() == "to reach level 1 (pipeline automation):"
     assert "✗ L1-tuning Hyperparameters are tuned" in text
     assert "? L1-slices Quality holds on every data slice" in text

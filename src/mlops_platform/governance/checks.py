@@ -21,17 +21,20 @@ from pathlib import Path
 from typing import Any
 
 from mlops_platform import contract as ml_contract
+from mlops_platform import explanations
 from mlops_platform.client.platform_rules import platform_rules
 from mlops_platform.client.project import OUTPUTS_FILE, Project, read_yaml
 from mlops_platform.client.tracking import TrackingServerError, target_for, unreachable_reason
 from mlops_platform.governance import probe_cache, probes
 from mlops_platform.governance.audit_log import PROMOTED, UNCHANGED
 from mlops_platform.governance.ci_config import MANUAL, CiJob, ci_jobs
-from mlops_platform.governance.evaluation import measure, test_split
+from mlops_platform.governance.evaluation import load_version, measure, test_split
 from mlops_platform.governance.shell_commands import effective_calls
 
 PASSED, FAILED, NOT_VERIFIED = "passed", "failed", "not_verified"
 RUN_FILE = "models/run.json"
+# How closely an explanation must add up to the model's own score (float arithmetic).
+EXPLANATION_TOLERANCE = 1e-6
 CONTRACT_FILE = "data_contract.yaml"
 
 
@@ -550,6 +553,47 @@ def run_metrics(inspection: Inspection, prefix: str, what: str) -> Outcome:
                   f"{shown}")
 
 
+def explained_prediction(inspection: Inspection) -> Outcome:
+    """The checker's own step-by-step look at one prediction: the registered version of the
+    recorded run, loaded, explains the first test row (mlops_platform.explanations, as the
+    served model's /explain does), and its base value plus each feature's contribution is the
+    score the model itself computes for that row."""
+    run, unavailable = recorded_run(inspection)
+    if run is None:
+        return unavailable
+    versions, where = inspection.registry_versions
+    version = next((v.version for v in versions or [] if v.run_id == run.info.run_id), None)
+    if version is None:
+        return failed(f"run {run.info.run_id} ({RUN_FILE}) has no registered version at {where}")
+    evaluation = platform_rules().evaluation
+    target = inspection.project.param(evaluation["target_param"]) or evaluation["default_target"]
+    split = test_split(inspection.root, evaluation, target)
+    if isinstance(split, str):
+        return failed(split)
+    name = inspection.project.param(ml_contract.PARAM_MODEL_NAME)
+    model = load_version(inspection.registry_target[0].client(), name, version)
+    if isinstance(model, str):
+        return failed(model)
+    return explanation_outcome(model, split[0].head(1), version)
+
+
+def explanation_outcome(model: Any, row: Any, version: str) -> Outcome:
+    try:
+        [found] = explanations.explain(model, row)
+        score = float(model.decision_function(row).reshape(-1)[0])
+    except (explanations.ExplanationError, AttributeError, ValueError) as err:
+        return failed(f"version {version} cannot explain a prediction: {err}")
+    gap = explanations.additivity_gap(found)
+    if gap > EXPLANATION_TOLERANCE or abs(found["value"] - score) > EXPLANATION_TOLERANCE:
+        return failed(f"version {version}'s explanation of one row does not add up to its "
+                      f"score {score:.6f} (value {found['value']:.6f}, gap {gap:.1e})")
+    top = found["contributions"][0]
+    return passed(f"version {version} explained one test row step by step: base value "
+                  f"{found['base_value']:.4f} + the contributions of its features (largest: "
+                  f"{top['feature']} {top['contribution']:+.4f}) = its score {score:.4f}, "
+                  f"to {gap:.0e}")
+
+
 def serving_contract_refuses(inspection: Inspection) -> Outcome:
     """The model server's door (mlops_platform.data_contract_rules, which checks every served
     request against the project's data_contract.yaml) lets the project's own test split
@@ -719,6 +763,7 @@ CHECKS: dict[str, Check] = {
     "baseline_beaten": baseline_beaten,
     "run_metrics": run_metrics,
     "serving_contract_refuses": serving_contract_refuses,
+    "explained_prediction": explained_prediction,
 }
 
 

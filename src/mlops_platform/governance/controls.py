@@ -194,6 +194,12 @@ CATALOGUE: tuple[Control, ...] = (
              ("make_target", {"target": "canary"}),
              ("module_code", {"module": "canary", "names": ["canary_cli"]}),
              ("ci_runs", {"target": "canary", "trigger": SCHEDULE}))),
+    Control("L2-explanations", 2, "Each prediction can be explained",
+            "The registered model explains a single prediction step by step: each feature's "
+            "contribution to its score, adding up to the score (the served model's /explain), "
+            "and the model card summarises them.",
+            (("module_code", {"module": "evaluate", "names": ["global_importance"]}),
+             ("explained_prediction", {}))),
     Control("L2-rollback", 2, "Rollback is one revert",
             "A rollback job puts the previous version back through git.",
             (("make_target", {"target": "rollback", "calls": "mlops-deploy rollback"}),

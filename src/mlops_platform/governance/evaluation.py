@@ -100,27 +100,35 @@ def recent_rows(project_root: Path, evaluation: dict[str, Any], width: str,
                       {**record, **window.summary()})
 
 
-def measure(client: MlflowClient, model_name: str, version: str, metric: str,
-            split: tuple[Any, Any] | str, rows_name: str = "the test split") -> Measurement:
-    """`metric` (a scikit-learn scorer name) of version `version` on `split`."""
+def load_version(client: MlflowClient, model_name: str, version: str) -> Any:
+    """The registered version as a scikit-learn model, or why it cannot be loaded."""
     import mlflow.artifacts
     import mlflow.sklearn
     from mlflow.exceptions import MlflowException
-    from sklearn.metrics import get_scorer
 
-    if isinstance(split, str):
-        return Measurement(None, split)
-    features, target = split
     with tempfile.TemporaryDirectory(prefix="mlops-gate-") as scratch:
         try:
             local = mlflow.artifacts.download_artifacts(
                 artifact_uri=client.get_model_version_download_uri(model_name, version),
                 dst_path=scratch,
                 tracking_uri=client.tracking_uri)
-            model = mlflow.sklearn.load_model(local)
+            return mlflow.sklearn.load_model(local)
         except (MlflowException, OSError) as err:
-            return Measurement(None, f"version {version} cannot be loaded as a scikit-learn "
-                                     f"model: {str(err).splitlines()[0]}")
+            return (f"version {version} cannot be loaded as a scikit-learn model: "
+                    f"{str(err).splitlines()[0]}")
+
+
+def measure(client: MlflowClient, model_name: str, version: str, metric: str,
+            split: tuple[Any, Any] | str, rows_name: str = "the test split") -> Measurement:
+    """`metric` (a scikit-learn scorer name) of version `version` on `split`."""
+    from sklearn.metrics import get_scorer
+
+    if isinstance(split, str):
+        return Measurement(None, split)
+    features, target = split
+    model = load_version(client, model_name, version)
+    if isinstance(model, str):
+        return Measurement(None, model)
     try:
         return Measurement(float(get_scorer(metric)(model, features, target)))
     except (ValueError, KeyError, AttributeError) as err:

@@ -155,7 +155,11 @@ RUBRIC: tuple[RubricTest, ...] = (
         "infrastructure-5", "infrastructure",
         "The model allows debugging by observing the step-by-step "
         "computation of training or inference on a single example",
-        to_raise="a test that loads a registered version and explains one prediction"),
+        automated=("L2-explanations",),
+        how="the checker loads the registered version and explains one test row: the base "
+            "value plus each feature's contribution is the model's own score (the served "
+            "model's /explain gives the same per row)",
+        to_raise="pass L2-explanations"),
     RubricTest(
         "infrastructure-6", "infrastructure",
         "Models are tested via a canary process before they enter "
