@@ -506,10 +506,10 @@ def same_number(logged: Any, value: Any) -> bool:
         return False
 
 
-def baseline_beaten(inspection: Inspection, train_file: str) -> Outcome:
-    """The checker's own measurement: the registered version of the recorded run, scored on
-    the test split as the gate scores it, beats a trivial model that guesses by the training
-    split's class frequencies, scored on the same split. Run metrics are not read."""
+def registered_version(inspection: Inspection) -> tuple[str, str, str, Any] | Outcome:
+    """(version, registry, target column, test split) of the recorded run's registered
+    version, the split as the gate reads it (a string saying why it cannot be read); or the
+    outcome saying why there is no such version."""
     run, unavailable = recorded_run(inspection)
     if run is None:
         return unavailable
@@ -519,7 +519,18 @@ def baseline_beaten(inspection: Inspection, train_file: str) -> Outcome:
         return failed(f"run {run.info.run_id} ({RUN_FILE}) has no registered version at {where}")
     evaluation = platform_rules().evaluation
     target = inspection.project.param(evaluation["target_param"]) or evaluation["default_target"]
-    split = test_split(inspection.root, evaluation, target)
+    return version, where, target, test_split(inspection.root, evaluation, target)
+
+
+def baseline_beaten(inspection: Inspection, train_file: str) -> Outcome:
+    """The checker's own measurement: the registered version of the recorded run, scored on
+    the test split as the gate scores it, beats a trivial model that guesses by the training
+    split's class frequencies, scored on the same split. Run metrics are not read."""
+    found = registered_version(inspection)
+    if isinstance(found, Outcome):
+        return found
+    version, where, target, split = found
+    evaluation = platform_rules().evaluation
     metric = inspection.project.param(ml_contract.PARAM_PRIMARY_METRIC)
     name = inspection.project.param(ml_contract.PARAM_MODEL_NAME)
     measured = measure(inspection.registry_target[0].client(), name, version, metric, split)
@@ -558,16 +569,10 @@ def explained_prediction(inspection: Inspection) -> Outcome:
     recorded run, loaded, explains the first test row (mlops_platform.explanations, as the
     served model's /explain does), and its base value plus each feature's contribution is the
     score the model itself computes for that row."""
-    run, unavailable = recorded_run(inspection)
-    if run is None:
-        return unavailable
-    versions, where = inspection.registry_versions
-    version = next((v.version for v in versions or [] if v.run_id == run.info.run_id), None)
-    if version is None:
-        return failed(f"run {run.info.run_id} ({RUN_FILE}) has no registered version at {where}")
-    evaluation = platform_rules().evaluation
-    target = inspection.project.param(evaluation["target_param"]) or evaluation["default_target"]
-    split = test_split(inspection.root, evaluation, target)
+    found = registered_version(inspection)
+    if isinstance(found, Outcome):
+        return found
+    version, _, _, split = found
     if isinstance(split, str):
         return failed(split)
     name = inspection.project.param(ml_contract.PARAM_MODEL_NAME)
