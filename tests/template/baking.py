@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from cookiecutter.main import cookiecutter
@@ -128,3 +131,58 @@ def files_of_other_parts(level: str, provider: str) -> set[str]:
     unused = unused_paths(int(level), provider)
     return {file for file in found
             if not any(file == path or file.startswith(f"{path}/") for path in unused)}
+
+
+# --- a project as a new user gets it: a plain cookiecutter, its own environment ---------------
+
+PLAIN_COOKIECUTTER_VERSION = "2.7.1"
+
+
+@dataclass(frozen=True)
+class Standalone:
+    project: Path
+    env: dict[str, str]
+
+    def run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(command, cwd=self.project, env=self.env, capture_output=True,
+                                text=True, timeout=900)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(command)} failed (exit {result.returncode}):\n"
+                                 f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+        return result
+
+
+def user_environment() -> dict[str, str]:
+    """A shell with Python, git and make on PATH and nothing of this repository's set-up
+    (no virtual environment, no PYTHONPATH); the user's pip settings and cache stay."""
+    python_dir = Path(shutil.which(f"python{sys.version_info.major}.{sys.version_info.minor}")
+                      or sys.executable).parent
+    keep = {name: value for name, value in os.environ.items()
+            if name.startswith(("PIP_", "PYENV", "SSL_", "REQUESTS_CA"))
+            or name in ("HOME", "LANG")}
+    return {**keep, "PATH": f"{python_dir}:/usr/local/bin:/usr/bin:/bin"}
+
+
+def plain_cookiecutter(root: Path, env: dict[str, str]) -> Path:
+    venv = root / "cookiecutter-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=env)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                    f"cookiecutter=={PLAIN_COOKIECUTTER_VERSION}"], check=True, env=env,
+                   timeout=600)
+    return venv / "bin" / "cookiecutter"
+
+
+def plain_bake(root: Path, project_name: str, *assignments: str) -> Standalone:
+    """`cookiecutter --no-input <repo> project_name=... key=value...` by a cookiecutter that has
+    nothing of ours beside it, in a user's shell; the baked project, not yet built."""
+    env = user_environment()
+    cookiecutter = plain_cookiecutter(root, env)
+    baked = subprocess.run(
+        [str(cookiecutter), "--no-input", "--output-dir", str(root / "projects"), str(REPO_ROOT),
+         f"project_name={project_name}", *assignments],
+        cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert baked.returncode == 0, baked.stdout + baked.stderr
+    project = root / "projects" / project_name.lower().replace(" ", "-")
+    assert f"cd {project}" in baked.stdout
+    assert "make venv" in baked.stdout
+    return Standalone(project, env)

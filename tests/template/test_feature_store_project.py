@@ -26,8 +26,7 @@ from mlops_platform.processes import (
     wait_until_healthy,
 )
 from tests.serving.test_local_serving import post as post_text
-from tests.template.baking import REPO_ROOT
-from tests.template.test_standalone import Standalone, plain_cookiecutter, user_environment
+from tests.template.baking import Standalone, plain_bake
 
 pytestmark = pytest.mark.slow
 
@@ -39,18 +38,11 @@ FEATURE_STORE_TESTS = ("test_training_reads_each_row_as_it_was_at_its_event_time
 @pytest.fixture(scope="module")
 def feast_project(tmp_path_factory: pytest.TempPathFactory,
                   shared_platform_outputs_file: Path) -> Standalone:
-    root = tmp_path_factory.mktemp("feast")
-    env = user_environment()
-    cookiecutter = plain_cookiecutter(root, env)
-    model_name = f"feast-{uuid.uuid4().hex[:8]}"
-    project = Standalone(root, env).run(
-        str(cookiecutter), "--no-input", "--output-dir", str(root / "projects"), str(REPO_ROOT),
-        "project_name=Tumours", "maturity_level=1", "feature_store=feast",
-        f"model_name={model_name}", f"platform_outputs={shared_platform_outputs_file}")
-    assert "make venv" in project.stdout
-    built = Standalone(root / "projects" / "tumours", env)
-    built.run("make", "venv")
-    return built
+    project = plain_bake(tmp_path_factory.mktemp("feast"), "Tumours", "maturity_level=1",
+                         "feature_store=feast", f"model_name=feast-{uuid.uuid4().hex[:8]}",
+                         f"platform_outputs={shared_platform_outputs_file}")
+    project.run("make", "venv")
+    return project
 
 
 @pytest.fixture(scope="module")

@@ -7,72 +7,26 @@ repository that must not shadow, or be shadowed by, anything the platform instal
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.template.baking import REPO_ROOT
+from tests.template.baking import Standalone, plain_bake
 
 pytestmark = pytest.mark.slow
 
-COOKIECUTTER_VERSION = "2.7.1"
 PROJECT_NAME = "Pipelines"
 PACKAGE = "pipelines"
-
-
-@dataclass(frozen=True)
-class Standalone:
-    project: Path
-    env: dict[str, str]
-
-    def run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(command, cwd=self.project, env=self.env, capture_output=True,
-                                text=True, timeout=900)
-        if check and result.returncode != 0:
-            raise AssertionError(f"{' '.join(command)} failed (exit {result.returncode}):\n"
-                                 f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
-        return result
-
-
-def user_environment() -> dict[str, str]:
-    """A shell with Python, git and make on PATH and nothing of this repository's set-up
-    (no virtual environment, no PYTHONPATH); the user's pip settings and cache stay."""
-    python_dir = Path(shutil.which(f"python{sys.version_info.major}.{sys.version_info.minor}")
-                      or sys.executable).parent
-    keep = {name: value for name, value in os.environ.items()
-            if name.startswith(("PIP_", "PYENV", "SSL_", "REQUESTS_CA"))
-            or name in ("HOME", "LANG")}
-    return {**keep, "PATH": f"{python_dir}:/usr/local/bin:/usr/bin:/bin"}
-
-
-def plain_cookiecutter(root: Path, env: dict[str, str]) -> Path:
-    venv = root / "cookiecutter-venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=env)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                    f"cookiecutter=={COOKIECUTTER_VERSION}"], check=True, env=env, timeout=600)
-    return venv / "bin" / "cookiecutter"
 
 
 @pytest.fixture(scope="module")
 def standalone(tmp_path_factory: pytest.TempPathFactory,
                shared_platform_outputs_file: Path) -> Standalone:
-    root = tmp_path_factory.mktemp("standalone")
-    env = user_environment()
-    cookiecutter = plain_cookiecutter(root, env)
-    baked = subprocess.run(
-        [str(cookiecutter), "--no-input", "--output-dir", str(root / "projects"), str(REPO_ROOT),
-         f"project_name={PROJECT_NAME}", f"platform_outputs={shared_platform_outputs_file}"],
-        cwd=root, env=env, capture_output=True, text=True, timeout=300)
-    assert baked.returncode == 0, baked.stdout + baked.stderr
-    project = root / "projects" / PROJECT_NAME.lower()
-    assert f"cd {project}" in baked.stdout
-    assert "make venv" in baked.stdout
-    return Standalone(project, env)
+    return plain_bake(tmp_path_factory.mktemp("standalone"), PROJECT_NAME,
+                      f"platform_outputs={shared_platform_outputs_file}")
 
 
 @pytest.fixture(scope="module")
