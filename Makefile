@@ -124,7 +124,7 @@ demo: $(STAMP) .venv-mlserver/.installed  ## the whole loop on the embedded loca
 
 lock: $(STAMP)  ## recompile every hashed lock after editing requirements/*.in
 	for input in requirements/*.in; do \
-	    overrides="$${input%.in}-overrides.txt"; \
+	    overrides="$${input%.in}.overrides"; \
 	    $(UV) pip compile --quiet --generate-hashes --python-version 3.11 --no-header \
 	        $$(test -f "$$overrides" && echo --override "$$overrides") \
 	        "$$input" -o "$${input%.in}.txt" || exit 1; \

@@ -119,6 +119,9 @@ ALIAS_CHAMPION = "champion"
 MODEL_CARD_ARTIFACT = "model_card.md"
 # Artifact path of the explanations inside the training run (the evaluate stage writes it).
 EXPLAINABILITY_ARTIFACT = "explainability.json"
+# A project with a feature store (feature_store=feast): the run's share of sampled online
+# feature values that differ from the offline store's (its training/serving skew).
+METRIC_FEATURE_SKEW = "feature_skew_share"
 
 # The data contract the version was trained under, inside its training run: a cluster's
 # serving pod reads its door's rules from here (make serve reads the project's file).

@@ -59,25 +59,30 @@ def test_each_credit_names_the_evidence_of_its_controls() -> None:
 
 def test_what_the_project_does_not_really_do_scores_nothing_even_with_every_control() -> None:
     """A careful reading: nobody measures what staleness costs; drift of served inputs is not
-    training/serving skew; nothing sees served labels nor a protected attribute."""
+    training/serving skew (only the feature store's skew check is); nothing sees served labels
+    nor a protected attribute."""
     tests = {test["id"]: test for test in score(all_controls(True))["tests"]}
+    without_feature_store = {test["id"]: test for test in score(
+        all_controls(True) | {"L1-feature-skew": False})["tests"]}
 
-    assert [tests[name]["points"] for name in ("model-2", "model-4", "model-7", "monitoring-3",
-                                               "monitoring-7")] == [0] * 5
+    assert [tests[name]["points"] for name in ("model-2", "model-4", "model-7",
+                                               "monitoring-7")] == [0] * 4
+    assert without_feature_store["monitoring-3"]["points"] == 0
 
 
-def test_every_control_passing_scores_three_the_lowest_sections_data_and_monitoring() -> None:
+def test_every_control_passing_scores_three_the_lowest_section_data() -> None:
     result = score(all_controls(True))
 
     assert {name: s["points"] for name, s in result["sections"].items()} == {
-        "data": 3.0, "model": 3.5, "infrastructure": 7.0, "monitoring": 3.0}
-    assert (result["final"], result["weakest"]) == (3.0, ["data", "monitoring"])
+        "data": 3.0, "model": 3.5, "infrastructure": 7.0, "monitoring": 4.0}
+    assert (result["final"], result["weakest"]) == (3.0, ["data"])
 
 
 @pytest.mark.parametrize(("control", "items"), [
     ("L1-tuning", ["model-3"]), ("L1-baseline", ["model-5"]), ("L1-slices", ["model-6"]),
     ("L1-numerical-stability", ["monitoring-5"]), ("L2-serving-contract", ["monitoring-2"]),
-    ("L2-staleness", ["monitoring-4"]), ("L2-explanations", ["infrastructure-5"])])
+    ("L2-staleness", ["monitoring-4"]), ("L2-explanations", ["infrastructure-5"]),
+    ("L1-feature-skew", ["monitoring-3"])])
 def test_each_new_practice_is_what_earns_its_items_automated_point(control, items) -> None:
     """Without the control's evidence the item drops: no credit rests on anything else."""
     with_it = {t["id"]: t["points"] for t in score(all_controls(True))["tests"]}

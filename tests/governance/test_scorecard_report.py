@@ -24,7 +24,8 @@ UNREACHABLE = "not verified: tracking server http://127.0.0.1:9 unreachable (ref
 # Level 0 passes; level 1 misses tuning (failed) and slices (not verified); level 2 misses
 # rollback, which the short answer leaves out: it is not the next level.
 NOT_PASSING = {"L1-tuning": (FAILED, TUNING_ADVICE), "L1-slices": (NOT_VERIFIED, UNREACHABLE),
-               "L2-rollback": (FAILED, "Makefile has no target rollback")}
+               "L2-rollback": (FAILED, "Makefile has no target rollback"),
+               "L1-feature-skew": (FAILED, "run 1 logged no training/serving skew")}
 
 
 def result(control_id: str) -> ControlResult:
@@ -64,6 +65,7 @@ def test_the_short_answer_gives_the_level_the_counts_and_what_the_next_level_nee
     assert "tracking server http://127.0.0.1:9 unreachable" in text
     assert "read: the files it needs" not in text  # evidence that passed is no advice
     assert "L2-rollback" not in text and "L0-tests" not in text
+    assert "L1-feature-skew" not in text  # optional: no level needs it
     assert max(len(line.rstrip()) for line in lines) <= 80
 
 
@@ -99,8 +101,11 @@ def test_json_keeps_the_scorecard_fields_ci_reads(card: Scorecard) -> None:
     assert (report["level_reached"], report["ok"], report["next_level"]) == (0, False, 1)
     assert report["missing_for_next_level"] == ["L1-tuning", "L1-slices"]
     assert len(report["controls"]) == len(CATALOGUE)
-    assert set(report["controls"][0]) == {"id", "level", "title", "description", "how_checked",
-                                          "status", "passed", "evidence", "reasons"}
+    assert set(report["controls"][0]) == {"id", "level", "optional", "title", "description",
+                                          "how_checked", "status", "passed", "evidence",
+                                          "reasons"}
+    # An optional control (a template option's) fails without costing the next level.
+    assert "L1-feature-skew" not in report["missing_for_next_level"]
 
 
 def test_the_command_prints_the_short_answer_and_with_verbose_every_control(

@@ -137,3 +137,13 @@ def test_a_key_the_online_store_lacks_is_refused_by_name(served: Served) -> None
     status, answer = post(f"{served.url}/invocations", {"dataframe_records": [{"row_id": 10**6}]})
     assert status == 400
     assert "no features for row_id [1000000]" in answer["error"]
+
+
+def test_the_scorecard_credits_the_skew_check_for_monitoring_3(pipelined: Standalone) -> None:
+    card = json.loads(pipelined.run(".venv/bin/mlops-policy", "check", ".", "--json",
+                                    check=False).stdout)
+    [skew] = [control for control in card["controls"] if control["id"] == "L1-feature-skew"]
+    assert skew["status"] == "passed", skew
+    [monitoring_3] = [test for test in card["ml_test_score"]["tests"]
+                      if test["id"] == "monitoring-3"]
+    assert monitoring_3["points"] == 1.0

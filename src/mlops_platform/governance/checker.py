@@ -49,7 +49,8 @@ class ControlResult:
         return list(self.reasons) if self.passed else []
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.control.id, "level": self.control.level, "title": self.control.title,
+        return {"id": self.control.id, "level": self.control.level,
+                "optional": self.control.optional, "title": self.control.title,
                 "description": self.control.description, "how_checked": self.control.how_checked,
                 "status": self.status, "passed": self.passed, "evidence": self.evidence,
                 "reasons": list(self.reasons)}
@@ -70,7 +71,8 @@ class Scorecard:
     def level_reached(self) -> int:
         reached = BELOW_ZERO
         for level in LEVELS:
-            if not all(r.passed for r in self.results if r.control.level == level):
+            if not all(r.passed for r in self.results
+                       if r.control.level == level and not r.control.optional):
                 break
             reached = level
         return reached
@@ -85,7 +87,8 @@ class Scorecard:
         return self.meets_required_level
 
     def missing_for(self, level: int) -> list[ControlResult]:
-        return [r for r in self.results if r.control.level <= level and not r.passed]
+        return [r for r in self.results
+                if r.control.level <= level and not r.control.optional and not r.passed]
 
     @property
     def next_level(self) -> int | None:

@@ -564,6 +564,26 @@ def run_metrics(inspection: Inspection, prefix: str, what: str) -> Outcome:
                   f"{shown}")
 
 
+def feature_skew(inspection: Inspection, limit: float) -> Outcome:
+    """The recorded run logged its training/serving skew (the share of sampled online feature
+    values that differ from the offline store's), and it is at most `limit`."""
+    run, unavailable = recorded_run(inspection)
+    if run is None:
+        return unavailable
+    share = run.data.metrics.get(ml_contract.METRIC_FEATURE_SKEW)
+    if share is None:
+        return failed(f"run {run.info.run_id} logged no training/serving skew "
+                      f"({ml_contract.METRIC_FEATURE_SKEW}): only a project baked with "
+                      "feature_store=feast checks it")
+    if share > limit:
+        return failed(f"run {run.info.run_id}: {share:.4f} of the sampled online feature "
+                      f"values differ from the offline store's (at most {limit}): "
+                      "materialise again (make pipeline) and find what changed the values")
+    return passed(f"run {run.info.run_id} at {inspection.registry_target[1]} compared the "
+                  f"online and offline feature values of sampled keys: a share of {share:g} "
+                  f"differ (at most {limit:g})")
+
+
 def explained_prediction(inspection: Inspection) -> Outcome:
     """The checker's own step-by-step look at one prediction: the registered version of the
     recorded run, loaded, explains the first test row (mlops_platform.explanations, as the
@@ -769,6 +789,7 @@ CHECKS: dict[str, Check] = {
     "run_metrics": run_metrics,
     "serving_contract_refuses": serving_contract_refuses,
     "explained_prediction": explained_prediction,
+    "feature_skew": feature_skew,
 }
 
 

@@ -29,6 +29,8 @@ class Control:
     title: str
     description: str
     evidence: tuple[Evidence, ...]
+    # A practice of a template option no level requires: it earns ML Test Score credit only.
+    optional: bool = False
 
     @property
     def how_checked(self) -> str:
@@ -147,6 +149,13 @@ CATALOGUE: tuple[Control, ...] = (
              ("ci_runs", {"target": "retrain", "trigger": SCHEDULE}),
              ("make_target", {"target": "retrain", "calls": "dvc repro"}))),
     # Level 2: CI/CD automation, GitOps deployment, monitoring closes the loop.
+    Control("L1-feature-skew", 1, "Training and serving read the same feature values",
+            "With a feature store (feature_store=feast), evaluation compares the online "
+            "store's values of sampled keys with the offline ones training read, and none "
+            "differ. Optional: no level requires a feature store.",
+            (("module_code", {"module": "evaluate", "names": ["skew_check"]}),
+             ("feature_skew", {"limit": 0.0})),
+            optional=True),
     Control("L2-pr-pipeline", 2, "Pull requests run the pipeline on a sample",
             "CI runs the pipeline on a data sample and reports the metrics against the champion.",
             (("ci_runs", {"target": "pipeline-sample", "trigger": PULL_REQUEST}),

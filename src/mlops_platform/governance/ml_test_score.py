@@ -11,10 +11,11 @@ it ran, probes, the registry), and each credited test names that evidence.
 The mapping is a careful reading of the paper, not of our intentions: a test is only
 credited for what the project really does. A project ages its champion out (monitoring-4)
 but nobody measures what staleness costs (model-4: 0); drift of served inputs is not
-training/serving skew (monitoring-3: 0); nothing sees the labels of served data
-(monitoring-7: 0) nor a protected attribute (model-7: 0). Tuning, the trivial baseline,
-data slices and numerical stability are credited only from the project's tests (they fail
-when the code is broken) and from what the registered run logged.
+training/serving skew (monitoring-3: only a project with a feature store checks that);
+nothing sees the labels of served data (monitoring-7: 0) nor a protected attribute
+(model-7: 0). Tuning, the trivial baseline, data slices and numerical stability are
+credited only from the project's tests (they fail when the code is broken) and from what the
+registered run logged.
 """
 
 from __future__ import annotations
@@ -192,7 +193,12 @@ RUBRIC: tuple[RubricTest, ...] = (
     RubricTest(
         "monitoring-3", "monitoring",
         "Training and serving features compute the same values",
-        to_raise="log served features and recompute them offline from the raw inputs"),
+        automated=("L1-feature-skew",),
+        how="the feature store's online values of sampled keys are compared at every "
+            "evaluation with the offline ones training read, and none differ",
+        to_raise="bake with feature_store=feast: evaluation then checks the training/serving "
+                 "skew of the feature store (or log served features and recompute them "
+                 "offline from the raw inputs)"),
     RubricTest(
         "monitoring-4", "monitoring",
         "Models are not too stale",

@@ -33,7 +33,9 @@ def controls_table(scorecard: Scorecard) -> Table:
     for column in ("level", "control", "result", "evidence (what was run or read) / why not"):
         table.add_column(column, overflow="fold")
     for result in scorecard.results:
-        table.add_row(str(result.control.level), f"{result.control.id}\n{result.control.title}",
+        level = f"{result.control.level}, optional" if result.control.optional \
+            else str(result.control.level)
+        table.add_row(level, f"{result.control.id}\n{result.control.title}",
                       MARKS[result.status], "\n".join(f"- {r}" for r in result.reasons))
     return table
 
@@ -100,7 +102,8 @@ def headline(scorecard: Scorecard) -> str:
 def levels_table(scorecard: Scorecard) -> Table:
     table = Table.grid(padding=(0, 2))
     for level in LEVELS:
-        results = [r for r in scorecard.results if r.control.level == level]
+        results = [r for r in scorecard.results
+                   if r.control.level == level and not r.control.optional]
         passing = sum(r.passed for r in results)
         colour = "green" if passing == len(results) else "red"
         table.add_row(f"  level {level}", level_name(level),

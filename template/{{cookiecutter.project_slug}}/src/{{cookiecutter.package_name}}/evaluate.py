@@ -37,10 +37,6 @@ from {{ cookiecutter.package_name }}.steps import run_step
 # Run metrics the governance checker reads back from the tracking server.
 BASELINE_PREFIX = "baseline_"
 SLICE_PREFIX = "slice_"
-{%- if cookiecutter.feature_store == 'feast' %}
-# The share of sampled online feature values that differ from the offline store's.
-SKEW_METRIC = "feature_skew_share"
-{%- endif %}
 
 
 def compute_metrics(model: Pipeline, features: pd.DataFrame, target: pd.Series) -> dict[str, float]:
@@ -149,7 +145,7 @@ def evaluate() -> None:
                             ml_contract.EXPLAINABILITY_ARTIFACT)
 {%- if cookiecutter.feature_store == 'feast' %}
             mlflow.log_dict(skew, SKEW_ARTIFACT)
-            mlflow.log_metric(SKEW_METRIC, skew["share"])
+            mlflow.log_metric(ml_contract.METRIC_FEATURE_SKEW, skew["share"])
 {%- endif %}
     METRICS_FILE.parent.mkdir(parents=True, exist_ok=True)
     METRICS_FILE.write_text(json.dumps(metrics, indent=2) + "\n")
