@@ -28,6 +28,7 @@ from mlops_platform.processes import (
     free_port,
     start_process_group,
     stop_process_group,
+    terminate_as_interrupt,
     wait_until_healthy,
 )
 
@@ -191,7 +192,11 @@ def feature_server(project: Path = Path(), log_path: Path | None = None,
     127.0.0.1, in a process group of its own; its URL. Always stopped."""
     repo = (project / REPO_DIR).resolve()
     log_path = log_path or project.resolve() / "monitoring" / "feature-server.log"
-    port = port or free_port()
+    with terminate_as_interrupt():  # stopped while it starts, it still stops feast serve
+        yield from _feature_server(repo, log_path, port or free_port())
+
+
+def _feature_server(repo: Path, log_path: Path, port: int) -> Iterator[str]:
     feast = Path(sys.executable).parent / "feast"
     # No __pycache__ in feature_repo/: the pipeline's stage depends on that folder's contents.
     process = start_process_group([str(feast), "serve", "--host", LOOPBACK, "--port", str(port),

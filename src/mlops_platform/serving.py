@@ -59,6 +59,7 @@ from mlops_platform.processes import (
     free_port,
     start_process_group,
     stop_process_group,
+    terminate_as_interrupt,
     wait_until_healthy,
 )
 
@@ -651,7 +652,7 @@ def settings_of(argv: Sequence[str] | None) -> ServingSettings:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = settings_of(argv)
-        with start_serving(settings) as handle:
+        with terminate_as_interrupt(), start_serving(settings) as handle:
             print(f"serving {handle.model_uri} at {handle.url}", flush=True)
             print(f"  predict: POST {handle.invocations_url} (MLflow) or {handle.infer_url} (V2)")
             print(f"  ready:   {handle.ready_url}")
