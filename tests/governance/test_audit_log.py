@@ -9,17 +9,10 @@ import pytest
 from mlflow import MlflowClient
 
 from mlops_platform import contract as ml_contract
-from mlops_platform.client.tracking import CLIENT_ENVIRONMENT
 from mlops_platform.governance import audit_log
 from mlops_platform.governance.cli import main as cli
 from mlops_platform.governance.promotion_gate import PROMOTED, promote_project
 from tests.governance.model_versions import fresh_model_name, register_version, write_project
-
-
-@pytest.fixture(autouse=True)
-def client_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in CLIENT_ENVIRONMENT.items():
-        monkeypatch.setenv(name, value)
 
 
 def record(number: int) -> audit_log.AuditRecord:

@@ -18,7 +18,6 @@ from mlflow.exceptions import MlflowException
 
 from mlops_platform import contract as ml_contract
 from mlops_platform import model_digest, serving
-from mlops_platform.client.tracking import CLIENT_ENVIRONMENT
 from mlops_platform.contract import PlatformOutputs
 from mlops_platform.governance import gate_identity
 from mlops_platform.governance.champion_guard import APP_NAME, GATE_USERNAME_ENV
@@ -68,12 +67,6 @@ def gate_user(server: AuthServer) -> tuple[str, str]:
             patch.setenv(name, value)
         assert gate_identity.main(["--tracking-uri", server.url, "--wait-seconds", "5"]) == 0
     return GATE
-
-
-@pytest.fixture(autouse=True)
-def client_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in CLIENT_ENVIRONMENT.items():
-        monkeypatch.setenv(name, value)
 
 
 def act_as(user: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -67,13 +67,6 @@ STATIC_KINDS = {"files", "params_keys", "dvc_stages", "stage_output", "make_targ
                 "module_code", "ci_runs", "ci_approval", "deploy_manifests", "platform_outputs"}
 
 
-@pytest.fixture(autouse=True)
-def client_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The variables the CLI sets, restored after each test."""
-    for name, value in CLIENT_ENVIRONMENT.items():
-        monkeypatch.setenv(name, value)
-
-
 @pytest.fixture(scope="module")
 def module_client_environment() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:

@@ -12,34 +12,14 @@ import pytest
 from mlflow import MlflowClient
 
 from mlops_platform import contract as ml_contract
-from mlops_platform.client.tracking import CLIENT_ENVIRONMENT
-from mlops_platform.contract import PlatformOutputs
 from mlops_platform.governance import audit_log
 from mlops_platform.governance.cli import main as cli
 from mlops_platform.governance.promotion_gate import PROMOTED, REFUSED, UNCHANGED, promote_project
 from tests.governance.model_versions import (
-    fresh_model_name,
     lineage,
     register_version,
     write_project,
 )
-
-
-@pytest.fixture(autouse=True)
-def client_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The variables the CLI sets, restored after each test."""
-    for name, value in CLIENT_ENVIRONMENT.items():
-        monkeypatch.setenv(name, value)
-
-
-@pytest.fixture
-def model_name() -> str:
-    return fresh_model_name()
-
-
-@pytest.fixture
-def client(shared_platform: PlatformOutputs) -> MlflowClient:
-    return MlflowClient(shared_platform.tracking_uri)
 
 
 def champion(client: MlflowClient, name: str) -> str | None:

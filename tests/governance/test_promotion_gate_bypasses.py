@@ -14,7 +14,6 @@ from mlflow import MlflowClient
 
 from mlops_platform import contract as ml_contract
 from mlops_platform.client.project import Project
-from mlops_platform.client.tracking import CLIENT_ENVIRONMENT
 from mlops_platform.governance import audit_log
 from mlops_platform.governance.approvals import (
     TAG_APPROVAL_RECORD,
@@ -33,7 +32,6 @@ from mlops_platform.governance.promotion_gate import (
     promote_project,
 )
 from tests.governance.model_versions import (
-    fresh_model_name,
     lineage,
     register_version,
     write_project,
@@ -43,21 +41,9 @@ CI_VARIABLES = ("GITHUB_ACTIONS", "GITHUB_ACTOR", "GITLAB_CI", "GITLAB_USER_LOGI
 
 
 @pytest.fixture(autouse=True)
-def client_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in CLIENT_ENVIRONMENT.items():
-        monkeypatch.setenv(name, value)
+def outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in CI_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def model_name() -> str:
-    return fresh_model_name()
-
-
-@pytest.fixture
-def client(shared_platform) -> MlflowClient:
-    return MlflowClient(shared_platform.tracking_uri)
 
 
 def champion(client: MlflowClient, name: str) -> str | None:

@@ -11,14 +11,11 @@ import pytest
 from mlflow import MlflowClient
 
 from mlops_platform import contract as ml_contract
-from mlops_platform.client.tracking import CLIENT_ENVIRONMENT
-from mlops_platform.contract import PlatformOutputs
 from mlops_platform.governance import audit_log
 from mlops_platform.governance.cli import main as cli
 from mlops_platform.governance.promotion_gate import PROMOTED, REFUSED, promote_project
 from tests.governance.model_versions import (
     SCORE_COLUMNS,
-    fresh_model_name,
     register_version,
     write_project,
 )
@@ -27,22 +24,6 @@ LABELLED_FILE = "data/labelled/served.csv"
 DAY = 86400.0
 WIDTH = 60  # the local environment's recent_window, 1m
 WINDOW_ROWS = 30  # the platform's recent_min_rows
-
-
-@pytest.fixture(autouse=True)
-def client_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in CLIENT_ENVIRONMENT.items():
-        monkeypatch.setenv(name, value)
-
-
-@pytest.fixture
-def model_name() -> str:
-    return fresh_model_name()
-
-
-@pytest.fixture
-def client(shared_platform: PlatformOutputs) -> MlflowClient:
-    return MlflowClient(shared_platform.tracking_uri)
 
 
 def window_rows(right: str, wrong: str) -> pd.DataFrame:
