@@ -42,6 +42,7 @@ from mlops_platform.serving import (
     pinned_uri,
     start_serving,
 )
+from tests.support.http import post as http_post
 from tests.support.servers import interruptible
 
 pytestmark = pytest.mark.slow
@@ -91,15 +92,7 @@ def served(
 
 
 def post(url: str, body: bytes | str, content_type: str = "application/json") -> tuple[int, str]:
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    try:
-        payload = body.encode() if isinstance(body, str) else body
-        connection.request("POST", parts.path, payload, {"Content-Type": content_type})
-        response = connection.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        connection.close()
+    return http_post(url, body, content_type, timeout=30)
 
 
 def get_status(url: str) -> int:

@@ -21,7 +21,8 @@ from mlops_platform.serving import ServingError, ServingSettings
 from mlops_platform.traffic_split import Split, share_tolerance
 from tests.serving.contracts import CONTRACT, GOOD
 from tests.serving.scraped import named, scrape
-from tests.serving.test_serving_door import MODEL_CODE, post, records, serve
+from tests.serving.test_serving_door import MODEL_CODE, records, serve
+from tests.support.http import post
 
 pytestmark = pytest.mark.slow
 

@@ -25,7 +25,8 @@ from mlops_platform.serving import (
     write_mlserver_config,
 )
 from tests.serving.contracts import GOOD
-from tests.serving.test_serving_door import MODEL_CODE, post, records
+from tests.serving.test_serving_door import MODEL_CODE, records
+from tests.support.http import post
 
 pytestmark = pytest.mark.slow
 

@@ -3,12 +3,10 @@ and a prediction log that rotates."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import mlflow
 import pandas as pd
@@ -25,6 +23,7 @@ from mlops_platform.serving import (
     write_contract_json,
 )
 from tests.serving.contracts import CONTRACT, GOOD
+from tests.support.http import post
 
 pytestmark = pytest.mark.slow
 
@@ -86,18 +85,6 @@ def strict(model_uri, contract_file, mlserver_installed, tmp_path_factory):
 def dropping(model_uri, contract_file, mlserver_installed, tmp_path_factory):
     yield from serve(model_uri, contract_file, tmp_path_factory.mktemp("dropping"), workers=0,
                      extra_columns="drop")
-
-
-def post(url: str, body: bytes | str, content_type: str = "application/json") -> tuple[int, str]:
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-    try:
-        payload = body.encode() if isinstance(body, str) else body
-        connection.request("POST", parts.path, payload, {"Content-Type": content_type})
-        response = connection.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        connection.close()
 
 
 def records(*rows: dict) -> str:

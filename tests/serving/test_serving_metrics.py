@@ -24,7 +24,8 @@ from mlops_platform.serving import (
 )
 from tests.serving.contracts import GOOD
 from tests.serving.scraped import named, sample, scrape
-from tests.serving.test_serving_door import MODEL_CODE, contract_file, post, records, serve
+from tests.serving.test_serving_door import MODEL_CODE, contract_file, records, serve
+from tests.support.http import post
 
 __all__ = ["contract_file"]  # a fixture of the door's tests, shared
 

@@ -20,7 +20,8 @@ from mlops_platform.onnx_export import choose_serving_path, log_serving_path
 from mlops_platform.serving import ServingError, ServingSettings, start_serving
 from tests.serving.scraped import named, sample, scrape
 from tests.serving.test_onnx_export import pipeline, table
-from tests.serving.test_serving_door import post, records
+from tests.serving.test_serving_door import records
+from tests.support.http import post
 
 pytestmark = pytest.mark.slow
 

@@ -25,7 +25,7 @@ from mlops_platform.processes import (
     stop_process_group,
     wait_until_healthy,
 )
-from tests.serving.test_local_serving import post as post_text
+from tests.support.http import post as post_text
 from tests.template.baking import Standalone, plain_bake
 
 pytestmark = pytest.mark.slow
